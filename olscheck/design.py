@@ -1,0 +1,185 @@
+"""The design: what the model is fitted to, independent of where it came from.
+
+:mod:`olscheck.data` turns DataFrames, files and formulas into a
+:class:`Design`; :mod:`olscheck.model` fits it. Nothing here reads files or
+knows about pandas beyond the row labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import comb
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Term", "PolynomialGroup", "Design"]
+
+
+@dataclass(frozen=True, eq=False)
+class Term:
+    """A model term: one predictor, which may span several design columns.
+
+    Attributes
+    ----------
+    name : str
+        Term name as patsy/R print it: ``"x"``, ``"g"``, ``"I(x ** 2)"``.
+    columns : tuple of int
+        Positions of the term's columns in ``Design.column_names``.
+    categorical : bool
+        True for a treatment-coded factor.
+    """
+
+    name: str
+    columns: tuple[int, ...]
+    categorical: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class PolynomialGroup:
+    """Columns that are integer powers of one numeric variable.
+
+    Knowing that ``x``, ``x**2`` ... ``x**d`` are powers of ``x`` lets the fit
+    use the well-conditioned basis ``t**k`` with ``t = (x - centre) / half_range``
+    computed from ``x`` itself, instead of the rounded float64 powers, and map
+    the coefficients back exactly. Without it NIST's Filip (degree 10) loses
+    half its digits before any solver starts.
+    """
+
+    base_name: str
+    base: np.ndarray
+    powers: tuple[int, ...]
+    columns: tuple[int, ...]
+
+    @property
+    def centre(self) -> float:
+        return float((self.base.max() + self.base.min()) / 2.0)
+
+    @property
+    def half_range(self) -> float:
+        half = float((self.base.max() - self.base.min()) / 2.0)
+        return half if half > 0 else 1.0
+
+
+@dataclass(frozen=True, eq=False)
+class Design:
+    """Response and design matrix, with the bookkeeping a report needs.
+
+    Attributes
+    ----------
+    y : ndarray, shape (n,)
+    x : ndarray, shape (n, p)
+        Design matrix in reported columns; column 0 is the intercept when
+        ``has_intercept``.
+    column_names : tuple of str
+        statsmodels/patsy names: ``"Intercept"``, ``"x"``, ``"g[T.b]"``.
+    terms : tuple of Term
+        Predictor terms, intercept excluded.
+    has_intercept : bool
+    target : str
+    predictors, categorical : tuple of str
+        Source columns used as predictors, and those treated as categorical.
+    n_rows : int
+        Rows in the input before dropping incomplete ones.
+    n_dropped : int
+        Rows dropped because a used column was missing.
+    order_by : str or None
+        Column that defines the order for autocorrelation tests; None means
+        row order (or a DatetimeIndex, see ``order_note``).
+    order_note : str
+        One sentence saying which order the order-dependent tests used.
+    row_index : pandas.Index
+        Labels of the rows used, in analysis order.
+    polynomials : tuple of PolynomialGroup
+    notes : tuple of str
+        Facts about the data worth a line in the report (dropped rows...).
+    """
+
+    y: np.ndarray
+    x: np.ndarray
+    column_names: tuple[str, ...]
+    terms: tuple[Term, ...]
+    has_intercept: bool
+    target: str
+    predictors: tuple[str, ...]
+    categorical: tuple[str, ...]
+    n_rows: int
+    n_dropped: int
+    order_by: str | None = None
+    order_note: str = "Order-dependent tests use the rows in the order given."
+    row_index: pd.Index | None = None
+    polynomials: tuple[PolynomialGroup, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def n_used(self) -> int:
+        return int(self.y.shape[0])
+
+    def fitting_basis(self, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+        """A well-conditioned basis of the design's column space.
+
+        Returns ``(basis, to_reported)`` with ``design.x @ to_reported == basis``
+        in exact arithmetic, so coefficients ``a`` on the basis are
+        ``b = to_reported @ a`` on the reported columns. The basis has the
+        intercept column unchanged, every other column centred (when there is
+        an intercept) and scaled to unit norm; polynomial groups are replaced
+        by powers of the rescaled base variable. ``dtype`` may be
+        ``np.longdouble`` for the residuals of iterative refinement.
+        """
+        n, p = self.x.shape
+        raw = self.x.astype(dtype, copy=True)
+        # to_power_basis maps coefficients on the raw columns with polynomial
+        # columns replaced by t**k back to the reported (x**k) columns.
+        to_reported = np.eye(p, dtype=dtype)
+        for group in self.polynomials:
+            # Without an intercept the span of {t**k} equals that of {x**k}
+            # only when t is x rescaled, not shifted.
+            centre = dtype(group.centre) if self.has_intercept else dtype(0)
+            half = dtype(group.half_range if self.has_intercept else max(float(np.max(np.abs(group.base))), 1e-300))
+            t = (group.base.astype(dtype) - centre) / half
+            power_column = dict(zip(group.powers, group.columns))
+            for power, column in power_column.items():
+                raw[:, column] = t ** power
+            # sum_j beta_j t^j = sum_i x^i sum_{j>=i} beta_j C(j,i) (-centre)^(j-i) / half^j
+            block = np.zeros((p, p), dtype=dtype)
+            np.fill_diagonal(block, 1)
+            for power, column in power_column.items():
+                block[column, column] = 0
+                for lower in range(power + 1):
+                    weight = dtype(comb(power, lower)) * (-centre) ** (power - lower) / half ** power
+                    if lower == 0:
+                        if not self.has_intercept:
+                            continue
+                        block[0, column] += weight
+                    elif lower in power_column:
+                        block[power_column[lower], column] += weight
+            to_reported = to_reported @ block
+        # centre and scale
+        intercept_column = 0 if self.has_intercept else None
+        shift = np.zeros(p, dtype=dtype)
+        scale = np.ones(p, dtype=dtype)
+        for j in range(p):
+            if j == intercept_column:
+                continue
+            column = raw[:, j]
+            if self.has_intercept:
+                shift[j] = column.mean()
+                column = column - shift[j]
+            norm = np.sqrt(np.sum(column * column))
+            magnitude = np.sqrt(np.sum(raw[:, j] * raw[:, j]))
+            if norm > 1e-12 * magnitude and norm > 0:
+                scale[j] = norm
+            else:
+                scale[j] = 0
+            raw[:, j] = column / scale[j] if scale[j] > 0 else 0
+        centring = np.eye(p, dtype=dtype)
+        for j in range(p):
+            if j == intercept_column:
+                continue
+            if scale[j] > 0:
+                centring[j, j] = 1 / scale[j]
+                if intercept_column is not None:
+                    centring[intercept_column, j] = -shift[j] / scale[j]
+            else:
+                centring[j, j] = 0
+        return raw, to_reported @ centring

@@ -1,0 +1,158 @@
+"""Small numerically careful least-squares helpers shared by the checks.
+
+Auxiliary regressions (Breusch-Pagan, White, RESET, Breusch-Godfrey...)
+all go through :func:`least_squares`: columns are centred and scaled before
+a Householder QR, columns that are (nearly) linear combinations of earlier
+ones are dropped the way R's ``lm`` drops aliased terms, and no X'X is ever
+formed or inverted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg as scipy_linalg
+
+__all__ = ["ALIASING_TOLERANCE", "LeastSquares", "least_squares", "centred_scaled_basis"]
+
+#: Relative size of a column's component orthogonal to the earlier columns
+#: below which it counts as aliased. 1e-7 is R's ``lm.fit`` default ``tol``.
+ALIASING_TOLERANCE = 1e-7
+
+
+@dataclass(frozen=True, eq=False)
+class LeastSquares:
+    """Result of :func:`least_squares`.
+
+    Attributes
+    ----------
+    coefficients : ndarray
+        Coefficients of the kept columns of ``Z`` (original scale); the
+        intercept, when added, comes first.
+    kept : ndarray of int
+        Indices of the columns of ``Z`` that were not aliased.
+    fitted, residuals : ndarray
+    rss : float
+        Residual sum of squares.
+    tss : float
+        Total sum of squares of ``v``: about its mean when an intercept is in
+        the model, about zero otherwise.
+    rank : int
+        Number of estimated coefficients, the intercept included.
+    """
+
+    coefficients: np.ndarray
+    kept: np.ndarray
+    fitted: np.ndarray
+    residuals: np.ndarray
+    rss: float
+    tss: float
+    rank: int
+
+    @property
+    def r_squared(self) -> float:
+        """1 - RSS/TSS (centred when an intercept was fitted)."""
+        return 1.0 - self.rss / self.tss if self.tss > 0 else 0.0
+
+
+def centred_scaled_basis(z: np.ndarray, centre: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centre (optionally) and scale each column of ``z`` to unit Euclidean norm.
+
+    Returns ``(basis, shift, scale)`` with ``basis = (z - shift) / scale``;
+    a column that is zero after centring gets scale 0 and a zero column.
+    """
+    z = np.asarray(z, dtype=float)
+    shift = z.mean(axis=0) if centre else np.zeros(z.shape[1])
+    basis = z - shift
+    scale = np.sqrt(np.einsum("ij,ij->j", basis, basis))
+    # relative to the column's own magnitude, so a column equal to its mean
+    # up to rounding counts as constant
+    magnitude = np.sqrt(np.einsum("ij,ij->j", z, z))
+    constant = scale <= 1e-12 * np.maximum(magnitude, np.finfo(float).tiny)
+    scale = np.where(constant, 0.0, scale)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        basis = np.where(constant, 0.0, basis / np.where(constant, 1.0, scale))
+    return basis, shift, scale
+
+
+def least_squares(z: np.ndarray, v: np.ndarray, *, intercept: bool = True,
+                  tolerance: float = ALIASING_TOLERANCE) -> LeastSquares:
+    """Least squares of ``v`` on the columns of ``z`` (plus an intercept).
+
+    Parameters
+    ----------
+    z : ndarray, shape (n, m)
+        Regressors, without the intercept column.
+    v : ndarray, shape (n,)
+        Response.
+    intercept : bool
+        Add an intercept (the columns are then centred before the QR).
+    tolerance : float
+        Aliasing tolerance, as R's ``lm.fit(tol=1e-7)``.
+
+    Notes
+    -----
+    Centring and scaling make the QR's error depend on the correlation of
+    the regressors, not on their units. Aliased columns are found by an
+    unpivoted Householder QR of the scaled columns: ``|R_jj|`` is then the
+    distance of column j from the span of the earlier columns, which is
+    R's rule for keeping earlier columns and dropping later ones.
+    """
+    z = np.asarray(z, dtype=float)
+    if z.ndim == 1:
+        z = z[:, None]
+    v = np.asarray(v, dtype=float)
+    n, m = z.shape
+    v_shift = v.mean() if intercept else 0.0
+    v_centred = v - v_shift
+    tss = float(v_centred @ v_centred)
+    basis, shift, scale = centred_scaled_basis(z, centre=intercept)
+    candidate = np.flatnonzero(scale > 0)
+    kept = _independent_columns(basis[:, candidate], tolerance)
+    kept = candidate[kept]
+    if kept.size:
+        q, r = np.linalg.qr(basis[:, kept])
+        scaled_coef = scipy_linalg.solve_triangular(r, q.T @ v_centred)
+        fitted_centred = q @ (q.T @ v_centred)
+        slope = scaled_coef / scale[kept]
+    else:
+        fitted_centred = np.zeros(n)
+        slope = np.zeros(0)
+    residuals = v_centred - fitted_centred
+    if intercept:
+        coefficients = np.concatenate([[v_shift - shift[kept] @ slope], slope])
+    else:
+        coefficients = slope
+    return LeastSquares(
+        coefficients=coefficients,
+        kept=kept,
+        fitted=v - residuals,
+        residuals=residuals,
+        rss=float(residuals @ residuals),
+        tss=tss,
+        rank=int(kept.size + (1 if intercept else 0)),
+    )
+
+
+def _independent_columns(basis: np.ndarray, tolerance: float) -> np.ndarray:
+    """Indices of unit-norm columns farther than ``tolerance`` from the span of the earlier kept ones.
+
+    Gram-Schmidt with one re-orthogonalisation ("twice is enough", Giraud et
+    al., Numer. Math. 2005) keeps the orthonormal basis accurate to rounding.
+    """
+    n, m = basis.shape
+    orthonormal = np.empty((n, min(n, m)))
+    kept: list[int] = []
+    for j in range(m):
+        if len(kept) == n:
+            break
+        w = basis[:, j].copy()
+        current = orthonormal[:, : len(kept)]
+        for _ in range(2):
+            w -= current @ (current.T @ w)
+        norm = float(np.sqrt(w @ w))
+        if norm > tolerance:
+            orthonormal[:, len(kept)] = w / norm
+            kept.append(j)
+    return np.asarray(kept, dtype=int)

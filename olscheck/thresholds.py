@@ -1,0 +1,119 @@
+"""The one place where cut-offs live.
+
+Every severity olscheck reports is decided by the check that computes the
+statistic, from a :class:`Thresholds` object. Printers and templates never
+compare numbers with cut-offs. Each field names its source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any, Mapping
+
+from .errors import ConfigurationError
+
+__all__ = ["Thresholds", "DEFAULT_THRESHOLDS"]
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Cut-offs that turn statistics into severities.
+
+    Attributes
+    ----------
+    alpha : float
+        Significance level of every hypothesis test (conventional 0.05).
+    vif_warn, vif_fail : float
+        Variance inflation factor bands: 5 (James et al., *An Introduction
+        to Statistical Learning*, 2013, §3.3.3) and 10 (Kutner et al.,
+        *Applied Linear Statistical Models*, 5th ed., §10.5). For a
+        multi-column term the comparable quantity GVIF^(1/(2 df)) is judged
+        against the square roots of these (Fox & Monette, JASA 1992).
+    condition_index_warn, condition_index_fail : float
+        Belsley condition indices: 30 signals moderate to strong dependence,
+        100 serious (Belsley, Kuh & Welsch, *Regression Diagnostics*, 1980,
+        ch. 3).
+    variance_proportion : float
+        A near-dependency involves a coefficient when its variance-
+        decomposition proportion on a high-index dimension is at least 0.5
+        (Belsley, Kuh & Welsch 1980).
+    cooks_distance_fail : float
+        Cook's distance above 1 marks a point that moves the fit by more
+        than the 50% confidence region (Cook & Weisberg, *Residuals and
+        Influence in Regression*, 1982).
+    cooks_distance_rule : str
+        The screening cut-off 4/n for counting influential points (Bollen &
+        Jackman 1990); recorded, not tunable, so reports stay comparable.
+    influential_share_warn : float
+        Share of rows with Cook's D > 4/n above which influence is a
+        warning. About 5% of rows exceed 4/n in well-behaved data, so twice
+        that is unusual.
+    autocorrelation_rho_note, autocorrelation_rho_warn : float
+        |rho| (rho = 1 - d/2) bands: 0.1 is a small and 0.3 a medium
+        correlation (Cohen, *Statistical Power Analysis*, 1988).
+    skewness_warn, excess_kurtosis_warn : float
+        Residual skewness |g1| > 1 and excess kurtosis |g2| > 3 mark clearly
+        non-normal errors (Bulmer 1979; Kline, *Principles and Practice of
+        SEM*, 2011, ch. 4 uses 3 and 10 for kurtosis).
+    large_sample_n : int
+        Above this many residual degrees of freedom the central limit theorem
+        makes moderate non-normality harmless for inference on coefficients
+        (Lumley et al., Annu. Rev. Public Health 2002, use a few hundred).
+    se_ratio_note, se_ratio_warn : float
+        Relative change of standard errors when a robust covariance
+        (HC3, HAC) replaces the classical one: 10% and 25% (the size at
+        which confidence intervals visibly change; King & Roberts,
+        Political Analysis 2015 use the classical-vs-robust gap as the
+        diagnostic).
+    white_max_terms_share : float
+        The full White test is used only while its auxiliary regression has
+        fewer terms than this share of the rows; otherwise the special
+        (fitted, fitted²) form is used.
+    """
+
+    alpha: float = 0.05
+    vif_warn: float = 5.0
+    vif_fail: float = 10.0
+    condition_index_warn: float = 30.0
+    condition_index_fail: float = 100.0
+    variance_proportion: float = 0.5
+    cooks_distance_fail: float = 1.0
+    influential_share_warn: float = 0.10
+    autocorrelation_rho_note: float = 0.1
+    autocorrelation_rho_warn: float = 0.3
+    skewness_warn: float = 1.0
+    excess_kurtosis_warn: float = 3.0
+    large_sample_n: int = 200
+    se_ratio_note: float = 0.10
+    se_ratio_warn: float = 0.25
+    white_max_terms_share: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.alpha < 1.0:
+            raise ConfigurationError(f"threshold alpha={self.alpha!r} must lie strictly between 0 and 1.")
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ConfigurationError(
+                    f"threshold {item.name}={value!r} must be a non-negative number."
+                )
+        if self.vif_warn > self.vif_fail:
+            raise ConfigurationError("threshold vif_warn must not exceed vif_fail.")
+        if self.condition_index_warn > self.condition_index_fail:
+            raise ConfigurationError("threshold condition_index_warn must not exceed condition_index_fail.")
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> "Thresholds":
+        """A copy with some fields replaced; unknown names raise ConfigurationError."""
+        known = {item.name for item in fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ConfigurationError(
+                f"unknown threshold(s) {', '.join(unknown)}; known names are {', '.join(sorted(known))}."
+            )
+        return replace(self, **dict(overrides))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {item.name: getattr(self, item.name) for item in fields(self)}
+
+
+DEFAULT_THRESHOLDS = Thresholds()
