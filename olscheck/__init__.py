@@ -1,0 +1,73 @@
+"""olscheck: does this data suit ordinary least squares, or does it need a non-linear model?
+
+A network whose activations are all the identity collapses to one affine
+map, y = W_z x + b_z: a linear regression, solved exactly by OLS. olscheck
+fits that model, tests the assumptions OLS relies on, and says whether the
+data is ``linear``, ``linear_with_remedies`` or ``nonlinear``.
+
+Heavy libraries (scipy.stats, statsmodels, scikit-learn, matplotlib) load
+only when a feature needs them, so ``import olscheck`` stays fast.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .errors import (  # noqa: E402  (light: no numpy)
+    ColumnNotFoundError,
+    ConfigurationError,
+    ConstantTargetError,
+    DataError,
+    FormulaError,
+    InputFileError,
+    InsufficientDataError,
+    NonFiniteValueError,
+    NonNumericColumnError,
+    NotCollapsibleError,
+    OlscheckError,
+)
+
+__all__ = [
+    "__version__",
+    "check",
+    "Report",
+    "TestResult",
+    "Severity",
+    "Thresholds",
+    "DEFAULT_THRESHOLDS",
+    "OlscheckError",
+    "DataError",
+    "ColumnNotFoundError",
+    "NonNumericColumnError",
+    "NonFiniteValueError",
+    "InsufficientDataError",
+    "ConstantTargetError",
+    "FormulaError",
+    "InputFileError",
+    "ConfigurationError",
+    "NotCollapsibleError",
+]
+
+_LAZY = {
+    "check": ("olscheck.api", "check"),
+    "Report": ("olscheck.report", "Report"),
+    "TestResult": ("olscheck.result", "TestResult"),
+    "Severity": ("olscheck.result", "Severity"),
+    "Thresholds": ("olscheck.thresholds", "Thresholds"),
+    "DEFAULT_THRESHOLDS": ("olscheck.thresholds", "DEFAULT_THRESHOLDS"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module_name, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module_name), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'olscheck' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

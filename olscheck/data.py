@@ -197,6 +197,18 @@ def _sorted_levels(series: pd.Series) -> list[Any]:
         return sorted(values, key=_level_label)
 
 
+def _working_scale(y: np.ndarray) -> float:
+    """A power of two to divide an extreme-magnitude target by (1 for ordinary data).
+
+    Squared residuals of a target near 1e300 overflow float64; dividing by a
+    power of two is exact and every diagnostic is scale invariant.
+    """
+    largest = float(np.max(np.abs(y))) if y.size else 0.0
+    if largest == 0.0 or 2.0**-400 < largest < 2.0**400:
+        return 1.0
+    return float(np.ldexp(1.0, int(np.frexp(largest)[1])))
+
+
 # --------------------------------------------------------------------------- order
 def _order(frame: pd.DataFrame, order_key: Any) -> tuple[np.ndarray, str | None, str, list[str]]:
     """Positions of ``frame``'s rows in time order, and a sentence saying which order.
@@ -413,8 +425,10 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
             f"{n_used} usable row(s) for {n_parameters} parameter(s); olscheck needs at least parameters + 1 rows "
             "(and many more for the diagnostics to mean anything). Use fewer predictors or more rows."
         )
+    scale = _working_scale(y)
     return Design(
-        y=y,
+        y=y / scale,
+        response_scale=scale,
         x=x,
         column_names=tuple(names),
         terms=tuple(terms),
@@ -532,8 +546,10 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
         raise InsufficientDataError(
             f"{x.shape[0]} usable row(s) for {x.shape[1]} parameter(s); olscheck needs at least parameters + 1 rows."
         )
+    scale = _working_scale(y)
     return Design(
-        y=y,
+        y=y / scale,
+        response_scale=scale,
         x=x,
         column_names=names,
         terms=tuple(terms),

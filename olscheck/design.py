@@ -90,6 +90,11 @@ class Design:
         One sentence saying which order the order-dependent tests used.
     row_index : pandas.Index
         Labels of the rows used, in analysis order.
+    response_scale : float
+        ``y`` is the target divided by this power of two (1 unless the
+        target's magnitude is extreme, ~1e±150 and beyond), so squares of
+        residuals stay finite. Every diagnostic is invariant to it; reported
+        residuals, fitted values and sigma are multiplied back.
     polynomials : tuple of PolynomialGroup
     notes : tuple of str
         Facts about the data worth a line in the report (dropped rows...).
@@ -110,6 +115,7 @@ class Design:
     row_index: pd.Index | None = None
     polynomials: tuple[PolynomialGroup, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    response_scale: float = 1.0
 
     @property
     def n_used(self) -> int:
@@ -128,9 +134,14 @@ class Design:
         """
         n, p = self.x.shape
         raw = self.x.astype(dtype, copy=True)
+        # Power-of-two column scaling is exact and keeps squares of 1e±300
+        # magnitudes finite; it is folded into to_reported like any other map.
+        exponents = np.frexp(np.max(np.abs(self.x), axis=0, initial=0.0))[1] if n else np.zeros(p, dtype=int)
+        binary_scale = np.ldexp(1.0, exponents).astype(dtype)
+        raw /= binary_scale
         # to_power_basis maps coefficients on the raw columns with polynomial
         # columns replaced by t**k back to the reported (x**k) columns.
-        to_reported = np.eye(p, dtype=dtype)
+        to_reported = np.diag(1 / binary_scale)
         for group in self.polynomials:
             # Without an intercept the span of {t**k} equals that of {x**k}
             # only when t is x rescaled, not shifted.
@@ -140,6 +151,9 @@ class Design:
             power_column = dict(zip(group.powers, group.columns))
             for power, column in power_column.items():
                 raw[:, column] = t ** power
+                # these columns are rebuilt from the base variable, so the
+                # binary scale does not apply to them
+                to_reported[column, column] = 1
             # sum_j beta_j t^j = sum_i x^i sum_{j>=i} beta_j C(j,i) (-centre)^(j-i) / half^j
             block = np.zeros((p, p), dtype=dtype)
             np.fill_diagonal(block, 1)

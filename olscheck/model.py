@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import linalg as scipy_linalg
 
 from .design import Design, Term
+from .errors import DataError
 from .linalg import ALIASING_TOLERANCE, _independent_columns
 
 __all__ = ["LinearFit", "fit"]
@@ -55,10 +56,20 @@ class LinearFit:
         Names of columns dropped as linear combinations of earlier ones
         (R reports their coefficients as NA).
     coefficients : ndarray, shape (rank,)
-        Estimates for the kept columns.
+        Estimates for the kept columns, in the target's units.
     covariance : ndarray, shape (rank, rank)
-        sigma² (X'X)^-1 for the kept columns, from the QR factor.
+        sigma² (X'X)^-1 for the kept columns, from the QR factor, in the
+        target's units.
+    std_errors : ndarray, shape (rank,)
+        Square roots of the covariance diagonal, computed without squaring
+        so they stay finite for extreme magnitudes.
+    coefficient_correlation : ndarray, shape (rank, rank)
+        The covariance scaled to a correlation matrix (R's cov2cor(vcov)),
+        the input of VIF/GVIF; always finite.
     fitted, residuals : ndarray, shape (n,)
+        In working units: the target divided by ``design.response_scale``
+        (1 except for extreme magnitudes). ``y``, ``rss``, ``tss`` and
+        ``sigma`` use the same units; every diagnostic is invariant to them.
     q : ndarray, shape (n, rank)
         Orthonormal basis of the column space (thin Q of the QR).
     leverage : ndarray, shape (n,)
@@ -73,6 +84,8 @@ class LinearFit:
     aliased: tuple[str, ...]
     coefficients: np.ndarray
     covariance: np.ndarray
+    std_errors: np.ndarray
+    coefficient_correlation: np.ndarray
     fitted: np.ndarray
     residuals: np.ndarray
     q: np.ndarray
@@ -130,10 +143,6 @@ class LinearFit:
     @property
     def sigma(self) -> float | None:
         return float(np.sqrt(self.rss / self.df_resid)) if self.df_resid > 0 else None
-
-    @cached_property
-    def std_errors(self) -> np.ndarray:
-        return np.sqrt(np.clip(np.diag(self.covariance), 0.0, None))
 
     @property
     def r_squared(self) -> float | None:
@@ -202,19 +211,37 @@ def fit(design: Design) -> LinearFit:
         # reported coefficients b = T a; the map T only touches kept columns
         # once aliased columns (zero rows/cols) are removed
         transform = to_reported_extended[np.ix_(kept, kept)]
-        coefficients = (transform @ coef).astype(np.float64)
+        # coefficients on the target's own scale (y was divided by response_scale)
+        with np.errstate(over="ignore"):
+            coefficients = ((transform @ coef) * np.longdouble(design.response_scale)).astype(np.float64)
+        if not np.all(np.isfinite(coefficients)):
+            culprit = design.column_names[int(kept[np.flatnonzero(~np.isfinite(coefficients))[0]])]
+            raise DataError(
+                f"the coefficient of {culprit!r} is beyond the range of float64 (the column and the target differ "
+                "by more than 1e308 in scale); rescale that column (e.g. express it in other units)."
+            )
         df_resid = n - rank
         sigma2 = rss / df_resid if df_resid > 0 else np.nan
         r_inverse = scipy_linalg.solve_triangular(r, np.eye(rank))
         # cov(b) = sigma² T R^-1 R^-T T'; extended precision for the product,
         # whose entries cancel heavily for polynomial groups
         factor = transform @ r_inverse.astype(np.longdouble)
-        covariance = (factor @ factor.T).astype(np.float64) * sigma2
+        row_norms = np.sqrt(np.sum(factor * factor, axis=1))
+        scale_sigma = np.sqrt(np.longdouble(sigma2)) * np.longdouble(design.response_scale)
+        std_errors = (row_norms * scale_sigma).astype(np.float64)
+        unit_rows = factor / np.where(row_norms > 0, row_norms, 1)[:, None]
+        correlation = (unit_rows @ unit_rows.T).astype(np.float64)
+        with np.errstate(over="ignore"):
+            # entries beyond float64's range (coefficients of 1e-300-scaled
+            # columns) become inf here; std_errors and correlation stay exact
+            covariance = (factor @ factor.T * scale_sigma**2).astype(np.float64)
         leverage = np.einsum("ij,ij->i", q, q)
     else:
         q = np.zeros((n, 0))
         coefficients = np.zeros(0)
         covariance = np.zeros((0, 0))
+        std_errors = np.zeros(0)
+        correlation = np.zeros((0, 0))
         fitted = np.zeros(n)
         residuals = y.copy()
         rss = float(y @ y)
@@ -237,6 +264,8 @@ def fit(design: Design) -> LinearFit:
         aliased=aliased,
         coefficients=coefficients,
         covariance=covariance,
+        std_errors=std_errors,
+        coefficient_correlation=correlation,
         fitted=fitted,
         residuals=residuals,
         q=q,
@@ -278,6 +307,8 @@ def _condition_number(x: np.ndarray) -> float | None:
     """Ratio of the largest to the smallest singular value (R: kappa(exact=TRUE))."""
     if x.size == 0:
         return None
+    # kappa is invariant to one common factor; a power of two keeps 1e±300 finite
+    x = x / np.ldexp(1.0, int(np.frexp(np.max(np.abs(x)))[1]))
     singular = np.linalg.svd(x, compute_uv=False)
     if singular[-1] <= 0:
         return None

@@ -1,0 +1,126 @@
+"""The fit against NIST StRD certified values and R's lm/summary.lm."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from olscheck.data import prepare
+from olscheck.model import fit
+from tests.helpers import STRD, fit_reference, needs_reference, needs_strd, reference_cases
+
+NIST_SETS = ["Norris", "Pontius", "NoInt1", "NoInt2", "Filip", "Longley",
+             "Wampler1", "Wampler2", "Wampler3", "Wampler4", "Wampler5"]
+
+
+def log_relative_error(estimate: float, certified: float) -> float:
+    """NIST's LRE: digits of agreement, clipped to [0, 15]; absolute error when certified is 0."""
+    error = abs(estimate) if certified == 0 else abs(estimate - certified) / abs(certified)
+    if error == 0:
+        return 15.0
+    return max(0.0, min(15.0, -math.log10(error)))
+
+
+def nist_formula(entry: dict) -> str:
+    degree = entry["polynomial_degree"]
+    if degree:
+        terms = ["x"] + [f"I(x**{k})" for k in range(2, degree + 1)]
+    else:
+        terms = list(entry["predictors"])
+    return "y ~ " + " + ".join(terms) + ("" if entry["intercept"] else " - 1")
+
+
+@needs_strd
+@pytest.mark.parametrize("name", NIST_SETS)
+def test_nist_strd_certified_digits(name):
+    certified = json.loads((STRD / "certified.json").read_text())[name]
+    frame = pd.read_csv(STRD / f"{name}.csv")
+    result = fit(prepare(frame, formula=nist_formula(certified)))
+    assert result.rank == len(certified["coefficients"])
+    coefficient_digits = [log_relative_error(e, c) for e, c in zip(result.coefficients, certified["coefficients"])]
+    se_digits = [log_relative_error(e, c) for e, c in zip(result.std_errors, certified["std_errors"])]
+    assert min(coefficient_digits) >= 9.0, coefficient_digits
+    # the issue asks for 7.5 and aims for 9; the refined fit reaches 13+ here
+    assert min(se_digits) >= 9.0, se_digits
+    assert log_relative_error(result.sigma, certified["residual_sd"]) >= 9.0
+    assert log_relative_error(result.r_squared, certified["r_squared"]) >= 9.0
+
+
+@needs_strd
+def test_filip_powers_use_the_polynomial_basis():
+    certified = json.loads((STRD / "certified.json").read_text())["Filip"]
+    frame = pd.read_csv(STRD / "Filip.csv")
+    design = prepare(frame, formula=nist_formula(certified))
+    assert len(design.polynomials) == 1
+    assert design.polynomials[0].powers == tuple(range(1, 11))
+
+
+@needs_reference
+@pytest.mark.parametrize("case_id", reference_cases())
+def test_matches_r_lm(case_id):
+    expected, result = fit_reference(case_id)
+    assert result.n == expected["n_used"]
+    assert result.design.n_rows == expected["n_rows"]
+    names = {("Intercept" if k == "(Intercept)" else k): k for k in expected["coefficients"]}
+    coefficients = result.coefficient_series()
+    std_errors = result.std_error_series()
+    for position, (ours, theirs) in enumerate(names.items()):
+        # factor columns are named differently in R (typeprof vs type[T.prof]); order is the same
+        assert coefficients.iloc[position] == pytest.approx(expected["coefficients"][theirs], rel=1e-9, abs=1e-12)
+        assert std_errors.iloc[position] == pytest.approx(expected["std_errors"][theirs], rel=1e-9)
+    assert result.sigma == pytest.approx(expected["sigma"], rel=1e-10)
+    assert result.r_squared == pytest.approx(expected["r_squared"], rel=1e-10)
+    assert result.adj_r_squared == pytest.approx(expected["adj_r_squared"], rel=1e-10)
+    assert result.f_statistic == pytest.approx(expected["f_statistic"], rel=1e-9)
+    assert result.condition_number == pytest.approx(expected["condition_number"], rel=1e-7)
+
+
+def test_exact_aliasing_drops_later_column_like_r():
+    rng = np.random.default_rng(1)
+    x1 = rng.normal(size=40)
+    x2 = rng.normal(size=40)
+    frame = pd.DataFrame({"y": 1 + x1 - x2 + rng.normal(size=40), "x1": x1, "x2": x2, "both": x1 + 2 * x2})
+    result = fit(prepare(frame, target="y", predictors=["x1", "x2", "both"]))
+    assert result.aliased == ("both",)
+    assert result.rank == 3
+    reference = np.linalg.lstsq(np.column_stack([np.ones(40), x1, x2]), frame["y"].to_numpy(), rcond=None)[0]
+    np.testing.assert_allclose(result.coefficients, reference, rtol=1e-12)
+    assert np.isnan(result.coefficient_series()["both"])
+
+
+def test_constant_predictor_is_aliased_with_intercept():
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"y": rng.normal(size=30), "x": rng.normal(size=30), "c": 5.0})
+    result = fit(prepare(frame, target="y"))
+    assert result.aliased == ("c",)
+
+
+def test_closed_form_simple_regression():
+    # slope = Sxy / Sxx, intercept = ybar - slope xbar, se(slope) = sigma / sqrt(Sxx)
+    x = np.array([1.0, 2.0, 4.0, 7.0, 11.0])
+    y = np.array([2.0, 3.5, 4.0, 9.0, 12.5])
+    sxx = np.sum((x - x.mean()) ** 2)
+    slope = np.sum((x - x.mean()) * (y - y.mean())) / sxx
+    intercept = y.mean() - slope * x.mean()
+    residuals = y - intercept - slope * x
+    sigma = math.sqrt(residuals @ residuals / 3)
+    result = fit(prepare(pd.DataFrame({"y": y, "x": x}), target="y"))
+    np.testing.assert_allclose(result.coefficients, [intercept, slope], rtol=1e-14)
+    assert result.sigma == pytest.approx(sigma, rel=1e-14)
+    assert result.std_errors[1] == pytest.approx(sigma / math.sqrt(sxx), rel=1e-13)
+    np.testing.assert_allclose(result.leverage, 1 / 5 + (x - x.mean()) ** 2 / sxx, rtol=1e-13)
+
+
+def test_huge_and_tiny_magnitudes_fit_by_scaling():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=50)
+    z = rng.normal(size=50)
+    y = 2.0 + 3.0 * x - z + rng.normal(size=50)
+    small = fit(prepare(pd.DataFrame({"y": y, "x": x, "z": z}), target="y"))
+    big = fit(prepare(pd.DataFrame({"y": y, "x": x * 1e150, "z": z * 1e-150}), target="y"))
+    np.testing.assert_allclose(big.coefficients, small.coefficients * [1, 1e-150, 1e150], rtol=1e-12)
+    np.testing.assert_allclose(big.residuals, small.residuals, rtol=1e-10, atol=1e-12)
