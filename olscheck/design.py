@@ -137,6 +137,8 @@ class Design:
         # Power-of-two column scaling is exact and keeps squares of 1e±300
         # magnitudes finite; it is folded into to_reported like any other map.
         exponents = np.frexp(np.max(np.abs(self.x), axis=0, initial=0.0))[1] if n else np.zeros(p, dtype=int)
+        if self.has_intercept and p:
+            exponents[0] = 0  # the intercept column must stay a column of ones
         binary_scale = np.ldexp(1.0, exponents).astype(dtype)
         raw /= binary_scale
         # to_power_basis maps coefficients on the raw columns with polynomial

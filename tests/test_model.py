@@ -115,12 +115,29 @@ def test_closed_form_simple_regression():
     np.testing.assert_allclose(result.leverage, 1 / 5 + (x - x.mean()) ** 2 / sxx, rtol=1e-13)
 
 
-def test_huge_and_tiny_magnitudes_fit_by_scaling():
+@pytest.mark.parametrize("x_factor, z_factor, y_factor", [
+    (1e150, 1e-150, 1.0), (1e300, 1e-300, 1.0), (1.0, 1.0, 1e300), (1.0, 1.0, 1e-300), (1e-300, 1.0, 1e-300),
+])
+def test_huge_and_tiny_magnitudes_fit_by_scaling(x_factor, z_factor, y_factor):
+    # OLS is equivariant: scaling x by c divides its slope by c; scaling y scales every coefficient
     rng = np.random.default_rng(3)
     x = rng.normal(size=50)
     z = rng.normal(size=50)
     y = 2.0 + 3.0 * x - z + rng.normal(size=50)
     small = fit(prepare(pd.DataFrame({"y": y, "x": x, "z": z}), target="y"))
-    big = fit(prepare(pd.DataFrame({"y": y, "x": x * 1e150, "z": z * 1e-150}), target="y"))
-    np.testing.assert_allclose(big.coefficients, small.coefficients * [1, 1e-150, 1e150], rtol=1e-12)
-    np.testing.assert_allclose(big.residuals, small.residuals, rtol=1e-10, atol=1e-12)
+    big = fit(prepare(pd.DataFrame({"y": y * y_factor, "x": x * x_factor, "z": z * z_factor}), target="y"))
+    factors = np.array([y_factor, y_factor / x_factor, y_factor / z_factor])
+    np.testing.assert_allclose(big.coefficients, small.coefficients * factors, rtol=1e-12)
+    np.testing.assert_allclose(big.std_errors, small.std_errors * factors, rtol=1e-12)
+    np.testing.assert_allclose(big.residuals * big.design.response_scale, small.residuals * y_factor, rtol=1e-9)
+    assert big.r_squared == pytest.approx(small.r_squared, rel=1e-13)
+    np.testing.assert_allclose(big.coefficient_correlation, small.coefficient_correlation, atol=1e-13)
+
+
+def test_coefficient_beyond_float_range_is_a_clear_error():
+    from olscheck.errors import DataError
+
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"y": rng.normal(size=20) * 1e300, "x": rng.normal(size=20) * 1e-300})
+    with pytest.raises(DataError, match="'x'"):
+        fit(prepare(frame, target="y"))
