@@ -117,7 +117,7 @@ def _column_key(frame: pd.DataFrame, name: Any, role: str) -> Any:
     if len(matches) == 1:
         return matches[0]
     names = [str(c) for c in frame.columns]
-    close = difflib.get_close_matches(text, names, n=3)
+    close = [c for c in names if c.lower() == text.lower()] or difflib.get_close_matches(text, names, n=3)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     shown = ", ".join(repr(c) for c in names[:20]) + (" ..." if len(names) > 20 else "")
     raise ColumnNotFoundError(f"{role} column {text!r} is not in the data.{hint} The columns are: {shown}.")
