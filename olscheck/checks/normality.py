@@ -1,0 +1,242 @@
+"""Normality of the errors: Jarque-Bera, Shapiro-Wilk and D'Agostino-Pearson.
+
+All three test the OLS residuals. Their p-values shrink with n for any
+departure, while the harm of non-normal errors to t and F tests fades with
+n (central limit theorem), so severity also looks at the size of the
+departure -- residual skewness and excess kurtosis -- and at the residual
+degrees of freedom.
+
+Effect size (the same for the three tests): of the residual skewness g1 and
+excess kurtosis g2 = b2 - 3 (moments with divisor n), the one that is larger
+relative to its cut-off (``Thresholds.skewness_warn``,
+``Thresholds.excess_kurtosis_warn``); ``effect_name`` says which. Severity:
+
+* p >= alpha: OK;
+* p < alpha and df_resid > ``large_sample_n``: NOTE (inference on the
+  coefficients is reliable; prediction intervals are not);
+* p < alpha and |g1| > skewness_warn or |g2| > excess_kurtosis_warn: WARN;
+* p < alpha with a smaller departure: NOTE.
+
+References
+----------
+Jarque, C. M. & Bera, A. K. (1987). A test for normality of observations and
+regression residuals. Int. Stat. Rev. 55, 163-172. Shapiro, S. S. & Wilk,
+M. B. (1965). Biometrika 52, 591-611; Royston, P. (1995). Algorithm AS R94.
+Appl. Stat. 44, 547-551. D'Agostino, R. B. & Pearson, E. S. (1973).
+Biometrika 60, 613-622; D'Agostino, Belanger & D'Agostino (1990). Am. Stat.
+44, 316-321.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from ..result import Assumption, Severity, TestResult, not_computable
+from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
+
+__all__ = ["residual_moments", "jarque_bera", "shapiro_wilk", "omnibus", "run"]
+
+JARQUE_BERA_METHOD = "Jarque-Bera on the OLS residuals, chi-square with 2 df (tseries::jarque.bera.test)"
+SHAPIRO_WILK_METHOD = "Shapiro-Wilk W on the OLS residuals, Royston's AS R94 (stats::shapiro.test)"
+OMNIBUS_METHOD = (
+    "D'Agostino-Pearson omnibus K² = Z(skewness)² + Z(kurtosis)² on the OLS residuals, chi-square with 2 df "
+    "(scipy.stats.normaltest)"
+)
+
+#: Shapiro-Wilk's p-value approximation (Royston 1995) covers 3 <= n <= 5000,
+#: the range R's shapiro.test accepts.
+SHAPIRO_WILK_MIN_N, SHAPIRO_WILK_MAX_N = 3, 5000
+#: D'Agostino's skewness transformation needs n >= 8 (D'Agostino 1970).
+OMNIBUS_MIN_N = 8
+#: Residuals whose root mean square is below this multiple of machine epsilon
+#: times max|y| are rounding noise of an exact fit, not a sample of errors.
+EXACT_FIT_FACTOR = 64.0
+
+_REMEDY = (
+    "Look at a Q-Q plot of the residuals and at the largest residuals (outliers, a missing predictor, a "
+    "skewed target). A log or Box-Cox transform of a positive skewed target often helps: "
+    "`smf.ols('np.log(y) ~ x1 + x2', data).fit()`; for heavy tails a robust fit: `smf.rlm(formula, data).fit()`; "
+    "or bootstrap the confidence intervals."
+)
+
+
+def _exact_fit_reason(fit) -> str | None:
+    """Why the residuals are not a sample of errors, or None when they are."""
+    if fit.df_resid <= 0:
+        return f"no residual degrees of freedom (n = {fit.n}, {fit.rank} coefficients)"
+    residuals = np.asarray(fit.residuals, dtype=float)
+    largest = float(np.max(np.abs(residuals)))
+    scale = float(np.max(np.abs(fit.y))) if fit.n else 0.0
+    if largest == 0 or largest <= EXACT_FIT_FACTOR * np.finfo(float).eps * scale:
+        return "the residuals are zero up to rounding (the model fits the data exactly)"
+    return None
+
+
+def residual_moments(residuals: np.ndarray) -> tuple[float, float]:
+    """Skewness g1 = m3 / m2^(3/2) and kurtosis b2 = m4 / m2² (not excess).
+
+    Central moments with divisor n, ``m_k = sum (e_i - mean(e))^k / n``, as
+    ``tseries::jarque.bera.test`` computes them. The residuals are first
+    divided by a power of two near their largest magnitude (exact, and the
+    ratios are invariant) so fourth powers neither overflow nor underflow.
+    """
+    values = np.asarray(residuals, dtype=float)
+    largest = float(np.max(np.abs(values)))
+    values = values / math.ldexp(1.0, math.frexp(largest)[1]) if largest > 0 else values
+    centred = values - values.mean()
+    squared = centred * centred
+    m2 = float(np.mean(squared))
+    m3 = float(np.mean(squared * centred))
+    m4 = float(np.mean(squared * squared))
+    return m3 / m2**1.5, m4 / (m2 * m2)
+
+
+def _effect(skewness: float, kurtosis: float, thresholds: Thresholds) -> tuple[float, str, bool]:
+    """(effect, effect_name, large): the moment furthest beyond its cut-off, relatively."""
+    excess = kurtosis - 3.0
+
+    def ratio(value: float, cut: float) -> float:
+        if cut > 0:
+            return abs(value) / cut
+        return math.inf if value != 0 else 0.0
+
+    skew_ratio = ratio(skewness, thresholds.skewness_warn)
+    kurtosis_ratio = ratio(excess, thresholds.excess_kurtosis_warn)
+    large = abs(skewness) > thresholds.skewness_warn or abs(excess) > thresholds.excess_kurtosis_warn
+    if skew_ratio >= kurtosis_ratio:
+        return skewness, "residual skewness", large
+    return excess, "residual excess kurtosis", large
+
+
+def _format_p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}" if p < 0.01 else f"p = {p:.3f}".rstrip("0").rstrip(".")
+
+
+def _judged(name: str, method: str, statistic: float, p_value: float, df: tuple[float, ...] | None,
+            fit, thresholds: Thresholds, details: dict[str, Any]) -> TestResult:
+    skewness, kurtosis = residual_moments(fit.residuals)
+    effect, effect_name, large = _effect(skewness, kurtosis, thresholds)
+    shape = f"skewness {skewness:.2f}, excess kurtosis {kurtosis - 3.0:.2f}"
+    pv = _format_p(p_value)
+    if p_value >= thresholds.alpha:
+        severity = Severity.OK
+        message = f"OK: residuals are consistent with normal errors ({pv})."
+    elif fit.df_resid > thresholds.large_sample_n:
+        severity = Severity.NOTE
+        message = (
+            f"Note: residuals are not normal ({shape}; {pv}), but with {fit.df_resid} residual degrees of freedom "
+            "t and F tests on the coefficients remain reliable; prediction intervals assume normal errors."
+        )
+    elif large:
+        severity = Severity.WARN
+        message = f"Warning: residuals are clearly not normal ({shape}; {pv})."
+    else:
+        severity = Severity.NOTE
+        message = f"Note: residuals depart from normality, but mildly ({shape}; {pv})."
+    return TestResult(
+        name=name,
+        assumption=Assumption.NORMALITY,
+        method=method,
+        statistic=statistic,
+        p_value=p_value,
+        df=df,
+        effect=effect,
+        effect_name=effect_name,
+        severity=severity,
+        message=message,
+        remedy=_REMEDY if severity is not Severity.OK else None,
+        details={"skewness": skewness, "kurtosis": kurtosis, "excess_kurtosis": kurtosis - 3.0, **details},
+    )
+
+
+def jarque_bera(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
+    """Jarque-Bera test of the residuals, ``tseries::jarque.bera.test``.
+
+    ``JB = n g1² / 6 + n (b2 - 3)² / 24``, chi-square with 2 df under
+    normality, with g1 and b2 from :func:`residual_moments`.
+
+    The p-value is the upper tail ``exp(-JB / 2)`` computed directly; R's
+    ``1 - pchisq`` agrees to 1e-16 absolute and rounds to 0 below that.
+    """
+    reason = _exact_fit_reason(fit)
+    if reason is not None:
+        return not_computable("jarque_bera", Assumption.NORMALITY, JARQUE_BERA_METHOD, reason)
+    n = fit.n
+    skewness, kurtosis = residual_moments(fit.residuals)
+    statistic = n * skewness**2 / 6.0 + n * (kurtosis - 3.0) ** 2 / 24.0
+    p_value = float(stats.chi2.sf(statistic, 2))
+    return _judged("jarque_bera", JARQUE_BERA_METHOD, statistic, p_value, (2,), fit, thresholds, {})
+
+
+def shapiro_wilk(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
+    """Shapiro-Wilk test of the residuals, R's ``shapiro.test``.
+
+    W with Royston's (1995) coefficients and p-value approximation (AS R94);
+    ``scipy.stats.shapiro`` implements the same algorithm as R's C code.
+    Defined for 3 <= n <= 5000; outside, not computable.
+    """
+    n = fit.n
+    if not SHAPIRO_WILK_MIN_N <= n <= SHAPIRO_WILK_MAX_N:
+        return not_computable(
+            "shapiro_wilk", Assumption.NORMALITY, SHAPIRO_WILK_METHOD,
+            f"Shapiro-Wilk's p-value approximation covers 3 to 5000 observations; this model has {n} "
+            "(see jarque_bera and omnibus)",
+        )
+    reason = _exact_fit_reason(fit)
+    if reason is not None:
+        return not_computable("shapiro_wilk", Assumption.NORMALITY, SHAPIRO_WILK_METHOD, reason)
+    residuals = np.asarray(fit.residuals, dtype=float)
+    # W is scale invariant; a power-of-two scale keeps tiny residuals away from
+    # the underflow R guards against by dividing by the range
+    largest = float(np.max(np.abs(residuals)))
+    result = stats.shapiro(residuals / math.ldexp(1.0, math.frexp(largest)[1]))
+    return _judged("shapiro_wilk", SHAPIRO_WILK_METHOD, float(result.statistic), float(result.pvalue), None,
+                   fit, thresholds, {})
+
+
+def omnibus(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
+    """D'Agostino-Pearson omnibus test of the residuals.
+
+    ``K² = Z1(g1)² + Z2(b2)²`` with Z1 D'Agostino's (1970) normalising
+    transformation of the skewness and Z2 Anscombe & Glynn's (1983) of the
+    kurtosis (moments with divisor n), chi-square with 2 df under normality
+    (``scipy.stats.normaltest``). Needs n >= 8.
+    """
+    n = fit.n
+    if n < OMNIBUS_MIN_N:
+        return not_computable(
+            "omnibus", Assumption.NORMALITY, OMNIBUS_METHOD,
+            f"D'Agostino's skewness transformation needs at least {OMNIBUS_MIN_N} observations; this model has {n}",
+        )
+    reason = _exact_fit_reason(fit)
+    if reason is not None:
+        return not_computable("omnibus", Assumption.NORMALITY, OMNIBUS_METHOD, reason)
+    residuals = np.asarray(fit.residuals, dtype=float)
+    largest = float(np.max(np.abs(residuals)))
+    scaled = residuals / math.ldexp(1.0, math.frexp(largest)[1])
+    with warnings.catch_warnings():
+        # scipy warns that the kurtosis test is approximate below n = 20;
+        # the statistic is still the defined one and the report says so
+        warnings.simplefilter("ignore", UserWarning)
+        z_skewness = float(stats.skewtest(scaled).statistic)
+        z_kurtosis = float(stats.kurtosistest(scaled).statistic)
+    statistic = z_skewness**2 + z_kurtosis**2
+    p_value = float(stats.chi2.sf(statistic, 2))
+    details = {"z_skewness": z_skewness, "z_kurtosis": z_kurtosis}
+    if n < 20:
+        details["approximate"] = "the kurtosis z-score is a rough approximation below 20 observations"
+    return _judged("omnibus", OMNIBUS_METHOD, statistic, p_value, (2,), fit, thresholds, details)
+
+
+def run(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, **options: Any) -> dict[str, TestResult]:
+    """``{"jarque_bera", "shapiro_wilk", "omnibus"}`` results for ``fit``."""
+    return {
+        "jarque_bera": jarque_bera(fit, thresholds),
+        "shapiro_wilk": shapiro_wilk(fit, thresholds),
+        "omnibus": omnibus(fit, thresholds),
+    }

@@ -1,0 +1,266 @@
+"""olscheck.checks.influence against R (cooks.distance, hatvalues, rstudent, car::outlierTest) and deletion refits.
+
+Fixtures: fixtures/influence_r.json, made by fixtures/influence_r.R.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from olscheck.checks import influence
+from olscheck.data import prepare
+from olscheck.model import fit as fit_model
+from olscheck.result import Assumption, Severity
+from olscheck.thresholds import Thresholds
+from tests.helpers import fit_arrays, fit_reference, needs_reference, reference_cases
+
+R_FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "influence_r.json").read_text())
+
+
+def rel(got, want):
+    return abs(got - want) / abs(want)
+
+
+def r_array(values):
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def fixture_fit(name):
+    case = R_FIXTURE[name]
+    frame = pd.DataFrame(case["data"])
+    return case, fit_model(prepare(frame, target="y", predictors=[c for c in frame.columns if c != "y"]))
+
+
+# ---------------------------------------------------------------------------
+# R reference cases
+# ---------------------------------------------------------------------------
+@needs_reference
+@pytest.mark.parametrize("case_id", reference_cases())
+def test_maxima_match_reference(case_id):
+    expected, fitted = fit_reference(case_id)
+    summary = influence.summarize(fitted)
+    assert rel(summary.max_cooks_distance, expected["cooks_distance_max"]) < 1e-6
+    assert rel(summary.max_leverage, expected["leverage_max"]) < 1e-6
+    assert rel(summary.max_abs_studentized_residual, expected["max_abs_studentized_residual"]) < 1e-6
+    assert summary.n_influential == expected["n_cooks_over_4_over_n"]
+    assert summary.argmax_position == expected["cooks_distance_argmax_row"]
+    assert summary.argmax_row == fitted.design.row_index[summary.argmax_position - 1]
+    out = json.loads(json.dumps(summary.to_dict(), allow_nan=False))
+    assert out["max_cooks_distance"] == summary.max_cooks_distance
+    assert out["n_influential"] == expected["n_cooks_over_4_over_n"]
+    assert out["cooks_threshold"] == pytest.approx(4 / expected["n_used"])
+    assert out["top_rows"][0]["position"] == expected["cooks_distance_argmax_row"]
+
+
+@needs_reference
+@pytest.mark.parametrize("case_id", reference_cases())
+def test_per_row_measures_match_r(case_id):
+    _, fitted = fit_reference(case_id)
+    want = R_FIXTURE["reference_cases"][case_id]
+    summary = influence.summarize(fitted)
+    np.testing.assert_allclose(summary.cooks_distance, r_array(want["cooks_distance"]), rtol=1e-9)
+    np.testing.assert_allclose(summary.leverage, r_array(want["leverage"]), rtol=1e-9)
+    np.testing.assert_allclose(summary.studentized_residuals, r_array(want["rstudent"]), rtol=1e-9)
+    frame = summary.to_frame()
+    assert list(frame.columns) == ["cooks_distance", "leverage", "studentized_residual"]
+    assert frame.index.equals(fitted.design.row_index)
+
+
+@needs_reference
+@pytest.mark.parametrize("case_id", reference_cases())
+def test_outlier_test_matches_car(case_id):
+    _, fitted = fit_reference(case_id)
+    want = R_FIXTURE["reference_cases"][case_id]["outlier_test"]
+    result = influence.summarize(fitted).results["outlier_test"]
+    assert rel(result.statistic, want["rstudent"]) < 1e-9
+    assert rel(result.details["p_value_unadjusted"], want["p_unadjusted"]) < 1e-9
+    assert rel(result.p_value, min(1.0, want["bonferroni_uncapped"])) < 1e-9
+    assert result.df == (float(want["df"]),)
+    assert result.details["position"] == want["position"]
+    assert result.details["n_tested"] == want["n_tested"]
+    assert result.effect == abs(result.statistic)
+    assert result.assumption is Assumption.NO_INFLUENTIAL_POINTS
+    assert result.severity is (Severity.WARN if want["bonferroni_uncapped"] < 0.05 else Severity.OK)
+
+
+@needs_reference
+def test_order_by_reports_original_labels():
+    # ar1_shuffled is analysed in the order of column t; labels are the rows of the file
+    _, fitted = fit_reference("ar1_shuffled")
+    _, plain = fit_reference("ar1_synthetic")
+    shuffled, ordered = influence.summarize(fitted), influence.summarize(plain)
+    assert shuffled.argmax_position == ordered.argmax_position
+    assert shuffled.max_cooks_distance == pytest.approx(ordered.max_cooks_distance, rel=1e-12)
+    assert shuffled.argmax_row == fitted.design.row_index[shuffled.argmax_position - 1]
+    assert repr(int(shuffled.argmax_row)) in shuffled.results["influence"].message
+
+
+# ---------------------------------------------------------------------------
+# leverage 1 and n - p - 1 = 0
+# ---------------------------------------------------------------------------
+def test_leverage_one_row_is_none_and_noted():
+    case, fitted = fixture_fit("leverage_one")
+    summary = influence.summarize(fitted)
+    np.testing.assert_allclose(summary.cooks_distance, r_array(case["cooks_distance"]), rtol=1e-9)
+    np.testing.assert_allclose(summary.studentized_residuals, r_array(case["rstudent"]), rtol=1e-9)
+    np.testing.assert_allclose(summary.leverage, r_array(case["leverage"]), rtol=1e-9)
+    assert summary.leverage[-1] == 1.0  # R reports exactly 1 within 10 eps
+    assert np.isnan(summary.cooks_distance[-1]) and np.isnan(summary.studentized_residuals[-1])
+    assert summary.n_leverage_one == 1
+    assert summary.max_leverage == 1.0
+    assert summary.argmax_position == case["cooks_argmax_position"]
+    assert summary.n_influential == case["n_cooks_over_4_over_n"]
+    out = json.loads(json.dumps(summary.to_dict(), allow_nan=False))
+    assert out["n_leverage_one"] == 1
+    assert all(row["position"] != 9 for row in out["top_rows"])
+    result = summary.results["influence"]
+    assert result.severity is Severity.NOTE
+    assert "leverage 1" in result.message
+    outlier = summary.results["outlier_test"]
+    want = case["outlier_test"]
+    assert outlier.details["n_tested"] == want["n_tested"] == 8
+    assert rel(outlier.statistic, want["rstudent"]) < 1e-9
+    assert rel(outlier.p_value, min(1.0, want["bonferroni_uncapped"])) < 1e-9
+
+
+def test_one_residual_df_has_cooks_but_no_studentized_residuals():
+    case, fitted = fixture_fit("one_residual_df")
+    assert fitted.df_resid == 1
+    summary = influence.summarize(fitted)
+    np.testing.assert_allclose(summary.cooks_distance, r_array(case["cooks_distance"]), rtol=1e-9)
+    # R returns 0 or NaN here (s_(i) = 0/0): deleting any row leaves an exact fit
+    assert np.all(np.isnan(summary.studentized_residuals))
+    assert summary.max_abs_studentized_residual is None
+    assert summary.n_influential == case["n_cooks_over_4_over_n"]
+    outlier = summary.results["outlier_test"]
+    assert not outlier.computable and "n - p - 1 = 0" in outlier.reason
+    assert summary.results["influence"].severity is Severity.FAIL  # max Cook's D 1.67 > 1
+    json.dumps(summary.to_dict(), allow_nan=False)
+
+
+def test_exact_fit_is_not_computable():
+    x = np.arange(1.0, 11.0)
+    summary = influence.summarize(fit_arrays(3.0 * x - 2.0, {"x": x}))
+    assert summary.reason and "exactly" in summary.reason
+    for result in summary.results.values():
+        assert not result.computable and result.severity is Severity.NOTE
+    out = json.loads(json.dumps(summary.to_dict(), allow_nan=False))
+    assert out["max_cooks_distance"] is None and out["n_influential"] is None
+    assert out["max_leverage"] == pytest.approx(np.max(summary.leverage))
+    assert out["top_rows"] == []
+
+
+# ---------------------------------------------------------------------------
+# deletion refits: the definitions of Cook's D and rstudent
+# ---------------------------------------------------------------------------
+def test_matches_brute_force_deletion():
+    rng = np.random.default_rng(21)
+    n = 25
+    x1 = rng.normal(size=n)
+    x2 = rng.uniform(size=n)
+    x2[3] = 6.0  # a high-leverage row
+    y = 1 + x1 - 2 * x2 + rng.standard_t(3, size=n)
+    fitted = fit_arrays(y, {"x1": x1, "x2": x2})
+    summary = influence.summarize(fitted)
+    design = np.column_stack([np.ones(n), x1, x2])
+    beta, *_ = np.linalg.lstsq(design, y, rcond=None)
+    p = 3
+    residuals = y - design @ beta
+    s2 = residuals @ residuals / (n - p)
+    for i in range(n):
+        keep = np.arange(n) != i
+        beta_i, *_ = np.linalg.lstsq(design[keep], y[keep], rcond=None)
+        change = design @ (beta - beta_i)
+        cooks = change @ change / (p * s2)
+        rss_i = np.sum((y[keep] - design[keep] @ beta_i) ** 2)
+        s_i = math.sqrt(rss_i / (n - p - 1))
+        # t_i: prediction error of row i from the fit without it, standardised
+        x_i = design[i]
+        gram_inverse_i = np.linalg.inv(design[keep].T @ design[keep])
+        t_i = (y[i] - x_i @ beta_i) / (s_i * math.sqrt(1 + x_i @ gram_inverse_i @ x_i))
+        assert summary.cooks_distance[i] == pytest.approx(cooks, rel=1e-9)
+        assert summary.studentized_residuals[i] == pytest.approx(t_i, rel=1e-9)
+    t_max = summary.max_abs_studentized_residual
+    outlier = summary.results["outlier_test"]
+    p_single = 2 * stats.t.sf(t_max, n - p - 1)
+    assert outlier.p_value == pytest.approx(min(1.0, n * p_single), rel=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# severity rules
+# ---------------------------------------------------------------------------
+def test_cooks_distance_above_one_fails():
+    x = np.array([1.0, 2, 3, 4, 5, 6, 7, 8, 9, 30])
+    y = np.array([1.1, 2.0, 2.9, 4.2, 5.1, 5.8, 7.2, 7.9, 9.1, 5.0])  # the far row pulls the line
+    summary = influence.summarize(fit_arrays(y, {"x": x}))
+    result = summary.results["influence"]
+    assert summary.max_cooks_distance > 1
+    assert result.severity is Severity.FAIL and result.message.startswith("Problem:")
+    assert result.effect == summary.max_cooks_distance and result.effect_name == "max Cook's distance"
+    assert summary.argmax_position == 10
+    assert result.remedy and "rlm" in result.remedy
+    relaxed = influence.run(fit_arrays(y, {"x": x}), Thresholds(cooks_distance_fail=summary.max_cooks_distance * 2))
+    assert relaxed["influence"].severity in (Severity.WARN, Severity.OK)
+
+
+def test_share_over_four_over_n_warns():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=40)
+    y = x + rng.normal(size=40)
+    fitted = fit_arrays(y, {"x": x})
+    summary = influence.summarize(fitted)
+    share = summary.n_influential / 40
+    assert 0 < share < 1
+    below = influence.run(fitted, Thresholds(influential_share_warn=share, cooks_distance_fail=10))["influence"]
+    assert below.severity is Severity.OK and below.message.startswith("OK:")
+    above = influence.run(fitted, Thresholds(influential_share_warn=share * 0.99, cooks_distance_fail=10))["influence"]
+    assert above.severity is Severity.WARN and above.message.startswith("Warning:")
+    assert f"{summary.n_influential} of 40 rows" in above.message
+    assert above.details["share_influential"] == pytest.approx(share)
+
+
+def test_outlier_warns_and_bonferroni_is_capped():
+    rng = np.random.default_rng(9)
+    x = np.linspace(0, 1, 30)
+    y = 2 * x + rng.normal(scale=0.1, size=30)
+    y[12] += 2.0
+    result = influence.run(fit_arrays(y, {"x": x}))["outlier_test"]
+    assert result.severity is Severity.WARN and result.details["position"] == 13
+    assert result.p_value < 0.05 and "Bonferroni p" in result.message
+    # a well-behaved sample: n * p > 1 is reported as 1, as car's NA
+    quiet = np.arange(30.0)  # evenly spread: light tails, largest |t| about 1.7
+    calm = influence.run(fit_arrays(quiet, {}))["outlier_test"]
+    raw = 30 * calm.details["p_value_unadjusted"]
+    assert raw > 1 and calm.p_value == 1.0 and calm.severity is Severity.OK
+
+
+def test_string_row_labels():
+    frame = pd.DataFrame(
+        {"y": [1.0, 2.1, 2.9, 4.2, 4.8, 6.1, 7.0, 20.0], "x": [1.0, 2, 3, 4, 5, 6, 7, 8]},
+        index=[f"car{i}" for i in range(8)],
+    )
+    summary = influence.summarize(fit_model(prepare(frame, target="y")))
+    assert summary.argmax_row == "car7" and summary.argmax_position == 8
+    assert "'car7'" in summary.results["influence"].message
+    out = json.loads(json.dumps(summary.to_dict(), allow_nan=False))
+    assert out["max_cooks_distance_row"] == "car7"
+    assert out["top_rows"][0]["row"] == "car7"
+
+
+def test_large_n_is_linear_in_memory():
+    # an n x n hat matrix would need 20 GB here
+    rng = np.random.default_rng(0)
+    n = 50_000
+    x = rng.normal(size=n)
+    fitted = fit_arrays(x + rng.normal(size=n), {"x": x})
+    summary = influence.summarize(fitted)
+    assert summary.cooks_distance.shape == (n,)
+    assert summary.n_influential > 0
+    assert set(influence.run(fitted)) == {"influence", "outlier_test"}
