@@ -351,6 +351,13 @@ def condition_index_result(names: tuple[str, ...], indices: np.ndarray, proporti
         involved = np.flatnonzero(proportions[:, k] >= thresholds.variance_proportion)
         if involved.size < 2:
             continue
+        if intercept is not None and involved.size == 2 and intercept in {names[j] for j in involved}:
+            # Intercept plus one predictor is "inessential" ill-conditioning
+            # (Marquardt 1980; Snee & Marquardt 1984): it inflates only the
+            # intercept's variance, which centring removes, not the slopes'.
+            if indices[k] > thresholds.condition_index_warn and severity is Severity.OK:
+                severity, flagged_dimension = Severity.NOTE, int(k)
+            continue
         if indices[k] > thresholds.condition_index_fail:
             level = Severity.FAIL
         elif indices[k] > thresholds.condition_index_warn:
@@ -364,7 +371,7 @@ def condition_index_result(names: tuple[str, ...], indices: np.ndarray, proporti
         involved = np.flatnonzero(proportions[:, k] >= thresholds.variance_proportion)
         ranked = involved[np.argsort(-proportions[involved, k])]
         shares = ", ".join(f"{names[j]} ({proportions[j, k]:.2f})" for j in ranked)
-        opening = "Problem: a strong" if severity is Severity.FAIL else "Warning: a"
+        opening = {Severity.FAIL: "Problem: a strong", Severity.WARN: "Warning: a"}.get(severity, "Note: a")
         involved_names = [names[j] for j in involved]
         message = (
             f"{opening} near-dependency among the columns (condition index {_fmt(indices[k])}) carries most of the "

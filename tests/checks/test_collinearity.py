@@ -380,8 +380,13 @@ def test_condition_index_needs_two_involved_coefficients():
     assert "Intercept (0.90)" in result.message and "a (0.60)" in result.message
     assert "centring" not in result.message
     explained = condition_index_result(names, indices, two, intercept="Intercept")
-    assert explained.severity is Severity.WARN
+    # intercept + one predictor is inessential ill-conditioning (Snee & Marquardt 1984): a note
+    assert explained.severity is Severity.NOTE
+    assert explained.message.startswith("Note:")
     assert "centring a removes it" in explained.message
+    three = np.array([[0.0, 0.1, 0.9], [0.2, 0.2, 0.6], [0.2, 0.2, 0.6]])
+    essential = condition_index_result(names, indices, three, intercept="Intercept")
+    assert essential.severity is Severity.WARN
     one = np.array([[0.0, 0.1, 0.9], [0.2, 0.4, 0.4], [0.9, 0.05, 0.05]])
     noted = condition_index_result(names, indices, one)
     assert noted.severity is Severity.NOTE and noted.effect == 60.0
