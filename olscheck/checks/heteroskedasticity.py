@@ -1,0 +1,540 @@
+"""Homoskedasticity: does the error variance change with the regressors, the fitted values or over time?
+
+Five tests, each matching an R function:
+
+============================  ==============================================  ===============================
+report name                   what is regressed / compared                    R
+============================  ==============================================  ===============================
+``breusch_pagan``             e² on the model's regressors, Koenker n·R²      ``lmtest::bptest(fit)``
+``breusch_pagan_original``    e²/σ̂² on the regressors, ESS/2                  ``bptest(fit, studentize=FALSE)``
+``white``                     e² on regressors, squares, cross-products       ``bptest(fit, ~ full White set)``
+``goldfeld_quandt``           residual variance, second half / first half     ``lmtest::gqtest(fit)``
+``ncv_fitted``                e²/σ̂² on the fitted values, ESS/2               ``car::ncvTest(fit)``
+============================  ==============================================  ===============================
+
+Every auxiliary regression goes through :func:`olscheck.linalg.least_squares`.
+Subset refits (Goldfeld-Quandt) regress the model's residuals rather than the
+target on the subset's regressors: ``y - e`` lies in the column space of every
+row subset of X, so the subset residuals are the same, and the large fitted
+part never enters the arithmetic.
+
+References
+----------
+Breusch, T. S. & Pagan, A. R. (1979). A simple test for heteroscedasticity
+and random coefficient variation. *Econometrica* 47, 1287-1294.
+Koenker, R. (1981). A note on studentizing a test for heteroscedasticity.
+*Journal of Econometrics* 17, 107-112.
+White, H. (1980). A heteroskedasticity-consistent covariance matrix
+estimator and a direct test for heteroskedasticity. *Econometrica* 48,
+817-838.
+Wooldridge, J. M. (2013). *Introductory Econometrics*, 5th ed., §8.3 (the
+special White test on fitted values).
+Goldfeld, S. M. & Quandt, R. E. (1965). Some tests for homoscedasticity.
+*JASA* 60, 539-547.
+Cook, R. D. & Weisberg, S. (1983). Diagnostics for heteroscedasticity in
+regression. *Biometrika* 70, 1-10.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from ..linalg import LeastSquares, least_squares
+from ..model import LinearFit
+from ..result import Assumption, Severity, TestResult, not_computable
+from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
+
+__all__ = [
+    "breusch_pagan",
+    "breusch_pagan_original",
+    "white",
+    "goldfeld_quandt",
+    "ncv_fitted",
+    "run",
+    "WHITE_MAX_TERMS",
+]
+
+ASSUMPTION = Assumption.HOMOSKEDASTICITY
+
+#: Largest number of terms the full White regression is built with,
+#: whatever n. The auxiliary QR costs O(n m²) for m terms; beyond a few
+#: hundred terms the special (fitted, fitted²) form answers the same
+#: question in O(n). A computational cap, not a statistical cut-off.
+WHITE_MAX_TERMS = 300
+
+#: Residuals whose norm is below this share of the target's norm are
+#: rounding noise of an exact fit; no variance test means anything there.
+EXACT_FIT_RELATIVE_NORM = 1e-12
+
+_REMEDY = (
+    "Use heteroskedasticity-robust standard errors: "
+    "`smf.ols(formula, data).fit(cov_type=\"HC3\")`; or model the variance "
+    "(weighted least squares, `smf.wls(formula, data, weights=1 / variance).fit()`, "
+    "or a log or Box-Cox transformation of the target)."
+)
+
+_METHOD_BP = "Breusch-Pagan, Koenker studentized n·R², regressors of the model (lmtest::bptest)"
+_METHOD_BP_ORIGINAL = "Breusch-Pagan 1979, ESS/2 of e²/σ̂² on the regressors of the model (lmtest::bptest, studentize = FALSE)"
+_METHOD_WHITE_FULL = (
+    "White, full form: e² on the regressors, their squares and cross-products, Koenker n·R² "
+    "(lmtest::bptest with that variance formula)"
+)
+_METHOD_WHITE_SPECIAL = (
+    "White, special form: e² on fitted and fitted² (Wooldridge), Koenker n·R² "
+    "(lmtest::bptest(fit, ~ fitted + I(fitted^2)))"
+)
+_METHOD_WHITE_FALLBACK = (
+    "White, special form: e² on fitted and fitted² (Wooldridge), used because the full form has too many "
+    "terms for n; Koenker n·R² (lmtest::bptest(fit, ~ fitted + I(fitted^2)))"
+)
+_METHOD_GQ = "Goldfeld-Quandt F, second half over first half in data order, alternative 'greater' (lmtest::gqtest)"
+_METHOD_NCV = "Cook-Weisberg score test on the fitted values, ESS/2 of e²/σ̂² on fitted, 1 df (car::ncvTest)"
+
+
+# ---------------------------------------------------------------------------
+# shared pieces
+# ---------------------------------------------------------------------------
+def _p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3g}"
+
+
+def _regressors(fit: LinearFit) -> np.ndarray:
+    """The model's columns without the intercept (least_squares adds it back)."""
+    return fit.x[:, 1:] if fit.has_intercept else fit.x
+
+
+def _exact_fit_reason(fit: LinearFit) -> str | None:
+    scale = float(np.sqrt(fit.y @ fit.y))
+    if fit.df_resid < 1:
+        return f"the model has no residual degrees of freedom (n = {fit.n}, {fit.rank} coefficients)"
+    if np.sqrt(fit.rss) <= EXACT_FIT_RELATIVE_NORM * scale:
+        return "the model fits the data exactly (the residuals are zero up to rounding)"
+    return None
+
+
+@dataclass(frozen=True)
+class _VarianceRegression:
+    """Least squares of w = e² - σ̂² (σ̂² = RSS/n) on some regressors.
+
+    ``explained`` is the (centred, when an intercept is fitted) explained sum
+    of squares, ``total`` is sum(w²), ``rank`` the auxiliary rank.
+    """
+
+    explained: float
+    total: float
+    rank: int
+    sigma2_ml: float
+    n: int
+
+    @property
+    def r_squared(self) -> float:
+        return self.explained / self.total
+
+    @property
+    def koenker(self) -> float:
+        """n·ESS/sum(w²): Koenker's studentized statistic, R's bptest default."""
+        return self.n * self.explained / self.total
+
+    @property
+    def half_explained(self) -> float:
+        """ESS/2 of e²/σ̂² - 1, the Breusch-Pagan (1979) and Cook-Weisberg statistic."""
+        return 0.5 * self.explained / self.sigma2_ml**2
+
+
+def _variance_regression(fit: LinearFit, z: np.ndarray, intercept: bool) -> _VarianceRegression:
+    squared = fit.residuals * fit.residuals
+    sigma2_ml = float(squared.mean())
+    w = squared - sigma2_ml
+    aux: LeastSquares = least_squares(z, w, intercept=intercept)
+    # explained part computed directly, not as TSS - RSS, so a tiny R² keeps its digits
+    shift = float(w.mean()) if intercept else 0.0
+    explained_part = aux.fitted - shift
+    return _VarianceRegression(
+        explained=float(explained_part @ explained_part),
+        total=float(w @ w),
+        rank=aux.rank,
+        sigma2_ml=sigma2_ml,
+        n=fit.n,
+    )
+
+
+def _variance_precondition(fit: LinearFit) -> str | None:
+    reason = _exact_fit_reason(fit)
+    if reason:
+        return reason
+    squared = fit.residuals * fit.residuals
+    if np.ptp(squared) <= 1e-12 * squared.max():
+        return "the squared residuals are all equal, so their variation cannot be explained"
+    return None
+
+
+def _chi_square_result(name: str, method: str, statistic: float, df: int, effect: float, effect_name: str,
+                       thresholds: Thresholds, finding: str, details: dict | None = None) -> TestResult:
+    p_value = float(stats.chi2.sf(statistic, df))
+    return _decide(name, method, statistic, p_value, (df,), effect, effect_name, thresholds, finding, details)
+
+
+def _decide(name, method, statistic, p_value, df, effect, effect_name, thresholds: Thresholds, finding: str,
+            details: dict | None = None) -> TestResult:
+    if p_value < thresholds.alpha:
+        severity = Severity.WARN
+        message = f"Warning: {finding} ({_p_text(p_value)})."
+        remedy = _REMEDY
+    else:
+        severity = Severity.OK
+        message = f"OK: no evidence that {finding} ({_p_text(p_value)})."
+        remedy = None
+    return TestResult(
+        name=name,
+        assumption=ASSUMPTION,
+        method=method,
+        statistic=statistic,
+        p_value=p_value,
+        df=df,
+        effect=effect,
+        effect_name=effect_name,
+        severity=severity,
+        message=message,
+        remedy=remedy,
+        details=details or {},
+    )
+
+
+def _standardised(values: np.ndarray) -> np.ndarray | None:
+    """(v - mean) / norm, or None when v is constant; the span with an intercept is unchanged."""
+    centred = values - values.mean()
+    norm = float(np.sqrt(centred @ centred))
+    if norm <= 1e-12 * float(np.sqrt(values @ values)):
+        return None
+    return centred / norm
+
+
+# ---------------------------------------------------------------------------
+# Breusch-Pagan
+# ---------------------------------------------------------------------------
+def _breusch_pagan_precondition(fit: LinearFit) -> str | None:
+    if fit.rank < 2:
+        # bptest stops: "the auxiliary variance regression requires at least an intercept and a regressor"
+        return ("the auxiliary regression on the model's columns needs at least two of them "
+                f"(R's bptest: an intercept and a regressor); this model has {fit.rank}")
+    return _variance_precondition(fit)
+
+
+def breusch_pagan(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
+    """Koenker's studentized Breusch-Pagan test on the model's regressors.
+
+    With e the residuals, σ̂² = RSS/n and w = e² - σ̂², regress w on the
+    model matrix X (the intercept included when the model has one)::
+
+        BP = n · Σ ŵ² / Σ w²        (= n·R² of e² on X when X has an intercept)
+
+    compared with χ² on rank(aux) - 1 degrees of freedom. Matches
+    ``lmtest::bptest(fit)``, including its conventions for a model without
+    intercept: the auxiliary regression then has no intercept either, the
+    statistic uses the uncentred explained sum of squares and df is still
+    rank - 1.
+
+    The effect is the auxiliary R² (BP / n): the share of the variation of
+    e² the regressors explain.
+
+    References
+    ----------
+    Koenker (1981), J. Econometrics 17, 107-112; Breusch & Pagan (1979).
+    """
+    name = "breusch_pagan"
+    reason = _breusch_pagan_precondition(fit)
+    if reason:
+        return not_computable(name, ASSUMPTION, _METHOD_BP, reason)
+    aux = _variance_regression(fit, _regressors(fit), fit.has_intercept)
+    df = aux.rank - 1
+    return _chi_square_result(
+        name, _METHOD_BP, aux.koenker, df, aux.r_squared, "auxiliary R² (e² on the regressors)", thresholds,
+        "the error variance changes with the regressors",
+    )
+
+
+def breusch_pagan_original(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
+    """Breusch & Pagan's (1979) original test, which assumes normal errors.
+
+    Regress f = e²/σ̂² - 1 (σ̂² = RSS/n) on the model matrix X::
+
+        BP = ESS / 2 = Σ f̂² / 2
+
+    compared with χ² on rank(aux) - 1 degrees of freedom
+    (``lmtest::bptest(fit, studentize = FALSE)``). Under non-normal errors
+    its size is wrong (Koenker 1981); :func:`breusch_pagan` is the default.
+
+    The effect is the auxiliary R², the same as for :func:`breusch_pagan`.
+    """
+    name = "breusch_pagan_original"
+    reason = _breusch_pagan_precondition(fit)
+    if reason:
+        return not_computable(name, ASSUMPTION, _METHOD_BP_ORIGINAL, reason)
+    aux = _variance_regression(fit, _regressors(fit), fit.has_intercept)
+    return _chi_square_result(
+        name, _METHOD_BP_ORIGINAL, aux.half_explained, aux.rank - 1, aux.r_squared,
+        "auxiliary R² (e² on the regressors)", thresholds, "the error variance changes with the regressors",
+    )
+
+
+# ---------------------------------------------------------------------------
+# White
+# ---------------------------------------------------------------------------
+def _white_special(fit: LinearFit) -> tuple[float, float, int, float] | None:
+    """(statistic, p, df, R²) of e² on fitted and fitted², Koenker form; None if fitted is constant."""
+    t = _standardised(fit.fitted)
+    if t is None:
+        return None
+    # powers of the standardised fitted values span the same space as 1, ŷ, ŷ² and stay well conditioned
+    aux = _variance_regression(fit, np.column_stack([t, t * t]), intercept=True)
+    df = aux.rank - 1
+    if df < 1:
+        return None
+    statistic = aux.koenker
+    return statistic, float(stats.chi2.sf(statistic, df)), df, aux.r_squared
+
+
+#: Up to this many regressors the White terms are always counted exactly (≤ 1275 products).
+_WHITE_EXACT_COUNT_COLUMNS = 50
+
+
+def _white_terms(z: np.ndarray, limit: int) -> tuple[np.ndarray | None, int, bool]:
+    """Regressors, their squares and cross-products, for White's auxiliary regression.
+
+    Returns ``(columns, count, exact)``; ``columns`` is None when there are
+    more than ``limit`` terms. ``count`` is the number of terms; with more
+    than :data:`_WHITE_EXACT_COUNT_COLUMNS` regressors counting stops once
+    it passes ``limit`` (``exact`` is then False), so the cost stays
+    O(n · limit) rather than O(n p²). Terms that are exactly redundant are left out before
+    counting: the square of a column with two values (a dummy) is affine in
+    it, and the product of two columns that is constant (dummies of one
+    factor, whose product is 0) carries nothing beyond the intercept.
+    Anything else redundant is left to least_squares' aliasing.
+    """
+    varying = np.ptp(z, axis=0) > 0 if z.size else np.zeros(z.shape[1], dtype=bool)
+    z = z[:, varying]
+    n, p = z.shape
+    two_valued = np.array([np.unique(z[:, j]).size <= 2 for j in range(p)], dtype=bool)
+    first: list[int] = []
+    second: list[int] = []
+    count = p
+    for j in range(p):
+        if count > limit and p > _WHITE_EXACT_COUNT_COLUMNS:
+            return None, count, False
+        products = z[:, j:] * z[:, j:j + 1]
+        useful = np.ptp(products, axis=0) > 0
+        if two_valued[j]:
+            useful[0] = False
+        partners = j + np.flatnonzero(useful)
+        first.extend([j] * partners.size)
+        second.extend(partners.tolist())
+        count += partners.size
+    if count > limit:
+        return None, count, True
+    # products of centred columns span the same space (with the intercept) and are far better conditioned
+    centred = z - z.mean(axis=0)
+    centred = centred / np.sqrt(np.einsum("ij,ij->j", centred, centred))
+    products = centred[:, first] * centred[:, second]
+    return np.column_stack([centred, products]), count, True
+
+
+def white(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
+    """White's test: e² on the regressors, their squares and cross-products.
+
+    Koenker's n·R² form of the auxiliary regression (with intercept) of e² on
+    the model's non-intercept columns x_j, their squares x_j² and products
+    x_j x_l (j < l); χ² on rank(aux) - 1 df. This is
+    ``lmtest::bptest(fit, ~ x1 + ... + I(x1^2) + ... + x1:x2 + ...)``.
+    Squares of dummy columns (equal to the dummy) and products of dummies of
+    one factor (zero) are skipped; other exact redundancies are dropped as
+    aliased, the way ``lm`` does.
+
+    When that regression has more than ``thresholds.white_max_terms_share``
+    · n terms (or more than :data:`WHITE_MAX_TERMS`), or leaves no residual
+    degree of freedom, the test falls back to the special White test of
+    Wooldridge (2013, §8.3): e² on fitted and fitted², 2 df, which is
+    ``bptest(fit, ~ fitted + I(fitted^2))``. ``details["form"]`` says which
+    form was used and ``details["fallback_reason"]`` why. The special form's
+    statistic and p-value are always in ``details`` (``special_statistic``,
+    ``special_p_value``, ``special_df``).
+
+    The effect is the auxiliary R² of the form used.
+
+    References
+    ----------
+    White (1980), Econometrica 48, 817-838; Koenker (1981).
+    """
+    name = "white"
+    reason = _variance_precondition(fit)
+    if reason is None and fit.rank - (1 if fit.has_intercept else 0) < 1:
+        reason = "the model has no regressor besides the intercept"
+    if reason:
+        return not_computable(name, ASSUMPTION, _METHOD_WHITE_FULL, reason)
+
+    special = _white_special(fit)
+    details: dict = {
+        "special_statistic": special[0] if special else None,
+        "special_p_value": special[1] if special else None,
+        "special_df": special[2] if special else None,
+    }
+    n = fit.n
+    share_limit = int(np.floor(thresholds.white_max_terms_share * n))
+    limit = min(share_limit, WHITE_MAX_TERMS)
+    columns, count, exact = _white_terms(_regressors(fit), limit)
+    fallback_reason = None
+    if columns is None:
+        terms = f"{count} terms" if exact else f"at least {count} terms"
+        if count > share_limit:
+            fallback_reason = (
+                f"the full White regression has {terms}, more than "
+                f"white_max_terms_share × n = {thresholds.white_max_terms_share:g} × {n}"
+            )
+        else:
+            fallback_reason = f"the full White regression has {terms}, more than the cap of {WHITE_MAX_TERMS}"
+    else:
+        aux = _variance_regression(fit, columns, intercept=True)
+        if n - aux.rank < 1:
+            fallback_reason = (
+                f"the full White regression has {aux.rank} coefficients for {n} rows "
+                "and no residual degree of freedom"
+            )
+        elif aux.rank - 1 < 1:
+            fallback_reason = "the full White regression has no usable term"
+    finding = "the error variance changes with the regressors or their squares and products"
+
+    if fallback_reason is None:
+        details = {"form": "full", "fallback_reason": None, "n_terms": count, "n_terms_exact": True, **details}
+        return _chi_square_result(
+            name, _METHOD_WHITE_FULL, aux.koenker, aux.rank - 1, aux.r_squared,
+            "auxiliary R² (e² on regressors, squares, cross-products)", thresholds, finding, details,
+        )
+    if special is None:
+        return not_computable(
+            name, ASSUMPTION, _METHOD_WHITE_SPECIAL,
+            f"{fallback_reason}, and the special form needs non-constant fitted values",
+        )
+    details = {"form": "special (fitted, fitted^2)", "fallback_reason": fallback_reason, "n_terms": count,
+               "n_terms_exact": exact, **details}
+    statistic, _, df, r_squared = special
+    return _chi_square_result(
+        name, _METHOD_WHITE_FALLBACK, statistic, df, r_squared, "auxiliary R² (e² on fitted, fitted²)", thresholds,
+        "the error variance changes with the fitted values", details,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Goldfeld-Quandt
+# ---------------------------------------------------------------------------
+def goldfeld_quandt(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
+    """Goldfeld-Quandt test: residual variance of the later half over the earlier half.
+
+    With rows in data (time) order, ``lmtest::gqtest``'s defaults (point =
+    0.5, fraction = 0) put the first floor(n/2) rows in segment 1 and the
+    rest in segment 2 (for odd n the later segment has the extra row; R
+    computes point1 = floor(n/2), point2 = ceiling(n/2 + 0.01)). Each
+    segment is fitted separately::
+
+        GQ = (RSS₂ / df₁) / (RSS₁ / df₂),  df₁ = n₂ - k₂, df₂ = n₁ - k₁
+
+    compared with F(df₁, df₂), upper tail (alternative: variance increases).
+    The df pair is reported in R's order (df1 = numerator).
+
+    Deviation from R: k_i is the rank of segment i's fit. gqtest uses
+    ncol(X) for both, which differs only when a segment is rank deficient
+    (e.g. a factor level absent from one half) or the model has aliased
+    columns; then RSS_i/σ² is χ² on n_i - rank_i, which is what is used.
+
+    The effect is the variance ratio itself (1 = equal variances).
+
+    References
+    ----------
+    Goldfeld & Quandt (1965), JASA 60, 539-547.
+    """
+    name = "goldfeld_quandt"
+    reason = _exact_fit_reason(fit)
+    if reason:
+        return not_computable(name, ASSUMPTION, _METHOD_GQ, reason)
+    if fit.rank < 1:
+        return not_computable(name, ASSUMPTION, _METHOD_GQ, "the model has no coefficients")
+    n = fit.n
+    split = n // 2
+    z = _regressors(fit)
+    e = fit.residuals
+    first = least_squares(z[:split], e[:split], intercept=fit.has_intercept)
+    second = least_squares(z[split:], e[split:], intercept=fit.has_intercept)
+    df_first = split - first.rank
+    df_second = (n - split) - second.rank
+    if df_first < 1 or df_second < 1:
+        return not_computable(
+            name, ASSUMPTION, _METHOD_GQ,
+            f"each half needs more rows than coefficients (halves of {split} and {n - split} rows, "
+            f"{fit.rank} coefficients)",
+        )
+    if first.rss <= 0.0:
+        return not_computable(name, ASSUMPTION, _METHOD_GQ, "the first half is fitted exactly (zero residual sum of squares)")
+    statistic = (second.rss / df_second) / (first.rss / df_first)
+    p_value = float(stats.f.sf(statistic, df_second, df_first))
+    details = {
+        "rss_first": first.rss,
+        "rss_second": second.rss,
+        "n_first": split,
+        "n_second": n - split,
+        "p_value_two_sided": float(2 * min(stats.f.sf(statistic, df_second, df_first),
+                                           stats.f.cdf(statistic, df_second, df_first))),
+    }
+    return _decide(
+        name, _METHOD_GQ, statistic, p_value, (df_second, df_first), statistic,
+        "variance ratio (second half / first half)", thresholds,
+        "the error variance is larger in the later half of the rows", details,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Cook-Weisberg (car::ncvTest)
+# ---------------------------------------------------------------------------
+def ncv_fitted(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
+    """Cook & Weisberg's score test of variance depending on the fitted values.
+
+    With U = e²/σ̂² (σ̂² = RSS/n), regress U on the fitted values (with
+    intercept)::
+
+        S = ESS / 2,   χ² on 1 df
+
+    This is ``car::ncvTest(fit)`` (what easystats' check_heteroscedasticity
+    runs); it equals the original Breusch-Pagan statistic with the fitted
+    values as the only variance regressor.
+
+    The effect is the auxiliary R² of e² on the fitted values.
+
+    References
+    ----------
+    Cook & Weisberg (1983), Biometrika 70, 1-10.
+    """
+    name = "ncv_fitted"
+    reason = _variance_precondition(fit)
+    if reason:
+        return not_computable(name, ASSUMPTION, _METHOD_NCV, reason)
+    t = _standardised(fit.fitted)
+    if t is None:
+        return not_computable(name, ASSUMPTION, _METHOD_NCV, "the fitted values are constant")
+    aux = _variance_regression(fit, t[:, None], intercept=True)
+    if aux.rank < 2:
+        return not_computable(name, ASSUMPTION, _METHOD_NCV, "the fitted values are constant")
+    return _chi_square_result(
+        name, _METHOD_NCV, aux.half_explained, 1, aux.r_squared, "auxiliary R² (e² on the fitted values)",
+        thresholds, "the error variance changes with the fitted values",
+    )
+
+
+def run(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, **options) -> dict[str, TestResult]:
+    """All homoskedasticity tests, keyed by their report names."""
+    return {
+        "breusch_pagan": breusch_pagan(fit, thresholds),
+        "breusch_pagan_original": breusch_pagan_original(fit, thresholds),
+        "white": white(fit, thresholds),
+        "goldfeld_quandt": goldfeld_quandt(fit, thresholds),
+        "ncv_fitted": ncv_fitted(fit, thresholds),
+    }

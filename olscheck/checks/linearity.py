@@ -1,0 +1,435 @@
+"""Linearity: is the conditional mean of the target linear in the predictors?
+
+Three specification tests, each matching an R function:
+
+=================  ========================================================  ==============================
+report name        idea                                                      R
+=================  ========================================================  ==============================
+``reset``          do powers of the fitted values add explanatory power?    ``lmtest::resettest``
+``harvey_collier`` is the mean of the recursive residuals zero?             ``lmtest::harvtest``
+``rainbow``        does the central half fit much better than all rows?     ``lmtest::raintest``
+=================  ========================================================  ==============================
+
+Harvey-Collier and Rainbow depend on the row order, which is the analysis
+(time) order of the fit. Auxiliary regressions and subset refits go through
+:func:`olscheck.linalg.least_squares`; they regress the model's residuals
+instead of the target (``y - e`` lies in the column space of X and of every
+row subset of it, so the residuals are the same and the large fitted part
+never enters the arithmetic).
+
+References
+----------
+Ramsey, J. B. (1969). Tests for specification errors in classical linear
+least-squares regression analysis. *JRSS B* 31, 350-371.
+Harvey, A. C. & Collier, P. (1977). Testing for functional
+misspecification in regression analysis. *Journal of Econometrics* 6,
+103-119.
+Brown, R. L., Durbin, J. & Evans, J. M. (1975). Techniques for testing the
+constancy of regression relationships over time. *JRSS B* 37, 149-192.
+Utts, J. M. (1982). The rainbow test for lack of fit in regression.
+*Communications in Statistics - Theory and Methods* 11, 2801-2815.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+from scipy import linalg as scipy_linalg
+from scipy import stats
+
+from ..linalg import ALIASING_TOLERANCE, least_squares
+from ..model import LinearFit
+from ..result import Assumption, Severity, TestResult, not_computable
+from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
+
+__all__ = ["reset", "harvey_collier", "rainbow", "recursive_residuals", "run"]
+
+ASSUMPTION = Assumption.LINEARITY
+
+#: Residuals whose norm is below this share of the target's norm are
+#: rounding noise of an exact fit; no specification test means anything there.
+EXACT_FIT_RELATIVE_NORM = 1e-12
+
+#: Rows processed per block by :func:`recursive_residuals`, at least the
+#: number of coefficients so each block costs O(k²) per row.
+RECURSION_BLOCK_ROWS = 64
+
+_REMEDY = (
+    "Model the curvature: add polynomial or spline terms for the predictors that bend "
+    "(`smf.ols(\"y ~ x + I(x**2)\", data).fit()`, `smf.ols(\"y ~ bs(x, df=4)\", data).fit()`), "
+    "interactions, or transform the target or predictors (log, Box-Cox); check the partial "
+    "residual plots to see which predictor needs it."
+)
+
+_METHOD_HC = (
+    "Harvey-Collier t test on the recursive residuals in data order, two-sided "
+    "(lmtest::harvtest; recursion started at the first rows of full rank)"
+)
+
+
+def _p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3g}"
+
+
+def _regressors(fit: LinearFit) -> np.ndarray:
+    """The model's columns without the intercept (least_squares adds it back)."""
+    return fit.x[:, 1:] if fit.has_intercept else fit.x
+
+
+def _exact_fit_reason(fit: LinearFit) -> str | None:
+    if fit.rank < 1:
+        return "the model has no coefficients"
+    if fit.df_resid < 1:
+        return f"the model has no residual degrees of freedom (n = {fit.n}, {fit.rank} coefficients)"
+    if math.sqrt(fit.rss) <= EXACT_FIT_RELATIVE_NORM * float(np.sqrt(fit.y @ fit.y)):
+        return "the model fits the data exactly (the residuals are zero up to rounding)"
+    return None
+
+
+def _decide(name, method, statistic, p_value, df, effect, effect_name, thresholds: Thresholds,
+            findings: tuple[str, str], details: dict | None = None) -> TestResult:
+    """Severity from the p-value; ``findings`` = (text when OK, text when rejected)."""
+    if p_value < thresholds.alpha:
+        severity = Severity.WARN
+        message = f"Warning: {findings[1]} ({_p_text(p_value)})."
+        remedy = _REMEDY
+    else:
+        severity = Severity.OK
+        message = f"OK: {findings[0]} ({_p_text(p_value)})."
+        remedy = None
+    return TestResult(
+        name=name,
+        assumption=ASSUMPTION,
+        method=method,
+        statistic=statistic,
+        p_value=p_value,
+        df=df,
+        effect=effect,
+        effect_name=effect_name,
+        severity=severity,
+        message=message,
+        remedy=remedy,
+        details=details or {},
+    )
+
+
+# ---------------------------------------------------------------------------
+# RESET
+# ---------------------------------------------------------------------------
+def reset(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
+          powers: Sequence[int] = (2, 3)) -> TestResult:
+    """Ramsey's RESET: do powers of the fitted values improve the fit?
+
+    Add ŷ^p for p in ``powers`` to the model and compare the residual sums
+    of squares with an F test::
+
+        F = ((RSS₀ - RSS₁) / df₁) / (RSS₁ / df₂),
+        df₁ = rank[X, Z] - rank X,  df₂ = n - rank[X, Z]
+
+    ``lmtest::resettest(fit, power = 2:3, type = "fitted")`` (F form, not
+    statsmodels' default chi-square). The powers are taken of the fitted
+    values standardised (centred only when the model has an intercept),
+    which spans the same space and keeps ŷ³ well conditioned; R scales y the
+    same way.
+
+    Deviation from R: resettest uses df₁ = number of powers and df₂ = n -
+    ncol(X) - df₁ even when a power is a linear combination of the
+    regressors (e.g. ŷ² when a single dummy is the only predictor); here
+    aliased powers are dropped and counted out of the df, and when every
+    power is aliased the test is not computable.
+
+    The effect is the partial R² of the added powers, (RSS₀ - RSS₁)/RSS₀.
+
+    References
+    ----------
+    Ramsey (1969), JRSS B 31, 350-371.
+    """
+    name = "reset"
+    powers = tuple(int(p) for p in powers)
+    label = ", ".join(str(p) for p in powers)
+    method = (f"Ramsey RESET F test, powers {label} of the fitted values "
+              f"(lmtest::resettest(type = \"fitted\", power = {_r_powers(powers)}))")
+    if not powers or any(p < 2 for p in powers):
+        return not_computable(name, ASSUMPTION, method, "RESET needs powers of 2 or more")
+    reason = _exact_fit_reason(fit)
+    if reason:
+        return not_computable(name, ASSUMPTION, method, reason)
+    fitted = fit.fitted
+    if fit.has_intercept:
+        fitted = fitted - fitted.mean()
+    size = float(np.sqrt(fitted @ fitted))
+    if size <= 1e-12 * float(np.sqrt(fit.fitted @ fit.fitted)) or size == 0.0:
+        return not_computable(name, ASSUMPTION, method, "the fitted values are constant (no predictors)")
+    scaled = fitted / size * math.sqrt(fit.n)
+    added = np.column_stack([scaled**p for p in powers])
+    e = fit.residuals
+    aux = least_squares(np.column_stack([_regressors(fit), added]), e, intercept=fit.has_intercept)
+    df1 = aux.rank - fit.rank
+    df2 = fit.n - aux.rank
+    if df1 < 1:
+        return not_computable(name, ASSUMPTION, method,
+                              "the powers of the fitted values are linear combinations of the regressors")
+    if df2 < 1:
+        return not_computable(name, ASSUMPTION, method,
+                              f"too few rows: the extended model has {aux.rank} coefficients for {fit.n} rows")
+    rss_extended = aux.rss
+    # the projection of e on [X, Z] has squared norm RSS₀ - RSS₁ (Pythagoras), without the subtraction
+    drop = float(aux.fitted @ aux.fitted)
+    rss_model = drop + rss_extended
+    if rss_extended <= 0.0:
+        return not_computable(name, ASSUMPTION, method, "the extended model fits exactly")
+    statistic = (drop / df1) / (rss_extended / df2)
+    p_value = float(stats.f.sf(statistic, df1, df2))
+    details = {"powers": list(powers), "rss_model": rss_model, "rss_extended": rss_extended}
+    return _decide(
+        name, method, statistic, p_value, (df1, df2), drop / rss_model,
+        "partial R² of the added powers of the fitted values", thresholds,
+        ("no evidence that powers of the fitted values improve the fit",
+         "powers of the fitted values improve the fit: the mean is not linear in the predictors"), details,
+    )
+
+
+def _r_powers(powers: tuple[int, ...]) -> str:
+    if len(powers) == 1:
+        return str(powers[0])
+    if powers == tuple(range(powers[0], powers[-1] + 1)):
+        return f"{powers[0]}:{powers[-1]}"
+    return "c(" + ", ".join(str(p) for p in powers) + ")"
+
+
+# ---------------------------------------------------------------------------
+# recursive residuals and Harvey-Collier
+# ---------------------------------------------------------------------------
+def _first_full_rank_rows(basis: np.ndarray, tolerance: float) -> int | None:
+    """Smallest r such that the first r rows of ``basis`` have full column rank.
+
+    ``basis`` has orthonormal columns over all n rows (the fit's Q), so the
+    singular values of its leading rows lie in [0, 1] and the smallest one
+    measures, on an absolute scale, how much the first r rows know about
+    the least-determined direction; the rows have full rank when it exceeds
+    ``tolerance``. It grows with r, so a galloping search then bisection
+    finds r with O(log r) SVDs of at most 2r rows: O(r k² log r), in the
+    usual case (r = k) one k×k SVD.
+    """
+    n, k = basis.shape
+
+    def full_rank(rows: int) -> bool:
+        return bool(np.linalg.svd(basis[:rows], compute_uv=False)[-1] > tolerance)
+
+    if full_rank(k):
+        return k
+    low, high, step = k, k + 1, 1  # invariant: the first `low` rows are rank deficient
+    while high < n and not full_rank(high):
+        low, step = high, step * 2
+        high = min(n, low + step)
+    if not full_rank(high):
+        return None
+    while high - low > 1:
+        middle = (low + high) // 2
+        if full_rank(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def recursive_residuals(x: np.ndarray, y: np.ndarray, start: int) -> np.ndarray:
+    """Standardised one-step-ahead prediction errors of recursive least squares.
+
+    For t = start+1, ..., n (1-based) with b_{t-1} the least-squares fit to
+    the first t-1 rows::
+
+        w_t = (y_t - x_t' b_{t-1}) / sqrt(1 + x_t' (X_{t-1}' X_{t-1})⁻¹ x_t)
+
+    (Brown, Durbin & Evans 1975); under the model they are independent
+    N(0, σ²). The first ``start`` rows must have full column rank.
+
+    Computed in blocks of B ≥ k rows from the triangular factor R of the
+    rows seen so far, without forming or inverting X'X: given R and the
+    current fit b, the block's prediction errors e_B = y_B - X_B b have
+    covariance σ² (I + U'U) with U = R⁻ᵀ X_B'; the Cholesky factor L of
+    that matrix (from a QR of [I; U]) turns them into the recursive
+    residuals, w_B = L⁻¹ e_B, because the innovations of a Gaussian vector
+    in order are exactly the one-step prediction errors of the Kalman
+    filter, i.e. of recursive least squares. R is then updated by a QR of
+    [R; X_B]. Each block costs O(B²(B + k) + B k²): O(n k²) overall.
+    """
+    n, k = x.shape
+    block = max(RECURSION_BLOCK_ROWS, 2 * k)
+    augmented = np.column_stack([x, y])
+    triangle = np.linalg.qr(augmented[:start], mode="r")[:k]
+    out = np.empty(n - start)
+    for begin in range(start, n, block):
+        end = min(n, begin + block)
+        rows_x = x[begin:end]
+        rows_y = y[begin:end]
+        factor, projected = triangle[:, :k], triangle[:, k]
+        coefficients = scipy_linalg.solve_triangular(factor, projected)
+        errors = rows_y - rows_x @ coefficients
+        u = scipy_linalg.solve_triangular(factor, rows_x.T, trans="T")
+        size = end - begin
+        upper = np.linalg.qr(np.vstack([np.eye(size), u]), mode="r")[:size]
+        upper = upper * np.where(np.diag(upper) < 0, -1.0, 1.0)[:, None]
+        out[begin - start:end - start] = scipy_linalg.solve_triangular(upper, errors, trans="T")
+        triangle = np.linalg.qr(np.vstack([triangle, augmented[begin:end]]), mode="r")[:k]
+    return out
+
+
+def harvey_collier(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
+    """Harvey-Collier test: the recursive residuals should have mean zero.
+
+    With w the m recursive residuals in data order (see
+    :func:`recursive_residuals`), mean w̄ and standard deviation s::
+
+        t = sqrt(m) · w̄ / s,   t on m - 1 df, two-sided
+
+    Under a linear mean the recursive residuals are i.i.d. N(0, σ²); a
+    curvature along the row order gives them a non-zero mean.
+    ``lmtest::harvtest`` starts the recursion after the first k rows, so m =
+    n - k and df = n - k - 1; it reports |t|. Here the statistic keeps its
+    sign (positive: later rows lie above the extrapolated fit); compare
+    magnitudes with R.
+
+    Where R fails: harvtest inverts the first k rows' cross-product
+    (``chol2inv(qr.R(qr(X[1:k, ])))``) without a rank check, so when those
+    rows are rank deficient (on ``cars`` the first two rows share one
+    speed; on ``mtcars`` with cyl as a factor, hp is the same in the three
+    6-cylinder cars among the first five rows) it returns NA or stops.
+    Here the recursion starts after the first r rows that have full column
+    rank (r = k whenever R gives a number, so the results agree); m = n - r
+    and df = n - r - 1. strucchange::recresid does something else: it always
+    starts at k + 1 and fits rank-deficient leading blocks with aliased
+    coefficients set to 0, so its first residuals are not standardised
+    prediction errors. ``details["start_rows"]`` is r.
+
+    The effect is the standardised mean w̄ / s.
+
+    References
+    ----------
+    Harvey & Collier (1977), J. Econometrics 6, 103-119; Brown, Durbin &
+    Evans (1975), JRSS B 37, 149-192.
+    """
+    name = "harvey_collier"
+    reason = _exact_fit_reason(fit)
+    if reason:
+        return not_computable(name, ASSUMPTION, _METHOD_HC, reason)
+    n, k = fit.n, fit.rank
+    # Q spans the column space with unit singular values: the recursion is invariant to the basis,
+    # and residuals stand in for y because y - e lies in that space
+    start = _first_full_rank_rows(fit.q, ALIASING_TOLERANCE)
+    if start is None or n - start < 2:
+        return not_computable(
+            name, ASSUMPTION, _METHOD_HC,
+            "too few rows after the first rows of full rank for a mean and a standard deviation of the "
+            "recursive residuals",
+        )
+    w = recursive_residuals(fit.q, fit.residuals, start)
+    m = w.size
+    mean = float(w.mean())
+    sd = float(np.std(w, ddof=1))
+    if not sd > 0.0:
+        return not_computable(name, ASSUMPTION, _METHOD_HC, "the recursive residuals are all equal")
+    statistic = math.sqrt(m) * mean / sd
+    df = m - 1
+    p_value = float(2.0 * stats.t.sf(abs(statistic), df))
+    details = {"start_rows": start, "n_recursive_residuals": m}
+    return _decide(
+        name, _METHOD_HC, statistic, p_value, (df,), mean / sd,
+        "standardised mean of the recursive residuals", thresholds,
+        ("no evidence that the recursive residuals drift from zero along the row order",
+         "the recursive residuals do not average zero: the mean bends along the row order"), details,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Rainbow
+# ---------------------------------------------------------------------------
+def _central_rows(n: int, fraction: float, center: float = 0.5) -> tuple[int, int]:
+    """0-based [start, stop) of raintest's central subset.
+
+    R: from = ceiling(quantile(1:n, center - fraction/2)) with quantile's
+    type 7 interpolation, to = from + floor(fraction·n) - 1. The
+    interpolation is reproduced in floating point as R does it, so the
+    ceiling lands on the same row.
+    """
+    probability = min(1.0, max(0.0, center - fraction / 2.0))
+    index = 1.0 + (n - 1) * probability
+    low = math.floor(index)
+    high = math.ceil(index)
+    value = float(low)
+    if index > low:
+        h = index - low
+        value = (1.0 - h) * low + h * high
+    first = math.ceil(value)
+    size = math.floor(fraction * n)
+    return first - 1, first - 1 + size
+
+
+def rainbow(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, fraction: float = 0.5) -> TestResult:
+    """Utts' Rainbow test: does the central part of the data fit much better?
+
+    Fit the model to the central ``fraction`` of the rows (in data order:
+    floor(fraction·n) rows starting at ceiling(quantile(1:n, 0.5 -
+    fraction/2)), as ``lmtest::raintest`` picks them; for n = 21 rows 6-15)
+    and compare with the full fit::
+
+        F = ((RSS - RSS_c) / df₁) / (RSS_c / df₂),
+        df₁ = (n - k) - (n_c - k_c),  df₂ = n_c - k_c
+
+    with k and k_c the ranks of the full and central fits. When the central
+    fit has full rank this is R's df = (n - n_c, n_c - k); when it does not
+    (raintest then still uses k), the df above are those of the nested F
+    test (the central fit equals the full model plus one dummy per outer
+    row) and are used instead.
+
+    The effect is F itself: the residual variance the outer rows add
+    beyond the central fit, relative to the central residual variance.
+
+    References
+    ----------
+    Utts (1982), Commun. Statist. Theory Meth. 11, 2801-2815.
+    """
+    name = "rainbow"
+    method = f"Rainbow F test, central {fraction:g} of the rows in data order (lmtest::raintest)"
+    if not 0.0 < fraction <= 1.0:
+        return not_computable(name, ASSUMPTION, method, f"fraction must lie in (0, 1], not {fraction!r}")
+    reason = _exact_fit_reason(fit)
+    if reason:
+        return not_computable(name, ASSUMPTION, method, reason)
+    n = fit.n
+    first, stop = _central_rows(n, fraction)
+    size = stop - first
+    central = least_squares(_regressors(fit)[first:stop], fit.residuals[first:stop], intercept=fit.has_intercept)
+    df2 = size - central.rank
+    df1 = fit.df_resid - df2
+    if df2 < 1:
+        return not_computable(
+            name, ASSUMPTION, method,
+            f"the central subset has {size} rows: too few rows to fit the model's {fit.rank} coefficients "
+            "with residual degrees of freedom left",
+        )
+    if df1 < 1:
+        return not_computable(name, ASSUMPTION, method, "the central subset leaves no rows outside it")
+    if central.rss <= 0.0:
+        return not_computable(name, ASSUMPTION, method, "the central subset is fitted exactly")
+    statistic = ((fit.rss - central.rss) / df1) / (central.rss / df2)
+    p_value = float(stats.f.sf(statistic, df1, df2))
+    details = {"central_first_row": first + 1, "central_last_row": stop, "rss_central": central.rss,
+               "rss": fit.rss}
+    return _decide(
+        name, method, statistic, p_value, (df1, df2), statistic,
+        "variance ratio (outer rows beyond the central fit / central fit)", thresholds,
+        ("no evidence that the central rows fit better than all rows",
+         "the central rows fit markedly better than all rows: the mean is not linear"), details,
+    )
+
+
+def run(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, **options) -> dict[str, TestResult]:
+    """All linearity tests, keyed by their report names."""
+    return {
+        "reset": reset(fit, thresholds),
+        "harvey_collier": harvey_collier(fit, thresholds),
+        "rainbow": rainbow(fit, thresholds),
+    }

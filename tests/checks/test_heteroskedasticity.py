@@ -1,0 +1,334 @@
+"""olscheck.checks.heteroskedasticity against lmtest::bptest, lmtest::gqtest and car::ncvTest.
+
+Reference values: ../shared/reference (R values for 12 real cases) and
+fixtures/heteroskedasticity_r.json, made by fixtures/heteroskedasticity_r.R
+(full White test, two-sided Goldfeld-Quandt p-values and synthetic cases:
+odd n, no intercept, a saturated White regression, a rank-deficient half).
+Tolerances are those of ../shared/reference/parity.py: 1e-6 relative on
+statistics, 1e-5 relative (1e-9 absolute) on p-values.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from olscheck.checks import heteroskedasticity
+from olscheck.checks.heteroskedasticity import (
+    WHITE_MAX_TERMS,
+    breusch_pagan,
+    breusch_pagan_original,
+    goldfeld_quandt,
+    ncv_fitted,
+    white,
+)
+from olscheck.data import prepare
+from olscheck.model import fit as fit_model
+from olscheck.result import Assumption, Severity
+from olscheck.thresholds import DEFAULT_THRESHOLDS, Thresholds
+from tests.helpers import fit_arrays, fit_reference, needs_reference, reference_cases
+
+R_FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "heteroskedasticity_r.json").read_text())
+SYNTHETIC = R_FIXTURE["synthetic"]
+
+STATISTIC_RTOL = 1e-6
+P_RTOL, P_ATOL = 1e-5, 1e-9
+
+
+def assert_matches(result, want, *, df_keys=("df",)):
+    """statistic, p-value and df of a TestResult against an R value (parity tolerances)."""
+    assert result.computable, result.reason
+    assert result.statistic == pytest.approx(want["statistic"], rel=STATISTIC_RTOL)
+    assert math.isclose(result.p_value, want["p_value"], rel_tol=P_RTOL, abs_tol=P_ATOL), (result.p_value, want["p_value"])
+    assert result.df == tuple(float(want[k]) for k in df_keys)
+
+
+def synthetic_fit(case: dict):
+    frame = pd.DataFrame(case["data"])
+    factors = case.get("factors") or []
+    if isinstance(factors, str):
+        factors = [factors]
+    predictors = case["predictors"] if isinstance(case["predictors"], list) else [case["predictors"]]
+    return fit_model(prepare(frame, target="y", predictors=predictors, categorical=factors,
+                             intercept=case["intercept"]))
+
+
+# ---------------------------------------------------------------------------
+# the 12 R reference cases
+# ---------------------------------------------------------------------------
+@needs_reference
+@pytest.mark.parametrize("case_id", reference_cases())
+def test_breusch_pagan_koenker_matches_bptest(case_id):
+    expected, fit = fit_reference(case_id)
+    result = breusch_pagan(fit)
+    assert_matches(result, expected["breusch_pagan_koenker"])
+    # effect: the auxiliary R², n·R² = BP
+    assert result.effect == pytest.approx(result.statistic / fit.n, rel=1e-12)
+
+
+@needs_reference
+@pytest.mark.parametrize("case_id", reference_cases())
+def test_breusch_pagan_original_matches_bptest_unstudentized(case_id):
+    expected, fit = fit_reference(case_id)
+    assert_matches(breusch_pagan_original(fit), expected["breusch_pagan_original"])
+
+
+@needs_reference
+@pytest.mark.parametrize("case_id", reference_cases())
+def test_ncv_fitted_matches_car_ncvtest(case_id):
+    expected, fit = fit_reference(case_id)
+    assert_matches(ncv_fitted(fit), expected["ncv_test_fitted"])
+
+
+@needs_reference
+@pytest.mark.parametrize("case_id", reference_cases())
+def test_goldfeld_quandt_matches_gqtest(case_id):
+    expected, fit = fit_reference(case_id)
+    result = goldfeld_quandt(fit)
+    assert_matches(result, expected["goldfeld_quandt"], df_keys=("df1", "df2"))
+    two_sided = R_FIXTURE["reference_cases"][case_id]["goldfeld_quandt"]["p_value_two_sided"]
+    assert math.isclose(result.details["p_value_two_sided"], two_sided, rel_tol=P_RTOL, abs_tol=P_ATOL)
+    assert result.effect == result.statistic
+    # gqtest's split: floor(n/2) rows first, the rest (one more for odd n) second
+    assert result.details["n_first"] == fit.n // 2
+    assert result.details["n_second"] == fit.n - fit.n // 2
+
+
+@needs_reference
+@pytest.mark.parametrize("case_id", reference_cases())
+def test_white_special_form_matches_bptest_on_fitted(case_id):
+    expected, fit = fit_reference(case_id)
+    result = white(fit)
+    want = expected["white_special"]
+    assert result.details["special_statistic"] == pytest.approx(want["statistic"], rel=STATISTIC_RTOL)
+    assert math.isclose(result.details["special_p_value"], want["p_value"], rel_tol=P_RTOL, abs_tol=P_ATOL)
+    assert result.details["special_df"] == want["df"]
+
+
+@needs_reference
+@pytest.mark.parametrize("case_id", reference_cases())
+def test_white_full_or_fallback_matches_r(case_id):
+    expected, fit = fit_reference(case_id)
+    result = white(fit)
+    full = R_FIXTURE["reference_cases"][case_id]["white_full"]
+    if result.details["form"] == "full":
+        assert_matches(result, full)
+        assert result.details["fallback_reason"] is None
+        assert "full form" in result.method
+    else:
+        # only longley (16 rows, 6 regressors: 27 White terms) needs the special form
+        assert case_id == "longley"
+        assert result.details["form"] == "special (fitted, fitted^2)"
+        assert "27" in result.details["fallback_reason"]
+        assert "special form" in result.method and "too many terms" in result.method
+        assert_matches(result, expected["white_special"])
+
+
+@needs_reference
+def test_white_skips_squares_of_dummies_and_products_within_a_factor():
+    # mtcars: wt, hp, cyl6, cyl8 -> 4 linear, wt², hp², 5 products (cyl6·cyl8 = 0 skipped): 11 terms
+    _, fit = fit_reference("mtcars_factor")
+    result = white(fit)
+    assert result.details["n_terms"] == 11
+    assert result.df == (R_FIXTURE["reference_cases"]["mtcars_factor"]["white_full"]["aux_rank"] - 1,)
+
+
+# ---------------------------------------------------------------------------
+# synthetic R fixtures: odd n, no intercept, saturated White, rank-deficient half
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("case_id", ["gq_odd", "nointercept", "white_saturated"])
+def test_synthetic_cases_match_r(case_id):
+    case = SYNTHETIC[case_id]
+    fit = synthetic_fit(case)
+    assert_matches(breusch_pagan(fit), case["breusch_pagan"])
+    assert_matches(breusch_pagan_original(fit), case["breusch_pagan_original"])
+    assert_matches(ncv_fitted(fit), case["ncv_fitted"])
+    gq = goldfeld_quandt(fit)
+    assert_matches(gq, case["goldfeld_quandt"], df_keys=("df1", "df2"))
+    assert math.isclose(gq.details["p_value_two_sided"], case["goldfeld_quandt"]["p_value_two_sided"],
+                        rel_tol=P_RTOL, abs_tol=P_ATOL)
+    w = white(fit)
+    assert w.details["special_statistic"] == pytest.approx(case["white_special"]["statistic"], rel=STATISTIC_RTOL)
+    if case_id == "white_saturated":
+        assert_matches(w, case["white_special"])
+    else:
+        assert_matches(w, case["white_full"])
+
+
+def test_goldfeld_quandt_odd_n_puts_the_extra_row_in_the_later_half():
+    fit = synthetic_fit(SYNTHETIC["gq_odd"])
+    result = goldfeld_quandt(fit)
+    assert fit.n == 41
+    assert (result.details["n_first"], result.details["n_second"]) == (20, 21)
+    assert result.df == (21 - 3, 20 - 3)
+    # variance grows along the rows in this data
+    assert result.severity is Severity.WARN
+    assert result.message.startswith("Warning: ")
+    assert "(p < 0.001)" in result.message
+    assert "cov_type=\"HC3\"" in result.remedy
+
+
+def test_no_intercept_model_keeps_bptest_conventions():
+    # bptest: the auxiliary regression has no intercept either and df = rank - 1 = 1
+    fit = synthetic_fit(SYNTHETIC["nointercept"])
+    assert not fit.has_intercept
+    assert breusch_pagan(fit).df == (1.0,)
+    # White's auxiliary regression always has an intercept: 2 + 3 terms
+    assert white(fit).df == (5.0,)
+
+
+def test_white_falls_back_when_terms_exceed_share_of_n():
+    fit = synthetic_fit(SYNTHETIC["white_saturated"])
+    result = white(fit)  # 9 terms > 0.5 * 10
+    assert result.details["form"] == "special (fitted, fitted^2)"
+    assert "white_max_terms_share" in result.details["fallback_reason"]
+    assert result.details["n_terms"] >= 6
+
+
+def test_white_falls_back_when_the_full_regression_is_saturated():
+    fit = synthetic_fit(SYNTHETIC["white_saturated"])
+    assert SYNTHETIC["white_saturated"]["white_full"]["aux_rank"] == fit.n  # R: the full regression is saturated
+    result = white(fit, Thresholds(white_max_terms_share=1.0))  # 9 terms <= 10 rows, but no residual df
+    assert result.details["form"] == "special (fitted, fitted^2)"
+    assert "no residual degree of freedom" in result.details["fallback_reason"]
+    assert_matches(result, SYNTHETIC["white_saturated"]["white_special"])
+
+
+def test_white_falls_back_beyond_the_computational_cap():
+    rng = np.random.default_rng(5)
+    n, p = 1500, 24  # 24 + 300 = 324 terms > WHITE_MAX_TERMS, though far below 0.5 * n
+    x = rng.normal(size=(n, p))
+    fit = fit_arrays(x.sum(axis=1) + rng.normal(size=n), {f"x{j}": x[:, j] for j in range(p)})
+    result = white(fit)
+    assert result.details["form"] == "special (fitted, fitted^2)"
+    assert str(WHITE_MAX_TERMS) in result.details["fallback_reason"]
+    assert result.statistic == result.details["special_statistic"]
+
+
+def test_goldfeld_quandt_uses_each_halfs_rank():
+    # Deliberate deviation: gqtest divides the first half's RSS by n1 - ncol(X) although level "b" is
+    # absent there (rank 2, not 3); olscheck uses n1 - rank, computed here in R from lm.fit's rank.
+    case = SYNTHETIC["gq_rank_deficient"]
+    fit = synthetic_fit(case)
+    result = goldfeld_quandt(fit)
+    assert_matches(result, case["rank_aware"], df_keys=("df1", "df2"))
+    assert result.df[1] == case["gqtest"]["df2"] + 1
+    assert result.df[0] == case["gqtest"]["df1"]
+
+
+# ---------------------------------------------------------------------------
+# closed forms
+# ---------------------------------------------------------------------------
+def test_koenker_statistic_is_n_r_squared_of_squared_residuals():
+    rng = np.random.default_rng(3)
+    n = 80
+    x1, x2 = rng.uniform(1, 4, n), rng.normal(size=n)
+    y = 1 + x1 + x2 + rng.normal(scale=x1, size=n)
+    fit = fit_arrays(y, {"x1": x1, "x2": x2})
+    e2 = fit.residuals**2
+    design = np.column_stack([np.ones(n), x1, x2])
+    fitted = design @ np.linalg.lstsq(design, e2, rcond=None)[0]
+    r2 = 1 - np.sum((e2 - fitted) ** 2) / np.sum((e2 - e2.mean()) ** 2)
+    assert breusch_pagan(fit).statistic == pytest.approx(n * r2, rel=1e-10)
+    # original form: ESS/2 of e²/σ̂², σ̂² = RSS/n
+    sigma2 = e2.mean()
+    assert breusch_pagan_original(fit).statistic == pytest.approx(
+        0.5 * np.sum((fitted - e2.mean()) ** 2) / sigma2**2, rel=1e-10)
+
+
+# ---------------------------------------------------------------------------
+# severity, messages, thresholds
+# ---------------------------------------------------------------------------
+def test_severity_follows_alpha():
+    fit = synthetic_fit(SYNTHETIC["gq_odd"])
+    result = breusch_pagan(fit)  # R: p = 0.115
+    assert result.severity is Severity.OK
+    assert result.message.startswith("OK: ") and "(p = 0.115)" in result.message
+    assert result.remedy is None
+    stricter = breusch_pagan(fit, Thresholds(alpha=0.2))
+    assert stricter.severity is Severity.WARN
+    assert stricter.message.startswith("Warning: ")
+    assert stricter.effect_name.startswith("auxiliary R²")
+
+
+def test_run_returns_every_test_by_report_name():
+    fit = synthetic_fit(SYNTHETIC["gq_odd"])
+    results = heteroskedasticity.run(fit, DEFAULT_THRESHOLDS)
+    assert list(results) == ["breusch_pagan", "breusch_pagan_original", "white", "goldfeld_quandt", "ncv_fitted"]
+    for name, result in results.items():
+        assert result.name == name
+        assert result.assumption is Assumption.HOMOSKEDASTICITY
+        assert result.computable
+        assert result.effect is not None and result.effect_name
+        assert "lmtest::" in result.method or "car::" in result.method
+        json.dumps(result.to_dict(), allow_nan=False)
+
+
+# ---------------------------------------------------------------------------
+# not computable
+# ---------------------------------------------------------------------------
+def _assert_not_computable(result, fragment):
+    assert not result.computable
+    assert result.statistic is None and result.p_value is None
+    assert result.severity is Severity.NOTE
+    assert fragment in result.reason
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_exact_fit_is_not_computable():
+    x = np.arange(12.0)
+    fit = fit_arrays(3.0 + 0.5 * x, {"x": x})
+    for result in heteroskedasticity.run(fit).values():
+        _assert_not_computable(result, "fits the data exactly")
+
+
+def test_intercept_only_model():
+    rng = np.random.default_rng(8)
+    fit = fit_arrays(rng.normal(size=20), {})
+    results = heteroskedasticity.run(fit)
+    _assert_not_computable(results["breusch_pagan"], "at least two")
+    _assert_not_computable(results["breusch_pagan_original"], "at least two")
+    _assert_not_computable(results["white"], "no regressor")
+    _assert_not_computable(results["ncv_fitted"], "fitted values are constant")
+    assert results["goldfeld_quandt"].computable  # two variances about two means: still defined
+
+
+def test_no_intercept_single_regressor_breusch_pagan_not_computable():
+    # bptest stops: the auxiliary regression would have one column
+    rng = np.random.default_rng(9)
+    x = rng.uniform(1, 3, 15)
+    fit = fit_arrays(2 * x + rng.normal(size=15), {"x": x}, intercept=False)
+    _assert_not_computable(breusch_pagan(fit), "at least two")
+    assert ncv_fitted(fit).computable
+
+
+def test_goldfeld_quandt_too_few_rows_per_half():
+    rng = np.random.default_rng(10)
+    x1, x2 = rng.normal(size=5), rng.normal(size=5)
+    fit = fit_arrays(x1 + x2 + rng.normal(size=5), {"x1": x1, "x2": x2})  # halves of 2 and 3 rows, 3 coefficients
+    _assert_not_computable(goldfeld_quandt(fit), "more rows than coefficients")
+
+
+def test_constant_squared_residuals_not_computable():
+    # residuals ±1 exactly: e² carries no variation to explain
+    x = np.array([0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0])
+    y = 2 * x + np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0])
+    fit = fit_arrays(y, {"x": x})
+    _assert_not_computable(breusch_pagan(fit), "squared residuals are all equal")
+
+
+def test_white_stops_counting_terms_early_for_many_regressors():
+    rng = np.random.default_rng(6)
+    n, p = 200, 60  # 60 + 1830 candidate terms; counting stops past 0.5 * n = 100
+    x = rng.normal(size=(n, p))
+    fit = fit_arrays(x[:, 0] + rng.normal(size=n), {f"x{j}": x[:, j] for j in range(p)})
+    result = white(fit)
+    assert result.details["form"] == "special (fitted, fitted^2)"
+    assert result.details["n_terms_exact"] is False
+    assert "at least" in result.details["fallback_reason"]
+    assert result.details["n_terms"] > 100

@@ -1,0 +1,306 @@
+"""olscheck.checks.linearity against lmtest::resettest, lmtest::harvtest and lmtest::raintest.
+
+Reference values: ../shared/reference (R values for 12 real cases) and
+fixtures/linearity_r.json, made by fixtures/linearity_r.R (Harvey-Collier
+from recursive residuals by QR refits in R, starting after the first rows of
+full rank; raintest with other fractions; RESET with powers 2:4; synthetic
+cases). Tolerances are those of ../shared/reference/parity.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from olscheck.checks import linearity
+from olscheck.checks.linearity import _central_rows, harvey_collier, rainbow, recursive_residuals, reset
+from olscheck.data import prepare
+from olscheck.model import fit as fit_model
+from olscheck.result import Assumption, Severity
+from olscheck.thresholds import DEFAULT_THRESHOLDS, Thresholds
+from tests.helpers import fit_arrays, fit_reference, needs_reference, reference_cases
+
+R_FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "linearity_r.json").read_text())
+SYNTHETIC = R_FIXTURE["synthetic"]
+
+STATISTIC_RTOL = 1e-6
+P_RTOL, P_ATOL = 1e-5, 1e-9
+
+
+def assert_matches(result, want, *, df_keys=("df1", "df2"), rtol=STATISTIC_RTOL, p_rtol=P_RTOL, magnitude=False):
+    assert result.computable, result.reason
+    statistic = abs(result.statistic) if magnitude else result.statistic
+    assert statistic == pytest.approx(want["statistic"], rel=rtol)
+    assert math.isclose(result.p_value, want["p_value"], rel_tol=p_rtol, abs_tol=P_ATOL), (result.p_value, want["p_value"])
+    assert result.df == tuple(float(want[k]) for k in df_keys)
+
+
+def synthetic_fit(case: dict):
+    frame = pd.DataFrame(case["data"])
+    predictors = case["predictors"] if isinstance(case["predictors"], list) else [case["predictors"]]
+    return fit_model(prepare(frame, target="y", predictors=predictors))
+
+
+# ---------------------------------------------------------------------------
+# RESET
+# ---------------------------------------------------------------------------
+@needs_reference
+@pytest.mark.parametrize("case_id", reference_cases())
+def test_reset_matches_resettest(case_id):
+    expected, fit = fit_reference(case_id)
+    result = reset(fit)
+    assert_matches(result, expected["reset_fitted_2_3"])
+    assert_matches(reset(fit, powers=(2,)), expected["reset_fitted_2"])
+    assert_matches(reset(fit, powers=(2, 3, 4)), R_FIXTURE["reference_cases"][case_id]["reset_2_4"])
+    # effect: partial R² of the powers, and F = (R²/df1) / ((1 - R²)/df2)
+    r2 = result.effect
+    df1, df2 = result.df
+    assert result.statistic == pytest.approx((r2 / df1) / ((1 - r2) / df2), rel=1e-10)
+
+
+def test_reset_on_curved_data_warns():
+    case = SYNTHETIC["curved"]
+    fit = synthetic_fit(case)
+    result = reset(fit)
+    assert_matches(result, case["reset_2_3"])
+    assert_matches(reset(fit, powers=[2]), case["reset_2"])
+    assert result.severity is Severity.WARN
+    assert result.message.startswith("Warning: ") and "(p < 0.001)" in result.message
+    assert "I(x**2)" in result.remedy
+    assert "power = 2:3" in result.method
+
+
+def test_reset_with_aliased_powers_is_not_computable():
+    # Deliberate deviation: with one 0/1 predictor ŷ² and ŷ³ are affine in it; resettest still reports
+    # F = 0 on (2, n - 4) df, olscheck drops the aliased powers and finds nothing left to test.
+    case = SYNTHETIC["reset_dummy"]
+    assert case["resettest"]["statistic"] == 0 and case["resettest"]["df1"] == 2
+    result = reset(synthetic_fit(case))
+    assert not result.computable
+    assert "linear combinations of the regressors" in result.reason
+
+
+# ---------------------------------------------------------------------------
+# recursive residuals and Harvey-Collier
+# ---------------------------------------------------------------------------
+def _refit_recursive_residuals(x, y, start):
+    """Brute force: one least-squares refit per row (the definition)."""
+    out = []
+    for t in range(start, len(y)):
+        head = x[:t]
+        b = np.linalg.lstsq(head, y[:t], rcond=None)[0]
+        f = 1.0 + x[t] @ np.linalg.solve(head.T @ head, x[t])
+        out.append((y[t] - x[t] @ b) / math.sqrt(f))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("start", [3, 5, 70])
+def test_recursive_residuals_match_refits_across_blocks(start):
+    rng = np.random.default_rng(start)
+    n = 200  # several blocks of 64 rows
+    x = np.column_stack([np.ones(n), rng.normal(size=n), rng.uniform(size=n)])
+    y = x @ np.array([1.0, 2.0, -1.0]) + rng.normal(size=n)
+    w = recursive_residuals(x, y, start)
+    np.testing.assert_allclose(w, _refit_recursive_residuals(x, y, start), rtol=1e-10, atol=1e-12)
+    # Brown-Durbin-Evans identity: the squared recursive residuals add up to RSS_n - RSS_start
+    rss = lambda rows: float(np.sum((y[:rows] - x[:rows] @ np.linalg.lstsq(x[:rows], y[:rows], rcond=None)[0]) ** 2))
+    assert float(w @ w) == pytest.approx(rss(n) - rss(start), rel=1e-10)
+
+
+@needs_reference
+@pytest.mark.parametrize("case_id", reference_cases())
+def test_harvey_collier_matches_harvtest_and_r_refits(case_id):
+    expected, fit = fit_reference(case_id)
+    result = harvey_collier(fit)
+    refit = R_FIXTURE["reference_cases"][case_id]["harvey_collier_refit"]
+    # R's recursive residuals by QR refits, started after the same rows: signed, to ~1e-9
+    assert result.details["start_rows"] == refit["start_rows"]
+    assert_matches(result, refit, df_keys=("df",), rtol=1e-9)
+    harvtest = expected.get("harvey_collier")
+    if harvtest and harvtest.get("statistic") is not None:
+        # harvtest reports |t|; its rank-one updates lose up to ~1e-5 on longley: parity's tolerances
+        assert refit["start_rows"] == fit.rank
+        assert_matches(result, harvtest, df_keys=("df",), rtol=1e-5, p_rtol=1e-4, magnitude=True)
+
+
+@needs_reference
+@pytest.mark.parametrize("case_id", ["cars", "mtcars_factor", "prestige"])
+def test_harvey_collier_where_r_fails_starts_after_the_first_full_rank_rows(case_id):
+    # harvtest gives NA (cars, mtcars_factor) or stops (prestige) when its first k rows are singular
+    expected, fit = fit_reference(case_id)
+    assert expected.get("harvey_collier") is None or expected["harvey_collier"]["statistic"] is None
+    result = harvey_collier(fit)
+    assert result.computable
+    start = {"cars": 3, "mtcars_factor": 6, "prestige": 31}[case_id]
+    assert result.details["start_rows"] == start > fit.rank
+    assert result.df == (fit.n - start - 1,)
+    assert result.details["n_recursive_residuals"] == fit.n - start
+
+
+def _exact_harvey_collier(x, y, start):
+    """|t| from recursive residuals in exact rational arithmetic (square roots at the end, in float)."""
+    n, k = x.shape
+    rows = [[Fraction(float(v)) for v in row] for row in x]
+    target = [Fraction(float(v)) for v in y]
+
+    def solve(a, b):
+        m = [r[:] + [v] for r, v in zip(a, b)]
+        for i in range(k):
+            pivot = next(r for r in range(i, k) if m[r][i] != 0)
+            m[i], m[pivot] = m[pivot], m[i]
+            for r in range(k):
+                if r != i and m[r][i] != 0:
+                    factor = m[r][i] / m[i][i]
+                    m[r] = [p - factor * q for p, q in zip(m[r], m[i])]
+        return [m[i][k] / m[i][i] for i in range(k)]
+
+    cross = [[sum(rows[s][i] * rows[s][j] for s in range(start)) for j in range(k)] for i in range(k)]
+    moment = [sum(rows[s][i] * target[s] for s in range(start)) for i in range(k)]
+    w = []
+    for t in range(start, n):
+        b = solve(cross, moment)
+        u = solve(cross, rows[t])
+        f = 1 + sum(p * q for p, q in zip(rows[t], u))
+        error = target[t] - sum(p * q for p, q in zip(rows[t], b))
+        w.append(float(error) / math.sqrt(float(f)))
+        for i in range(k):
+            moment[i] += rows[t][i] * target[t]
+            for j in range(k):
+                cross[i][j] += rows[t][i] * rows[t][j]
+    w = np.array(w)
+    return math.sqrt(w.size) * w.mean() / w.std(ddof=1)
+
+
+@needs_reference
+def test_harvey_collier_longley_is_exact():
+    # harvtest's value (0.6429769) is off by 7e-6 relative; exact arithmetic agrees with olscheck to 1e-12
+    _, fit = fit_reference("longley")
+    x = fit.design.x[:, fit.kept]
+    exact = _exact_harvey_collier(x, fit.y, fit.rank)
+    assert harvey_collier(fit).statistic == pytest.approx(exact, rel=1e-11)
+
+
+def test_harvey_collier_on_synthetic_curve_matches_harvtest():
+    case = SYNTHETIC["curved"]
+    result = harvey_collier(synthetic_fit(case))
+    assert_matches(result, case["harvey_collier"], df_keys=("df",), rtol=1e-6, magnitude=True)
+    assert result.effect == pytest.approx(result.statistic / math.sqrt(result.details["n_recursive_residuals"]))
+
+
+# ---------------------------------------------------------------------------
+# Rainbow
+# ---------------------------------------------------------------------------
+@needs_reference
+@pytest.mark.parametrize("case_id", reference_cases())
+def test_rainbow_matches_raintest(case_id):
+    expected, fit = fit_reference(case_id)
+    assert_matches(rainbow(fit), expected["rainbow"])
+    for fraction in (0.3, 0.75):
+        want = R_FIXTURE["reference_cases"][case_id][f"rainbow_fraction_{fraction}"]
+        result = rainbow(fit, fraction=fraction)
+        if "error" in want:  # longley, fraction 0.3: 4 central rows for 7 coefficients
+            assert want["error"] == "not enough observations in subset"
+            assert not result.computable and "too few rows" in result.reason
+        elif want["central_rank"] == fit.rank:
+            assert_matches(result, want)
+        else:
+            # Deliberate deviation (mtcars_factor, prestige at 0.3: a factor level is absent from the
+            # central rows): raintest keeps df2 = n_c - ncol(X); olscheck uses the central fit's rank,
+            # the nested F test's df, computed in R from lm.fit's rank
+            assert_matches(result, want["rank_aware"])
+            assert result.df[1] == want["df2"] + (fit.rank - want["central_rank"])
+
+
+def test_rainbow_central_rows_follow_raintest():
+    # from = ceiling(quantile(1:n, 0.25)) (type 7), to = from + floor(n/2) - 1, 1-based
+    assert _central_rows(21, 0.5) == (5, 15)  # rows 6..15
+    assert _central_rows(32, 0.5) == (8, 24)  # 1 + 31/4 = 8.75 -> row 9, 16 rows
+    assert _central_rows(16, 0.3) == (6, 10)  # 1 + 15*0.35 = 6.25 -> row 7, 4 rows
+    assert _central_rows(10, 1.0) == (0, 10)
+
+
+def test_rainbow_on_synthetic_curve_matches_raintest():
+    case = SYNTHETIC["curved"]
+    assert_matches(rainbow(synthetic_fit(case)), case["rainbow"])
+
+
+def test_rainbow_subset_too_small_is_not_computable():
+    case = SYNTHETIC["rainbow_too_small"]
+    assert case["raintest_error"] == "not enough observations in subset"
+    result = rainbow(synthetic_fit(case))
+    assert not result.computable and result.severity is Severity.NOTE
+    assert "2 rows" in result.reason and "3 coefficients" in result.reason
+
+
+def test_rainbow_subset_without_residual_df_is_not_computable():
+    # R returns F = NaN on (3, 0) df here
+    case = SYNTHETIC["rainbow_zero_df"]
+    assert case["raintest"]["statistic"] == "NaN" and case["raintest"]["df2"] == 0
+    result = rainbow(synthetic_fit(case))
+    assert not result.computable
+    json.dumps(result.to_dict(), allow_nan=False)
+
+
+def test_rainbow_rejects_a_bad_fraction():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=30)
+    fit = fit_arrays(x + rng.normal(size=30), {"x": x})
+    assert not rainbow(fit, fraction=0.0).computable
+    assert not rainbow(fit, fraction=1.0).computable  # no rows outside the subset
+
+
+# ---------------------------------------------------------------------------
+# run, severity, not computable
+# ---------------------------------------------------------------------------
+def test_run_returns_every_test_by_report_name():
+    fit = synthetic_fit(SYNTHETIC["curved"])
+    results = linearity.run(fit, DEFAULT_THRESHOLDS)
+    assert list(results) == ["reset", "harvey_collier", "rainbow"]
+    for name, result in results.items():
+        assert result.name == name
+        assert result.assumption is Assumption.LINEARITY
+        assert result.computable and result.effect is not None and result.effect_name
+        assert "lmtest::" in result.method
+        json.dumps(result.to_dict(), allow_nan=False)
+    # harvtest p = 0.19: OK at 0.05, a warning at 0.25
+    assert results["harvey_collier"].severity is Severity.OK
+    assert results["harvey_collier"].message.startswith("OK: ")
+    assert harvey_collier(fit, Thresholds(alpha=0.25)).severity is Severity.WARN
+
+
+def test_exact_fit_is_not_computable():
+    x = np.arange(15.0)
+    fit = fit_arrays(1.0 - 2.0 * x, {"x": x})
+    for result in linearity.run(fit).values():
+        assert not result.computable
+        assert "fits the data exactly" in result.reason
+        assert result.statistic is None and result.p_value is None
+
+
+def test_intercept_only_reset_not_computable():
+    rng = np.random.default_rng(4)
+    fit = fit_arrays(rng.normal(size=12), {})
+    result = reset(fit)
+    assert not result.computable and "constant" in result.reason
+
+
+def test_harvey_collier_needs_two_recursive_residuals():
+    rng = np.random.default_rng(7)
+    x1, x2 = rng.normal(size=4), rng.normal(size=4)
+    fit = fit_arrays(x1 + rng.normal(size=4), {"x1": x1, "x2": x2})  # n - k = 1
+    result = harvey_collier(fit)
+    assert not result.computable and "too few rows" in result.reason
+
+
+def test_reset_needs_rows_for_the_extended_model():
+    rng = np.random.default_rng(11)
+    x1, x2 = rng.normal(size=5), rng.normal(size=5)
+    fit = fit_arrays(x1 + x2 + rng.normal(size=5), {"x1": x1, "x2": x2})  # 3 + 2 coefficients, 5 rows
+    result = reset(fit)
+    assert not result.computable and "too few rows" in result.reason
