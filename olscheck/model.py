@@ -66,6 +66,11 @@ class LinearFit:
     coefficient_correlation : ndarray, shape (rank, rank)
         The covariance scaled to a correlation matrix (R's cov2cor(vcov)),
         the input of VIF/GVIF; always finite.
+    coefficient_directions : ndarray, shape (rank, rank)
+        Unit-length rows u_j with b_j - beta_j = c_j u_j' Q' eps for a
+        positive c_j: coefficient j's estimation error is the projection of
+        the errors on ``q @ u_j``. Sandwich (HC, HAC) standard errors relative
+        to the classical ones need only these: ratio_j² = Σ_t (q u_j)_t² ω_t / sigma².
     fitted, residuals : ndarray, shape (n,)
         In working units: the target divided by ``design.response_scale``
         (1 except for extreme magnitudes). ``y``, ``rss``, ``tss`` and
@@ -86,6 +91,7 @@ class LinearFit:
     covariance: np.ndarray
     std_errors: np.ndarray
     coefficient_correlation: np.ndarray
+    coefficient_directions: np.ndarray
     fitted: np.ndarray
     residuals: np.ndarray
     q: np.ndarray
@@ -231,6 +237,7 @@ def fit(design: Design) -> LinearFit:
         std_errors = (row_norms * scale_sigma).astype(np.float64)
         unit_rows = factor / np.where(row_norms > 0, row_norms, 1)[:, None]
         correlation = (unit_rows @ unit_rows.T).astype(np.float64)
+        coefficient_directions = unit_rows.astype(np.float64)
         with np.errstate(over="ignore"):
             # entries beyond float64's range (coefficients of 1e-300-scaled
             # columns) become inf here; std_errors and correlation stay exact
@@ -242,6 +249,7 @@ def fit(design: Design) -> LinearFit:
         covariance = np.zeros((0, 0))
         std_errors = np.zeros(0)
         correlation = np.zeros((0, 0))
+        coefficient_directions = np.zeros((0, 0))
         fitted = np.zeros(n)
         residuals = y.copy()
         rss = float(y @ y)
@@ -266,6 +274,7 @@ def fit(design: Design) -> LinearFit:
         covariance=covariance,
         std_errors=std_errors,
         coefficient_correlation=correlation,
+        coefficient_directions=coefficient_directions,
         fitted=fitted,
         residuals=residuals,
         q=q,
