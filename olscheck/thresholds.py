@@ -59,12 +59,14 @@ class Thresholds:
         Above this many residual degrees of freedom the central limit theorem
         makes moderate non-normality harmless for inference on coefficients
         (Lumley et al., Annu. Rev. Public Health 2002, use a few hundred).
-    se_ratio_note, se_ratio_warn : float
-        Relative change of standard errors when a robust covariance
-        (HC3, HAC) replaces the classical one: 10% and 25% (the size at
-        which confidence intervals visibly change; King & Roberts,
-        Political Analysis 2015 use the classical-vs-robust gap as the
-        diagnostic).
+    se_change_warn : float
+        Relative change of a slope's standard error when a robust covariance
+        (HC3 for heteroskedasticity, Newey-West HAC for autocorrelation)
+        replaces the classical one. A significant test whose violation moves
+        no standard error by 10% or more is a note, not a warning: the
+        classical inference is still about right (King & Roberts, Political
+        Analysis 2015, use the classical-vs-robust gap as the diagnostic;
+        10% is the change at which a 95% interval's coverage visibly moves).
     white_max_terms_share : float
         The full White test is used only while its auxiliary regression has
         fewer terms than this share of the rows; otherwise the special
@@ -84,8 +86,7 @@ class Thresholds:
     skewness_warn: float = 1.0
     excess_kurtosis_warn: float = 3.0
     large_sample_n: int = 200
-    se_ratio_note: float = 0.10
-    se_ratio_warn: float = 0.25
+    se_change_warn: float = 0.10
     white_max_terms_share: float = 0.5
 
     def __post_init__(self) -> None:

@@ -37,6 +37,8 @@ distribution of quadratic forms in normal variables. Biometrika 48, 419-426.
 
 from __future__ import annotations
 
+import weakref
+
 import math
 import warnings
 from typing import Any
@@ -47,6 +49,7 @@ from scipy import linalg as scipy_linalg
 
 from ..errors import ConfigurationError
 from ..linalg import least_squares
+from ..covariance import StandardErrorChange, newey_west_change
 from ..result import Assumption, Severity, TestResult, not_computable
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
@@ -124,13 +127,43 @@ def _exact_fit_reason(fit) -> str | None:
     return None
 
 
-def _severity(p_value: float, effect: float, thresholds: Thresholds) -> Severity:
-    """The family's rule: significance and the size of the correlation together."""
-    if p_value < thresholds.alpha and effect >= thresholds.autocorrelation_rho_warn:
+def _severity(p_value: float, effect: float, thresholds: Thresholds, hac_change: float | None = None) -> Severity:
+    """The family's rule: significance together with the size of the correlation or its consequence.
+
+    WARN when significant and either |rho| >= autocorrelation_rho_warn or the
+    Newey-West standard errors move a slope's SE by se_change_warn or more;
+    NOTE when significant with |rho| >= autocorrelation_rho_note; else OK.
+    """
+    significant = p_value < thresholds.alpha
+    if significant and (effect >= thresholds.autocorrelation_rho_warn
+                        or (hac_change is not None and hac_change >= thresholds.se_change_warn)):
         return Severity.WARN
-    if p_value < thresholds.alpha and effect >= thresholds.autocorrelation_rho_note:
+    if significant and effect >= thresholds.autocorrelation_rho_note:
         return Severity.NOTE
     return Severity.OK
+
+
+_HAC_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _hac(fit) -> StandardErrorChange | None:
+    # DW and BG share one fit; the O(n p² L) sandwich is computed once
+    try:
+        return _HAC_CACHE[fit]
+    except (KeyError, TypeError):
+        change = newey_west_change(fit)
+        try:
+            _HAC_CACHE[fit] = change
+        except TypeError:
+            pass
+        return change
+
+
+def _hac_details(change: StandardErrorChange | None) -> dict[str, Any]:
+    if change is None:
+        return {}
+    return {"hac_se_change": change.largest_change, "hac_se_ratios": change.to_dict()["ratios"],
+            "hac_estimator": change.estimator}
 
 
 # ---------------------------------------------------------------------------
@@ -496,7 +529,8 @@ def durbin_watson(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, exact: bo
         # a change of distribution the caller did not ask for belongs in the method
         method = f"{method}; {note}"
 
-    severity = _severity(p_value, rho, thresholds)
+    hac = _hac(fit)
+    severity = _severity(p_value, rho, thresholds, None if hac is None else hac.largest_change)
     pv = _format_p(p_value)
     if severity is Severity.WARN:
         message = (
@@ -511,6 +545,7 @@ def durbin_watson(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, exact: bo
         message = f"OK: no evidence of positive autocorrelation (d = {d:.2f}, rho = {rho:.2f}, {pv})."
 
     details: dict[str, Any] = {
+        **_hac_details(hac),
         "p_value_two_sided": p_two_sided,
         "rho": rho,
         "distribution": distribution,
@@ -596,7 +631,8 @@ def breusch_godfrey(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, order: 
         f_statistic = f_p_value = None
 
     correlation = math.sqrt(max(r_squared, 0.0))
-    severity = _severity(p_value, correlation, thresholds)
+    hac = _hac(fit)
+    severity = _severity(p_value, correlation, thresholds, None if hac is None else hac.largest_change)
     pv = _format_p(p_value)
     lags_text = "the previous residual" if order == 1 else f"the previous {order} residuals"
     if severity is Severity.WARN:
@@ -630,6 +666,7 @@ def breusch_godfrey(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, order: 
         message=message,
         remedy=_REMEDY if severity is not Severity.OK else None,
         details={
+            **_hac_details(hac),
             "order": order,
             "multiple_correlation": correlation,
             "f_statistic": f_statistic,

@@ -37,11 +37,14 @@ regression. *Biometrika* 70, 1-10.
 
 from __future__ import annotations
 
+import weakref
+
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
+from ..covariance import StandardErrorChange, hc3_change
 from ..linalg import LeastSquares, least_squares
 from ..model import LinearFit
 from ..result import Assumption, Severity, TestResult, not_computable
@@ -171,17 +174,54 @@ def _variance_precondition(fit: LinearFit) -> str | None:
     return None
 
 
-def _chi_square_result(name: str, method: str, statistic: float, df: int, effect: float, effect_name: str,
-                       thresholds: Thresholds, finding: str, details: dict | None = None) -> TestResult:
+def _chi_square_result(fit: LinearFit, name: str, method: str, statistic: float, df: int, effect: float,
+                       effect_name: str, thresholds: Thresholds, finding: str, details: dict | None = None) -> TestResult:
     p_value = float(stats.chi2.sf(statistic, df))
-    return _decide(name, method, statistic, p_value, (df,), effect, effect_name, thresholds, finding, details)
+    return _decide(fit, name, method, statistic, p_value, (df,), effect, effect_name, thresholds, finding, details)
 
 
-def _decide(name, method, statistic, p_value, df, effect, effect_name, thresholds: Thresholds, finding: str,
+_HC3_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _hc3(fit: LinearFit) -> StandardErrorChange | None:
+    # five tests share one fit; compute the O(n p²) sandwich once per fit
+    if fit not in _HC3_CACHE:
+        _HC3_CACHE[fit] = hc3_change(fit)
+    return _HC3_CACHE[fit]
+
+
+def _decide(fit, name, method, statistic, p_value, df, effect, effect_name, thresholds: Thresholds, finding: str,
             details: dict | None = None) -> TestResult:
-    if p_value < thresholds.alpha:
+    """Severity from significance AND consequence.
+
+    A p-value says whether the variance changes; at large n it always does.
+    What matters for inference is how far the standard errors move, so the
+    consequence is the largest relative change of a slope's standard error
+    when HC3 replaces the classical covariance (``thresholds.se_change_warn``):
+    p >= alpha -> OK; p < alpha and change >= se_change_warn -> WARN;
+    p < alpha and a smaller change -> NOTE.
+    """
+    change = _hc3(fit)
+    details = dict(details or {})
+    if change is not None:
+        details["hc3_se_change"] = change.largest_change
+        details["hc3_se_ratios"] = change.to_dict()["ratios"]
+    moved = change is not None and change.largest_change >= thresholds.se_change_warn
+    if p_value < thresholds.alpha and (moved or change is None):
         severity = Severity.WARN
-        message = f"Warning: {finding} ({_p_text(p_value)})."
+        consequence = (
+            f"; HC3 standard errors differ from the classical ones by up to {change.largest_change:.0%} ({change.worst})"
+            if change is not None else ""
+        )
+        message = f"Warning: {finding} ({_p_text(p_value)}){consequence}."
+        remedy = _REMEDY
+    elif p_value < thresholds.alpha:
+        severity = Severity.NOTE
+        message = (
+            f"Note: {finding} ({_p_text(p_value)}), but HC3 standard errors differ from the classical ones by at "
+            f"most {change.largest_change:.0%}, so inference on the coefficients is hardly affected; prediction "
+            "intervals still assume constant variance."
+        )
         remedy = _REMEDY
     else:
         severity = Severity.OK
@@ -251,7 +291,7 @@ def breusch_pagan(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -
     aux = _variance_regression(fit, _regressors(fit), fit.has_intercept)
     df = aux.rank - 1
     return _chi_square_result(
-        name, _METHOD_BP, aux.koenker, df, aux.r_squared, "auxiliary R² (e² on the regressors)", thresholds,
+        fit, name, _METHOD_BP, aux.koenker, df, aux.r_squared, "auxiliary R² (e² on the regressors)", thresholds,
         "the error variance changes with the regressors",
     )
 
@@ -275,7 +315,7 @@ def breusch_pagan_original(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRE
         return not_computable(name, ASSUMPTION, _METHOD_BP_ORIGINAL, reason)
     aux = _variance_regression(fit, _regressors(fit), fit.has_intercept)
     return _chi_square_result(
-        name, _METHOD_BP_ORIGINAL, aux.half_explained, aux.rank - 1, aux.r_squared,
+        fit, name, _METHOD_BP_ORIGINAL, aux.half_explained, aux.rank - 1, aux.r_squared,
         "auxiliary R² (e² on the regressors)", thresholds, "the error variance changes with the regressors",
     )
 
@@ -408,7 +448,7 @@ def white(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestRe
     if fallback_reason is None:
         details = {"form": "full", "fallback_reason": None, "n_terms": count, "n_terms_exact": True, **details}
         return _chi_square_result(
-            name, _METHOD_WHITE_FULL, aux.koenker, aux.rank - 1, aux.r_squared,
+            fit, name, _METHOD_WHITE_FULL, aux.koenker, aux.rank - 1, aux.r_squared,
             "auxiliary R² (e² on regressors, squares, cross-products)", thresholds, finding, details,
         )
     if special is None:
@@ -420,7 +460,7 @@ def white(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestRe
                "n_terms_exact": exact, **details}
     statistic, _, df, r_squared = special
     return _chi_square_result(
-        name, _METHOD_WHITE_FALLBACK, statistic, df, r_squared, "auxiliary R² (e² on fitted, fitted²)", thresholds,
+        fit, name, _METHOD_WHITE_FALLBACK, statistic, df, r_squared, "auxiliary R² (e² on fitted, fitted²)", thresholds,
         "the error variance changes with the fitted values", details,
     )
 
@@ -486,7 +526,7 @@ def goldfeld_quandt(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS)
                                            stats.f.cdf(statistic, df_second, df_first))),
     }
     return _decide(
-        name, _METHOD_GQ, statistic, p_value, (df_second, df_first), statistic,
+        fit, name, _METHOD_GQ, statistic, p_value, (df_second, df_first), statistic,
         "variance ratio (second half / first half)", thresholds,
         "the error variance is larger in the later half of the rows", details,
     )
@@ -524,7 +564,7 @@ def ncv_fitted(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> T
     if aux.rank < 2:
         return not_computable(name, ASSUMPTION, _METHOD_NCV, "the fitted values are constant")
     return _chi_square_result(
-        name, _METHOD_NCV, aux.half_explained, 1, aux.r_squared, "auxiliary R² (e² on the fitted values)",
+        fit, name, _METHOD_NCV, aux.half_explained, 1, aux.r_squared, "auxiliary R² (e² on the fitted values)",
         thresholds, "the error variance changes with the fitted values",
     )
 

@@ -296,11 +296,16 @@ def test_severity_follows_rho_bands_and_significance():
     assert result.severity is Severity.WARN and result.message.startswith("Warning:")
     assert "HAC" in result.remedy and "cov_type" in result.remedy
 
-    mild = DEFAULT_THRESHOLDS.with_overrides({"autocorrelation_rho_warn": 0.95})
+    # rho bands alone (the HAC consequence switched off by an unreachable cut-off)
+    mild = DEFAULT_THRESHOLDS.with_overrides({"autocorrelation_rho_warn": 0.95, "se_change_warn": 100.0})
     result = ac.durbin_watson(fit, mild)
     assert result.severity is Severity.NOTE and result.message.startswith("Note:")
 
-    negligible = Thresholds(autocorrelation_rho_note=0.9, autocorrelation_rho_warn=0.95)
+    # ... and the consequence alone: Newey-West SEs move enough to warn
+    by_consequence = DEFAULT_THRESHOLDS.with_overrides({"autocorrelation_rho_warn": 0.95, "se_change_warn": 0.0})
+    assert ac.durbin_watson(fit, by_consequence).severity is Severity.WARN
+
+    negligible = Thresholds(autocorrelation_rho_note=0.9, autocorrelation_rho_warn=0.95, se_change_warn=100.0)
     result = ac.durbin_watson(fit, negligible)
     assert result.severity is Severity.OK and "negligible" in result.message and result.remedy is None
 
@@ -358,3 +363,17 @@ def test_results_are_json_ready():
         out = result.to_dict()
         json.dumps(out, allow_nan=False)
         assert out["computable"] and "p_value_two_sided" in out or result.name == "breusch_godfrey"
+
+
+def test_newey_west_ratios_match_statsmodels():
+    import statsmodels.api as sm
+
+    from olscheck.covariance import newey_west_lags
+
+    fit = _ar1_fit(150, 0.6)
+    result = ac.durbin_watson(fit)
+    reference = sm.OLS(fit.y, fit.x).fit()
+    hac = reference.get_robustcov_results(cov_type="HAC", maxlags=newey_west_lags(fit.n), use_correction=False)
+    expected = (hac.bse / reference.bse)[1:]
+    np.testing.assert_allclose(list(result.details["hac_se_ratios"].values()), expected, rtol=1e-10)
+    assert result.details["hac_se_change"] == pytest.approx(np.max(np.abs(expected - 1)), rel=1e-10)
