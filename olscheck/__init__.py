@@ -30,6 +30,8 @@ from .errors import (  # noqa: E402  (light: no numpy)
 __all__ = [
     "__version__",
     "check",
+    "collapse",
+    "datasets",
     "Report",
     "TestResult",
     "Severity",
@@ -50,6 +52,8 @@ __all__ = [
 
 _LAZY = {
     "check": ("olscheck.api", "check"),
+    "collapse": ("olscheck.collapse", "collapse"),
+    "datasets": ("olscheck.datasets", None),
     "Report": ("olscheck.report", "Report"),
     "TestResult": ("olscheck.result", "TestResult"),
     "Severity": ("olscheck.result", "Severity"),
@@ -58,12 +62,16 @@ _LAZY = {
 }
 
 
+from . import accessor as _accessor  # noqa: E402,F401  registers df.olscheck (pandas is imported here)
+
+
 def __getattr__(name: str):
     if name in _LAZY:
         import importlib
 
         module_name, attribute = _LAZY[name]
-        value = getattr(importlib.import_module(module_name), attribute)
+        module = importlib.import_module(module_name)
+        value = module if attribute is None else getattr(module, attribute)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'olscheck' has no attribute {name!r}")

@@ -31,6 +31,7 @@ def check(
     seed: int = 0,
     durbin_watson_exact: bool | None = None,
     breusch_godfrey_order: int = 1,
+    progress=None,
 ):
     """Fit the collapsed linear model and run the OLS assumption battery.
 
@@ -68,6 +69,9 @@ def check(
         default: exact below 100 rows as lmtest::dwtest.
     breusch_godfrey_order : int
         Lag order of the Breusch-Godfrey test.
+    progress : callable, optional
+        Called with a short description before each step that may take a
+        moment (the CLI prints these on stderr).
 
     Returns
     -------
@@ -87,13 +91,17 @@ def check(
     from .report import DataSummary, Report
     from .verdict import data_findings, decide
 
+    step = progress or (lambda _description: None)
     settings = _thresholds(thresholds, alpha)
     if not isinstance(breusch_godfrey_order, (int, np.integer)) or isinstance(breusch_godfrey_order, bool) or breusch_godfrey_order < 1:
         raise ConfigurationError(f"breusch_godfrey_order must be a positive integer, not {breusch_godfrey_order!r}.")
+    step("reading the data")
     design = prepare(
         data, target, predictors, categorical=categorical, formula=formula, intercept=intercept, order_by=order_by
     )
+    step("fitting the linear model")
     fitted = fit_model(design)
+    step("running the assumption tests")
 
     tests: dict[str, Any] = {}
     tests.update(heteroskedasticity.run(fitted, settings))

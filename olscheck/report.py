@@ -245,6 +245,12 @@ class Report:
             lines.append(f"  [{finding.severity.value:>4}] {finding.check:<{width}}  {finding.message}")
         return "\n".join(line for line in lines)
 
+    def _repr_html_(self) -> str:
+        """Jupyter display: the HTML report as a fragment (CSS scoped to it)."""
+        from .render.html import to_html
+
+        return to_html(self, fragment=True)
+
     def __repr__(self) -> str:
         return f"<olscheck Report: {self.verdict.level}, {len(self.tests)} tests, n={self.data.n_used}>"
 

@@ -1,0 +1,291 @@
+"""The diagnostic plots a statistician looks at first (matplotlib, Agg backend).
+
+Every function reads a :class:`~olscheck.report.Report` and returns
+:class:`Plot` objects holding PNG bytes; nothing here decides a severity.
+Above :data:`MAX_POINTS` points, scatter plots show a seeded sample that
+always keeps the most influential rows, and say so in the caption.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Plot", "MAX_POINTS", "MAX_COMPONENT_PLOTS", "render_plots"]
+
+#: Points drawn in one scatter plot before sampling.
+MAX_POINTS = 10_000
+#: Component-plus-residual plots drawn at most (the rest are named in a caption).
+MAX_COMPONENT_PLOTS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Plot:
+    """One rendered figure."""
+
+    key: str
+    title: str
+    assumption: str
+    png: bytes
+    caption: str = ""
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
+    _pyplot().close(figure)
+    return buffer.getvalue()
+
+
+def _sample(n: int, seed: int, keep: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+    """Row positions to draw, and a caption fragment when sampled."""
+    if n <= MAX_POINTS:
+        return np.arange(n), ""
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(n, size=MAX_POINTS, replace=False)
+    if keep is not None and keep.size:
+        chosen = np.union1d(chosen, keep)
+    return np.sort(chosen), f" Showing a seeded sample of {chosen.size:,} of {n:,} points (the most influential always included)."
+
+
+def _smooth(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """LOWESS with f = 2/3 as R's plot.lm uses; None when too few points."""
+    if x.size < 10 or np.ptp(x) == 0:
+        return None
+    from statsmodels.nonparametric.smoothers_lowess import lowess
+
+    smoothed = lowess(y, x, frac=2 / 3, it=3, return_sorted=True)
+    return smoothed[:, 0], smoothed[:, 1]
+
+
+def _figure(width: float = 5.2, height: float = 3.8):
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(width, height))
+    axes.grid(True, alpha=0.25)
+    return figure, axes
+
+
+def render_plots(report, seed: int | None = None) -> list[Plot]:
+    """All diagnostic plots for ``report``, in reading order."""
+    fit = report.fit
+    if fit is None:
+        return []
+    seed = int(report.options.get("seed", 0)) if seed is None else seed
+    influence = report.influence
+    residuals = report.model.residuals.to_numpy()
+    fitted = report.model.fitted.to_numpy()
+    leverage = report.model.leverage.to_numpy()
+    sigma = report.model.sigma or 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        standardized = residuals / (sigma * np.sqrt(np.clip(1 - leverage, 1e-12, None)))
+    cooks = np.asarray(getattr(influence, "cooks_distance", np.zeros(residuals.size)), dtype=float)
+    top = np.argsort(np.nan_to_num(cooks, nan=0.0))[-20:] if cooks.size else None
+    rows, sample_note = _sample(residuals.size, seed, top)
+
+    plots = [
+        _residuals_vs_fitted(fitted[rows], residuals[rows], sample_note),
+        _qq(standardized[np.isfinite(standardized)], sample_note, seed),
+        _scale_location(fitted[rows], standardized[rows], sample_note),
+        _residuals_vs_leverage(leverage[rows], standardized[rows], cooks[rows] if cooks.size else None,
+                               fit.rank, sample_note),
+        _acf(residuals, report.data.order_note),
+    ]
+    vif = _vif(report)
+    if vif is not None:
+        plots.append(vif)
+    plots.extend(_component_plus_residual(report, rows, sample_note))
+    probe = _probe(report)
+    if probe is not None:
+        plots.append(probe)
+    return plots
+
+
+def _residuals_vs_fitted(fitted, residuals, note) -> Plot:
+    figure, axes = _figure()
+    axes.scatter(fitted, residuals, s=9, alpha=0.55, color="#3b6ea5", edgecolors="none")
+    axes.axhline(0, color="#555", linewidth=0.8, linestyle="--")
+    line = _smooth(fitted, residuals)
+    if line is not None:
+        axes.plot(*line, color="#c0392b", linewidth=1.6, label="LOWESS")
+        axes.legend(loc="best", fontsize=8)
+    axes.set_xlabel("fitted values")
+    axes.set_ylabel("residuals")
+    axes.set_title("Residuals vs fitted")
+    return Plot("residuals_vs_fitted", "Residuals vs fitted", "linearity", _png(figure),
+                "A flat smoother around zero means the mean is linear; a curve means it is not." + note)
+
+
+def _qq(standardized, note, seed) -> Plot:
+    from scipy import stats
+
+    values = np.sort(standardized)
+    if values.size > MAX_POINTS:
+        positions = np.unique(np.linspace(0, values.size - 1, MAX_POINTS).round().astype(int))
+    else:
+        positions = np.arange(values.size)
+    n = values.size
+    probabilities = (np.arange(1, n + 1) - 0.5) / n if n > 10 else (np.arange(1, n + 1) - 3 / 8) / (n + 1 / 4)
+    theoretical = stats.norm.ppf(probabilities)
+    figure, axes = _figure(4.4, 4.0)
+    axes.scatter(theoretical[positions], values[positions], s=9, alpha=0.6, color="#3b6ea5", edgecolors="none")
+    if n >= 2:
+        q_sample = np.quantile(values, [0.25, 0.75])
+        q_theory = stats.norm.ppf([0.25, 0.75])
+        slope = (q_sample[1] - q_sample[0]) / (q_theory[1] - q_theory[0])
+        intercept = q_sample[0] - slope * q_theory[0]
+        span = np.array([theoretical.min(), theoretical.max()]) if n else np.array([-2, 2])
+        axes.plot(span, intercept + slope * span, color="#c0392b", linewidth=1.2)
+    axes.set_xlabel("theoretical normal quantiles")
+    axes.set_ylabel("standardized residuals")
+    axes.set_title("Normal Q-Q")
+    caption = "Points on the line mean normal errors; S-shapes mean heavy or light tails, a bow means skew."
+    if values.size > MAX_POINTS:
+        caption += f" Showing {positions.size:,} evenly spaced quantiles of {values.size:,}."
+    return Plot("qq", "Normal Q-Q", "normality", _png(figure), caption)
+
+
+def _scale_location(fitted, standardized, note) -> Plot:
+    root = np.sqrt(np.abs(standardized))
+    finite = np.isfinite(root)
+    figure, axes = _figure()
+    axes.scatter(fitted[finite], root[finite], s=9, alpha=0.55, color="#3b6ea5", edgecolors="none")
+    line = _smooth(fitted[finite], root[finite])
+    if line is not None:
+        axes.plot(*line, color="#c0392b", linewidth=1.6)
+    axes.set_xlabel("fitted values")
+    axes.set_ylabel("√|standardized residuals|")
+    axes.set_title("Scale-location")
+    return Plot("scale_location", "Scale-location", "homoskedasticity", _png(figure),
+                "A flat smoother means constant error variance; a rising one means variance grows with the mean." + note)
+
+
+def _residuals_vs_leverage(leverage, standardized, cooks, rank, note) -> Plot:
+    figure, axes = _figure()
+    finite = np.isfinite(standardized)
+    axes.scatter(leverage[finite], standardized[finite], s=9, alpha=0.55, color="#3b6ea5", edgecolors="none")
+    axes.axhline(0, color="#555", linewidth=0.8, linestyle="--")
+    upper = max(float(np.max(leverage)) if leverage.size else 0.5, 0.05) * 1.05
+    grid = np.linspace(max(upper / 200, 1e-4), upper, 200)
+    for level, style in ((0.5, ":"), (1.0, "--")):
+        # Cook's D = r² h / (p (1 - h)) = level  ->  r = ±sqrt(level p (1 - h) / h)
+        bound = np.sqrt(level * rank * (1 - grid) / grid)
+        bound[grid >= 1] = np.nan
+        axes.plot(grid, bound, color="#c0392b", linestyle=style, linewidth=1)
+        axes.plot(grid, -bound, color="#c0392b", linestyle=style, linewidth=1, label=f"Cook's D = {level:g}")
+    finite_values = standardized[finite]
+    span = float(np.max(np.abs(finite_values))) if finite_values.size else 3.0
+    axes.set_ylim(-max(span, 3) * 1.15, max(span, 3) * 1.15)
+    axes.set_xlim(0, upper)
+    handles, labels = axes.get_legend_handles_labels()
+    axes.legend(handles[:2], labels[:2], fontsize=8, loc="best")
+    axes.set_xlabel("leverage")
+    axes.set_ylabel("standardized residuals")
+    axes.set_title("Residuals vs leverage")
+    worst = float(np.nanmax(cooks)) if cooks is not None and cooks.size else None
+    caption = "Points beyond the dashed Cook's distance 1 contour move the fit on their own."
+    if worst is not None:
+        caption += f" Largest Cook's distance: {worst:.3g}."
+    return Plot("residuals_vs_leverage", "Residuals vs leverage", "no_influential_points", _png(figure), caption + note)
+
+
+def _acf(residuals, order_note) -> Plot:
+    n = residuals.size
+    max_lag = int(min(40, max(1, n // 4)))
+    centred = residuals - residuals.mean()
+    denominator = float(centred @ centred) or 1.0
+    correlations = np.array([float(centred[lag:] @ centred[:-lag]) / denominator for lag in range(1, max_lag + 1)])
+    band = 1.96 / np.sqrt(n)
+    figure, axes = _figure(5.2, 3.2)
+    axes.vlines(np.arange(1, max_lag + 1), 0, correlations, color="#3b6ea5", linewidth=2)
+    axes.axhline(0, color="#555", linewidth=0.8)
+    axes.axhline(band, color="#c0392b", linestyle="--", linewidth=1)
+    axes.axhline(-band, color="#c0392b", linestyle="--", linewidth=1)
+    axes.set_xlabel("lag")
+    axes.set_ylabel("autocorrelation")
+    axes.set_title("Residual autocorrelation")
+    return Plot("acf", "Residual autocorrelation", "independence", _png(figure),
+                f"Bars outside the dashed ±1.96/√n band suggest correlated errors. {order_note}")
+
+
+def _vif(report) -> Plot | None:
+    rows = [row for row in report.collinearity.to_dict().get("vif", []) if row.get("gvif") is not None]
+    if not rows:
+        return None
+    names = [row["term"] for row in rows]
+    # GVIF^(1/df) is on the VIF scale for one-column terms (df = 1)
+    values = [row["vif"] if row.get("vif") is not None else row["gvif_adj"] ** 2 for row in rows]
+    thresholds = report.options.get("thresholds", {})
+    warn, fail = thresholds.get("vif_warn", 5.0), thresholds.get("vif_fail", 10.0)
+    figure, axes = _figure(5.2, max(2.2, 0.35 * len(rows) + 1.2))
+    positions = np.arange(len(rows))
+    axes.barh(positions, values, color="#3b6ea5")
+    axes.set_yticks(positions, labels=names)
+    axes.invert_yaxis()
+    axes.axvline(warn, color="#e67e22", linestyle="--", linewidth=1, label=f"{warn:g}")
+    axes.axvline(fail, color="#c0392b", linestyle="--", linewidth=1, label=f"{fail:g}")
+    axes.legend(fontsize=8, loc="lower right")
+    axes.set_xlabel("VIF (GVIF^(1/df) for multi-column terms)")
+    axes.set_title("Variance inflation")
+    return Plot("vif", "Variance inflation", "no_collinearity", _png(figure),
+                f"Bars past {warn:g} inflate standard errors noticeably; past {fail:g}, badly.")
+
+
+def _component_plus_residual(report, rows, note) -> list[Plot]:
+    fit = report.fit
+    design = fit.design
+    candidates = [t for t in fit.terms if not t.categorical and len(t.columns) == 1]
+    plots = []
+    residuals = fit.residuals * design.response_scale
+    for term in candidates[:MAX_COMPONENT_PLOTS]:
+        column = term.columns[0]
+        values = fit.x[:, column]
+        component = values * fit.coefficients[column]
+        partial = residuals + component - np.mean(component)
+        figure, axes = _figure(4.4, 3.4)
+        axes.scatter(values[rows], partial[rows], s=9, alpha=0.55, color="#3b6ea5", edgecolors="none")
+        order = np.argsort(values)
+        axes.plot(values[order], (component - np.mean(component))[order], color="#555", linestyle="--", linewidth=1)
+        line = _smooth(values[rows], partial[rows])
+        if line is not None:
+            axes.plot(*line, color="#c0392b", linewidth=1.6)
+        axes.set_xlabel(term.name)
+        axes.set_ylabel("component + residual")
+        axes.set_title(f"Component + residual: {term.name}")
+        plots.append(Plot(f"cr_{len(plots)}", f"Component + residual: {term.name}", "linearity", _png(figure),
+                          "The smoother should follow the dashed line; a curve means this predictor enters non-linearly." + note))
+    skipped = [t.name for t in candidates[MAX_COMPONENT_PLOTS:]]
+    if skipped and plots:
+        last = plots[-1]
+        plots[-1] = Plot(last.key, last.title, last.assumption, last.png,
+                         last.caption + f" Not drawn (at most {MAX_COMPONENT_PLOTS}): {', '.join(skipped)}.")
+    return plots
+
+
+def _probe(report) -> Plot | None:
+    probe = report.nonlinearity.get("probe") or {}
+    if not probe.get("computed"):
+        return None
+    models = probe.get("models") or {}
+    if not models:
+        return None
+    figure, axes = _figure(5.2, 3.4)
+    for index, (name, values) in enumerate(models.items()):
+        r2 = values.get("r_squared_per_fold") or []
+        axes.plot(np.arange(1, len(r2) + 1), r2, marker="o", linewidth=1.2, label=name)
+    axes.set_xlabel("fold")
+    axes.set_ylabel("out-of-sample R²")
+    axes.set_title("Linear model vs non-linear learners")
+    axes.legend(fontsize=8, loc="best")
+    return Plot("probe", "Out-of-sample comparison", "linearity", _png(figure),
+                "Each line is one model's R² on the same held-out folds; a non-linear learner far above OLS means the mean is not linear.")
