@@ -89,7 +89,7 @@ def check(
     from .data import prepare
     from .model import fit as fit_model
     from .report import DataSummary, Report
-    from .verdict import data_findings, decide
+    from .verdict import data_findings, decide, materially_nonlinear
 
     step = progress or (lambda _description: None)
     settings = _thresholds(thresholds, alpha)
@@ -114,8 +114,21 @@ def check(
     influence_summary = influence.summarize(fitted, settings)
     tests.update(influence_summary.results)
 
-    nonlinearity = _nonlinearity(tests, probe)
-    verdict = decide(tests, data_findings(fitted), nonlinearity, settings)
+    probe_result = None
+    if probe:
+        from .probe import probe_fit
+
+        step("running the out-of-sample non-linear probe")
+        probe_result = probe_fit(fitted, seed=int(seed))
+    tests["nonlinear_probe"] = linearity.nonlinear_probe(probe_result, settings)
+    transforms = None
+    if materially_nonlinear(tests):
+        from .transforms import assess_transforms
+
+        step("trying transforms of the target and predictors")
+        transforms = assess_transforms(fitted, settings, probe=bool(probe), probe_options={"seed": int(seed)})
+    nonlinearity = _nonlinearity(tests, probe_result, transforms, fitted)
+    verdict = decide(tests, data_findings(fitted), nonlinearity, settings, fit=fitted, transforms=transforms)
     summary = DataSummary(
         target=design.target,
         predictors=design.predictors,
@@ -168,15 +181,26 @@ def _thresholds(thresholds, alpha) -> Thresholds:
     return settings
 
 
-def _nonlinearity(tests: Mapping[str, Any], probe: bool) -> dict[str, Any]:
+def _nonlinearity(tests: Mapping[str, Any], probe_result, transforms, fitted) -> dict[str, Any]:
     specification = {}
-    for name in ("reset", "harvey_collier", "rainbow"):
+    for name in ("reset", "harvey_collier", "rainbow", "quadratic", "nonlinear_probe"):
         result = tests.get(name)
         if result is not None:
-            specification[name] = {"p_value": result.p_value, "severity": result.severity.value}
+            specification[name] = {"p_value": result.p_value, "effect": result.effect, "severity": result.severity.value}
+    if probe_result is None:
+        probe_section = {"computed": False, "reason": "probe=False"}
+    else:
+        probe_section = probe_result.to_dict()
+    summary = model_summary(fitted)
     return {
-        "specification_tests": specification,
-        "probe": {"computed": False, "reason": "probe=False" if not probe else "the out-of-sample probe is not available in this version"},
+        "evidence": specification,
+        "probe": probe_section,
+        "transforms": None if transforms is None else transforms.to_dict(),
+        "collapsed_equation": summary.equation(),
+        "collapse_statement": (
+            "Any linear-activation network, of any depth, trained to its optimum on this data is "
+            f"{summary.equation()}"
+        ),
     }
 
 

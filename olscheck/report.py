@@ -67,9 +67,11 @@ class Verdict:
     level: str
     summary: str
     findings: tuple[Finding, ...]
+    remedies: tuple[Any, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"level": self.level, "summary": self.summary, "findings": [f.to_dict() for f in self.findings]}
+        return {"level": self.level, "summary": self.summary, "findings": [f.to_dict() for f in self.findings],
+                "remedies": [r.to_dict() for r in self.remedies]}
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,33 @@ class Thresholds:
         classical inference is still about right (King & Roberts, Political
         Analysis 2015, use the classical-vs-robust gap as the diagnostic;
         10% is the change at which a 95% interval's coverage visibly moves).
+    specification_strong_p : float
+        A specification test (RESET, Harvey-Collier, Rainbow) that rejects
+        with alpha <= p < 0.001 is a note; below 0.001 (Fisher's "strong
+        evidence"; Benjamin et al., Nature Human Behaviour 2018, argue 0.005
+        for new claims) a warning. Three such tests at alpha each would flag
+        a truly linear mean about 14% of the time.
+    specification_material_reduction : float
+        A specification test that adds terms (RESET, the second-order test)
+        shows a *material* departure when the added terms cut the residual
+        variance estimate by at least 5%: 1 - (RSS_ext/df_ext)/(RSS/df) >= 0.05
+        (the adjusted partial R², which is near 0 under a linear mean at any
+        n). Strong evidence (p < specification_strong_p) of a material
+        departure is a failure of linearity; strong evidence of an immaterial
+        one is a warning.
+    probe_gain_material : float
+        The non-linear probe shows a materially non-linear mean when the best
+        non-linear learner cuts out-of-sample MSE by at least 10% relative to
+        OLS and the lower end of its 95% interval (Nadeau & Bengio corrected
+        resampled t) is above zero. Below 10% a linear model loses little.
+    variance_spread_warn : float
+        Spread of the error SD across the data: the ratio of the fitted error
+        SD (regression of |e| on the regressors, Glejser 1969) at its 90th
+        and 10th percentile. A significant test with a ratio of 2 or more (variances
+        differing 4-fold, Hartley's F_max rule of thumb; e.g. Howell,
+        *Statistical Methods for Psychology*, §11.9) is a warning even when the
+        slopes' standard errors barely move: prediction intervals are then
+        wrong by a factor of 2 at one end, and weighting gains much efficiency.
     white_max_terms_share : float
         The full White test is used only while its auxiliary regression has
         fewer terms than this share of the rows; otherwise the special
@@ -87,6 +114,10 @@ class Thresholds:
     excess_kurtosis_warn: float = 3.0
     large_sample_n: int = 200
     se_change_warn: float = 0.10
+    specification_strong_p: float = 0.001
+    specification_material_reduction: float = 0.05
+    probe_gain_material: float = 0.10
+    variance_spread_warn: float = 2.0
     white_max_terms_share: float = 0.5
 
     def __post_init__(self) -> None:

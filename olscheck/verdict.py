@@ -1,7 +1,26 @@
 """Findings -> ``linear`` / ``linear_with_remedies`` / ``nonlinear``.
 
-The verdict reads severities the checks already decided; it compares no
-statistic with a cut-off itself.
+The verdict reads severities the checks already decided (each from effect
+sizes and :class:`~olscheck.thresholds.Thresholds`); it compares no
+statistic with a cut-off itself. The rule:
+
+1. The mean is *materially non-linear* when the out-of-sample probe fails
+   (a non-linear learner cuts the error by a material share, with its
+   interval above zero) or a specification test fails outright
+   (strong evidence, p < 0.001, that added powers or second-order terms cut
+   the residual variance materially).
+2. If so, transforms are tried (log/Box-Cox of a positive target, log of
+   skewed positive predictors). If one makes the linear model adequate
+   (no failing specification test and no failing probe on that scale) the
+   verdict is ``linear_with_remedies`` with the transform as the remedy;
+   otherwise ``nonlinear``.
+3. Otherwise, ``linear_with_remedies`` when any finding warns or fails
+   (inference needs remedies), else ``linear``.
+
+A p-value alone never decides: at n = 10⁶ every test rejects for
+deviations nobody cares about, so each check weighs its p-value with the
+size of the consequence (standard-error changes under HC3/HAC, |rho|,
+skewness against n, VIF bands, Cook's distance, probe gain).
 """
 
 from __future__ import annotations
@@ -9,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from . import remedies as remedy_code
 from .report import Finding, Verdict
 from .result import Assumption, Severity, TestResult
 from .thresholds import Thresholds
@@ -19,7 +39,7 @@ LINEAR = "linear"
 LINEAR_WITH_REMEDIES = "linear_with_remedies"
 NONLINEAR = "nonlinear"
 
-_LINEARITY_TESTS = ("reset", "harvey_collier", "rainbow")
+_SPECIFICATION_TESTS = ("reset", "harvey_collier", "rainbow", "quadratic")
 
 
 def data_findings(fit) -> list[Finding]:
@@ -46,35 +66,138 @@ def data_findings(fit) -> list[Finding]:
     return findings
 
 
+def materially_nonlinear(tests: Mapping[str, TestResult]) -> list[str]:
+    """Names of the linearity checks that fail outright."""
+    names = [*_SPECIFICATION_TESTS, "nonlinear_probe"]
+    return [n for n in names if n in tests and tests[n].severity is Severity.FAIL]
+
+
 def decide(
     tests: Mapping[str, TestResult],
     extra_findings: list[Finding],
     nonlinearity: Mapping[str, Any],
     thresholds: Thresholds,
+    *,
+    fit=None,
+    transforms=None,
 ) -> Verdict:
-    """Combine the findings into the verdict.
-
-    ``nonlinear`` when a specification test fails outright (severity FAIL);
-    ``linear_with_remedies`` when any assumption check warns or fails;
-    ``linear`` otherwise.
-    """
+    """Combine the findings into the verdict (see the module docstring)."""
     findings = list(extra_findings) + [Finding.from_result(r) for r in tests.values()]
     findings.sort(key=lambda f: -f.severity.rank)
-    linearity_failed = [n for n in _LINEARITY_TESTS if n in tests and tests[n].severity is Severity.FAIL]
-    troubled = [f for f in findings if f.severity in (Severity.WARN, Severity.FAIL)]
-    if linearity_failed:
+    failing_linearity = materially_nonlinear(tests)
+    transform = transforms.remedy if transforms is not None else None
+    inference = [f for f in findings
+                 if f.severity in (Severity.WARN, Severity.FAIL) and f.check not in failing_linearity]
+    suggested = _remedies(tests, findings, fit, transform, failing_linearity) if fit is not None else []
+
+    if failing_linearity and transform is None:
         level = NONLINEAR
-        summary = (
-            "The conditional mean is not linear in the predictors: "
-            + ", ".join(linearity_failed)
-            + " reject a linear specification."
-        )
-    elif troubled:
+        summary = _nonlinear_summary(tests, failing_linearity, transforms)
+    elif failing_linearity:
         level = LINEAR_WITH_REMEDIES
-        summary = "A linear model can describe the mean, but inference needs remedies for: " + ", ".join(
-            dict.fromkeys(f.check for f in troubled)
-        ) + "."
+        summary = (
+            f"On the original scale the mean is not linear ({_evidence(tests, failing_linearity)}), but on the "
+            f"scale of {transform.description} it is: no specification test fails and "
+            + ("a non-linear learner no longer beats the linear model. " if "nonlinear_probe" in transform.evidence
+               else "the probe was not run. ")
+            + f"Fit {transform.formula!r}."
+            + _inference_tail(inference)
+        )
+    elif inference:
+        level = LINEAR_WITH_REMEDIES
+        summary = "The mean is linear" + _linear_evidence(tests) + ", but inference needs remedies: " + "; ".join(
+            _short(f) for f in _unique_checks(inference)[:4]) + "."
     else:
         level = LINEAR
-        summary = "No assumption check raises a warning: ordinary least squares suits this data as it is."
-    return Verdict(level=level, summary=summary, findings=tuple(findings))
+        summary = "The mean is linear" + _linear_evidence(tests) + (
+            " and no assumption check warns: ordinary least squares suits this data as it is, so any "
+            "linear-activation network trained on it reduces to this fit."
+        )
+    return Verdict(level=level, summary=summary, findings=tuple(findings), remedies=tuple(suggested))
+
+
+# ---------------------------------------------------------------------------- wording
+def _unique_checks(findings: list[Finding]) -> list[Finding]:
+    seen: dict[Assumption, Finding] = {}
+    for finding in findings:
+        seen.setdefault(finding.assumption, finding)
+    return list(seen.values())
+
+
+def _short(finding: Finding) -> str:
+    text = finding.message.split(": ", 1)[-1]
+    return f"{finding.assumption.value.replace('_', ' ')} ({finding.check}: {text.rstrip('.')})"
+
+
+def _evidence(tests: Mapping[str, TestResult], names: list[str]) -> str:
+    parts = []
+    for name in names:
+        result = tests[name]
+        if name == "nonlinear_probe":
+            parts.append(f"a non-linear learner cuts the out-of-sample error by {result.effect:.0%}")
+        else:
+            parts.append(f"{name} p = {result.p_value:.2g}")
+    return "; ".join(parts)
+
+
+def _linear_evidence(tests: Mapping[str, TestResult]) -> str:
+    probe = tests.get("nonlinear_probe")
+    if probe is not None and probe.computable:
+        change = -probe.effect
+        direction = "higher" if change >= 0 else "lower"
+        return (f" (no specification test fails, and the best non-linear learner's out-of-sample error is "
+                f"{abs(change):.0%} {direction} than OLS's)")
+    return " (no specification test fails; the out-of-sample probe was not run)"
+
+
+def _nonlinear_summary(tests, failing, transforms) -> str:
+    text = f"The conditional mean is materially non-linear: {_evidence(tests, failing)}."
+    if transforms is not None and transforms.tried:
+        text += " No transform fixes it (tried: " + ", ".join(c.description for c in transforms.tried) + ")."
+    elif transforms is not None:
+        text += " No transform applies (the target is not positive and no predictor is skewed and positive)."
+    return text + " Use a non-linear model (gradient boosting or a ReLU network), or add the missing curvature and interactions to the linear model."
+
+
+def _inference_tail(inference: list[Finding]) -> str:
+    if not inference:
+        return ""
+    return " Inference also needs: " + "; ".join(_short(f) for f in _unique_checks(inference)[:3]) + "."
+
+
+# ---------------------------------------------------------------------------- remedies
+def _remedies(tests, findings, fit, transform, failing_linearity) -> list:
+    from .covariance import newey_west_lags
+
+    design = fit.design
+    troubled = {f.assumption for f in findings if f.severity in (Severity.WARN, Severity.FAIL)}
+    out = []
+    if failing_linearity:
+        out.append(remedy_code.transform(design, transform) if transform is not None else remedy_code.nonlinear(design))
+    if Assumption.HOMOSKEDASTICITY in troubled:
+        worst = None
+        bp = tests.get("breusch_pagan")
+        if bp is not None and bp.details.get("hc3_se_ratios"):
+            ratios = bp.details["hc3_se_ratios"]
+            worst = max(ratios, key=lambda k: abs(ratios[k] - 1))
+        out.append(remedy_code.heteroskedasticity(design, worst))
+    if Assumption.INDEPENDENCE in troubled:
+        out.append(remedy_code.autocorrelation(design, newey_west_lags(fit.n)))
+    if Assumption.NORMALITY in troubled:
+        out.append(remedy_code.normality(design, bool((design.y > 0).all())))
+    if Assumption.NO_COLLINEARITY in troubled:
+        names = []
+        vif = tests.get("vif")
+        if vif is not None and vif.severity in (Severity.WARN, Severity.FAIL) and vif.details.get("worst_term"):
+            names.append(str(vif.details["worst_term"]))
+        index = tests.get("condition_index")
+        if index is not None and index.severity in (Severity.WARN, Severity.FAIL):
+            names.extend(str(n) for n in index.details.get("involved", []) if n != "Intercept" and str(n) not in names)
+        names.extend(repr(a) for a in fit.aliased)
+        out.append(remedy_code.collinearity(design, names))
+    if Assumption.NO_INFLUENTIAL_POINTS in troubled:
+        rows = [f"row {tests[name].details['row']}" for name in ("influence", "outlier_test")
+                if name in tests and tests[name].severity in (Severity.WARN, Severity.FAIL)
+                and tests[name].details.get("row") is not None]
+        out.append(remedy_code.influence(design, rows))
+    return out

@@ -186,8 +186,32 @@ _HC3_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 def _hc3(fit: LinearFit) -> StandardErrorChange | None:
     # five tests share one fit; compute the O(n p²) sandwich once per fit
     if fit not in _HC3_CACHE:
-        _HC3_CACHE[fit] = hc3_change(fit)
-    return _HC3_CACHE[fit]
+        _HC3_CACHE[fit] = (hc3_change(fit), _variance_spread(fit))
+    return _HC3_CACHE[fit][0]
+
+
+def _spread(fit: LinearFit) -> float | None:
+    _hc3(fit)
+    return _HC3_CACHE[fit][1]
+
+
+def _variance_spread(fit: LinearFit) -> float | None:
+    """Ratio of the fitted error SD at its 90th and 10th percentile.
+
+    The SD function is the regression of |e| on the model's regressors
+    (Glejser 1969, the SD-scale sibling of Breusch-Pagan's e² regression),
+    floored at 10% of mean |e| where a linear SD function dips towards zero.
+    """
+    if fit.df_resid < 1 or fit.rss <= 0:
+        return None
+    z = _regressors(fit)
+    if z.shape[1] == 0:
+        return None
+    absolute = np.abs(fit.residuals)
+    fitted_sd = least_squares(z, absolute, intercept=fit.has_intercept).fitted
+    floor = 0.1 * float(absolute.mean())
+    low, high = np.quantile(np.maximum(fitted_sd, floor), [0.1, 0.9])
+    return float(high / low)
 
 
 def _decide(fit, name, method, statistic, p_value, df, effect, effect_name, thresholds: Thresholds, finding: str,
@@ -198,29 +222,36 @@ def _decide(fit, name, method, statistic, p_value, df, effect, effect_name, thre
     What matters for inference is how far the standard errors move, so the
     consequence is the largest relative change of a slope's standard error
     when HC3 replaces the classical covariance (``thresholds.se_change_warn``):
-    p >= alpha -> OK; p < alpha and change >= se_change_warn -> WARN;
-    p < alpha and a smaller change -> NOTE.
+    p >= alpha -> OK; p < alpha and (change >= se_change_warn or the error
+    SD spread >= variance_spread_warn) -> WARN; p < alpha otherwise -> NOTE.
     """
     change = _hc3(fit)
+    spread = _spread(fit)
     details = dict(details or {})
     if change is not None:
         details["hc3_se_change"] = change.largest_change
         details["hc3_se_ratios"] = change.to_dict()["ratios"]
+    if spread is not None:
+        details["error_sd_spread"] = spread
     moved = change is not None and change.largest_change >= thresholds.se_change_warn
-    if p_value < thresholds.alpha and (moved or change is None):
+    spread_wide = spread is not None and spread >= thresholds.variance_spread_warn
+    if p_value < thresholds.alpha and (moved or spread_wide or change is None):
         severity = Severity.WARN
-        consequence = (
-            f"; HC3 standard errors differ from the classical ones by up to {change.largest_change:.0%} ({change.worst})"
-            if change is not None else ""
-        )
+        consequences = []
+        if change is not None:
+            consequences.append(
+                f"HC3 standard errors differ from the classical ones by up to {change.largest_change:.0%} ({change.worst})")
+        if spread is not None:
+            consequences.append(f"the error SD varies {spread:.1f}-fold between the 10th and 90th percentile")
+        consequence = "; " + "; ".join(consequences) if consequences else ""
         message = f"Warning: {finding} ({_p_text(p_value)}){consequence}."
         remedy = _REMEDY
     elif p_value < thresholds.alpha:
         severity = Severity.NOTE
         message = (
             f"Note: {finding} ({_p_text(p_value)}), but HC3 standard errors differ from the classical ones by at "
-            f"most {change.largest_change:.0%}, so inference on the coefficients is hardly affected; prediction "
-            "intervals still assume constant variance."
+            f"most {change.largest_change:.0%} and the error SD varies only {spread or 1:.1f}-fold, so inference "
+            "is hardly affected."
         )
         remedy = _REMEDY
     else:

@@ -88,13 +88,34 @@ def _exact_fit_reason(fit: LinearFit) -> str | None:
     return None
 
 
+def _variance_reduction(rss: float, df: int, rss_extended: float, df_extended: int) -> float:
+    """1 - (RSS_ext/df_ext)/(RSS/df): the relative cut of the residual variance estimate (adjusted partial R²)."""
+    return 1.0 - (rss_extended / df_extended) / (rss / df)
+
+
 def _decide(name, method, statistic, p_value, df, effect, effect_name, thresholds: Thresholds,
-            findings: tuple[str, str], details: dict | None = None) -> TestResult:
-    """Severity from the p-value; ``findings`` = (text when OK, text when rejected)."""
-    if p_value < thresholds.alpha:
+            findings: tuple[str, str], details: dict | None = None, material: bool = False) -> TestResult:
+    """Severity from the strength of the evidence; ``findings`` = (text when OK, text when rejected).
+
+    p >= alpha: OK. alpha > p >= specification_strong_p: NOTE (with three
+    specification tests, one such rejection is common under a linear mean).
+    p < specification_strong_p: WARN. FAIL only when the caller says the
+    departure is ``material`` and p < specification_strong_p (the added
+    terms cut the residual variance estimate by at least
+    ``specification_material_reduction``).
+    """
+    if p_value < thresholds.specification_strong_p and material:
+        severity = Severity.FAIL
+        message = f"Problem: {findings[1]} ({_p_text(p_value)}, {effect_name} {effect:.3g})."
+        remedy = _REMEDY
+    elif p_value < thresholds.specification_strong_p:
         severity = Severity.WARN
         message = f"Warning: {findings[1]} ({_p_text(p_value)})."
         remedy = _REMEDY
+    elif p_value < thresholds.alpha:
+        severity = Severity.NOTE
+        message = f"Note: weak evidence that {findings[1]} ({_p_text(p_value)}); with several specification tests one such result is common under a linear mean."
+        remedy = None
     else:
         severity = Severity.OK
         message = f"OK: {findings[0]} ({_p_text(p_value)})."
@@ -188,6 +209,8 @@ def reset(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
         "partial R² of the added powers of the fitted values", thresholds,
         ("no evidence that powers of the fitted values improve the fit",
          "powers of the fitted values improve the fit: the mean is not linear in the predictors"), details,
+        material=_variance_reduction(rss_model, fit.df_resid, rss_extended, df2)
+        >= thresholds.specification_material_reduction,
     )
 
 
@@ -426,10 +449,169 @@ def rainbow(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, frac
     )
 
 
+_METHOD_QUADRATIC = (
+    "Second-order specification F test: squares and pairwise products of the centred regressors added to "
+    "the model (a RESET on the regressors with their interactions; Ramsey 1969, Wooldridge 2010 §6.2.3)"
+)
+
+#: The added second-order terms may use at most this share of the residual degrees of freedom.
+QUADRATIC_MAX_SHARE = 0.5
+
+
+def quadratic(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
+    r"""F test of a second-order (quadratic) expansion of the mean.
+
+    A smooth mean that is not linear is, to second order, a quadratic form
+    in the predictors. Adding the squares of the numeric regressors and the
+    pairwise products of all (centred) regressors, Z, to the model and
+    testing them jointly:
+
+    .. math:: F = \frac{(RSS - RSS_Z)/q}{RSS_Z/(n - k - q)}
+
+    with q the number of added columns not aliased with X. Unlike RESET,
+    whose powers of the fitted values carry nothing when the mean has no
+    linear part (y = a·b), this detects pure interactions. When the full
+    set has more than half of the residual degrees of freedom, only the
+    squares are added (and the method says so). The effect is the partial
+    R² of the added terms; FAIL needs the same strong p and material
+    share as RESET. No R function computes exactly this set; it is R's
+    ``anova(lm(y ~ X), lm(y ~ X + Z))``.
+    """
+    name = "quadratic"
+    reason = _exact_fit_reason(fit)
+    if reason:
+        return not_computable(name, ASSUMPTION, _METHOD_QUADRATIC, reason)
+    regressors = _regressors(fit)
+    if regressors.shape[1] == 0:
+        return not_computable(name, ASSUMPTION, _METHOD_QUADRATIC, "the model has no predictors")
+    centred = regressors - regressors.mean(axis=0) if fit.has_intercept else regressors
+    scale = np.max(np.abs(centred), axis=0)
+    centred = centred / np.where(scale > 0, scale, 1.0)
+    binary = np.array([np.unique(regressors[:, j]).size <= 2 for j in range(regressors.shape[1])])
+    squares = [centred[:, j] ** 2 for j in range(centred.shape[1]) if not binary[j]]
+    products = [centred[:, i] * centred[:, j] for i in range(centred.shape[1]) for j in range(i + 1, centred.shape[1])]
+    budget = QUADRATIC_MAX_SHARE * fit.df_resid
+    added = squares + products
+    variant = "squares and pairwise products"
+    if len(added) > budget:
+        added, variant = squares, "squares only (too few rows for all pairwise products)"
+    if not added or len(added) > budget:
+        return not_computable(
+            name, ASSUMPTION, _METHOD_QUADRATIC,
+            "too few rows for the second-order terms" if added else "no numeric predictor to square and no pair to multiply",
+        )
+    extended = least_squares(np.column_stack([regressors, *added]), fit.y, intercept=fit.has_intercept)
+    df1 = extended.rank - fit.rank
+    df2 = fit.n - extended.rank
+    if df1 < 1 or df2 < 1 or extended.rss <= 0:
+        return not_computable(name, ASSUMPTION, _METHOD_QUADRATIC,
+                              "the second-order terms are linear combinations of the regressors, or fit exactly")
+    drop = max(fit.rss - extended.rss, 0.0)
+    statistic = (drop / df1) / (extended.rss / df2)
+    p_value = float(stats.f.sf(statistic, df1, df2))
+    share = drop / fit.rss
+    return _decide(
+        name, f"{_METHOD_QUADRATIC}; added: {variant}", statistic, p_value, (df1, df2), share,
+        "partial R² of the second-order terms", thresholds,
+        ("no evidence that squares or products of the predictors improve the fit",
+         "squares or products of the predictors improve the fit: the mean is curved or has interactions"),
+        {"terms_added": len(added), "variant": variant},
+        material=_variance_reduction(fit.rss, fit.df_resid, extended.rss, df2)
+        >= thresholds.specification_material_reduction,
+    )
+
+
 def run(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, **options) -> dict[str, TestResult]:
     """All linearity tests, keyed by their report names."""
     return {
         "reset": reset(fit, thresholds),
         "harvey_collier": harvey_collier(fit, thresholds),
         "rainbow": rainbow(fit, thresholds),
+        "quadratic": quadratic(fit, thresholds),
     }
+
+
+_METHOD_PROBE = (
+    "Out-of-sample probe: seeded K-fold cross-validation of OLS against non-linear learners "
+    "(HistGradientBoostingRegressor, ReLU MLPRegressor) on identical folds; gain = relative MSE reduction "
+    "of the best learner, 95% interval by the Nadeau-Bengio corrected resampled t"
+)
+
+_REMEDY_NONLINEAR = (
+    "Use a non-linear model and compare it out of sample, e.g.\n"
+    "from sklearn.ensemble import HistGradientBoostingRegressor\n"
+    "from sklearn.model_selection import cross_val_score\n"
+    "cross_val_score(HistGradientBoostingRegressor(), X, y, cv=5, scoring=\"r2\")\n"
+    "or add the missing structure to the linear model (splines, interactions) if you need coefficients."
+)
+
+
+def nonlinear_probe(probe, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
+    """Severity of the out-of-sample evidence from :func:`olscheck.probe.run_probe`.
+
+    gain = 1 - MSE_best / MSE_OLS averaged over folds, with its 95% interval
+    (Nadeau & Bengio 2003 corrected resampled t):
+
+    - gain >= ``probe_gain_material`` and the interval's lower end > 0: FAIL,
+      the conditional mean is materially non-linear;
+    - lower end > 0 but a smaller gain: NOTE (real but small non-linearity);
+    - otherwise OK: a non-linear learner does not beat the linear model.
+
+    References
+    ----------
+    Nadeau, C. & Bengio, Y. (2003). Inference for the generalization error.
+    Machine Learning 52, 239-281.
+    """
+    name = "nonlinear_probe"
+    if probe is None or not probe.computed:
+        reason = "the probe was switched off (probe=False)" if probe is None else probe.reason
+        return not_computable(name, ASSUMPTION, _METHOD_PROBE, reason)
+    gain = probe.gain
+    mean = gain.relative_mse_reduction_mean
+    low, high = gain.relative_mse_reduction_ci
+    ols_r2 = probe.models["ols"].r_squared
+    best_r2 = probe.models[probe.best_learner].r_squared
+    interval = f"95% CI {low:+.0%} to {high:+.0%}"
+    if mean >= thresholds.probe_gain_material and low > 0:
+        severity = Severity.FAIL
+        message = (
+            f"Problem: {probe.best_learner} cuts the out-of-sample error of OLS by {mean:.0%} ({interval}; "
+            f"R² {ols_r2:.3f} -> {best_r2:.3f}): the conditional mean is materially non-linear."
+        )
+        remedy = _REMEDY_NONLINEAR
+    elif low > 0:
+        severity = Severity.NOTE
+        message = (
+            f"Note: {probe.best_learner} beats OLS out of sample, but only by {mean:.1%} of the error ({interval}), "
+            f"below the {thresholds.probe_gain_material:.0%} that would make a non-linear model worth it."
+        )
+        remedy = None
+    else:
+        severity = Severity.OK
+        message = (
+            f"OK: no non-linear learner beats OLS out of sample materially (best: {probe.best_learner}, "
+            f"error {abs(mean):.0%} {'lower' if mean > 0 else 'higher'} than OLS's, {interval})."
+        )
+        remedy = None
+    return TestResult(
+        name=name,
+        assumption=ASSUMPTION,
+        method=_METHOD_PROBE,
+        statistic=mean,
+        p_value=None,
+        effect=mean,
+        effect_name="relative MSE reduction of the best non-linear learner",
+        severity=severity,
+        message=message,
+        remedy=remedy,
+        details={
+            "best_learner": probe.best_learner,
+            "gain_ci_low": low,
+            "gain_ci_high": high,
+            "r_squared_ols": ols_r2,
+            "r_squared_best": best_r2,
+            "r_squared_gain": gain.r_squared_gain_mean,
+            "sampled": probe.sampled,
+            "n_used_for_probe": probe.n_used_for_probe,
+        },
+    )

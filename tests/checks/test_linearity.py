@@ -64,14 +64,18 @@ def test_reset_matches_resettest(case_id):
     assert result.statistic == pytest.approx((r2 / df1) / ((1 - r2) / df2), rel=1e-10)
 
 
-def test_reset_on_curved_data_warns():
+def test_reset_on_curved_data_fails_when_overwhelming_and_material():
     case = SYNTHETIC["curved"]
     fit = synthetic_fit(case)
     result = reset(fit)
     assert_matches(result, case["reset_2_3"])
     assert_matches(reset(fit, powers=[2]), case["reset_2"])
-    assert result.severity is Severity.WARN
-    assert result.message.startswith("Warning: ") and "(p < 0.001)" in result.message
+    # p ~ 1e-15 and the powers explain 72% of the residual variation
+    assert result.p_value < 1e-6 and result.effect > 0.05
+    assert result.severity is Severity.FAIL
+    assert result.message.startswith("Problem: ") and "(p < 0.001" in result.message
+    # the same evidence with a higher materiality bar is a warning (p < 0.001)
+    assert reset(fit, Thresholds(specification_material_reduction=0.9)).severity is Severity.WARN
     assert "I(x**2)" in result.remedy
     assert "power = 2:3" in result.method
 
@@ -261,17 +265,18 @@ def test_rainbow_rejects_a_bad_fraction():
 def test_run_returns_every_test_by_report_name():
     fit = synthetic_fit(SYNTHETIC["curved"])
     results = linearity.run(fit, DEFAULT_THRESHOLDS)
-    assert list(results) == ["reset", "harvey_collier", "rainbow"]
+    assert list(results) == ["reset", "harvey_collier", "rainbow", "quadratic"]
     for name, result in results.items():
         assert result.name == name
         assert result.assumption is Assumption.LINEARITY
         assert result.computable and result.effect is not None and result.effect_name
-        assert "lmtest::" in result.method
+        assert "lmtest::" in result.method or name == "quadratic"
         json.dumps(result.to_dict(), allow_nan=False)
-    # harvtest p = 0.19: OK at 0.05, a warning at 0.25
+    # harvtest p = 0.19: OK at 0.05; at alpha 0.25 weak evidence (a note), strong only below 0.001
     assert results["harvey_collier"].severity is Severity.OK
     assert results["harvey_collier"].message.startswith("OK: ")
-    assert harvey_collier(fit, Thresholds(alpha=0.25)).severity is Severity.WARN
+    assert harvey_collier(fit, Thresholds(alpha=0.25)).severity is Severity.NOTE
+    assert harvey_collier(fit, Thresholds(alpha=0.25, specification_strong_p=0.2)).severity is Severity.WARN
 
 
 def test_exact_fit_is_not_computable():
