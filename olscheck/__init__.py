@@ -52,7 +52,6 @@ __all__ = [
 
 _LAZY = {
     "check": ("olscheck.api", "check"),
-    "collapse": ("olscheck.collapse", "collapse"),
     "datasets": ("olscheck.datasets", None),
     "Report": ("olscheck.report", "Report"),
     "TestResult": ("olscheck.result", "TestResult"),
@@ -63,6 +62,9 @@ _LAZY = {
 
 
 from . import accessor as _accessor  # noqa: E402,F401  registers df.olscheck (pandas is imported here)
+# eager, so olscheck.collapse is always the function (a lazy name would be
+# shadowed by the submodule once anything imports olscheck.collapse)
+from .collapse import collapse  # noqa: E402
 
 
 def __getattr__(name: str):

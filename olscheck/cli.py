@@ -7,13 +7,16 @@ Exit codes
 0  done, and no ``--fail-on`` gate tripped
 1  a ``--fail-on`` gate tripped (warn: any warning or failure; fail: any
    failure; nonlinear: the verdict is ``nonlinear``)
-2  bad usage or bad input: one line on stderr, no traceback
+2  bad usage or bad input: one line on stderr, no traceback (an internal
+   error is also one line, saying so; OLSCHECK_DEBUG=1 shows its traceback)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -92,14 +95,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("olscheck: error: name a command (check or demo)", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        if args.command == "demo":
-            return _demo(args)
-        return _check(args)
+        with warnings.catch_warnings():
+            # numpy/pandas warnings about intermediate values (overflow in a
+            # square, a guessed date format) are noise on a console: whatever
+            # matters is in the report or in the one-line error
+            warnings.simplefilter("ignore")
+            if args.command == "demo":
+                return _demo(args)
+            return _check(args)
     except OlscheckError as error:
         print(f"olscheck: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("olscheck: interrupted", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as error:  # a bug: still one line, unless asked for the traceback
+        if os.environ.get("OLSCHECK_DEBUG"):
+            raise
+        print(f"olscheck: internal error: {type(error).__name__}: {_one_line(error)} "
+              "(please report it; set OLSCHECK_DEBUG=1 for the traceback)", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 
@@ -153,37 +167,25 @@ def _check(args) -> int:
 
 
 def _write_outputs(report, args, show_progress: bool) -> None:
-    from .render import write_report
+    from .render import render_plots, write_report
 
     if args.json == "-":
         sys.stdout.write(report.to_json() + "\n")
-    targets = [(args.json, ".json"), (args.html, ".html"), (args.markdown, ".md")]
-    for path, suffix in targets:
-        if not path or path == "-":
-            continue
+    targets = [(path, kind) for path, kind in ((args.json, "json"), (args.html, "html"), (args.markdown, "markdown"))
+               if path and path != "-"]
+    plots = None
+    if any(kind != "json" for _, kind in targets):
+        if show_progress:
+            print("olscheck: drawing the plots…", file=sys.stderr, flush=True)
+        plots = render_plots(report)  # once, for the HTML and the Markdown report alike
+    for path, kind in targets:
         if show_progress:
             print(f"olscheck: writing {path}…", file=sys.stderr, flush=True)
         try:
-            _write_as(report, Path(path), suffix, write_report)
+            # the option names the format, whatever the file's suffix
+            write_report(report, Path(path), plots=plots, format=kind)
         except OSError as error:
             raise ConfigurationError(f"cannot write {path}: {error.strerror or error}") from None
-
-
-def _write_as(report, path: Path, suffix: str, write_report) -> None:
-    if path.suffix.lower() in (".html", ".htm", ".md", ".markdown", ".json"):
-        write_report(report, path)
-        return
-    # an unusual file name: honour the option that named it
-    from .render.html import write_html
-    from .render.markdown import write_markdown
-
-    if suffix == ".html":
-        write_html(report, path)
-    elif suffix == ".md":
-        write_markdown(report, path)
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(report.to_json() + "\n", encoding="utf-8")
 
 
 def _gate(report, fail_on: str | None) -> int:
@@ -204,7 +206,7 @@ def _gate(report, fail_on: str | None) -> int:
 def _demo(args) -> int:
     from . import datasets
     from .api import check
-    from .render import write_report
+    from .render import render_plots, write_report
 
     out = Path(args.out)
     try:
@@ -215,8 +217,9 @@ def _demo(args) -> int:
         frame = datasets.load(name)
         report = check(frame, target=datasets.target_of(name), probe=not args.no_probe,
                        **datasets.check_options(name))
+        plots = render_plots(report)  # once, for the HTML and the Markdown report alike
         written: list[Any] = []
         for suffix in (".html", ".md", ".json"):
-            written.append(write_report(report, out / f"{name}{suffix}"))
+            written.append(write_report(report, out / f"{name}{suffix}", plots=plots))
         print(f"{name:<12} {report.verdict.level:<22} {', '.join(str(p) for p in written)}")
     return EXIT_OK

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -80,8 +81,10 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
             frame = pd.read_parquet(path)
         else:
             frame = pd.read_csv(path, sep="\t" if kind == "tsv" else ",", low_memory=False)
-    except (InputFileError, MemoryError):
+    except InputFileError:
         raise
+    except MemoryError:  # also what a corrupt Parquet header claiming billions of rows gives
+        raise InputFileError(f"not enough memory to read '{path}'; the file is too large or corrupt.") from None
     except pd.errors.EmptyDataError:
         raise InputFileError(f"data file '{path}' has no columns.") from None
     except UnicodeDecodeError as error:
@@ -94,6 +97,12 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise InputFileError(f"cannot read '{path}' as {kind.upper()}: {first_line}") from None
     if frame.shape[1] == 0:
         raise InputFileError(f"data file '{path}' has no columns.")
+    if kind == "csv" and frame.shape[1] == 1 and ";" in str(frame.columns[0]):
+        raise InputFileError(
+            f"data file '{path}' looks semicolon-separated (its one column is named {str(frame.columns[0])!r}); "
+            "olscheck reads comma-separated CSV: save it with commas, or read it with "
+            "pd.read_csv(path, sep=';', decimal=',') and pass the DataFrame."
+        )
     return frame
 
 
@@ -110,6 +119,16 @@ def _as_frame(data: Any) -> pd.DataFrame:
 # --------------------------------------------------------------------------- helpers
 def _column_key(frame: pd.DataFrame, name: Any, role: str) -> Any:
     """The frame's own column label for ``name`` (labels need not be strings)."""
+    try:
+        hash(name)
+    except TypeError:
+        # a list, Series or array where one column name belongs
+        raise DataError(
+            f"{role} must be the name of one column, not a {type(name).__name__}"
+            + (" (pass the values as a column of the DataFrame and give its name)."
+               if isinstance(name, (pd.Series, np.ndarray)) or (isinstance(name, list) and len(name) != 1)
+               else f"; write {role}={name[0]!r}." if isinstance(name, list) else ".")
+        ) from None
     if name in frame.columns:
         return name
     text = str(name)
@@ -121,6 +140,34 @@ def _column_key(frame: pd.DataFrame, name: Any, role: str) -> Any:
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     shown = ", ".join(repr(c) for c in names[:20]) + (" ..." if len(names) > 20 else "")
     raise ColumnNotFoundError(f"{role} column {text!r} is not in the data.{hint} The columns are: {shown}.")
+
+
+def _name_list(names: Any, role: str) -> list[Any]:
+    """``names`` as a list of column names: one name (str or other label) or an iterable of names."""
+    if isinstance(names, (str, bytes, int, float, np.integer, np.floating)):
+        return [names]
+    if isinstance(names, (pd.DataFrame, dict)) or (
+        isinstance(names, pd.Series) and pd.api.types.is_numeric_dtype(names) and not pd.api.types.is_bool_dtype(names)
+    ):
+        raise DataError(f"{role} must be a list of column names, not a {type(names).__name__} of values.")
+    if isinstance(names, (set, frozenset)):
+        return sorted(names, key=str)
+    try:
+        return list(names)
+    except TypeError:
+        raise DataError(f"{role} must be a list of column names, not {names!r}.") from None
+
+
+def _check_unique_terms(names: Sequence[str]) -> None:
+    """Design column names must be unique: a column called 'Intercept' or 'g[T.b]' would shadow a model term."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise DataError(
+                f"the model would have two columns named {name!r} (a data column has the name of the intercept or "
+                "of a categorical level's column); rename that data column."
+            )
+        seen.add(name)
 
 
 def _check_duplicate_columns(frame: pd.DataFrame) -> None:
@@ -165,6 +212,8 @@ def _is_categorical(series: pd.Series) -> bool:
     values = series.dropna()
     if values.empty:
         return True
+    if all(isinstance(v, (bool, np.bool_)) for v in values):  # a bool column with missing values
+        return True
     converted = pd.to_numeric(values, errors="coerce")
     share_numeric = float(converted.notna().mean())
     return share_numeric < 0.5
@@ -201,12 +250,17 @@ def _working_scale(y: np.ndarray) -> float:
     """A power of two to divide an extreme-magnitude target by (1 for ordinary data).
 
     Squared residuals of a target near 1e300 overflow float64; dividing by a
-    power of two is exact and every diagnostic is scale invariant.
+    power of two is exact and every diagnostic is scale invariant. The
+    diagnostics form fourth powers of residuals (kurtosis, the variance of
+    squared residuals in Breusch-Pagan), so the target is kept within 2**±100
+    (~1e±30): a single 1e82 in a column already overflowed sigma⁴.
     """
     largest = float(np.max(np.abs(y))) if y.size else 0.0
-    if largest == 0.0 or 2.0**-400 < largest < 2.0**400:
+    if largest == 0.0 or 2.0**-100 < largest < 2.0**100:
         return 1.0
-    return float(np.ldexp(1.0, int(np.frexp(largest)[1])))
+    # 2**(e-1) <= largest < 2**e; 2**e itself overflows to inf for targets
+    # beyond 2**1023 (~9e307), so divide by the lower power
+    return float(np.ldexp(1.0, int(np.frexp(largest)[1]) - 1))
 
 
 # --------------------------------------------------------------------------- order
@@ -220,7 +274,9 @@ def _order(frame: pd.DataFrame, order_key: Any) -> tuple[np.ndarray, str | None,
     if order_key is not None:
         column = frame[order_key]
         present = np.flatnonzero(column.notna().to_numpy())
-        values = column.to_numpy()[present]
+        values, how = _sortable(column.iloc[present])
+        if how:
+            notes.append(f"order_by column {str(order_key)!r} holds text; its values were sorted {how}.")
         ties = int(pd.Series(values).duplicated().sum())
         if ties:
             notes.append(
@@ -238,6 +294,33 @@ def _order(frame: pd.DataFrame, order_key: Any) -> tuple[np.ndarray, str | None,
         return (np.argsort(frame.index.to_numpy(), kind="stable"), None,
                 "Order-dependent tests use the rows sorted by the DatetimeIndex.", notes)
     return np.arange(len(frame)), None, "Order-dependent tests use the rows in the order given (no order_by).", notes
+
+
+def _sortable(column: pd.Series) -> tuple[np.ndarray, str | None]:
+    """Values of an order_by column that sort in time order, and how text was read.
+
+    Text as a CSV gives it ("10", "9"; "03/01/2021", "12/31/2020") sorts
+    wrongly as strings, so text that is entirely numbers or entirely dates is
+    converted first; a pandas Categorical sorts by its categories' order.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy(), None
+    if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
+        return column.to_numpy(), None
+    if column.map(lambda v: isinstance(v, str)).all():
+        numbers = pd.to_numeric(column, errors="coerce")
+        if numbers.notna().all():
+            return numbers.to_numpy(dtype=float), "as numbers"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas warns when it infers a date format
+            try:
+                dates = pd.to_datetime(column, errors="raise")
+            except (ValueError, TypeError, OverflowError):
+                return column.to_numpy(), "alphabetically"
+        if dates.notna().all():
+            return dates.to_numpy(), "as dates"
+        return column.to_numpy(), "alphabetically"
+    return column.to_numpy(), None
 
 
 # --------------------------------------------------------------------------- prepare
@@ -276,6 +359,11 @@ def prepare(
         Column giving the time order for the order-dependent tests; it is
         not a predictor unless named as one.
     """
+    from .fitted_results import design_from_results, is_statsmodels_results
+
+    if is_statsmodels_results(data):  # a model the user already fitted with statsmodels
+        return design_from_results(data, target=target, predictors=predictors, categorical=categorical,
+                                   formula=formula, intercept=intercept, order_by=order_by)
     frame = _as_frame(data)
     if not isinstance(intercept, (bool, np.bool_)):
         raise DataError(f"intercept must be True or False, not {intercept!r}.")
@@ -297,8 +385,7 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
     if predictors is None:
         predictor_keys = [c for c in frame.columns if c != target_key and c != order_key]
     else:
-        if isinstance(predictors, str):
-            predictors = [predictors]
+        predictors = _name_list(predictors, "predictors")
         predictor_keys = [_column_key(frame, p, "predictor") for p in predictors]
         if target_key in predictor_keys:
             raise DataError(
@@ -307,8 +394,7 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
         repeated = sorted({str(p) for p in predictor_keys if predictor_keys.count(p) > 1})
         if repeated:
             raise DataError(f"predictor(s) {', '.join(map(repr, repeated))} are listed more than once.")
-    if isinstance(categorical, str):
-        categorical = [categorical]
+    categorical = _name_list(categorical, "categorical") if categorical is not None else None
     declared = [_column_key(frame, c, "categorical") for c in (categorical or [])]
     for key in declared:
         if key not in predictor_keys:
@@ -418,12 +504,18 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
         del reference_level
         terms.append(Term(name, tuple(range(start, len(columns))), True))
 
+    _check_unique_terms(names)
     x = np.column_stack(columns) if columns else np.zeros((y.size, 0))
     n_used, n_parameters = x.shape
     if n_used < n_parameters + 1:
+        widest = max((t for t in terms if t.categorical), key=lambda t: len(t.columns), default=None)
+        culprit = (
+            f" Categorical {widest.name!r} alone takes {len(widest.columns)} columns (one per level but the first)."
+            if widest is not None and len(widest.columns) > 1 else ""
+        )
         raise InsufficientDataError(
             f"{n_used} usable row(s) for {n_parameters} parameter(s); olscheck needs at least parameters + 1 rows "
-            "(and many more for the diagnostics to mean anything). Use fewer predictors or more rows."
+            f"(and many more for the diagnostics to mean anything).{culprit} Use fewer predictors or more rows."
         )
     scale = _working_scale(y)
     return Design(
@@ -479,17 +571,31 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
         absent = re.search(r"name '([^']+)' is not defined", str(error))
         if absent:
             name = absent.group(1)
-            close = difflib.get_close_matches(name, [str(c) for c in frame.columns], n=3)
+            names = [str(c) for c in frame.columns]
+            close = [c for c in names if c.lower() == name.lower()] or difflib.get_close_matches(name, names, n=3)
             hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
             raise FormulaError(f"formula {formula!r} names {name!r}, which is not a column of the data.{hint}") from None
         raise FormulaError(f"cannot use formula {formula!r}: {message}") from None
     except Exception as error:  # errors raised while evaluating user expressions
         raise FormulaError(f"cannot evaluate formula {formula!r}: {type(error).__name__}: {error}") from None
+    outcome_code = outcome.design_info.terms[0].factors[0].code if outcome.design_info.terms else None
     if outcome.shape[1] != 1:
+        if outcome_code in frame.columns:
+            # a text column on the left: the column-wise check names its bad values
+            _numeric_values(frame[outcome_code], outcome_code, "target")
+        shown = ", ".join(repr(str(c)) for c in outcome.columns[:3]) + (" ..." if outcome.shape[1] > 3 else "")
         raise FormulaError(
-            f"formula {formula!r} has a {outcome.shape[1]}-column left-hand side; the target must be one numeric column."
+            f"the left-hand side of formula {formula!r} is not one numeric column: patsy read it as "
+            f"{outcome.shape[1]} columns ({shown}), so it holds text or categories. The target must be numeric; "
+            "clean or convert it."
         )
     target_name = str(outcome.columns[0])
+    for term in design_frame.design_info.terms:
+        if any(factor.code == outcome_code for factor in term.factors):
+            raise FormulaError(
+                f"formula {formula!r} uses the target {target_name!r} on the right-hand side as well; "
+                "remove it there (R's lm drops it with a warning)."
+            )
     if target is not None and str(target) != target_name:
         raise FormulaError(f"target={target!r} disagrees with the formula's left-hand side {target_name!r}.")
     kept_positions = outcome.index.to_numpy()
@@ -502,10 +608,17 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
     if n_dropped:
         notes.insert(0, f"Dropped {n_dropped} of {n_rows} rows with missing values in the formula's variables.")
     if len(outcome) == 0:
-        raise InsufficientDataError("no rows are left after dropping rows with missing values in the formula's variables.")
+        counts = {name: int(frame[name].isna().sum()) for name in _variables(formula, frame)
+                  if name in frame.columns}
+        worst = sorted((name for name in counts if counts[name]), key=lambda name: -counts[name])[:3]
+        raise InsufficientDataError(
+            "no rows are left after dropping rows with missing values in the formula's variables"
+            + (f"; the columns with most missing values are {', '.join(map(repr, worst))}." if worst else ".")
+        )
     y = outcome.to_numpy(dtype=float)[:, 0]
     x = design_frame.to_numpy(dtype=float)
     names = tuple(str(c) for c in design_frame.columns)
+    _check_unique_terms(names)
     _check_finite(y, target_name, row_index, "target")
     for j, name in enumerate(names):
         _check_finite(x[:, j], name, row_index, "formula column")

@@ -66,3 +66,183 @@ def test_python_dash_m_runs(data_file):
     )
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["data"]["target"] == "y"
+
+
+# ----------------------------------------------------------------------------- gates and exit codes
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory) -> dict[str, Path]:
+    """The bundled data sets as CSV files: linear, heteroskedastic, non-linear."""
+    from olscheck import datasets
+
+    folder = tmp_path_factory.mktemp("bundled")
+    paths = {}
+    for name in ("advertising", "spending", "crop_yield"):
+        paths[name] = folder / f"{name}.csv"
+        datasets.load(name).to_csv(paths[name], index=False)
+    return paths
+
+
+TARGETS = {"advertising": "sales", "spending": "spending", "crop_yield": "yield"}
+
+# data set -> exit code for --fail-on warn, fail, nonlinear (verdicts: linear,
+# linear_with_remedies with warnings only, nonlinear with failing specification tests)
+GATE_TABLE = {
+    "advertising": {"warn": 0, "fail": 0, "nonlinear": 0},
+    "spending": {"warn": 1, "fail": 0, "nonlinear": 0},
+    "crop_yield": {"warn": 1, "fail": 1, "nonlinear": 1},
+}
+
+
+@pytest.mark.parametrize("name", sorted(GATE_TABLE))
+@pytest.mark.parametrize("gate", ["warn", "fail", "nonlinear"])
+def test_fail_on_gates(bundled, name, gate, capsys):
+    code = main(["check", str(bundled[name]), "--target", TARGETS[name], "--no-probe", "--quiet", "--fail-on", gate])
+    assert code == GATE_TABLE[name][gate]
+    err = capsys.readouterr().err
+    if code == 1:
+        assert f"gate --fail-on {gate} tripped" in err and len(err.strip().splitlines()) == 1
+    else:
+        assert err == ""
+
+
+def test_no_gate_means_exit_0_even_for_a_nonlinear_verdict(bundled):
+    assert main(["check", str(bundled["crop_yield"]), "--target", "yield", "--no-probe", "--quiet"]) == 0
+
+
+def test_gate_agrees_with_the_report(bundled, capsys):
+    code = main(["check", str(bundled["crop_yield"]), "--target", "yield", "--no-probe", "--json", "-",
+                 "--fail-on", "nonlinear"])
+    document = json.loads(capsys.readouterr().out)
+    assert (code == 1) == (document["verdict"]["level"] == "nonlinear")
+
+
+def test_json_on_stdout_validates_against_the_schema(bundled, capsys):
+    from tests.test_report import SCHEMA_PATH, validate
+
+    if not SCHEMA_PATH.is_file():
+        pytest.skip("../shared/contract/report.schema.json is not beside this checkout")
+    for name in ("spending", "crop_yield"):
+        assert main(["check", str(bundled[name]), "--target", TARGETS[name], "--no-probe", "--json", "-"]) == 0
+        out = capsys.readouterr().out
+        document = json.loads(out, parse_constant=lambda token: pytest.fail(f"non-strict JSON {token}"))
+        validate(document)
+        assert out.count("\n") == out.rstrip("\n").count("\n") + 1  # one document, nothing else
+
+
+@pytest.mark.parametrize("arguments, fragment", [
+    (["--fail-on", "warning"], "invalid choice"),
+    (["--config", "{tmp}/missing.toml"], "does not exist"),
+    (["--html", "{blocker}/report.html"], "cannot write"),
+    (["--alpha", "abc"], "invalid float"),
+    (["--seed", "x"], "invalid int"),
+])
+def test_more_bad_usage_exits_2(bundled, tmp_path, arguments, fragment, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    arguments = [a.replace("{tmp}", str(tmp_path)).replace("{blocker}", str(blocker)) for a in arguments]
+    code = main(["check", str(bundled["spending"]), "--target", "spending", "--no-probe", "--quiet", *arguments])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "Traceback" not in err
+    assert len([line for line in err.splitlines() if line.startswith("olscheck")]) == 1
+
+
+def test_help_and_version_exit_0(capsys):
+    assert main(["--help"]) == 0
+    assert main(["--version"]) == 0
+    assert "olscheck" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- configuration
+def test_config_file_sets_the_gate_and_thresholds(bundled, tmp_path, capsys):
+    config = tmp_path / "olscheck.toml"
+    config.write_text('fail_on = "warn"\nseed = 4\n[thresholds]\nvif_warn = 4.5\n', encoding="utf-8")
+    code = main(["check", str(bundled["spending"]), "--target", "spending", "--no-probe", "--json", "-",
+                 "--config", str(config)])
+    assert code == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["options"]["seed"] == 4
+    assert document["options"]["thresholds"]["vif_warn"] == 4.5
+    # the command line wins over the file
+    assert main(["check", str(bundled["spending"]), "--target", "spending", "--no-probe", "--quiet",
+                 "--config", str(config), "--fail-on", "nonlinear"]) == 0
+
+
+def test_alpha_from_config_changes_the_outcome(bundled, tmp_path):
+    config = tmp_path / "strict.toml"
+    config.write_text("alpha = 1e-300\n", encoding="utf-8")
+    out = tmp_path / "r.json"
+    assert main(["check", str(bundled["spending"]), "--target", "spending", "--no-probe", "--quiet",
+                 "--config", str(config), "--json", str(out)]) == 0
+    document = json.loads(out.read_text())
+    assert document["options"]["alpha"] == 1e-300
+    assert document["tests"]["breusch_pagan"]["severity"] == "ok"  # p = 4e-10 is not below 1e-300
+
+
+def test_pyproject_tool_olscheck_in_the_working_directory(bundled, tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "analysis"\n[tool.olscheck]\nfail_on = "warn"\n',
+                                             encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", str(bundled["spending"]), "--target", "spending", "--no-probe", "--quiet"]) == 1
+    assert main(["check", str(bundled["advertising"]), "--target", "sales", "--no-probe", "--quiet"]) == 0
+
+
+def test_bad_pyproject_table_exits_2(bundled, tmp_path, monkeypatch, capsys):
+    (tmp_path / "pyproject.toml").write_text("[tool.olscheck]\nfail_on = \"sometimes\"\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", str(bundled["spending"]), "--target", "spending", "--no-probe", "--quiet"]) == 2
+    assert "fail_on = 'sometimes'" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- inputs and outputs
+@pytest.mark.parametrize("suffix", [".tsv", ".parquet", ".csv.gz"])
+def test_tsv_parquet_and_compressed_input_give_the_same_report(bundled, tmp_path, suffix):
+    frame = pd.read_csv(bundled["spending"])
+    path = tmp_path / f"spending{suffix}"
+    if suffix == ".tsv":
+        frame.to_csv(path, sep="\t", index=False)
+    elif suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False, compression="gzip")
+    reference, other = tmp_path / "csv.json", tmp_path / "other.json"
+    assert main(["check", str(bundled["spending"]), "--target", "spending", "--no-probe", "--quiet",
+                 "--json", str(reference)]) == 0
+    assert main(["check", str(path), "--target", "spending", "--no-probe", "--quiet", "--json", str(other)]) == 0
+    assert json.loads(reference.read_text())["tests"] == json.loads(other.read_text())["tests"]
+
+
+def test_html_and_markdown_outputs_share_one_plot_rendering(bundled, tmp_path, monkeypatch):
+    import olscheck.render.plots as plots_module
+
+    calls = []
+    original = plots_module.render_plots
+    monkeypatch.setattr(plots_module, "render_plots", lambda report, seed=None: calls.append(1) or original(report, seed))
+    code = main(["check", str(bundled["spending"]), "--target", "spending", "--no-probe", "--quiet",
+                 "--html", str(tmp_path / "r.html"), "--markdown", str(tmp_path / "r.md")])
+    assert code == 0 and len(calls) == 1
+    assert (tmp_path / "r.html").stat().st_size > 10_000
+    assert (tmp_path / "r_files" / "residuals_vs_fitted.png").is_file()
+
+
+def test_option_names_the_format_whatever_the_suffix(bundled, tmp_path):
+    assert main(["check", str(bundled["spending"]), "--target", "spending", "--no-probe", "--quiet",
+                 "--html", str(tmp_path / "page.txt"), "--markdown", str(tmp_path / "notes.txt")]) == 0
+    assert (tmp_path / "page.txt").read_text().startswith("<!DOCTYPE html>")
+    assert (tmp_path / "notes.txt").read_text().startswith("# olscheck verdict")
+
+
+def test_demo_writes_every_report_and_renders_plots_once_per_data_set(tmp_path, monkeypatch, capsys):
+    import olscheck.render.plots as plots_module
+    from olscheck import datasets
+
+    calls = []
+    original = plots_module.render_plots
+    monkeypatch.setattr(plots_module, "render_plots", lambda report, seed=None: calls.append(1) or original(report, seed))
+    assert main(["demo", "--out", str(tmp_path / "reports"), "--no-probe"]) == 0
+    names = datasets.names()
+    assert len(calls) == len(names)
+    for name in names:
+        for suffix in (".html", ".md", ".json"):
+            assert (tmp_path / "reports" / f"{name}{suffix}").is_file()
+    assert len(capsys.readouterr().out.strip().splitlines()) == len(names)

@@ -1,24 +1,25 @@
-"""Self-contained HTML report: inline CSS, plots as base64 PNG, no script, no external URL."""
+"""Self-contained HTML report: inline CSS, plots as base64 PNG, no script, no external URL.
+
+Jinja2 autoescape is on for every value: column names, messages and level
+labels are user data and must reach the browser as text.
+"""
 
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
 from pathlib import Path
 
-from .plots import render_plots
 from .view import build_view
 
 __all__ = ["to_html", "write_html"]
 
 
 def _environment():
-    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+    from jinja2 import Environment, PackageLoader, StrictUndefined
 
     environment = Environment(
         loader=PackageLoader("olscheck.render", "templates"),
-        # column names and messages are user data: escape everything
-        autoescape=select_autoescape(enabled_extensions=("html", "j2"), default=True),
+        autoescape=True,  # column names and messages are user data: escape everything
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -28,15 +29,31 @@ def _environment():
 
 
 def to_html(report, *, plots=None, generated: str | None = None, fragment: bool = False) -> str:
-    """The report as one HTML document (str)."""
-    plots = render_plots(report) if plots is None else plots
-    view = build_view(report, plots)
+    """The report as one HTML document (str).
+
+    Parameters
+    ----------
+    report : Report
+    plots : list of Plot, optional
+        Plots already rendered by :func:`olscheck.render.plots.render_plots`
+        (pass them to render once for several formats); rendered here when
+        omitted.
+    generated : str, optional
+        Time stamp to print (default: now, or SOURCE_DATE_EPOCH when set).
+    fragment : bool
+        A ``<div>`` with scoped CSS for Jupyter instead of a whole document.
+    """
+    if plots is None:
+        from .plots import render_plots
+
+        plots = render_plots(report)
+    view = build_view(report, plots, generated=generated)
     template = _environment().get_template("report.html.j2")
-    stamp = generated or datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return template.render(view=view, generated=stamp, fragment=fragment)
+    return template.render(view=view, fragment=fragment)
 
 
 def write_html(report, path: str | Path, **options) -> Path:
+    """Write the HTML report to ``path`` (options as :func:`to_html`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(to_html(report, **options), encoding="utf-8")

@@ -3,7 +3,14 @@
 Every function reads a :class:`~olscheck.report.Report` and returns
 :class:`Plot` objects holding PNG bytes; nothing here decides a severity.
 Above :data:`MAX_POINTS` points, scatter plots show a seeded sample that
-always keeps the most influential rows, and say so in the caption.
+always keeps the most influential rows, the Q-Q plot evenly spaced
+quantiles, and the captions say so. Component-plus-residual plots are drawn
+for at most :data:`MAX_COMPONENT_PLOTS` numeric terms; the caption names the
+rest. A plot's ``assumption`` names the report section it belongs to
+(``"probe"`` for the out-of-sample comparison).
+
+Render once and pass the list to every format
+(:func:`olscheck.render.write_report` takes ``plots=``).
 """
 
 from __future__ import annotations
@@ -49,23 +56,51 @@ def _png(figure) -> bytes:
 
 
 def _sample(n: int, seed: int, keep: np.ndarray | None = None) -> tuple[np.ndarray, str]:
-    """Row positions to draw, and a caption fragment when sampled."""
+    """Row positions to draw (at most :data:`MAX_POINTS`), and a caption fragment when sampled.
+
+    ``keep`` (the most influential rows) is always drawn: a sample that
+    dropped the outlier would hide what the plot is for. The rest is a
+    seeded uniform sample without replacement, so a report is reproducible.
+    """
     if n <= MAX_POINTS:
         return np.arange(n), ""
+    keep = np.unique(np.asarray(keep if keep is not None else [], dtype=int))[:MAX_POINTS]
+    rest = np.setdiff1d(np.arange(n), keep, assume_unique=True)
     rng = np.random.default_rng(seed)
-    chosen = rng.choice(n, size=MAX_POINTS, replace=False)
-    if keep is not None and keep.size:
-        chosen = np.union1d(chosen, keep)
-    return np.sort(chosen), f" Showing a seeded sample of {chosen.size:,} of {n:,} points (the most influential always included)."
+    chosen = np.concatenate([keep, rng.choice(rest, size=MAX_POINTS - keep.size, replace=False)])
+    note = (f" Showing a seeded random sample of {MAX_POINTS:,} of {n:,} points"
+            + (f" (the {keep.size} most influential always included)." if keep.size else "."))
+    return np.sort(chosen), note
+
+
+def _marker(count: int) -> dict:
+    """Scatter styling that stays readable from a hundred to ten thousand points."""
+    if count > 3000:
+        return {"s": 4, "alpha": 0.3}
+    if count > 1000:
+        return {"s": 6, "alpha": 0.4}
+    return {"s": 9, "alpha": 0.55}
+
+
+def _text(label) -> str:
+    """A user-supplied label for matplotlib: ``$`` would start mathtext (and can fail to parse)."""
+    return str(label).replace("$", r"\$")
 
 
 def _smooth(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """LOWESS with f = 2/3 as R's plot.lm uses; None when too few points."""
+    """LOWESS with f = 2/3, 3 robustness iterations and delta = 1% of the x range.
+
+    These are the defaults of R's ``lowess`` as ``plot.lm`` calls it
+    (``panel.smooth``); delta lets points closer than it share a local fit,
+    which keeps ten thousand points fast. None when too few points.
+    """
+    finite = np.isfinite(x) & np.isfinite(y)
+    x, y = x[finite], y[finite]
     if x.size < 10 or np.ptp(x) == 0:
         return None
     from statsmodels.nonparametric.smoothers_lowess import lowess
 
-    smoothed = lowess(y, x, frac=2 / 3, it=3, return_sorted=True)
+    smoothed = lowess(y, x, frac=2 / 3, it=3, delta=0.01 * float(np.ptp(x)), return_sorted=True)
     return smoothed[:, 0], smoothed[:, 1]
 
 
@@ -113,7 +148,7 @@ def render_plots(report, seed: int | None = None) -> list[Plot]:
 
 def _residuals_vs_fitted(fitted, residuals, note) -> Plot:
     figure, axes = _figure()
-    axes.scatter(fitted, residuals, s=9, alpha=0.55, color="#3b6ea5", edgecolors="none")
+    axes.scatter(fitted, residuals, color="#3b6ea5", edgecolors="none", **_marker(fitted.size))
     axes.axhline(0, color="#555", linewidth=0.8, linestyle="--")
     line = _smooth(fitted, residuals)
     if line is not None:
@@ -138,7 +173,7 @@ def _qq(standardized, note, seed) -> Plot:
     probabilities = (np.arange(1, n + 1) - 0.5) / n if n > 10 else (np.arange(1, n + 1) - 3 / 8) / (n + 1 / 4)
     theoretical = stats.norm.ppf(probabilities)
     figure, axes = _figure(4.4, 4.0)
-    axes.scatter(theoretical[positions], values[positions], s=9, alpha=0.6, color="#3b6ea5", edgecolors="none")
+    axes.scatter(theoretical[positions], values[positions], color="#3b6ea5", edgecolors="none", **_marker(positions.size))
     if n >= 2:
         q_sample = np.quantile(values, [0.25, 0.75])
         q_theory = stats.norm.ppf([0.25, 0.75])
@@ -159,7 +194,7 @@ def _scale_location(fitted, standardized, note) -> Plot:
     root = np.sqrt(np.abs(standardized))
     finite = np.isfinite(root)
     figure, axes = _figure()
-    axes.scatter(fitted[finite], root[finite], s=9, alpha=0.55, color="#3b6ea5", edgecolors="none")
+    axes.scatter(fitted[finite], root[finite], color="#3b6ea5", edgecolors="none", **_marker(int(finite.sum())))
     line = _smooth(fitted[finite], root[finite])
     if line is not None:
         axes.plot(*line, color="#c0392b", linewidth=1.6)
@@ -173,7 +208,7 @@ def _scale_location(fitted, standardized, note) -> Plot:
 def _residuals_vs_leverage(leverage, standardized, cooks, rank, note) -> Plot:
     figure, axes = _figure()
     finite = np.isfinite(standardized)
-    axes.scatter(leverage[finite], standardized[finite], s=9, alpha=0.55, color="#3b6ea5", edgecolors="none")
+    axes.scatter(leverage[finite], standardized[finite], color="#3b6ea5", edgecolors="none", **_marker(int(finite.sum())))
     axes.axhline(0, color="#555", linewidth=0.8, linestyle="--")
     upper = max(float(np.max(leverage)) if leverage.size else 0.5, 0.05) * 1.05
     grid = np.linspace(max(upper / 200, 1e-4), upper, 200)
@@ -230,7 +265,7 @@ def _vif(report) -> Plot | None:
     figure, axes = _figure(5.2, max(2.2, 0.35 * len(rows) + 1.2))
     positions = np.arange(len(rows))
     axes.barh(positions, values, color="#3b6ea5")
-    axes.set_yticks(positions, labels=names)
+    axes.set_yticks(positions, labels=[_text(name) for name in names])
     axes.invert_yaxis()
     axes.axvline(warn, color="#e67e22", linestyle="--", linewidth=1, label=f"{warn:g}")
     axes.axvline(fail, color="#c0392b", linestyle="--", linewidth=1, label=f"{fail:g}")
@@ -252,16 +287,16 @@ def _component_plus_residual(report, rows, note) -> list[Plot]:
         values = fit.x[:, column]
         component = values * fit.coefficients[column]
         partial = residuals + component - np.mean(component)
-        figure, axes = _figure(4.4, 3.4)
-        axes.scatter(values[rows], partial[rows], s=9, alpha=0.55, color="#3b6ea5", edgecolors="none")
+        figure, axes = _figure()
+        axes.scatter(values[rows], partial[rows], color="#3b6ea5", edgecolors="none", **_marker(rows.size))
         order = np.argsort(values)
         axes.plot(values[order], (component - np.mean(component))[order], color="#555", linestyle="--", linewidth=1)
         line = _smooth(values[rows], partial[rows])
         if line is not None:
             axes.plot(*line, color="#c0392b", linewidth=1.6)
-        axes.set_xlabel(term.name)
+        axes.set_xlabel(_text(term.name))
         axes.set_ylabel("component + residual")
-        axes.set_title(f"Component + residual: {term.name}")
+        axes.set_title(_text(f"Component + residual: {term.name}"))
         plots.append(Plot(f"cr_{len(plots)}", f"Component + residual: {term.name}", "linearity", _png(figure),
                           "The smoother should follow the dashed line; a curve means this predictor enters non-linearly." + note))
     skipped = [t.name for t in candidates[MAX_COMPONENT_PLOTS:]]
@@ -277,15 +312,22 @@ def _probe(report) -> Plot | None:
     if not probe.get("computed"):
         return None
     models = probe.get("models") or {}
-    if not models:
+    per_fold = {name: values.get("r_squared_per_fold") or [] for name, values in models.items()}
+    per_fold = {name: values for name, values in per_fold.items() if values}
+    if not per_fold:
         return None
-    figure, axes = _figure(5.2, 3.4)
-    for index, (name, values) in enumerate(models.items()):
-        r2 = values.get("r_squared_per_fold") or []
-        axes.plot(np.arange(1, len(r2) + 1), r2, marker="o", linewidth=1.2, label=name)
-    axes.set_xlabel("fold")
+    folds = max(len(values) for values in per_fold.values())
+    figure, axes = _figure(5.6, 3.4)
+    for name, values in per_fold.items():
+        linear = name == "ols"
+        axes.plot(np.arange(1, len(values) + 1), values, marker="o", markersize=5 if linear else 4,
+                  linewidth=2.0 if linear else 1.2, color="#1c2833" if linear else None,
+                  label="OLS (the collapsed linear model)" if linear else _text(name), zorder=3 if linear else 2)
+    axes.set_xticks(np.arange(1, folds + 1))
+    axes.set_xlabel("held-out fold")
     axes.set_ylabel("out-of-sample R²")
-    axes.set_title("Linear model vs non-linear learners")
-    axes.legend(fontsize=8, loc="best")
-    return Plot("probe", "Out-of-sample comparison", "linearity", _png(figure),
-                "Each line is one model's R² on the same held-out folds; a non-linear learner far above OLS means the mean is not linear.")
+    axes.set_title("OLS vs non-linear learners, fold by fold")
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    return Plot("probe", "Out-of-sample comparison", "probe", _png(figure),
+                "Each line is one model's R² on the same held-out fold; a non-linear learner above OLS in every "
+                "fold means the conditional mean is not linear.")

@@ -1,0 +1,267 @@
+"""Sufficient statistics over chunks: pass 1 (the fit) and pass 2 (the residual battery).
+
+Both accumulators are *mergeable*: ``a.merge(b)`` is the statistics of the
+rows of ``a`` followed by the rows of ``b``. Sums simply add; triangular
+factors are stacked and re-triangularised (TSQR: the R factor of
+``[X_a; X_b]`` is that of ``[R_a; R_b]``); sums over windows of
+consecutive rows (Durbin-Watson differences, lagged products for
+Breusch-Godfrey and Newey-West) add the windows that straddle the boundary,
+from the last rows of ``a`` and the first rows of ``b`` that each
+accumulator keeps. So chunks of a file folded left to right and Dask
+partitions reduced in partition order give the same statistics.
+
+Why TSQR rather than X'X: the triangular factor of the stacked rows is
+backward stable (the error is that of a Householder QR of all rows), so the
+fit keeps the digits of the in-memory QR, and every auxiliary regression of
+the battery is the QR of a few columns of one more such factor.
+
+References
+----------
+Demmel, J., Grigori, L., Hoemmen, M. & Langou, J. (2012). Communication-
+optimal parallel and sequential QR and LU factorizations. SIAM J. Sci.
+Comput. 34, A206-A239 (TSQR).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["stack_r", "FitStatistics", "ResidualStatistics", "Sequence"]
+
+
+def stack_r(upper: np.ndarray | None, rows: np.ndarray) -> np.ndarray:
+    """Triangular factor of ``[upper; rows]`` (R of the rows seen so far, then these rows)."""
+    if rows.shape[0] == 0:
+        return upper if upper is not None else np.zeros((0, rows.shape[1]))
+    block = rows if upper is None or upper.shape[0] == 0 else np.vstack([upper, rows])
+    return np.linalg.qr(block, mode="r")
+
+
+def square(upper: np.ndarray, width: int) -> np.ndarray:
+    """Pad a triangular factor with zero rows to ``width`` x ``width``."""
+    if upper is None:
+        return np.zeros((width, width))
+    if upper.shape[0] >= width:
+        return upper[:width]
+    return np.vstack([upper, np.zeros((width - upper.shape[0], width))])
+
+
+# --------------------------------------------------------------------------- pass 1
+@dataclass
+class FitStatistics:
+    """Pass 1: triangular factor of the accumulated columns, counts, level occurrences."""
+
+    width: int
+    upper: np.ndarray | None = None
+    n: int = 0
+    n_rows: int = 0
+    n_dropped: int = 0
+    missing: dict = field(default_factory=dict)
+    level_counts: np.ndarray | None = None
+    y_min: float = np.inf
+    y_max: float = -np.inf
+    y_max_abs: float = 0.0
+    partition_counts: list = field(default_factory=list)
+
+    def add(self, chunk) -> None:
+        rows = chunk.shifted
+        self.upper = stack_r(self.upper, rows)
+        self.n += rows.shape[0]
+        self.n_rows += chunk.n_rows
+        self.n_dropped += chunk.incomplete
+        for name, count in chunk.missing.items():
+            self.missing[name] = self.missing.get(name, 0) + count
+        counts = (chunk.raw != 0).sum(axis=0)
+        self.level_counts = counts if self.level_counts is None else self.level_counts + counts
+        if rows.shape[0]:
+            y = chunk.raw[:, -1]
+            self.y_min = min(self.y_min, float(y.min()))
+            self.y_max = max(self.y_max, float(y.max()))
+            self.y_max_abs = max(self.y_max_abs, float(np.max(np.abs(y))))
+
+    def merge(self, other: "FitStatistics") -> "FitStatistics":
+        out = FitStatistics(self.width)
+        if self.upper is None:
+            out.upper = other.upper
+        elif other.upper is None:
+            out.upper = self.upper
+        else:
+            out.upper = stack_r(self.upper, other.upper)
+        out.n = self.n + other.n
+        out.n_rows = self.n_rows + other.n_rows
+        out.n_dropped = self.n_dropped + other.n_dropped
+        out.missing = {k: self.missing.get(k, 0) + other.missing.get(k, 0) for k in {*self.missing, *other.missing}}
+        if self.level_counts is None:
+            out.level_counts = other.level_counts
+        elif other.level_counts is None:
+            out.level_counts = self.level_counts
+        else:
+            out.level_counts = self.level_counts + other.level_counts
+        out.y_min = min(self.y_min, other.y_min)
+        out.y_max = max(self.y_max, other.y_max)
+        out.y_max_abs = max(self.y_max_abs, other.y_max_abs)
+        out.partition_counts = self.partition_counts + other.partition_counts
+        return out
+
+
+# --------------------------------------------------------------------------- ordered sequences
+@dataclass
+class Sequence:
+    """Sums over windows of consecutive rows, mergeable in row order.
+
+    Per row t: the residual e_t, the row q_t of the orthonormal basis Q and
+    the sandwich scores s_t = g_t e_t. Sums kept:
+
+    * ``dw``: sum (e_t - e_{t-1})²
+    * ``dq``: sum (q_t - q_{t-1})(q_t - q_{t-1})' = Q'AQ (Durbin-Watson moments)
+    * ``aq``: sum ||2 q_t - q_{t-1} - q_{t+1}||² over interior rows
+    * ``lag_e[l-1]``: sum e_t e_{t-l}, l = 1..max(order, 1)
+    * ``lag_qe[l-1]``: sum q_t e_{t-l}, l = 1..order
+    * ``lag_s[l-1]``: sum s_t * s_{t-l} (elementwise), l = 1..nw_lags
+
+    ``head``/``tail`` keep the first/last ``memory`` rows, enough to add the
+    windows that straddle a boundary when two sequences are joined.
+    """
+
+    order: int
+    nw_lags: int
+    k: int
+    slopes: int
+    count: int = 0
+    sums: dict | None = None
+    head: tuple | None = None
+    tail: tuple | None = None
+
+    @property
+    def memory(self) -> int:
+        return max(2, self.order, self.nw_lags)
+
+    def _zero(self) -> dict:
+        return {
+            "dw": 0.0,
+            "dq": np.zeros((self.k, self.k)),
+            "aq": 0.0,
+            "lag_e": np.zeros(max(self.order, 1)),
+            "lag_qe": np.zeros((self.order, self.k)),
+            "lag_s": np.zeros((self.nw_lags, self.slopes)),
+        }
+
+    def _window_sums(self, e: np.ndarray, q: np.ndarray, s: np.ndarray) -> dict:
+        out = self._zero()
+        n = e.size
+        if n >= 2:
+            difference = np.diff(e)
+            out["dw"] = float(difference @ difference)
+            dq = np.diff(q, axis=0)
+            out["dq"] = dq.T @ dq
+        if n >= 3:
+            second = 2.0 * q[1:-1] - q[:-2] - q[2:]
+            out["aq"] = float(np.einsum("ij,ij->", second, second))
+        for lag in range(1, min(len(out["lag_e"]), n - 1) + 1):
+            out["lag_e"][lag - 1] = float(e[lag:] @ e[:-lag])
+        for lag in range(1, min(self.order, n - 1) + 1):
+            out["lag_qe"][lag - 1] = e[:-lag] @ q[lag:]
+        for lag in range(1, min(self.nw_lags, n - 1) + 1):
+            out["lag_s"][lag - 1] = np.einsum("ij,ij->j", s[lag:], s[:-lag])
+        return out
+
+    def add_rows(self, e: np.ndarray, q: np.ndarray, s: np.ndarray) -> None:
+        piece = Sequence(self.order, self.nw_lags, self.k, self.slopes)
+        piece.count = e.size
+        piece.sums = self._window_sums(e, q, s)
+        m = self.memory
+        piece.head = (e[:m].copy(), q[:m].copy(), s[:m].copy())
+        piece.tail = (e[-m:].copy(), q[-m:].copy(), s[-m:].copy())
+        merged = self.merge(piece)
+        self.count, self.sums, self.head, self.tail = merged.count, merged.sums, merged.head, merged.tail
+
+    def merge(self, other: "Sequence") -> "Sequence":
+        if self.count == 0:
+            return other
+        if other.count == 0:
+            return self
+        out = Sequence(self.order, self.nw_lags, self.k, self.slopes)
+        out.count = self.count + other.count
+        junction = tuple(np.concatenate([a, b]) for a, b in zip(self.tail, other.head))
+        whole = self._window_sums(*junction)
+        left = self._window_sums(*self.tail)
+        right = self._window_sums(*other.head)
+        # windows inside the junction minus those inside either side = the windows straddling the boundary
+        out.sums = {key: self.sums[key] + other.sums[key] + whole[key] - left[key] - right[key] for key in whole}
+        m = self.memory
+        out.head = self.head if self.count >= m else tuple(
+            np.concatenate([a, b])[:m] for a, b in zip(self.head, other.head))
+        out.tail = other.tail if other.count >= m else tuple(
+            np.concatenate([a, b])[-m:] for a, b in zip(self.tail, other.tail))
+        return out
+
+
+# --------------------------------------------------------------------------- pass 2
+#: Rows kept with the largest Cook's distances.
+TOP_KEPT = 10
+
+
+@dataclass
+class ResidualStatistics:
+    """Pass 2: everything the battery needs from the residuals, mergeable in row order."""
+
+    auxiliary_width: int
+    sequence: Sequence
+    n: int = 0
+    power_sums: np.ndarray = field(default_factory=lambda: np.zeros(5))
+    e_squared_min: float = np.inf
+    e_squared_max: float = 0.0
+    e_abs_max: float = 0.0
+    q_e: np.ndarray | None = None
+    halves: list = field(default_factory=lambda: [None, None])
+    hc3: np.ndarray | None = None
+    nw_lag0: np.ndarray | None = None
+    # influence
+    max_leverage: float = -np.inf
+    n_leverage_one: int = 0
+    n_influential: int = 0
+    n_studentized: int = 0
+    top: list = field(default_factory=list)  # (cooks, position, label, leverage, studentized)
+    worst_studentized: tuple | None = None  # (|t|, t, position, label)
+    # the sample of rows kept whole
+    sample: list = field(default_factory=list)
+
+    def merge(self, other: "ResidualStatistics") -> "ResidualStatistics":
+        out = ResidualStatistics(self.auxiliary_width, self.sequence.merge(other.sequence))
+        out.n = self.n + other.n
+        out.power_sums = self.power_sums + other.power_sums
+        out.e_squared_min = min(self.e_squared_min, other.e_squared_min)
+        out.e_squared_max = max(self.e_squared_max, other.e_squared_max)
+        out.e_abs_max = max(self.e_abs_max, other.e_abs_max)
+        out.q_e = _add(self.q_e, other.q_e)
+        out.halves = [_stack(a, b) for a, b in zip(self.halves, other.halves)]
+        out.hc3 = _add(self.hc3, other.hc3)
+        out.nw_lag0 = _add(self.nw_lag0, other.nw_lag0)
+        out.max_leverage = max(self.max_leverage, other.max_leverage)
+        out.n_leverage_one = self.n_leverage_one + other.n_leverage_one
+        out.n_influential = self.n_influential + other.n_influential
+        out.n_studentized = self.n_studentized + other.n_studentized
+        out.top = sorted(self.top + other.top, key=lambda row: (-row[0], row[1]))[:TOP_KEPT]
+        candidates = [w for w in (self.worst_studentized, other.worst_studentized) if w is not None]
+        # ties go to the earlier row, as numpy's argmax
+        out.worst_studentized = min(candidates, key=lambda w: (-w[0], w[2])) if candidates else None
+        out.sample = self.sample + other.sample
+        return out
+
+
+def _add(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a + b
+
+
+def _stack(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return stack_r(a, b)

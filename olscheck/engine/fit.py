@@ -1,0 +1,283 @@
+"""From pass 1's triangular factor to the fitted model, as :func:`olscheck.model.fit` fits it.
+
+The triangular factor R of the accumulated columns ``[1, predictors, y]``
+is orthogonally equivalent to the data: for any selection or affine
+combination T of columns, ``X T = Q (R T)``. So every quantity of the
+in-memory fit that depends on the data only through inner products -- the
+centred and scaled fitting basis, R's aliasing decision, the QR
+coefficients, the residual and model sums of squares, the coefficient
+covariance, VIFs, Belsley's condition indices -- is computed from small
+matrices ``R T`` of size (p + 2) x p, with the same functions.
+
+With the ones column first, the rows below the first of ``R T`` are the R
+factor of the *centred* columns: centring costs nothing and cancels
+nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import linalg as scipy_linalg
+
+from ..data import _level_label
+from ..design import Term
+from ..errors import ConstantTargetError, InsufficientDataError
+from ..linalg import ALIASING_TOLERANCE, _independent_columns
+from .accumulate import FitStatistics, square
+from .layout import Layout
+
+__all__ = ["StreamedFit", "solve"]
+
+
+@dataclass
+class StreamedFit:
+    """The fitted model in the form pass 2 and the results need."""
+
+    layout: Layout
+    n: int
+    n_rows: int
+    n_dropped: int
+    notes: tuple[str, ...]
+    column_names: tuple[str, ...]          # reported design columns
+    accumulated: np.ndarray                # reported column -> accumulated column
+    terms: tuple[Term, ...]                # indices into reported columns
+    has_intercept: bool
+    kept: np.ndarray                       # reported columns estimated
+    aliased: tuple[str, ...]
+    upper: np.ndarray                      # R of the reported columns and y (raw scale), square
+    r_fit: np.ndarray                      # R of the kept fitting basis
+    basis_coefficients: np.ndarray         # a: y ≈ B a
+    basis_map: np.ndarray                  # B = shifted @ basis_map + basis_offset
+    basis_offset: np.ndarray
+    column_means: np.ndarray               # of the kept columns (0 without intercept)
+    column_scales: np.ndarray              # of the kept columns in the fitting basis
+    coefficients: np.ndarray
+    factor: np.ndarray                     # T R^-1 (coefficient covariance / sigma² = factor factor')
+    rss_pass1: float
+    model_ss: float
+    y_squares: float
+    y_min: float
+    y_max_abs: float
+    fitted_mean: float
+    fitted_rms: float
+    reset_rms: float
+    residual_shift: float
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def rank(self) -> int:
+        return int(self.kept.size)
+
+    @property
+    def df_resid(self) -> int:
+        return self.n - self.rank
+
+    @property
+    def slopes(self) -> np.ndarray:
+        """Positions (within kept) of the non-intercept columns."""
+        return np.arange(1, self.rank) if self.has_intercept else np.arange(self.rank)
+
+    @property
+    def kept_names(self) -> tuple[str, ...]:
+        return tuple(self.column_names[j] for j in self.kept)
+
+    @property
+    def kept_terms(self) -> tuple[Term, ...]:
+        """Terms re-indexed into the kept columns (terms with no kept column left out), as LinearFit.terms."""
+        position = {int(j): i for i, j in enumerate(self.kept)}
+        out = []
+        for term in self.terms:
+            columns = tuple(position[c] for c in term.columns if c in position)
+            if columns:
+                out.append(Term(term.name, columns, term.categorical))
+        return tuple(out)
+
+    @property
+    def directions(self) -> np.ndarray:
+        norms = np.sqrt(np.sum(self.factor * self.factor, axis=1))
+        return (self.factor / np.where(norms > 0, norms, 1)[:, None]).astype(np.float64)
+
+    def basis_rows(self, shifted: np.ndarray) -> np.ndarray:
+        return shifted @ self.basis_map + self.basis_offset
+
+    def residuals(self, shifted: np.ndarray, basis: np.ndarray) -> np.ndarray:
+        """e = y - B a, with the large common parts (shift of y, intercept) subtracted first."""
+        layout = self.layout
+        j = layout.y_column
+        a = self.basis_coefficients
+        e = shifted[:, j] * layout.scale[j]
+        if self.has_intercept:
+            e = e + (layout.shift[j] - a[0])
+            slopes = self.slopes
+            if slopes.size:
+                e = e - basis[:, slopes] @ a[slopes]
+            return e
+        return e + layout.shift[j] - basis @ a
+
+
+def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:
+    """The fit from pass 1's statistics (aliasing, coefficients, covariance factor)."""
+    n = statistics.n
+    if n == 0 or statistics.n_dropped == statistics.n_rows:
+        raise InsufficientDataError("no rows are left after dropping rows with missing values.")
+    if not statistics.y_max > statistics.y_min:
+        raise ConstantTargetError(
+            f"target {layout.target!r} is constant ({statistics.y_min:g}) over the {n} rows used; there is nothing to explain."
+        )
+    notes: list[str] = []
+    if statistics.n_dropped:
+        # largest first, ties in column order (as the in-memory note)
+        counts = sorted(((statistics.missing.get(name, 0), name) for name in layout.columns
+                         if statistics.missing.get(name, 0) > 0), key=lambda item: -item[0])
+        detail = ", ".join(f"{name} {int(c)}" for c, name in counts)
+        notes.append(
+            f"Dropped {statistics.n_dropped} of {statistics.n_rows} rows with missing values (missing per column: {detail})."
+        )
+
+    # reported columns: intercept, then each predictor's column(s), levels present in complete rows only
+    names: list[str] = []
+    accumulated: list[int] = []
+    terms: list[Term] = []
+    if layout.intercept:
+        names.append("Intercept")
+        accumulated.append(0)
+    counts = statistics.level_counts
+    for name in layout.predictors:
+        columns = layout.slices[name]
+        if layout.kinds[name] == "numeric":
+            names.append(name)
+            accumulated.append(columns.start)
+            terms.append(Term(name, (len(names) - 1,), False))
+            continue
+        levels = layout.levels[name]
+        present = [(level, columns.start + i) for i, level in enumerate(levels) if counts[columns.start + i] > 0]
+        if len(present) < 2:
+            notes.append(
+                f"Categorical {name!r} has a single level ({_level_label(present[0][0]) if present else 'none'}) in the "
+                "rows used; it carries no information and is left out of the model."
+            )
+            terms.append(Term(name, (), True))
+            continue
+        start = len(names)
+        for level, column in present[1:]:
+            names.append(f"{name}[T.{_level_label(level)}]")
+            accumulated.append(column)
+        singletons = [level for level, column in present if counts[column] == 1]
+        if singletons:
+            notes.append(
+                f"Categorical {name!r}: level(s) {', '.join(map(_level_label, singletons[:5]))} occur in one row only; "
+                "that row fits its level exactly (leverage 1)."
+            )
+        terms.append(Term(name, tuple(range(start, len(names))), True))
+    p = len(names)
+    if n < p + 1:
+        raise InsufficientDataError(
+            f"{n} usable row(s) for {p} parameter(s); olscheck needs at least parameters + 1 rows "
+            "(and many more for the diagnostics to mean anything). Use fewer predictors or more rows."
+        )
+
+    # R of [reported columns, y] on the raw scale: raw_j = scale_j * shifted_j + shift_j * 1
+    width = layout.width
+    upper_all = square(statistics.upper, width)
+    selection = [*accumulated, layout.y_column]
+    transform = np.zeros((width, p + 1))
+    for position, column in enumerate(selection):
+        transform[column, position] = layout.scale[column]
+        transform[0, position] += layout.shift[column]
+    upper = np.linalg.qr(upper_all @ transform, mode="r")
+    upper = _square_rows(upper, p + 1)
+
+    # the fitting basis of olscheck.design.Design.fitting_basis: intercept kept, others centred (with an
+    # intercept) and scaled to unit norm; a column constant up to rounding becomes a zero column
+    intercept = layout.intercept
+    means = np.zeros(p)
+    scales = np.ones(p)
+    small = np.zeros((p + 1, p))
+    for j in range(p):
+        column = upper[:, j]
+        if intercept and j == 0:
+            small[:, 0] = column
+            continue
+        magnitude = float(np.sqrt(column @ column))
+        if intercept:
+            means[j] = upper[0, j] / upper[0, 0]
+            centred = np.concatenate([[0.0], column[1:]])
+        else:
+            centred = column
+        norm = float(np.sqrt(centred @ centred))
+        if norm > 1e-12 * magnitude and norm > 0:
+            scales[j] = norm
+            small[:, j] = centred / norm
+        else:
+            scales[j] = 0.0
+    kept = _independent_columns(small, ALIASING_TOLERANCE)
+    kept = kept[np.linalg.norm(small[:, kept], axis=0) > 0] if kept.size else kept
+    aliased = tuple(names[j] for j in range(p) if j not in set(kept.tolist()))
+    k = kept.size
+
+    solved = np.linalg.qr(np.column_stack([small[:, kept], upper[:, p]]), mode="r")
+    solved = _square_rows(solved, k + 1)
+    r_fit = solved[:k, :k]
+    z = solved[:k, k]
+    rss = float(solved[k, k] ** 2)
+    a = scipy_linalg.solve_triangular(r_fit, z) if k else np.zeros(0)
+    model_ss = float(z[1:] @ z[1:]) if intercept else float(z @ z)
+
+    # coefficients on the reported columns, b = T a, in extended precision as model.fit
+    kept_means = means[kept]
+    kept_scales = scales[kept]
+    to_reported = np.eye(k, dtype=np.longdouble)
+    for i, j in enumerate(kept):
+        if intercept and j == 0:
+            continue
+        to_reported[i, i] = np.longdouble(1.0) / np.longdouble(kept_scales[i])
+        if intercept:
+            to_reported[0, i] = -np.longdouble(kept_means[i]) / np.longdouble(kept_scales[i])
+    coefficients = (to_reported @ a.astype(np.longdouble)).astype(np.float64)
+    r_inverse = scipy_linalg.solve_triangular(r_fit, np.eye(k)) if k else np.zeros((0, 0))
+    factor = to_reported @ r_inverse.astype(np.longdouble)
+
+    # B = (raw - mean) / scale with raw = scale_acc * shifted + shift_acc, as one affine map of the chunk
+    basis_map = np.zeros((width, k))
+    basis_offset = np.zeros(k)
+    for i, j in enumerate(kept):
+        column = accumulated[j]
+        if intercept and j == 0:
+            basis_offset[i] = 1.0
+            continue
+        basis_map[column, i] = layout.scale[column] / kept_scales[i]
+        basis_offset[i] = (layout.shift[column] - kept_means[i]) / kept_scales[i]
+
+    # the fitted values' mean and size, to standardise them in pass 2
+    if intercept:
+        fitted_mean = 0.0  # the fitted values' slope part B_s a_s has mean 0
+        fitted_rms = np.sqrt(model_ss / n)
+        reset_rms = fitted_rms
+    else:
+        # without an intercept the mean of B a needs the column sums, 1'x_j from the ones column's factor
+        raw_columns = upper_all @ transform
+        ones = upper_all[:, 0]
+        basis_sums = np.array([float(ones @ raw_columns[:, j]) for j in kept]) / kept_scales
+        fitted_mean = float(basis_sums @ a) / n
+        fitted_rms = np.sqrt(max(model_ss / n - fitted_mean**2, 0.0))
+        reset_rms = np.sqrt(model_ss / n)
+        residual_shift = (float(ones @ raw_columns[:, p]) - float(basis_sums @ a)) / n
+    if intercept:
+        residual_shift = 0.0
+    return StreamedFit(
+        layout=layout, n=n, n_rows=statistics.n_rows, n_dropped=statistics.n_dropped, notes=tuple(notes),
+        column_names=tuple(names), accumulated=np.asarray(accumulated), terms=tuple(terms), has_intercept=intercept,
+        kept=kept, aliased=aliased, upper=upper, r_fit=r_fit, basis_coefficients=a, basis_map=basis_map,
+        basis_offset=basis_offset, column_means=kept_means, column_scales=kept_scales, coefficients=coefficients,
+        factor=factor, rss_pass1=rss, model_ss=model_ss, y_squares=float(upper[:, p] @ upper[:, p]),
+        y_min=statistics.y_min, y_max_abs=statistics.y_max_abs, fitted_mean=fitted_mean,
+        fitted_rms=float(fitted_rms) if fitted_rms else 1.0, reset_rms=float(reset_rms) or 1.0, residual_shift=residual_shift,
+    )
+
+
+def _square_rows(upper: np.ndarray, rows: int) -> np.ndarray:
+    if upper.shape[0] >= rows:
+        return upper[:rows]
+    return np.vstack([upper, np.zeros((rows - upper.shape[0], upper.shape[1]))])

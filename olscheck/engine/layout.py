@@ -1,0 +1,210 @@
+"""The column layout of a streamed design: which columns, which levels, which shifts.
+
+Every chunk is turned into the same matrix of *accumulated columns*:
+
+    [1, predictor columns..., y]
+
+where a numeric predictor is one column and a categorical predictor is one
+indicator column for **every** level seen in the level pass (the reference
+level included). Keeping the full indicator set means a level's reference
+role can be decided after the data has been seen (the first level, in
+sorted order, that occurs in a complete row), and a level that only occurs
+in incomplete rows simply gets a zero column that is left out. Columns of a
+triangular factor can be selected and re-triangularised at will
+(``X[:, S] = Q R[:, S]``), so nothing is lost by accumulating more columns
+than the model uses.
+
+Numeric columns (and y) are accumulated shifted and scaled,
+``(x - shift) / scale`` with the mean and standard deviation of the first
+chunk's complete rows: a cheap, data-independent guard against a large
+mean swamping the variation in the triangular factor. Every later map back
+to the reported columns is exact in the algebra (affine maps of columns).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..data import MAX_LEVELS, _check_finite, _is_categorical, _level_label, _numeric_values
+from ..errors import DataError
+
+__all__ = ["Layout", "ChunkRows", "build_layout"]
+
+
+@dataclass(frozen=True)
+class ChunkRows:
+    """One chunk turned into accumulated columns.
+
+    ``raw`` holds the complete rows' values as they are (the ones column,
+    numeric values, 0/1 indicators, y); ``shifted`` the same rows shifted
+    and scaled as they are accumulated. ``missing`` counts missing values
+    per source column over all rows of the chunk.
+    """
+
+    raw: np.ndarray
+    shifted: np.ndarray
+    labels: pd.Index
+    n_rows: int
+    incomplete: int
+    missing: dict[str, int]
+
+
+@dataclass
+class Layout:
+    """Accumulated columns and how each source column maps onto them.
+
+    Attributes
+    ----------
+    target, predictors : source column names
+    kinds : dict name -> "numeric" | "categorical"
+    levels : dict name -> list of levels (sorted, all levels seen)
+    intercept : bool
+    slices : dict name -> slice of accumulated columns
+    shift, scale : ndarray, one entry per accumulated column
+    """
+
+    target: str
+    predictors: tuple[str, ...]
+    kinds: dict[str, str]
+    levels: dict[str, list]
+    intercept: bool
+    slices: dict[str, slice] = field(default_factory=dict)
+    shift: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    csv_dtypes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def width(self) -> int:
+        """Number of accumulated columns (ones, predictors, y)."""
+        return self.y_column + 1
+
+    @property
+    def y_column(self) -> int:
+        last = max((s.stop for s in self.slices.values()), default=1)
+        return last
+
+    @property
+    def columns(self) -> list[str]:
+        return [self.target, *self.predictors]
+
+    def assign_columns(self) -> None:
+        position = 1
+        for name in self.predictors:
+            width = 1 if self.kinds[name] == "numeric" else len(self.levels[name])
+            self.slices[name] = slice(position, position + width)
+            position += width
+
+    def rows(self, frame: pd.DataFrame) -> ChunkRows:
+        """Complete rows of ``frame`` as accumulated columns (raises the in-memory path's errors)."""
+        n = len(frame)
+        index = frame.index
+        y = _numeric_values(frame[self.target], self.target, "target")
+        _check_finite(y, self.target, index, "target")
+        missing = {self.target: np.isnan(y)}
+        values: dict[str, np.ndarray] = {}
+        for name in self.predictors:
+            series = frame[name]
+            if self.kinds[name] == "numeric":
+                column = _numeric_values(series, name, "predictor")
+                _check_finite(column, name, index, "predictor")
+                missing[name] = np.isnan(column)
+                values[name] = column
+            else:
+                missing[name] = series.isna().to_numpy()
+                values[name] = series.to_numpy()
+        incomplete = np.zeros(n, dtype=bool)
+        for mask in missing.values():
+            incomplete |= mask
+        keep = ~incomplete
+        m = int(keep.sum())
+        raw = np.zeros((m, self.width))
+        raw[:, 0] = 1.0
+        for name in self.predictors:
+            columns = self.slices[name]
+            if self.kinds[name] == "numeric":
+                raw[:, columns.start] = values[name][keep]
+            else:
+                codes = values[name][keep]
+                for offset, level in enumerate(self.levels[name]):
+                    raw[:, columns.start + offset] = _equals(codes, level)
+        raw[:, self.y_column] = y[keep]
+        shifted = (raw - self.shift) / self.scale
+        return ChunkRows(raw=raw, shifted=shifted, labels=index[keep], n_rows=n, incomplete=int(incomplete.sum()),
+                         missing={name: int(mask.sum()) for name, mask in missing.items()})
+
+
+def _equals(codes: np.ndarray, level: Any) -> np.ndarray:
+    if codes.dtype == object:
+        return np.fromiter((c == level for c in codes), dtype=bool, count=len(codes)).astype(float)
+    return (codes == level).astype(float)
+
+
+def _sort_levels(values: list, categories: list | None) -> list:
+    if categories is not None:
+        present = set(values)
+        return [c for c in categories if c in present]
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=_level_label)
+
+
+def build_layout(first: pd.DataFrame, target: str, predictors: list[str], declared: list[str], intercept: bool,
+                 level_chunks) -> Layout:
+    """Decide column kinds from the first chunk, collect levels, and set the shifts.
+
+    ``level_chunks`` is a callable ``(columns, csv_dtypes) -> iterable of DataFrames`` over
+    the whole source restricted to ``columns``: the level pass, which reads
+    only the categorical columns. Levels are then sorted as the in-memory
+    path sorts them (``category`` dtype: category order; otherwise sorted
+    values).
+    """
+    kinds = {}
+    for name in predictors:
+        kinds[name] = "categorical" if name in declared or _is_categorical(first[name]) else "numeric"
+    categorical = [n for n in predictors if kinds[n] == "categorical"]
+    # text columns are read as text in every CSV chunk (a chunk of digits only would otherwise parse as numbers)
+    csv_dtypes = {n: str for n in categorical
+                  if first[n].dtype == object or pd.api.types.is_string_dtype(first[n].dtype)}
+    levels: dict[str, list] = {}
+    if categorical:
+        seen: dict[str, dict] = {n: {} for n in categorical}
+        categories: dict[str, list | None] = {
+            n: list(first[n].cat.categories) if isinstance(first[n].dtype, pd.CategoricalDtype) else None
+            for n in categorical
+        }
+        for chunk in level_chunks(categorical, {n: csv_dtypes[n] for n in categorical if n in csv_dtypes}):
+            for name in categorical:
+                if name not in chunk:
+                    continue
+                for value in pd.unique(chunk[name].dropna()):
+                    seen[name].setdefault(value, None)
+                if len(seen[name]) > MAX_LEVELS:
+                    raise DataError(
+                        f"categorical column {name!r} has more than {MAX_LEVELS} levels; it looks like an identifier or "
+                        "free text. Drop it from predictors, or group its levels."
+                    )
+        levels = {n: _sort_levels(list(seen[n]), categories[n]) for n in categorical}
+    layout = Layout(target=target, predictors=tuple(predictors), kinds=kinds, levels=levels, intercept=intercept)
+    layout.assign_columns()
+    layout.csv_dtypes = csv_dtypes
+    # shifts from the first chunk's complete rows (any finite shift is exact in the algebra)
+    layout.shift = np.zeros(layout.width)
+    layout.scale = np.ones(layout.width)
+    sample = layout.rows(first) if len(first) else None
+    if sample is not None and sample.raw.shape[0]:
+        numeric = [layout.slices[n].start for n in predictors if kinds[n] == "numeric"] + [layout.y_column]
+        for j in numeric:
+            column = sample.raw[:, j]
+            centre = float(np.mean(column))
+            spread = float(np.std(column))
+            layout.shift[j] = centre if np.isfinite(centre) else 0.0
+            if np.isfinite(spread) and spread > 0:
+                layout.scale[j] = spread
+            elif np.isfinite(centre) and centre != 0:
+                layout.scale[j] = abs(centre)
+    return layout

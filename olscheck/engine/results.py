@@ -1,0 +1,792 @@
+"""Streamed statistics -> the battery's TestResults, with the checks' own severity code.
+
+Each statistic is the in-memory check's statistic computed from the
+accumulated sums (see :mod:`olscheck.engine.residuals`); severities,
+messages and remedies go through the check modules' own decision helpers
+(``heteroskedasticity._decide``, ``autocorrelation._severity``,
+``linearity._decide``, ``collinearity.vif_result`` /
+``condition_index_result``, ``influence.influence_result``) so they are
+decided in one place. Where a check module builds its message inline
+(Durbin-Watson, Breusch-Godfrey, Jarque-Bera, the outlier test), the same
+wording is reproduced here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..checks import autocorrelation, collinearity, heteroskedasticity, influence, linearity, normality
+from ..covariance import StandardErrorChange, newey_west_lags
+from ..linalg import ALIASING_TOLERANCE, _independent_columns
+from ..model import _condition_number
+from ..result import Assumption, Severity, TestResult, clean_float, not_computable
+from .accumulate import ResidualStatistics
+from .fit import StreamedFit
+from .residuals import AUX
+
+__all__ = ["Auxiliary", "auxiliary_fit", "Light", "Battery", "battery"]
+
+
+# --------------------------------------------------------------------------- auxiliary regressions
+@dataclass(frozen=True)
+class Auxiliary:
+    """What :func:`olscheck.linalg.least_squares` returns that the checks read."""
+
+    rank: int
+    rss: float
+    explained: float      # squared norm of the fitted values' part explained by the regressors
+    total: float          # squared norm of v about its mean (with intercept) or about 0
+    kept: np.ndarray
+    coefficients: np.ndarray  # on the centred (with intercept) and unit-scaled kept columns
+    means: np.ndarray
+    scales: np.ndarray
+    v_mean: float
+
+    def fitted(self, rows: np.ndarray) -> np.ndarray:
+        """Fitted values at regressor rows (same columns as the regression)."""
+        basis = (rows - self.means) / np.where(self.scales > 0, self.scales, 1.0)
+        return self.v_mean + basis[:, self.kept] @ self.coefficients
+
+
+def auxiliary_fit(upper: np.ndarray, regressors: list[int], response: np.ndarray, intercept: bool,
+                  n: int) -> Auxiliary:
+    """``least_squares(Z, v, intercept)`` from the triangular factor of ``[1, ..., Z, ..., v]``.
+
+    ``upper`` is the R factor of auxiliary columns with the ones column
+    first; ``regressors`` are positions of Z's columns in it and
+    ``response`` is v as a column of the factor (``upper @ c`` for the
+    combination c). The same centring, scaling, constant-column and
+    aliasing rules as :func:`olscheck.linalg.least_squares` are applied to
+    the small matrix, so the kept set, rank and sums of squares are those of
+    the in-memory regression.
+    """
+    columns = np.column_stack([upper[:, [0, *regressors]], response])
+    factor = np.linalg.qr(columns, mode="r")
+    m = len(regressors)
+    one = factor[:, 0]
+    sqrt_n = one[0]
+    if intercept:
+        means = factor[0, 1:m + 1] / sqrt_n
+        centred = np.vstack([np.zeros((1, m + 1)), factor[1:, 1:]])
+        v_mean = float(factor[0, m + 1] / sqrt_n)
+    else:
+        means = np.zeros(m)
+        centred = factor[:, 1:].copy()
+        v_mean = 0.0
+    magnitude = np.sqrt(np.sum(factor[:, 1:m + 1] ** 2, axis=0))
+    scale = np.sqrt(np.sum(centred[:, :m] ** 2, axis=0))
+    constant = scale <= 1e-12 * np.maximum(magnitude, np.finfo(float).tiny)
+    scale = np.where(constant, 0.0, scale)
+    candidate = np.flatnonzero(~constant)
+    basis = centred[:, candidate] / scale[candidate]
+    kept = candidate[_independent_columns(basis, ALIASING_TOLERANCE)] if candidate.size else candidate
+    v = centred[:, m]
+    total = float(v @ v)
+    if kept.size:
+        solved = np.linalg.qr(np.column_stack([centred[:, kept] / scale[kept], v]), mode="r")
+        k = kept.size
+        triangle = solved[:k, :k]
+        projection = solved[:k, k]
+        remainder = solved[k:, k]
+        rss = float(remainder @ remainder)
+        explained = float(projection @ projection)
+        coefficients = np.linalg.solve(triangle, projection)
+    else:
+        rss, explained, coefficients = total, 0.0, np.zeros(0)
+    return Auxiliary(rank=int(kept.size + (1 if intercept else 0)), rss=rss, explained=explained, total=total,
+                     kept=kept, coefficients=coefficients, means=means, scales=scale, v_mean=v_mean)
+
+
+# --------------------------------------------------------------------------- the light fit
+class _LightDesign:
+    """The attributes of a Design that the verdict and the remedies read."""
+
+    def __init__(self, fit: StreamedFit, categorical: tuple[str, ...]):
+        layout = fit.layout
+        self.target = layout.target
+        self.predictors = layout.predictors
+        self.categorical = categorical
+        self.terms = fit.terms
+        self.column_names = fit.column_names
+        self.has_intercept = fit.has_intercept
+        self.order_by = None
+        self.notes = fit.notes
+        # remedies only ask whether the target is positive
+        self.y = np.array([fit.y_min])
+
+
+class Light:
+    """Stands in for a LinearFit where the checks' decision helpers read one (n, rank, design, aliased)."""
+
+    def __init__(self, fit: StreamedFit, categorical: tuple[str, ...], rss: float):
+        self.design = _LightDesign(fit, categorical)
+        self.n = fit.n
+        self.rank = fit.rank
+        self.df_resid = fit.df_resid
+        self.aliased = fit.aliased
+        self.has_intercept = fit.has_intercept
+        self.rss = rss
+
+
+# --------------------------------------------------------------------------- the battery
+@dataclass
+class Battery:
+    tests: dict
+    collinearity: Any
+    influence: Any
+    rss: float
+    light: Light
+    hc3: StandardErrorChange | None
+    newey_west: StandardErrorChange | None
+
+
+def _p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3g}"
+
+
+def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, categorical: tuple[str, ...],
+            sample_fit, sample_complete: bool, sample_note: str | None, sample_rows: dict | None,
+            durbin_watson_exact: bool | None, order: int, quadratic_fit=None,
+            quadratic_note: str | None = None) -> Battery:
+    """Every result of ``olscheck.check``'s battery from the streamed statistics."""
+    n, k = fit.n, fit.rank
+    df_resid = fit.df_resid
+    sums = acc.power_sums
+    shift = fit.residual_shift
+    rss = float(sums[2] + 2.0 * shift * sums[1] + n * shift * shift)
+    sigma2 = rss / df_resid if df_resid > 0 else math.nan
+    light = Light(fit, categorical, rss)
+    aux_upper = _stack_halves(acc)
+    columns = AUX(fit.slopes.size)
+    slope_names = tuple(fit.kept_names[j] for j in fit.slopes)
+
+    # sandwich standard-error changes (olscheck.covariance)
+    if df_resid >= 1 and rss > 0 and slope_names:
+        hc3 = StandardErrorChange(tuple(float(r) for r in np.sqrt(acc.hc3 / sigma2)), slope_names, "HC3")
+        lags = newey_west_lags(n)
+        meat = acc.nw_lag0.copy()
+        for lag in range(1, min(lags, n - 1) + 1):
+            meat += 2.0 * (1.0 - lag / (lags + 1.0)) * acc.sequence.sums["lag_s"][lag - 1]
+        newey_west = StandardErrorChange(tuple(float(r) for r in np.sqrt(np.clip(meat, 0.0, None) / sigma2)),
+                                         slope_names, f"Newey-West HAC, Bartlett kernel, {lags} lags")
+    else:
+        hc3 = newey_west = None
+
+    # error-SD spread: Glejser regression of |e| on the regressors, quantiles over the sample rows
+    spread = None
+    if df_resid >= 1 and rss > 0 and fit.slopes.size and sample_rows is not None:
+        glejser = auxiliary_fit(aux_upper, columns.slopes, aux_upper[:, columns.abs], fit.has_intercept, n)
+        fitted_sd = glejser.fitted(sample_rows["basis"])
+        mean_abs = float(aux_upper[0, columns.abs] / aux_upper[0, 0])
+        low, high = np.quantile(np.maximum(fitted_sd, 0.1 * mean_abs), [0.1, 0.9])
+        spread = float(high / low)
+    heteroskedasticity._HC3_CACHE[light] = (hc3, spread)
+
+    tests: dict[str, TestResult] = {}
+    tests.update(_heteroskedasticity(fit, acc, light, aux_upper, columns, rss, settings, sample_fit, sample_complete,
+                                     sample_note))
+    tests.update(_autocorrelation(fit, acc, light, rss, settings, newey_west, sample_fit, sample_complete,
+                                  durbin_watson_exact, order))
+    tests.update(_normality(fit, acc, light, rss, settings, sample_fit, sample_complete, sample_note))
+    tests.update(_linearity(fit, acc, aux_upper, columns, rss, settings, sample_fit, sample_complete, sample_note,
+                            quadratic_fit, quadratic_note))
+    collinearity_summary = _collinearity(fit, settings)
+    tests.update(collinearity_summary.results)
+    influence_summary = _influence(fit, acc, rss, settings)
+    tests.update(influence_summary.results)
+    return Battery(tests, collinearity_summary, influence_summary, rss, light, hc3, newey_west)
+
+
+def _stack_halves(acc: ResidualStatistics) -> np.ndarray:
+    first, second = acc.halves
+    if first is None:
+        upper = second
+    elif second is None:
+        upper = first
+    else:
+        upper = np.linalg.qr(np.vstack([first, second]), mode="r")
+    return _square(upper, acc.auxiliary_width)
+
+
+def _square(upper, width):
+    if upper is None:
+        return np.zeros((width, width))
+    if upper.shape[0] >= width:
+        return upper[:width]
+    return np.vstack([upper, np.zeros((width - upper.shape[0], width))])
+
+
+def _sampled(result: TestResult, note: str | None) -> TestResult:
+    """Mark a whole-sequence test computed on the sample rather than on every row."""
+    if note is None or not result.computable:
+        return result
+    return replace(result, method=f"{result.method}; {note}",
+                   details={**dict(result.details), "computed_on": note})
+
+
+# --------------------------------------------------------------------------- heteroskedasticity
+def _het_reason(fit: StreamedFit, acc: ResidualStatistics, rss: float, squares: bool = True) -> str | None:
+    if fit.df_resid < 1:
+        return f"the model has no residual degrees of freedom (n = {fit.n}, {fit.rank} coefficients)"
+    if math.sqrt(rss) <= heteroskedasticity.EXACT_FIT_RELATIVE_NORM * math.sqrt(fit.y_squares):
+        return "the model fits the data exactly (the residuals are zero up to rounding)"
+    if squares and acc.e_squared_max - acc.e_squared_min <= 1e-12 * acc.e_squared_max:
+        return "the squared residuals are all equal, so their variation cannot be explained"
+    return None
+
+
+def _heteroskedasticity(fit, acc, light, aux_upper, columns, rss, settings, sample_fit, sample_complete,
+                        sample_note) -> dict[str, TestResult]:
+    het = heteroskedasticity
+    n = fit.n
+    out: dict[str, TestResult] = {}
+    reason = _het_reason(fit, acc, rss)
+    sigma2_ml = rss / n
+    # w = e² - mean(e²) as a column of the factor: d - mean(d)·1
+    d_mean = aux_upper[0, columns.d] / aux_upper[0, 0]
+    w_column = aux_upper[:, columns.d] - d_mean * aux_upper[:, columns.one]
+
+    def variance(regressors, intercept):
+        aux = auxiliary_fit(aux_upper, regressors, w_column if not intercept else aux_upper[:, columns.d],
+                            intercept, n)
+        return aux, aux.explained, aux.total
+
+    # Breusch-Pagan, both forms
+    bp_reason = (
+        ("the auxiliary regression on the model's columns needs at least two of them "
+         f"(R's bptest: an intercept and a regressor); this model has {fit.rank}") if fit.rank < 2 else reason
+    )
+    if bp_reason:
+        out["breusch_pagan"] = not_computable("breusch_pagan", het.ASSUMPTION, het._METHOD_BP, bp_reason)
+        out["breusch_pagan_original"] = not_computable("breusch_pagan_original", het.ASSUMPTION,
+                                                       het._METHOD_BP_ORIGINAL, bp_reason)
+    else:
+        aux, explained, total = variance(columns.slopes, fit.has_intercept)
+        r_squared = explained / total
+        out["breusch_pagan"] = het._chi_square_result(
+            light, "breusch_pagan", het._METHOD_BP, n * explained / total, aux.rank - 1, r_squared,
+            "auxiliary R² (e² on the regressors)", settings, "the error variance changes with the regressors")
+        out["breusch_pagan_original"] = het._chi_square_result(
+            light, "breusch_pagan_original", het._METHOD_BP_ORIGINAL, 0.5 * explained / sigma2_ml**2, aux.rank - 1,
+            r_squared, "auxiliary R² (e² on the regressors)", settings,
+            "the error variance changes with the regressors")
+
+    constant_fitted = fit.model_ss <= 0 or not fit.slopes.size
+    # special White form: e² on fitted and fitted²
+    special = None
+    if reason is None and not constant_fitted:
+        aux, explained, total = variance([columns.fitted, columns.fitted2], True)
+        if aux.rank - 1 >= 1:
+            statistic = n * explained / total
+            special = (statistic, float(stats.chi2.sf(statistic, aux.rank - 1)), aux.rank - 1, explained / total)
+    # White: the full form needs squares and products of every regressor (O(n p⁴) streamed); it is computed
+    # when every row is in memory, as the in-memory path does; otherwise the special form
+    if sample_complete and sample_fit is not None:
+        white = het.white(sample_fit, settings)
+        if special is not None and white.computable:
+            white = replace(white, details={**dict(white.details), "special_statistic": special[0],
+                                            "special_p_value": special[1], "special_df": special[2]})
+        out["white"] = white
+    else:
+        white_reason = reason
+        if white_reason is None and fit.rank - (1 if fit.has_intercept else 0) < 1:
+            white_reason = "the model has no regressor besides the intercept"
+        method = ("White, special form: e² on fitted and fitted² (Wooldridge), Koenker n·R² "
+                  "(lmtest::bptest(fit, ~ fitted + I(fitted^2))); the streaming engine uses the special form "
+                  "beyond exact_rows rows (the full form needs every square and cross-product of the regressors)")
+        if white_reason:
+            out["white"] = not_computable("white", het.ASSUMPTION, method, white_reason)
+        elif special is None:
+            out["white"] = not_computable("white", het.ASSUMPTION, method,
+                                          "the special form needs non-constant fitted values")
+        else:
+            statistic, p_value, df, r_squared = special
+            details = {"form": "special (fitted, fitted^2)",
+                       "fallback_reason": "streamed data: the full White regression is computed only up to exact_rows rows",
+                       "special_statistic": statistic, "special_p_value": p_value, "special_df": df}
+            out["white"] = het._chi_square_result(
+                light, "white", method, statistic, df, r_squared, "auxiliary R² (e² on fitted, fitted²)", settings,
+                "the error variance changes with the fitted values", details)
+
+    # Goldfeld-Quandt: the two halves' own regressions of e on the regressors
+    gq_reason = _het_reason(fit, acc, rss, squares=False)
+    if gq_reason is None and fit.rank < 1:
+        gq_reason = "the model has no coefficients"
+    if gq_reason:
+        out["goldfeld_quandt"] = not_computable("goldfeld_quandt", het.ASSUMPTION, het._METHOD_GQ, gq_reason)
+    else:
+        split = n // 2
+        halves = [_square(h, acc.auxiliary_width) for h in acc.halves]
+        first = auxiliary_fit(halves[0], columns.slopes, halves[0][:, columns.e], fit.has_intercept, split)
+        second = auxiliary_fit(halves[1], columns.slopes, halves[1][:, columns.e], fit.has_intercept, n - split)
+        df_first, df_second = split - first.rank, (n - split) - second.rank
+        if df_first < 1 or df_second < 1:
+            out["goldfeld_quandt"] = not_computable(
+                "goldfeld_quandt", het.ASSUMPTION, het._METHOD_GQ,
+                f"each half needs more rows than coefficients (halves of {split} and {n - split} rows, "
+                f"{fit.rank} coefficients)")
+        elif first.rss <= 0.0:
+            out["goldfeld_quandt"] = not_computable("goldfeld_quandt", het.ASSUMPTION, het._METHOD_GQ,
+                                                    "the first half is fitted exactly (zero residual sum of squares)")
+        else:
+            rss_first, rss_second = first.rss, second.rss
+            statistic = (rss_second / df_second) / (rss_first / df_first)
+            p_value = float(stats.f.sf(statistic, df_second, df_first))
+            details = {"rss_first": rss_first, "rss_second": rss_second, "n_first": split, "n_second": n - split,
+                       "p_value_two_sided": float(2 * min(stats.f.sf(statistic, df_second, df_first),
+                                                          stats.f.cdf(statistic, df_second, df_first)))}
+            out["goldfeld_quandt"] = het._decide(
+                light, "goldfeld_quandt", het._METHOD_GQ, statistic, p_value, (df_second, df_first), statistic,
+                "variance ratio (second half / first half)", settings,
+                "the error variance is larger in the later half of the rows", details)
+
+    # Cook-Weisberg on the fitted values
+    if reason:
+        out["ncv_fitted"] = not_computable("ncv_fitted", het.ASSUMPTION, het._METHOD_NCV, reason)
+    elif constant_fitted:
+        out["ncv_fitted"] = not_computable("ncv_fitted", het.ASSUMPTION, het._METHOD_NCV, "the fitted values are constant")
+    else:
+        aux, explained, total = variance([columns.fitted], True)
+        if aux.rank < 2:
+            out["ncv_fitted"] = not_computable("ncv_fitted", het.ASSUMPTION, het._METHOD_NCV,
+                                               "the fitted values are constant")
+        else:
+            out["ncv_fitted"] = het._chi_square_result(
+                light, "ncv_fitted", het._METHOD_NCV, 0.5 * explained / sigma2_ml**2, 1, explained / total,
+                "auxiliary R² (e² on the fitted values)", settings, "the error variance changes with the fitted values")
+    order = ["breusch_pagan", "breusch_pagan_original", "white", "goldfeld_quandt", "ncv_fitted"]
+    return {name: out[name] for name in order}
+
+
+# --------------------------------------------------------------------------- autocorrelation
+def _autocorrelation_reason(fit, acc, rss) -> str | None:
+    largest = acc.e_abs_max
+    if rss == 0 or largest == 0 or largest <= autocorrelation.EXACT_FIT_FACTOR * np.finfo(float).eps * fit.y_max_abs:
+        return ("the residuals are zero up to rounding (the model fits the data exactly), so their correlation "
+                "is undefined")
+    return None
+
+
+def _autocorrelation(fit, acc, light, rss, settings, newey_west, sample_fit, sample_complete, exact,
+                     order) -> dict[str, TestResult]:
+    ac = autocorrelation
+    n, k = fit.n, fit.rank
+    out: dict[str, TestResult] = {}
+    sums = acc.sequence.sums
+    head_e, head_q, _ = acc.sequence.head
+    tail_e, tail_q, _ = acc.sequence.tail
+    hac_change = None if newey_west is None else newey_west.largest_change
+
+    # Durbin-Watson
+    use_exact = (n < ac.EXACT_BELOW_N) if exact is None else bool(exact)
+    if use_exact and n <= 3000 and sample_complete and sample_fit is not None:
+        out["durbin_watson"] = ac.durbin_watson(sample_fit, settings, exact=exact)
+    elif n <= k + 1:
+        out["durbin_watson"] = not_computable(
+            "durbin_watson", Assumption.INDEPENDENCE, ac._DW_METHOD,
+            f"the null distribution of d needs at least 2 more observations than coefficients (n = {n}, "
+            f"{k} coefficients)")
+    elif (reason := _autocorrelation_reason(fit, acc, rss)) is not None:
+        out["durbin_watson"] = not_computable("durbin_watson", Assumption.INDEPENDENCE, ac._DW_METHOD, reason)
+    else:
+        d = sums["dw"] / rss
+        rho = 1.0 - d / 2.0
+        # exact null moments of d from Q'AQ = (DQ)'(DQ) and ||AQ||², O(n k²) streamed
+        dq = sums["dq"]
+        end_terms = float(np.sum((head_q[0] - head_q[1]) ** 2) + np.sum((tail_q[-1] - tail_q[-2]) ** 2))
+        aq = sums["aq"] + end_terms
+        trace_ma = 2.0 * (n - 1) - float(np.trace(dq))
+        trace_ma_squared = 2.0 * (3 * n - 4) - 2.0 * aq + float(np.sum(dq * dq))
+        nu = n - k
+        mean = trace_ma / nu
+        variance = 2.0 / (nu * (nu + 2)) * (trace_ma_squared - trace_ma * mean)
+        note = None
+        if use_exact:
+            note = ("exact distribution requested, but the streamed data has more rows than are kept whole "
+                    "(exact_rows) or more than 3000; normal approximation used")
+        if not variance > 0:
+            out["durbin_watson"] = not_computable("durbin_watson", Assumption.INDEPENDENCE, ac._DW_METHOD,
+                                                  "the null variance of d is zero for this design")
+        else:
+            z = (d - mean) / math.sqrt(variance)
+            p_value = float(stats.norm.cdf(z))
+            p_upper = float(stats.norm.sf(z))
+            method = ac._DW_METHOD_NORMAL if note is None else f"{ac._DW_METHOD_NORMAL}; {note}"
+            severity = ac._severity(p_value, rho, settings, hac_change)
+            pv = ac._format_p(p_value)
+            if severity is Severity.WARN:
+                message = (f"Warning: residuals are positively autocorrelated (rho = {rho:.2f}, {pv}); standard "
+                           "errors and p-values of the coefficients are too optimistic.")
+            elif severity is Severity.NOTE:
+                message = f"Note: residuals show mild positive autocorrelation (rho = {rho:.2f}, {pv})."
+            elif p_value < settings.alpha:
+                message = f"OK: positive autocorrelation is detectable but negligible (rho = {rho:.2f}, {pv})."
+            else:
+                message = f"OK: no evidence of positive autocorrelation (d = {d:.2f}, rho = {rho:.2f}, {pv})."
+            details = {**ac._hac_details(newey_west), "p_value_two_sided": min(1.0, 2.0 * min(p_value, p_upper)),
+                       "rho": rho, "distribution": ac.NORMAL_DISTRIBUTION, "d_mean": mean, "d_variance": variance}
+            if note is not None:
+                details["distribution_note"] = note
+            out["durbin_watson"] = TestResult(
+                name="durbin_watson", assumption=Assumption.INDEPENDENCE, method=method, statistic=d,
+                p_value=p_value, effect=rho, effect_name="rho (1 - d/2)", severity=severity, message=message,
+                remedy=ac._REMEDY if severity is not Severity.OK else None, details=details)
+
+    # Breusch-Godfrey
+    method = ac._bg_method(order)
+    df_aux = n - k - order
+    if df_aux < 1:
+        out["breusch_godfrey"] = not_computable(
+            "breusch_godfrey", Assumption.INDEPENDENCE, method,
+            f"the auxiliary regression needs n - k - order >= 1 (n = {n}, {k} coefficients, order {order})")
+    elif (reason := _autocorrelation_reason(fit, acc, rss)) is not None:
+        out["breusch_godfrey"] = not_computable("breusch_godfrey", Assumption.INDEPENDENCE, method, reason)
+    else:
+        lag_e = sums["lag_e"]
+        q_lag = sums["lag_qe"].T  # k x order: Q'L
+        lagged_e = lag_e[:order]  # L'e
+        lag_gram = np.empty((order, order))
+        memory = tail_e.size
+        for i in range(order):
+            for j in range(i + 1):
+                lag_i, lag_j = i + 1, j + 1  # lag_i >= lag_j
+                h = lag_i - lag_j
+                gamma = rss if h == 0 else lag_e[h - 1]
+                # remove the pairs e_s e_{s+h} with s > n - 1 - lag_i (lagged values past the end)
+                first = memory - lag_i
+                correction = float(tail_e[first:memory - h] @ tail_e[first + h:memory]) if h else float(
+                    tail_e[first:] @ tail_e[first:])
+                lag_gram[i, j] = lag_gram[j, i] = gamma - correction
+        q_e = acc.q_e
+        schur = lag_gram - q_lag.T @ q_lag
+        right = lagged_e - q_lag.T @ q_e
+        explained = float(q_e @ q_e + right @ np.linalg.solve(schur, right))
+        total = rss
+        r_squared = explained / total
+        statistic = n * r_squared
+        p_value = float(stats.chi2.sf(statistic, order))
+        rss_aux = total - explained
+        if rss_aux > 0:
+            f_statistic = ((total - rss_aux) / order) / (rss_aux / df_aux)
+            f_p_value = float(stats.f.sf(f_statistic, order, df_aux))
+        else:
+            f_statistic = f_p_value = None
+        correlation = math.sqrt(max(r_squared, 0.0))
+        severity = ac._severity(p_value, correlation, settings, hac_change)
+        pv = ac._format_p(p_value)
+        lags_text = "the previous residual" if order == 1 else f"the previous {order} residuals"
+        if severity is Severity.WARN:
+            message = (f"Warning: residuals are autocorrelated: {lags_text} explain {100 * r_squared:.0f}% of their "
+                       f"variation ({pv}); standard errors and p-values of the coefficients are unreliable.")
+        elif severity is Severity.NOTE:
+            message = (f"Note: residuals show mild autocorrelation: {lags_text} explain {100 * r_squared:.1f}% of "
+                       f"their variation ({pv}).")
+        elif p_value < settings.alpha:
+            message = (f"OK: autocorrelation is detectable but negligible ({lags_text} explain {100 * r_squared:.1f}% "
+                       f"of the residual variation, {pv}).")
+        else:
+            message = f"OK: no evidence of autocorrelation up to lag {order} ({pv})."
+        out["breusch_godfrey"] = TestResult(
+            name="breusch_godfrey", assumption=Assumption.INDEPENDENCE, method=method, statistic=statistic,
+            p_value=p_value, df=(order,), effect=r_squared, effect_name="auxiliary R²", severity=severity,
+            message=message, remedy=ac._REMEDY if severity is not Severity.OK else None,
+            details={**ac._hac_details(newey_west), "order": order, "multiple_correlation": correlation,
+                     "f_statistic": f_statistic, "f_p_value": f_p_value, "f_df1": order, "f_df2": df_aux})
+    return out
+
+
+# --------------------------------------------------------------------------- normality
+def moments(fit: StreamedFit, acc: ResidualStatistics) -> tuple[float, float]:
+    """Skewness g1 and kurtosis b2 (divisor n) from the power sums of e - shift."""
+    count, s1, s2, s3, s4 = acc.power_sums
+    delta = s1 / count
+    m2 = s2 / count - delta**2
+    m3 = s3 / count - 3 * delta * s2 / count + 2 * delta**3
+    m4 = s4 / count - 4 * delta * s3 / count + 6 * delta**2 * s2 / count - 3 * delta**4
+    return float(m3 / m2**1.5), float(m4 / (m2 * m2))
+
+
+def _judged(name, method, statistic, p_value, df, skewness, kurtosis, df_resid, settings, details) -> TestResult:
+    """normality._judged with the moments given (the same rule and wording)."""
+    effect, effect_name, large = normality._effect(skewness, kurtosis, settings)
+    shape = f"skewness {skewness:.2f}, excess kurtosis {kurtosis - 3.0:.2f}"
+    pv = normality._format_p(p_value)
+    if p_value >= settings.alpha:
+        severity, message = Severity.OK, f"OK: residuals are consistent with normal errors ({pv})."
+    elif df_resid > settings.large_sample_n:
+        severity = Severity.NOTE
+        message = (f"Note: residuals are not normal ({shape}; {pv}), but with {df_resid} residual degrees of freedom "
+                   "t and F tests on the coefficients remain reliable; prediction intervals assume normal errors.")
+    elif large:
+        severity, message = Severity.WARN, f"Warning: residuals are clearly not normal ({shape}; {pv})."
+    else:
+        severity, message = Severity.NOTE, f"Note: residuals depart from normality, but mildly ({shape}; {pv})."
+    return TestResult(name=name, assumption=Assumption.NORMALITY, method=method, statistic=statistic,
+                      p_value=p_value, df=df, effect=effect, effect_name=effect_name, severity=severity,
+                      message=message, remedy=normality._REMEDY if severity is not Severity.OK else None,
+                      details={"skewness": skewness, "kurtosis": kurtosis, "excess_kurtosis": kurtosis - 3.0,
+                               **details})
+
+
+def _normality(fit, acc, light, rss, settings, sample_fit, sample_complete, sample_note) -> dict[str, TestResult]:
+    n = fit.n
+    out: dict[str, TestResult] = {}
+    if fit.df_resid <= 0:
+        reason = f"no residual degrees of freedom (n = {n}, {fit.rank} coefficients)"
+    elif acc.e_abs_max == 0 or acc.e_abs_max <= normality.EXACT_FIT_FACTOR * np.finfo(float).eps * fit.y_max_abs:
+        reason = "the residuals are zero up to rounding (the model fits the data exactly)"
+    else:
+        reason = None
+    if reason:
+        out["jarque_bera"] = not_computable("jarque_bera", Assumption.NORMALITY, normality.JARQUE_BERA_METHOD, reason)
+    else:
+        skewness, kurtosis = moments(fit, acc)
+        statistic = n * skewness**2 / 6.0 + n * (kurtosis - 3.0) ** 2 / 24.0
+        out["jarque_bera"] = _judged("jarque_bera", normality.JARQUE_BERA_METHOD, statistic,
+                                     float(stats.chi2.sf(statistic, 2)), (2,), skewness, kurtosis, fit.df_resid,
+                                     settings, {})
+    # Shapiro-Wilk and the omnibus test read every residual: on the rows kept whole
+    if not normality.SHAPIRO_WILK_MIN_N <= n <= normality.SHAPIRO_WILK_MAX_N:
+        out["shapiro_wilk"] = normality.shapiro_wilk(light, settings)  # not computable: n outside the range
+    else:
+        out["shapiro_wilk"] = _whole(normality.shapiro_wilk, "shapiro_wilk", Assumption.NORMALITY,
+                                     normality.SHAPIRO_WILK_METHOD, sample_fit, settings, sample_note)
+    out["omnibus"] = _whole(normality.omnibus, "omnibus", Assumption.NORMALITY, normality.OMNIBUS_METHOD, sample_fit,
+                            settings, sample_note)
+    return out
+
+
+def _whole(function, name, assumption, method, sample_fit, settings, sample_note) -> TestResult:
+    if sample_fit is None:
+        return not_computable(name, assumption, method,
+                              "needs the whole residual sequence, and no sample of the streamed rows could be fitted")
+    return _sampled(function(sample_fit, settings), sample_note)
+
+
+# --------------------------------------------------------------------------- linearity
+def _linearity(fit, acc, aux_upper, columns, rss, settings, sample_fit, sample_complete,
+               sample_note, quadratic_fit, quadratic_note) -> dict[str, TestResult]:
+    out: dict[str, TestResult] = {}
+    n = fit.n
+    powers = (2, 3)
+    method = (f"Ramsey RESET F test, powers 2, 3 of the fitted values "
+              f"(lmtest::resettest(type = \"fitted\", power = 2:3))")
+    if fit.rank < 1:
+        reason = "the model has no coefficients"
+    elif fit.df_resid < 1:
+        reason = f"the model has no residual degrees of freedom (n = {n}, {fit.rank} coefficients)"
+    elif math.sqrt(rss) <= linearity.EXACT_FIT_RELATIVE_NORM * math.sqrt(fit.y_squares):
+        reason = "the model fits the data exactly (the residuals are zero up to rounding)"
+    elif fit.model_ss <= 0 or (fit.has_intercept and not fit.slopes.size):
+        reason = "the fitted values are constant (no predictors)"
+    else:
+        reason = None
+    if reason:
+        out["reset"] = not_computable("reset", linearity.ASSUMPTION, method, reason)
+    else:
+        aux = auxiliary_fit(aux_upper, [*columns.slopes, columns.reset2, columns.reset3], aux_upper[:, columns.e],
+                            fit.has_intercept, n)
+        df1 = aux.rank - fit.rank
+        df2 = n - aux.rank
+        if df1 < 1:
+            out["reset"] = not_computable("reset", linearity.ASSUMPTION, method,
+                                          "the powers of the fitted values are linear combinations of the regressors")
+        elif df2 < 1:
+            out["reset"] = not_computable("reset", linearity.ASSUMPTION, method,
+                                          f"too few rows: the extended model has {aux.rank} coefficients for {n} rows")
+        elif aux.rss <= 0.0:
+            out["reset"] = not_computable("reset", linearity.ASSUMPTION, method, "the extended model fits exactly")
+        else:
+            # least_squares' fitted values include the mean of e (0 up to rounding with an intercept)
+            drop = aux.explained + (n * aux.v_mean**2 if fit.has_intercept else 0.0)
+            rss_extended = aux.rss
+            rss_model = drop + rss_extended
+            statistic = (drop / df1) / (rss_extended / df2)
+            p_value = float(stats.f.sf(statistic, df1, df2))
+            out["reset"] = linearity._decide(
+                "reset", method, statistic, p_value, (df1, df2), drop / rss_model,
+                "partial R² of the added powers of the fitted values", settings,
+                ("no evidence that powers of the fitted values improve the fit",
+                 "powers of the fitted values improve the fit: the mean is not linear in the predictors"),
+                {"powers": list(powers), "rss_model": rss_model, "rss_extended": rss_extended},
+                material=linearity._variance_reduction(rss_model, fit.df_resid, rss_extended, df2)
+                >= settings.specification_material_reduction,
+            )
+    # recursive residuals, the central subset and the second-order expansion read every row
+    for name, function in (("harvey_collier", linearity.harvey_collier), ("rainbow", linearity.rainbow)):
+        out[name] = _whole(function, name, linearity.ASSUMPTION, name.replace("_", "-"), sample_fit, settings,
+                           sample_note)
+    # the second-order expansion has O(p²) columns (O(n p⁴) work): on at most QUADRATIC_ROWS of the sample rows
+    out["quadratic"] = _whole(linearity.quadratic, "quadratic", linearity.ASSUMPTION, "quadratic",
+                              quadratic_fit if quadratic_fit is not None else sample_fit, settings,
+                              quadratic_note if quadratic_fit is not None else sample_note)
+    return out
+
+
+# --------------------------------------------------------------------------- collinearity
+def _complement_of_ones(rows: int) -> np.ndarray:
+    """Orthonormal basis (rows x rows-1) of the vectors orthogonal to the ones vector."""
+    basis = np.linalg.qr(np.column_stack([np.ones(rows), np.eye(rows)[:, :rows - 1]]))[0]
+    return basis[:, 1:]
+
+
+def _collinearity(fit: StreamedFit, settings) -> collinearity.CollinearitySummary:
+    terms = fit.kept_terms
+    kept_upper = fit.upper[:, fit.kept]  # orthogonally equivalent to the kept design columns
+    if len(terms) < 2:
+        reason = (f"the model has {len(terms)} predictor term{'s' if len(terms) != 1 else ''}; variance inflation "
+                  "needs at least two (car::vif refuses fewer than 2 terms)")
+    elif not fit.has_intercept:
+        reason = ("the model has no intercept, so VIFs measure collinearity with the origin rather than between "
+                  "predictors and are not sensible (car::vif warns the same)")
+    else:
+        reason = None
+    if reason is not None:
+        rows = tuple(collinearity.TermInflation(t.name, len(t.columns), None, None, None, None) for t in terms)
+    else:
+        predictor_columns = [c for t in terms for c in t.columns]
+        position = {c: i for i, c in enumerate(predictor_columns)}
+        # the centred predictors are orthogonally equivalent to rows 1.. of the factor; a matrix with zero
+        # column means and that Gram matrix lets collinearity.generalized_vifs centre it harmlessly
+        centred = kept_upper[1:, predictor_columns]
+        z = _complement_of_ones(centred.shape[0] + 1) @ centred
+        gvifs = collinearity.generalized_vifs(z, [tuple(position[c] for c in t.columns) for t in terms])
+        rows = []
+        for term, gvif in zip(terms, gvifs):
+            df = len(term.columns)
+            value = clean_float(gvif)
+            adjusted = None if value is None else value ** (1.0 / (2 * df))
+            vif = value if df == 1 else None
+            rows.append(collinearity.TermInflation(term.name, df, value, adjusted, vif,
+                                                   None if vif is None or vif == 0 else 1.0 / vif))
+        rows = tuple(rows)
+    if fit.rank:
+        indices, proportions = collinearity.belsley_diagnostics(kept_upper)
+    else:
+        indices, proportions = np.zeros(0), np.zeros((0, 0))
+    names = fit.kept_names
+    results = {
+        "vif": collinearity.vif_result(rows, reason, settings),
+        "condition_index": collinearity.condition_index_result(
+            names, indices, proportions, settings, intercept=names[0] if fit.has_intercept and names else None),
+    }
+    return collinearity.CollinearitySummary(
+        terms=rows, vif_reason=reason, condition_number=_condition_number(kept_upper) if fit.rank else None,
+        condition_indices=tuple(float(v) for v in indices),
+        variance_proportions=MappingProxyType({name: tuple(float(v) for v in proportions[j])
+                                               for j, name in enumerate(names)}),
+        results=MappingProxyType(results),
+    )
+
+
+# --------------------------------------------------------------------------- influence
+@dataclass(frozen=True, eq=False)
+class StreamedInfluence(influence.InfluenceSummary):
+    """InfluenceSummary whose per-row arrays hold only the rows with the largest Cook's distances.
+
+    ``positions`` are those rows' 0-based positions among the rows used;
+    counts and maxima are over every row.
+    """
+
+    positions: tuple = ()
+
+    def top_rows(self, count: int = influence.TOP_ROWS) -> list[dict[str, Any]]:
+        out = []
+        for i in range(min(count, len(self.positions))):
+            out.append({
+                "row": influence._label(self.row_index[i]),
+                "position": int(self.positions[i]) + 1,
+                "cooks_distance": clean_float(self.cooks_distance[i]),
+                "leverage": clean_float(self.leverage[i]),
+                "studentized_residual": clean_float(self.studentized_residuals[i]),
+            })
+        return out
+
+
+def _influence(fit: StreamedFit, acc: ResidualStatistics, rss: float, settings) -> StreamedInfluence:
+    n = fit.n
+    if fit.rank == 0:
+        reason = "the model has no estimated coefficients"
+    elif fit.df_resid <= 0:
+        reason = f"no residual degrees of freedom (n = {n}, {fit.rank} coefficients)"
+    elif acc.e_abs_max == 0 or acc.e_abs_max <= influence.EXACT_FIT_FACTOR * np.finfo(float).eps * fit.y_max_abs:
+        reason = "the residuals are zero up to rounding (the model fits the data exactly)"
+    else:
+        reason = None
+    top = acc.top
+    labels = pd.Index([row[2] for row in top]) if top else pd.RangeIndex(0)
+    cooks = np.array([row[0] for row in top], dtype=float)
+    leverage = np.array([row[3] for row in top], dtype=float)
+    studentized = np.array([np.nan if row[4] is None else row[4] for row in top], dtype=float)
+    for array in (cooks, leverage, studentized):
+        array.setflags(write=False)
+    if reason is not None:
+        summary = StreamedInfluence(
+            cooks_distance=np.full(0, np.nan), leverage=np.zeros(0), studentized_residuals=np.full(0, np.nan),
+            row_index=pd.RangeIndex(0), cooks_threshold=4.0 / n, max_cooks_distance=None, argmax_row=None,
+            argmax_position=None, max_leverage=clean_float(acc.max_leverage), max_abs_studentized_residual=None,
+            n_influential=None, n_leverage_one=acc.n_leverage_one, reason=reason)
+        results = {
+            "influence": not_computable("influence", Assumption.NO_INFLUENTIAL_POINTS, influence.INFLUENCE_METHOD,
+                                        reason),
+            "outlier_test": not_computable("outlier_test", Assumption.NO_INFLUENTIAL_POINTS,
+                                           influence.OUTLIER_METHOD, reason),
+        }
+        return replace(summary, results=MappingProxyType(results))
+    worst = acc.worst_studentized
+    summary = StreamedInfluence(
+        cooks_distance=cooks, leverage=leverage, studentized_residuals=studentized, row_index=labels,
+        cooks_threshold=4.0 / n,
+        max_cooks_distance=float(top[0][0]) if top else None,
+        argmax_row=top[0][2] if top else None,
+        argmax_position=top[0][1] + 1 if top else None,
+        max_leverage=float(acc.max_leverage),
+        max_abs_studentized_residual=worst[0] if worst else None,
+        n_influential=acc.n_influential,
+        n_leverage_one=acc.n_leverage_one,
+        positions=tuple(row[1] for row in top),
+    )
+    if not top:
+        influence_test = not_computable("influence", Assumption.NO_INFLUENTIAL_POINTS, influence.INFLUENCE_METHOD,
+                                        "every row has leverage 1, so no Cook's distance is defined")
+    else:
+        influence_test = influence.influence_result(summary, n, settings)
+    results = {"influence": influence_test, "outlier_test": _outlier_test(worst, acc.n_studentized, fit.df_resid,
+                                                                          settings)}
+    return replace(summary, results=MappingProxyType(results))
+
+
+def _outlier_test(worst, count: int, df_resid: int, settings) -> TestResult:
+    """influence.outlier_test from the largest |t| and the number of rows with a defined t."""
+    if worst is None or df_resid - 1 <= 0:
+        reason = ("no residual degrees of freedom remain once a row is deleted (n - p - 1 = 0)"
+                  if df_resid - 1 <= 0 else "no row has a defined studentized residual")
+        return not_computable("outlier_test", Assumption.NO_INFLUENTIAL_POINTS, influence.OUTLIER_METHOD, reason)
+    _, t_value, position, label = worst
+    df = df_resid - 1
+    p_single = float(2.0 * stats.t.sf(abs(t_value), df))
+    p_bonferroni = min(1.0, count * p_single)
+    where = influence._row_phrase(label)
+    if p_bonferroni < settings.alpha:
+        severity = Severity.WARN
+        message = (f"Warning: {where} is an outlier (studentized residual {t_value:.2f}, Bonferroni p = "
+                   f"{p_bonferroni:.2g}).")
+        remedy = influence._REMEDY
+    else:
+        severity = Severity.OK
+        message = (f"OK: no outlier; the largest |studentized residual| is {abs(t_value):.2f} at {where} "
+                   f"(Bonferroni p = {p_bonferroni:.2g}).")
+        remedy = None
+    return TestResult(name="outlier_test", assumption=Assumption.NO_INFLUENTIAL_POINTS,
+                      method=influence.OUTLIER_METHOD, statistic=t_value, p_value=p_bonferroni, df=(df,),
+                      effect=abs(t_value), effect_name="max |studentized residual|", severity=severity,
+                      message=message, remedy=remedy,
+                      details={"p_value_unadjusted": p_single, "row": influence._label(label),
+                               "position": position + 1, "n_tested": int(count)})

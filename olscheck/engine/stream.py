@@ -1,0 +1,412 @@
+"""``check_streaming``: the battery in two passes over a file or a Dask DataFrame."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..errors import ConfigurationError, DataError
+from ..thresholds import Thresholds
+from .accumulate import FitStatistics
+from .fit import StreamedFit, solve
+from .layout import Layout, build_layout
+from .residuals import chunk_statistics, new_statistics
+from .sources import first_chunk, is_dask, iterate_chunks, source_columns
+
+__all__ = ["check_streaming", "EXACT_ROWS"]
+
+#: Up to this many rows the tests that read the whole residual sequence
+#: (Harvey-Collier, Rainbow, the quadratic expansion, Shapiro-Wilk, the
+#: omnibus test, the exact Durbin-Watson p-value, White's full form) use
+#: every row; beyond, a systematic sample of this many rows in row order.
+EXACT_ROWS = 50_000
+#: The quadratic (second-order) expansion test has p(p+3)/2 columns, O(n p⁴)
+#: work: it runs on at most this many of the rows kept whole.
+QUADRATIC_ROWS = 5_000
+
+
+def check_streaming(
+    source: Any,
+    target: str | None = None,
+    predictors: Sequence[str] | None = None,
+    *,
+    categorical: Sequence[str] | None = None,
+    intercept: bool = True,
+    order_by: str | None = None,
+    alpha: float = 0.05,
+    chunk_rows: int = 100_000,
+    thresholds: Thresholds | Mapping[str, Any] | None = None,
+    exact_rows: int = EXACT_ROWS,
+    seed: int = 0,
+    durbin_watson_exact: bool | None = None,
+    breusch_godfrey_order: int = 1,
+    progress=None,
+):
+    """Fit the linear model and run the battery in two passes over chunks of rows.
+
+    Memory is bounded by ``chunk_rows`` (and ``exact_rows`` rows kept whole),
+    not by the size of the data; the numbers are those of
+    :func:`olscheck.check` on the same data in a DataFrame (to about 1e-12
+    relative on ordinary data; the tests require 1e-9).
+
+    Parameters
+    ----------
+    source : path or DataFrame or dask DataFrame
+        A Parquet file (read by pyarrow batch by batch, only the used
+        columns), a CSV/TSV file (pandas ``chunksize``), a pandas DataFrame
+        (sliced into chunks), or a dask DataFrame (statistics computed
+        partition by partition where the data lives, combined in partition
+        order).
+    target, predictors, categorical, intercept, alpha, thresholds, seed,
+    durbin_watson_exact, breusch_godfrey_order
+        As :func:`olscheck.check`.
+    order_by : None
+        Only the row order is supported when streaming (sorting needs every
+        row); sort the file first. Passing a column raises.
+    chunk_rows : int
+        Rows per chunk.
+    exact_rows : int
+        Tests that need the whole residual sequence use every row when the
+        data has at most this many rows, else a systematic sample of about
+        this many rows in row order (every k-th row from a random start
+        drawn with ``seed``); their ``details["computed_on"]`` says so.
+
+    Returns
+    -------
+    Report
+        ``report.model.residuals``/``fitted``/``leverage`` hold the rows kept
+        whole (all rows up to ``exact_rows``); ``report.influence`` keeps the
+        rows with the largest Cook's distances, with counts and maxima over
+        all rows. The probe and transforms are not run (``probe=False``).
+
+    Notes
+    -----
+    Passes: (0) the categorical columns only, for their levels (Parquet and
+    CSV read just those columns; Dask computes ``unique`` per column); (1) a
+    TSQR of ``[1, predictors, y]`` (all indicator columns of each factor);
+    (2) residuals and every statistic of the battery
+    (:mod:`olscheck.engine.residuals`). Column kinds are decided from the
+    first chunk as :func:`olscheck.data.prepare` decides them for the whole
+    column; the shifts of pass 1 are the first chunk's means.
+    """
+    from ..api import _thresholds
+
+    step = progress or (lambda _description: None)
+    settings = _thresholds(thresholds, alpha)
+    if order_by is not None:
+        raise ConfigurationError(
+            "order_by is not supported when streaming: the order-dependent tests use the row order of the file. "
+            "Sort the data by that column first (or pass a DataFrame to olscheck.check)."
+        )
+    if not isinstance(chunk_rows, (int, np.integer)) or isinstance(chunk_rows, bool) or chunk_rows < 1:
+        raise ConfigurationError(f"chunk_rows must be a positive integer, not {chunk_rows!r}.")
+    order = breusch_godfrey_order
+    if not isinstance(order, (int, np.integer)) or isinstance(order, bool) or order < 1:
+        raise ConfigurationError(f"breusch_godfrey_order must be a positive integer, not {order!r}.")
+    order = int(order)
+    if not isinstance(intercept, (bool, np.bool_)):
+        raise DataError(f"intercept must be True or False, not {intercept!r}.")
+
+    target_name, predictor_names, declared = _resolve_columns(source, target, predictors, categorical)
+    used = [target_name, *predictor_names]
+    dask_source = is_dask(source)
+
+    step("reading the levels of the categorical columns")
+    first = _first(source, used, chunk_rows)
+    layout = build_layout(first, target_name, predictor_names, declared, bool(intercept),
+                          lambda columns, dtypes: _level_chunks(source, columns, chunk_rows, dtypes))
+
+    step("pass 1: accumulating the fit")
+    if dask_source:
+        statistics = _dask_pass1(source, used, layout, chunk_rows)
+    else:
+        statistics = FitStatistics(layout.width)
+        for chunk in iterate_chunks(source, used, chunk_rows, layout.csv_dtypes):
+            statistics.add(layout.rows(chunk))
+    fit = solve(layout, statistics)
+
+    n = fit.n
+    from ..covariance import newey_west_lags
+
+    nw_lags = newey_west_lags(n)
+    split = n // 2
+    complete = n <= exact_rows
+    if complete:
+        stride, offset = 1, 0
+    else:
+        stride = max(1, math.ceil(n / max(int(exact_rows), 1)))
+        offset = int(np.random.default_rng(seed).integers(stride))
+
+    def sample_positions(low: int, high: int) -> np.ndarray:
+        if exact_rows <= 0 and not complete:
+            return np.zeros(0, dtype=int)
+        first_index = max(0, math.ceil((low - offset) / stride))
+        positions = offset + stride * np.arange(first_index, max(first_index, math.ceil((high - offset) / stride)))
+        return positions[(positions >= low) & (positions < high)]
+
+    step("pass 2: residual statistics")
+    if dask_source:
+        accumulated = _dask_pass2(source, used, layout, fit, chunk_rows, statistics.partition_counts, order, nw_lags,
+                                  split, sample_positions)
+    else:
+        accumulated = new_statistics(fit, order, nw_lags)
+        position = 0
+        for chunk in iterate_chunks(source, used, chunk_rows, layout.csv_dtypes):
+            rows = layout.rows(chunk)
+            accumulated = accumulated.merge(
+                chunk_statistics(fit, rows, position, order, nw_lags, split, sample_positions))
+            position += rows.raw.shape[0]
+
+    step("running the assumption tests")
+    return _report(fit, accumulated, settings, complete=complete, stride=stride, offset=offset, seed=seed,
+                   durbin_watson_exact=durbin_watson_exact, order=order, alpha=alpha, intercept=bool(intercept),
+                   chunk_rows=int(chunk_rows), exact_rows=int(exact_rows))
+
+
+# --------------------------------------------------------------------------- columns and sources
+def _resolve_columns(source, target, predictors, categorical):
+    from ..data import _column_key
+
+    names = source_columns(source)
+    frame = pd.DataFrame(columns=names)
+    if target is None:
+        raise DataError("name the target column (target='y'); formulas are not supported when streaming.")
+    target_key = str(_column_key(frame, target, "target"))
+    if predictors is None:
+        predictor_keys = [c for c in names if c != target_key]
+    else:
+        if isinstance(predictors, str):
+            predictors = [predictors]
+        predictor_keys = [str(_column_key(frame, p, "predictor")) for p in predictors]
+        if target_key in predictor_keys:
+            raise DataError(f"the target {target_key!r} is also listed as a predictor; remove it from predictors.")
+        repeated = sorted({p for p in predictor_keys if predictor_keys.count(p) > 1})
+        if repeated:
+            raise DataError(f"predictor(s) {', '.join(map(repr, repeated))} are listed more than once.")
+    if isinstance(categorical, str):
+        categorical = [categorical]
+    declared = [str(_column_key(frame, c, "categorical")) for c in (categorical or [])]
+    for key in declared:
+        if key not in predictor_keys:
+            raise DataError(f"categorical column {key!r} is not among the predictors; add it to predictors.")
+    return target_key, predictor_keys, declared
+
+
+def _first(source, used, chunk_rows) -> pd.DataFrame:
+    if is_dask(source):
+        for index in range(source.npartitions):
+            part = source.get_partition(index)[used].compute()
+            if len(part):
+                return part.iloc[:chunk_rows]
+        return source._meta[used]
+    return first_chunk(source, used, chunk_rows)
+
+
+def _level_chunks(source, columns, chunk_rows, dtypes=None):
+    if is_dask(source):
+        for name in columns:
+            values = source[name].dropna().unique().compute()
+            yield pd.DataFrame({name: pd.Series(np.asarray(values), dtype=object)})
+        return
+    yield from iterate_chunks(source, columns, chunk_rows, dtypes)
+
+
+# --------------------------------------------------------------------------- dask
+def _partition_pass1(frame: pd.DataFrame, layout: Layout, chunk_rows: int) -> FitStatistics:
+    statistics = FitStatistics(layout.width)
+    for start in range(0, len(frame), chunk_rows):
+        statistics.add(layout.rows(frame.iloc[start:start + chunk_rows]))
+    statistics.partition_counts = [statistics.n]
+    return statistics
+
+
+def _dask_pass1(source, used, layout, chunk_rows) -> FitStatistics:
+    import dask
+
+    parts = source[used].to_delayed()
+    pieces = dask.compute(*[dask.delayed(_partition_pass1)(part, layout, chunk_rows) for part in parts])
+    total = pieces[0]
+    for piece in pieces[1:]:
+        total = total.merge(piece)
+    return total
+
+
+def _partition_pass2(frame, layout, fit, chunk_rows, start, order, nw_lags, split, sample_positions):
+    total = new_statistics(fit, order, nw_lags)
+    position = start
+    for begin in range(0, len(frame), chunk_rows):
+        rows = layout.rows(frame.iloc[begin:begin + chunk_rows])
+        total = total.merge(chunk_statistics(fit, rows, position, order, nw_lags, split, sample_positions))
+        position += rows.raw.shape[0]
+    return total
+
+
+def _dask_pass2(source, used, layout, fit, chunk_rows, counts, order, nw_lags, split, sample_positions):
+    import dask
+
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(int)
+    parts = source[used].to_delayed()
+    pieces = dask.compute(*[
+        dask.delayed(_partition_pass2)(part, layout, fit, chunk_rows, int(start), order, nw_lags, split,
+                                       sample_positions)
+        for part, start in zip(parts, starts)
+    ])
+    total = pieces[0]
+    for piece in pieces[1:]:
+        total = total.merge(piece)
+    return total
+
+
+# --------------------------------------------------------------------------- the report
+def _sample_design(fit: StreamedFit, sample_rows: dict, categorical: tuple[str, ...]):
+    from ..design import Design
+
+    raw = sample_rows["raw"]
+    layout = fit.layout
+    return Design(
+        y=raw[:, layout.y_column].copy(),
+        x=raw[:, fit.accumulated].copy(),
+        column_names=fit.column_names,
+        terms=fit.terms,
+        has_intercept=fit.has_intercept,
+        target=layout.target,
+        predictors=layout.predictors,
+        categorical=categorical,
+        n_rows=fit.n_rows,
+        n_dropped=fit.n_dropped,
+        order_note="Order-dependent tests use the rows in the order given (no order_by).",
+        row_index=pd.Index(sample_rows["labels"]),
+        notes=fit.notes,
+    )
+
+
+def _report(fit: StreamedFit, accumulated, settings, *, complete, stride, offset, seed, durbin_watson_exact, order,
+            alpha, intercept, chunk_rows, exact_rows):
+    from scipy import stats
+
+    from ..checks import linearity
+    from ..model import fit as fit_model
+    from ..report import DataSummary, ModelSummary, Report
+    from ..verdict import data_findings, decide
+    from .results import battery
+
+    layout = fit.layout
+    categorical = tuple(n for n in layout.predictors if layout.kinds[n] == "categorical")
+    sample_rows = None
+    if accumulated.sample:
+        pieces = accumulated.sample
+        sample_rows = {key: np.concatenate([np.asarray(p[key]) for p in pieces]) for key in
+                       ("positions", "raw", "basis", "residuals", "leverage")}
+        sample_rows["labels"] = pd.Index(np.concatenate([np.asarray(p["labels"]) for p in pieces]))
+    sample_fit = None
+    sample_note = None
+    if sample_rows is not None and sample_rows["raw"].shape[0] > fit.rank + 1:
+        try:
+            sample_fit = fit_model(_sample_design(fit, sample_rows, categorical))
+        except Exception:  # a sample can be degenerate (e.g. a constant target in it); then the tests say so
+            sample_fit = None
+        if not complete:
+            sample_note = (f"computed on a systematic sample of {sample_rows['raw'].shape[0]} of {fit.n} rows "
+                           f"(every {stride}th row from row {offset + 1}, seed {seed}), refitted")
+    quadratic_fit = quadratic_note = None
+    if sample_fit is not None and sample_rows["raw"].shape[0] > QUADRATIC_ROWS:
+        every = math.ceil(sample_rows["raw"].shape[0] / QUADRATIC_ROWS)
+        thinned = {key: value[::every] for key, value in sample_rows.items()}
+        try:
+            quadratic_fit = fit_model(_sample_design(fit, thinned, categorical))
+        except Exception:
+            quadratic_fit = None
+        quadratic_note = (f"computed on a systematic sample of {thinned['raw'].shape[0]} of {fit.n} rows "
+                          f"(every {stride * every}th row from row {offset + 1}, seed {seed}), refitted")
+    result = battery(fit, accumulated, settings, categorical=categorical, sample_fit=sample_fit,
+                     sample_complete=complete, sample_note=sample_note, sample_rows=sample_rows,
+                     durbin_watson_exact=durbin_watson_exact, order=order, quadratic_fit=quadratic_fit,
+                     quadratic_note=quadratic_note)
+    tests = result.tests
+    tests["nonlinear_probe"] = linearity.nonlinear_probe(None, settings)
+
+    # the model summary (as api.model_summary reads a LinearFit)
+    rss = result.rss
+    df_resid = fit.df_resid
+    sigma2 = rss / df_resid if df_resid > 0 else math.nan
+    row_norms = np.sqrt(np.sum(fit.factor * fit.factor, axis=1))
+    std_errors = (row_norms * np.sqrt(np.longdouble(sigma2))).astype(np.float64) if df_resid > 0 else np.full(
+        fit.rank, np.nan)
+    names = list(fit.column_names)
+    coefficients = np.full(len(names), np.nan)
+    coefficients[fit.kept] = fit.coefficients
+    errors = np.full(len(names), np.nan)
+    errors[fit.kept] = std_errors
+    coefficient_series = pd.Series(coefficients, index=names, name="coefficient")
+    error_series = pd.Series(errors, index=names, name="std_error")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_values = coefficient_series / error_series
+    if df_resid > 0:
+        p_values = pd.Series(2 * stats.t.sf(np.abs(t_values.to_numpy()), df_resid), index=t_values.index)
+    else:
+        p_values = pd.Series(np.nan, index=t_values.index)
+    tss = fit.model_ss + rss
+    r_squared = float(fit.model_ss / tss) if tss > 0 else None
+    adj = None
+    if r_squared is not None and df_resid > 0:
+        adj = float(1.0 - (1.0 - r_squared) * (fit.n - (1 if intercept else 0)) / df_resid)
+    df_model = fit.rank - (1 if intercept else 0)
+    f_statistic = (float((fit.model_ss / df_model) / (rss / df_resid))
+                   if df_model > 0 and df_resid > 0 and rss > 0 else None)
+    if sample_rows is not None:
+        index = sample_rows["labels"]
+        residuals = sample_rows["residuals"]
+        y_sample = sample_rows["raw"][:, layout.y_column]
+        fitted_values = y_sample - residuals
+        leverage = sample_rows["leverage"]
+    else:
+        index, residuals, fitted_values, leverage = pd.RangeIndex(0), np.zeros(0), np.zeros(0), np.zeros(0)
+    model = ModelSummary(
+        coefficients=coefficient_series, std_errors=error_series, t_values=t_values.rename("t_value"),
+        p_values=p_values.rename("p_value"),
+        residuals=pd.Series(residuals, index=index, name="residual"),
+        fitted=pd.Series(fitted_values, index=index, name="fitted"),
+        leverage=pd.Series(leverage, index=index, name="leverage"),
+        sigma=math.sqrt(sigma2) if df_resid > 0 else None, r_squared=r_squared, adj_r_squared=adj,
+        f_statistic=f_statistic, f_df=(int(df_model), int(df_resid)),
+        f_p_value=float(stats.f.sf(f_statistic, df_model, df_resid)) if f_statistic is not None else None,
+        df_resid=int(df_resid), rank=int(fit.rank), aliased=fit.aliased, intercept=fit.has_intercept,
+        target=layout.target,
+    )
+    notes = list(fit.notes)
+    if not complete:
+        notes.append(
+            f"Streamed {fit.n} rows: tests that read the whole residual sequence and the plotted residuals use a "
+            f"systematic sample of {0 if sample_rows is None else sample_rows['raw'].shape[0]} rows."
+        )
+    summary = DataSummary(
+        target=layout.target, predictors=layout.predictors, categorical=categorical, n_rows=fit.n_rows,
+        n_used=fit.n, n_dropped=fit.n_dropped, order_by=None,
+        order_note="Order-dependent tests use the rows in the order given (no order_by).",
+        notes=tuple(notes), formula=None,
+    )
+    nonlinearity = {
+        "evidence": {name: {"p_value": tests[name].p_value, "effect": tests[name].effect,
+                            "severity": tests[name].severity.value}
+                     for name in ("reset", "harvey_collier", "rainbow", "quadratic", "nonlinear_probe") if name in tests},
+        "probe": {"computed": False, "reason": "probe=False (not run by the streaming engine)"},
+        "transforms": None,
+        "collapsed_equation": model.equation(),
+        "collapse_statement": ("Any linear-activation network, of any depth, trained to its optimum on this data is "
+                               f"{model.equation()}"),
+    }
+    verdict = decide(tests, data_findings(result.light), nonlinearity, settings, fit=result.light, transforms=None)
+    options = {
+        "alpha": settings.alpha, "intercept": intercept, "order_by": None, "probe": False, "seed": int(seed),
+        "durbin_watson_exact": durbin_watson_exact, "breusch_godfrey_order": order,
+        "thresholds": settings.to_dict(), "engine": "streaming", "chunk_rows": chunk_rows, "exact_rows": exact_rows,
+    }
+    return Report(data=summary, model=model, tests=MappingProxyType(tests), collinearity=result.collinearity,
+                  influence=result.influence, nonlinearity=MappingProxyType(nonlinearity), verdict=verdict,
+                  options=MappingProxyType(options), version=__version__, fit=fit)

@@ -1,0 +1,193 @@
+"""The streaming engine against the in-memory path: same report, number for number (1e-9 relative).
+
+The in-memory ``olscheck.check`` is the reference (itself tested against R);
+every numeric field of ``report.to_dict()`` is compared, so a streamed
+statistic that drifts anywhere fails here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import olscheck
+from olscheck.engine import check_streaming
+from olscheck.errors import ConfigurationError
+
+RELATIVE = 1e-9
+#: numbers this small are rounding noise (e.g. variance proportions of 1e-28); compared absolutely
+ABSOLUTE = 1e-12
+#: what the streaming engine reports differently on purpose
+IGNORED = {"/nonlinearity/probe/reason", "/options/engine", "/options/chunk_rows", "/options/exact_rows"}
+
+
+def differences(expected, actual, path=""):
+    """Paths where two report dictionaries differ (numbers beyond the tolerance)."""
+    out = []
+    if path in IGNORED:
+        return out
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        for key in set(expected) | set(actual):
+            child = f"{path}/{key}"
+            if child in IGNORED:
+                continue
+            if key not in expected or key not in actual:
+                out.append(f"{child}: missing")
+            else:
+                out.extend(differences(expected[key], actual[key], child))
+    elif isinstance(expected, list) and isinstance(actual, list):
+        if len(expected) != len(actual):
+            return [f"{path}: {len(expected)} != {len(actual)} items"]
+        for i, (a, b) in enumerate(zip(expected, actual)):
+            out.extend(differences(a, b, f"{path}[{i}]"))
+    elif isinstance(expected, float) and isinstance(actual, (float, int)) and not isinstance(actual, bool):
+        if not math.isclose(expected, actual, rel_tol=RELATIVE, abs_tol=ABSOLUTE):
+            out.append(f"{path}: {expected!r} != {actual!r}")
+    elif expected != actual:
+        out.append(f"{path}: {str(expected)[:80]!r} != {str(actual)[:80]!r}")
+    return out
+
+
+def make_frame(n: int = 240, seed: int = 7) -> pd.DataFrame:
+    """Collinear, heteroskedastic, with a factor, an offset column and missing values."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=n)
+    x2 = 0.6 * x1 + rng.normal(size=n)
+    group = rng.choice(["a", "b", "c"], size=n, p=[0.5, 0.3, 0.2])
+    noise = rng.normal(size=n) * (1.0 + 0.6 * np.abs(x1))
+    y = 3.0 + 2.0 * x1 - x2 + np.where(group == "b", 0.7, 0.0) + noise
+    frame = pd.DataFrame({"y": y, "x1": x1 + 1000.0, "x2": x2, "g": group})
+    frame.loc[5, "y"] = np.nan
+    frame.loc[17, "x2"] = np.nan
+    return frame
+
+
+def assert_same(reference, streamed):
+    expected = reference.to_dict()
+    if expected["nonlinearity"]["transforms"] is not None:
+        # the streaming engine does not try transforms (they refit the model on every row)
+        expected["nonlinearity"]["transforms"] = None
+        expected["verdict"].pop("summary")
+        actual = streamed.to_dict()
+        actual["verdict"].pop("summary")
+        problems = differences(expected, actual)
+    else:
+        problems = differences(expected, streamed.to_dict())
+    assert not problems, "\n".join(problems[:20])
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return make_frame()
+
+
+@pytest.fixture(scope="module")
+def reference(frame):
+    return olscheck.check(frame, target="y", probe=False)
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 7, 64, 10_000])
+def test_dataframe_chunks_match_in_memory(frame, reference, chunk_rows):
+    # chunks of 1 and 7 rows split every factor level across chunks
+    streamed = check_streaming(frame, target="y", chunk_rows=chunk_rows)
+    assert_same(reference, streamed)
+
+
+def test_file_sources_match_in_memory(frame, reference, tmp_path):
+    csv = tmp_path / "data.csv"
+    parquet = tmp_path / "data.parquet"
+    frame.to_csv(csv, index=False)
+    frame.to_parquet(parquet, index=False, row_group_size=50)
+    from_csv = olscheck.check(pd.read_csv(csv), target="y", probe=False)
+    assert_same(from_csv, check_streaming(str(csv), target="y", chunk_rows=33))
+    assert_same(reference, check_streaming(parquet, target="y", chunk_rows=33))
+
+
+@pytest.mark.parametrize("options", [
+    {"intercept": False},
+    {"predictors": ["x1", "g"]},
+    {"predictors": ["x1", "x2", "x3", "g"]},  # x3 = 2 x1 - x2 is aliased
+    {"breusch_godfrey_order": 3},
+])
+def test_model_variants_match_in_memory(options):
+    frame = make_frame(n=180, seed=11)
+    frame["x3"] = 2.0 * frame["x1"] - frame["x2"]
+    reference = olscheck.check(frame, target="y", probe=False, **options)
+    for chunk_rows in (1, 25):
+        assert_same(reference, check_streaming(frame, target="y", chunk_rows=chunk_rows, **options))
+
+
+def test_level_only_in_dropped_rows_gets_no_column():
+    frame = make_frame(n=150, seed=3)
+    frame.loc[40, "g"] = "zz"
+    frame.loc[40, "y"] = np.nan
+    reference = olscheck.check(frame, target="y", probe=False)
+    streamed = check_streaming(frame, target="y", chunk_rows=9)
+    assert "g[T.zz]" not in streamed.model.coefficients.index
+    assert_same(reference, streamed)
+
+
+def test_streamed_statistics_on_large_data_use_every_row():
+    # more rows than kept whole: the streamed tests still use every row, the whole-sequence ones a sample
+    frame = make_frame(n=3000, seed=5)
+    reference = olscheck.check(frame, target="y", probe=False)
+    streamed = check_streaming(frame, target="y", chunk_rows=499, exact_rows=400)
+    streamed_tests = ["breusch_pagan", "breusch_pagan_original", "goldfeld_quandt", "ncv_fitted", "durbin_watson",
+                      "breusch_godfrey", "jarque_bera", "reset", "vif", "condition_index", "influence", "outlier_test"]
+    for name in streamed_tests:
+        a, b = reference.tests[name], streamed.tests[name]
+        assert math.isclose(a.statistic, b.statistic, rel_tol=RELATIVE), name
+        if a.p_value is not None:
+            assert math.isclose(a.p_value, b.p_value, rel_tol=RELATIVE, abs_tol=1e-300), name
+        assert a.severity == b.severity, name
+    special = reference.tests["white"].details["special_statistic"]
+    assert math.isclose(streamed.tests["white"].statistic, special, rel_tol=RELATIVE)
+    assert "sample" in streamed.tests["harvey_collier"].details["computed_on"]
+    assert "sample" in streamed.tests["shapiro_wilk"].details["computed_on"]
+    for key in ("max_cooks_distance", "n_influential", "max_leverage", "max_abs_studentized_residual",
+                "max_cooks_distance_row", "max_cooks_distance_position", "top_rows"):
+        assert not differences(reference.influence.to_dict()[key], streamed.influence.to_dict()[key]), key
+    assert not differences(reference.model.to_dict(), streamed.model.to_dict())
+    assert not differences(reference.collinearity.to_dict(), streamed.collinearity.to_dict())
+
+
+def test_closed_form_simple_regression():
+    # y on one x: slope = Sxy / Sxx, and Durbin-Watson d from the residuals by hand
+    x = np.arange(1.0, 21.0)
+    y = np.array([2.1, 3.9, 6.2, 7.8, 10.1, 12.2, 13.8, 16.1, 18.0, 20.2,
+                  21.9, 24.1, 26.0, 27.8, 30.2, 32.1, 33.9, 36.0, 38.2, 39.9])
+    report = check_streaming(pd.DataFrame({"x": x, "y": y}), target="y", chunk_rows=3)
+    slope = np.sum((x - x.mean()) * (y - y.mean())) / np.sum((x - x.mean()) ** 2)
+    residuals = y - y.mean() - slope * (x - x.mean())
+    assert math.isclose(report.model.coefficients["x"], slope, rel_tol=1e-12)
+    d = np.sum(np.diff(residuals) ** 2) / np.sum(residuals**2)
+    assert math.isclose(report.tests["durbin_watson"].statistic, d, rel_tol=1e-12)
+
+
+def test_order_by_is_refused(frame):
+    with pytest.raises(ConfigurationError, match="order_by"):
+        check_streaming(frame, target="y", order_by="x1")
+
+
+def test_exact_fit_is_not_computable_as_in_memory():
+    x = np.arange(12.0)
+    frame = pd.DataFrame({"y": 1.0 + 2.0 * x, "x": x, "z": np.sin(x)})
+    reference = olscheck.check(frame, target="y", probe=False)
+    streamed = check_streaming(frame, target="y", chunk_rows=1)
+    for name in ("breusch_pagan", "white", "goldfeld_quandt", "durbin_watson", "breusch_godfrey", "jarque_bera",
+                 "reset", "influence", "outlier_test"):
+        assert streamed.tests[name].reason is not None, name
+        assert streamed.tests[name].reason == reference.tests[name].reason, name
+
+
+def test_csv_text_levels_that_look_like_numbers(tmp_path):
+    # a text factor whose later chunks hold only digit-like levels is still one factor with text levels
+    frame = make_frame(n=120, seed=9)
+    frame["g"] = np.where(np.arange(120) < 80, frame["g"], np.where(frame["g"] == "a", "1", "2"))
+    path = tmp_path / "mixed.csv"
+    frame.to_csv(path, index=False)
+    reference = olscheck.check(str(path), target="y", probe=False)
+    assert_same(reference, check_streaming(str(path), target="y", chunk_rows=30))

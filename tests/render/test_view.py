@@ -1,0 +1,109 @@
+"""Presentation data shared by the HTML and Markdown reports."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+
+import pytest
+
+import olscheck
+from olscheck.render.view import SEVERITY_ORDER, build_view, format_number, format_p, split_code
+from tests.render.conftest import hostile_frame, linear_frame
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, "—"), (True, "yes"), (12345, "12,345"), (0.0, "0"), (float("nan"), "—"), (float("inf"), "—"),
+    (0.123456, "0.1235"), (-2.5, "-2.5"), (1.5e-5, "1.500e-05"), (2.5e7, "2.500e+07"),
+])
+def test_format_number(value, expected):
+    assert format_number(value) == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, "—"), (0.5, "0.5000"), (0.00012, "0.0001"), (3.2e-5, "3.20e-05"), (1e-20, "< 1e-16"), (0.0, "< 1e-16"),
+])
+def test_format_p(value, expected):
+    assert format_p(value) == expected
+
+
+def test_split_code():
+    assert split_code("use `a` or `b`.") == [(False, "use "), (True, "a"), (False, " or "), (True, "b"), (False, ".")]
+    assert split_code("an odd ` tick") == [(False, "an odd ` tick")]
+    assert split_code("plain") == [(False, "plain")]
+
+
+def test_findings_split_and_ordered(report):
+    view = build_view(report, [])
+    severities = [row.severity for row in view.problems]
+    assert "ok" not in severities
+    assert severities == sorted(severities, key=lambda s: -SEVERITY_ORDER.index(s))
+    assert {row.severity for row in view.passed} <= {"ok"}
+    assert len(view.problems) + len(view.passed) == len(report.verdict.findings)
+
+
+def test_every_test_in_exactly_one_section(report, plots):
+    view = build_view(report, plots)
+    placed = [row.key for section in view.sections for row in section.tests]
+    assert sorted(placed) == sorted(report.tests)
+    for section in view.sections:
+        for row in section.tests:
+            assert report.tests[row.key].assumption.value == section.key
+    # a section's badge is its worst finding
+    for section in view.sections:
+        worst = max((f.severity.value for f in report.verdict.findings if f.assumption.value == section.key),
+                    key=SEVERITY_ORDER.index, default="ok")
+        assert section.severity == worst
+    # plots: every one placed once, the probe's in the probe section
+    placed_plots = [p.key for s in view.sections for p in s.plots] + [p.key for p in view.probe_plots]
+    assert sorted(placed_plots) == sorted(p.key for p in plots)
+    assert [p.key for p in view.probe_plots] == ["probe"]
+
+
+def test_verdict_remedies_go_to_their_sections_and_replace_check_advice(report):
+    view = build_view(report, [])
+    by_key = {section.key: section for section in view.sections}
+    for remedy in report.verdict.remedies:
+        assert remedy.code in [r.code for r in by_key[remedy.assumption].remedies]
+        assert by_key[remedy.assumption].advice == []
+
+
+def test_check_advice_when_the_verdict_gives_no_remedy(report):
+    bare = dataclasses.replace(report, verdict=dataclasses.replace(report.verdict, remedies=()))
+    view = build_view(bare, [])
+    advised = {check for section in view.sections for advice in section.advice for check in advice.checks}
+    expected = {r.name for r in report.tests.values() if r.remedy and r.severity.value in ("warn", "fail")}
+    assert advised == expected
+    # identical advice from several checks is shown once, naming them all
+    texts = [tuple(map(tuple, advice.lines)) for section in view.sections for advice in section.advice]
+    assert len(texts) == len(set(texts))
+
+
+def test_reproducing_call_reproduces_the_report(linear_report):
+    view = build_view(linear_report, [])
+    tree = ast.parse(view.reproduce)
+    assert isinstance(tree.body[-1], ast.Assign)
+    namespace = {"df": linear_frame()}
+    exec(compile(tree, "<reproduce>", "exec"), namespace)
+    again = namespace["report"]
+    assert again.to_dict()["tests"] == linear_report.to_dict()["tests"]
+    assert again.verdict.level == linear_report.verdict.level
+
+
+def test_reproducing_call_names_changed_options_and_thresholds():
+    frame = hostile_frame(80)
+    report = olscheck.check(frame, formula="Q('target y') ~ Q('<script>alert(1)</script>')", probe=False,
+                            seed=3, alpha=0.01, thresholds={"vif_warn": 4.0})
+    code = build_view(report, []).reproduce
+    assert "formula=\"Q('target y') ~ Q('<script>alert(1)</script>')\"" in code
+    assert "probe=False" in code and "seed=3" in code and "alpha=0.01" in code
+    assert "thresholds={'vif_warn': 4.0}" in code
+    assert "intercept" not in code  # defaults are left out
+    ast.parse(code)
+
+
+def test_data_summary_rows(report):
+    rows = dict(build_view(report, []).data_rows)
+    assert rows["rows in the data"] == "160" and rows["rows used"] == "158"
+    assert rows["rows dropped (missing values)"] == "2"
+    assert "order" in rows["row order"]
