@@ -91,6 +91,8 @@ def check(
     from .report import DataSummary, Report
     from .verdict import data_findings, decide, materially_nonlinear
 
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigurationError(f"seed must be a non-negative integer, not {seed!r}.")
     step = progress or (lambda _description: None)
     settings = _thresholds(thresholds, alpha)
     if not isinstance(breusch_godfrey_order, (int, np.integer)) or isinstance(breusch_godfrey_order, bool) or breusch_godfrey_order < 1:

@@ -317,7 +317,7 @@ def _condition_number(x: np.ndarray) -> float | None:
     if x.size == 0:
         return None
     # kappa is invariant to one common factor; a power of two keeps 1e±300 finite
-    x = x / np.ldexp(1.0, int(np.frexp(np.max(np.abs(x)))[1]))
+    x = x / np.ldexp(1.0, int(np.frexp(np.max(np.abs(x)))[1]) - 1)
     singular = np.linalg.svd(x, compute_uv=False)
     if singular[-1] <= 0:
         return None
