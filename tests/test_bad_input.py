@@ -408,11 +408,6 @@ def test_extreme_predictor_magnitudes_leave_every_statistic_unchanged(factor):
     _assert_same_statistics(report, reference)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a predictor near 1.5e308: the fit and kappa now scale it safely, but the Belsley SVD in "
-    "checks/collinearity.py scales columns to unit length by a norm that overflows (SVD did not converge); "
-    "fix: pre-scale columns by a power of two there too"
-))
 def test_predictor_beyond_two_to_the_1023_is_not_aliased():
     frame = base_frame()
     factor = 1.5e308 / float(frame["x1"].abs().max())

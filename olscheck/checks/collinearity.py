@@ -147,7 +147,7 @@ def _binary_rescaled(x: np.ndarray) -> np.ndarray:
     if x.size == 0:
         return x.astype(float)
     largest = np.max(np.abs(x), axis=0)
-    exponents = np.frexp(np.where(largest > 0, largest, 1.0))[1]
+    exponents = np.frexp(np.where(largest > 0, largest, 1.0))[1] - 1  # minus one: 2**e stays finite near 1.8e308
     return x / np.ldexp(1.0, exponents)
 
 
