@@ -127,6 +127,11 @@ class LinearFit:
         return self.design.x[:, self.kept]
 
     @property
+    def regressors(self) -> np.ndarray:
+        """The kept columns without the intercept (auxiliary regressions add their own)."""
+        return self.x[:, 1:] if self.has_intercept else self.x
+
+    @property
     def column_names(self) -> tuple[str, ...]:
         """Names of the kept columns."""
         return tuple(self.design.column_names[j] for j in self.kept)

@@ -13,7 +13,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any, Mapping
 
-__all__ = ["Severity", "Assumption", "TestResult", "not_computable", "clean_float"]
+__all__ = ["Severity", "Assumption", "TestResult", "not_computable", "clean_float", "p_text"]
 
 
 class Severity(str, Enum):
@@ -48,6 +48,11 @@ class Assumption(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+def p_text(p: float) -> str:
+    """A p-value as messages print it: "p < 0.001" or "p = 0.0123"."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3g}"
 
 
 def clean_float(value: Any) -> float | None:

@@ -47,7 +47,7 @@ from scipy import stats
 from ..covariance import StandardErrorChange, hc3_change
 from ..linalg import LeastSquares, least_squares
 from ..model import LinearFit
-from ..result import Assumption, Severity, TestResult, not_computable
+from ..result import Assumption, Severity, TestResult, not_computable, p_text
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = [
@@ -100,15 +100,6 @@ _METHOD_NCV = "Cook-Weisberg score test on the fitted values, ESS/2 of e²/σ̂�
 # ---------------------------------------------------------------------------
 # shared pieces
 # ---------------------------------------------------------------------------
-def _p_text(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3g}"
-
-
-def _regressors(fit: LinearFit) -> np.ndarray:
-    """The model's columns without the intercept (least_squares adds it back)."""
-    return fit.x[:, 1:] if fit.has_intercept else fit.x
-
-
 def _exact_fit_reason(fit: LinearFit) -> str | None:
     scale = float(np.sqrt(fit.y @ fit.y))
     if fit.df_resid < 1:
@@ -204,7 +195,7 @@ def _variance_spread(fit: LinearFit) -> float | None:
     """
     if fit.df_resid < 1 or fit.rss <= 0:
         return None
-    z = _regressors(fit)
+    z = fit.regressors
     if z.shape[1] == 0:
         return None
     absolute = np.abs(fit.residuals)
@@ -244,19 +235,19 @@ def _decide(fit, name, method, statistic, p_value, df, effect, effect_name, thre
         if spread is not None:
             consequences.append(f"the error SD varies {spread:.1f}-fold between the 10th and 90th percentile")
         consequence = "; " + "; ".join(consequences) if consequences else ""
-        message = f"Warning: {finding} ({_p_text(p_value)}){consequence}."
+        message = f"Warning: {finding} ({p_text(p_value)}){consequence}."
         remedy = _REMEDY
     elif p_value < thresholds.alpha:
         severity = Severity.NOTE
         message = (
-            f"Note: {finding} ({_p_text(p_value)}), but HC3 standard errors differ from the classical ones by at "
+            f"Note: {finding} ({p_text(p_value)}), but HC3 standard errors differ from the classical ones by at "
             f"most {change.largest_change:.0%} and the error SD varies only {spread or 1:.1f}-fold, so inference "
             "is hardly affected."
         )
         remedy = _REMEDY
     else:
         severity = Severity.OK
-        message = f"OK: no evidence that {finding} ({_p_text(p_value)})."
+        message = f"OK: no evidence that {finding} ({p_text(p_value)})."
         remedy = None
     return TestResult(
         name=name,
@@ -319,7 +310,7 @@ def breusch_pagan(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -
     reason = _breusch_pagan_precondition(fit)
     if reason:
         return not_computable(name, ASSUMPTION, _METHOD_BP, reason)
-    aux = _variance_regression(fit, _regressors(fit), fit.has_intercept)
+    aux = _variance_regression(fit, fit.regressors, fit.has_intercept)
     df = aux.rank - 1
     return _chi_square_result(
         fit, name, _METHOD_BP, aux.koenker, df, aux.r_squared, "auxiliary R² (e² on the regressors)", thresholds,
@@ -344,7 +335,7 @@ def breusch_pagan_original(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRE
     reason = _breusch_pagan_precondition(fit)
     if reason:
         return not_computable(name, ASSUMPTION, _METHOD_BP_ORIGINAL, reason)
-    aux = _variance_regression(fit, _regressors(fit), fit.has_intercept)
+    aux = _variance_regression(fit, fit.regressors, fit.has_intercept)
     return _chi_square_result(
         fit, name, _METHOD_BP_ORIGINAL, aux.half_explained, aux.rank - 1, aux.r_squared,
         "auxiliary R² (e² on the regressors)", thresholds, "the error variance changes with the regressors",
@@ -454,7 +445,7 @@ def white(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestRe
     n = fit.n
     share_limit = int(np.floor(thresholds.white_max_terms_share * n))
     limit = min(share_limit, WHITE_MAX_TERMS)
-    columns, count, exact = _white_terms(_regressors(fit), limit)
+    columns, count, exact = _white_terms(fit.regressors, limit)
     fallback_reason = None
     if columns is None:
         terms = f"{count} terms" if exact else f"at least {count} terms"
@@ -532,7 +523,7 @@ def goldfeld_quandt(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS)
         return not_computable(name, ASSUMPTION, _METHOD_GQ, "the model has no coefficients")
     n = fit.n
     split = n // 2
-    z = _regressors(fit)
+    z = fit.regressors
     e = fit.residuals
     first = least_squares(z[:split], e[:split], intercept=fit.has_intercept)
     second = least_squares(z[split:], e[split:], intercept=fit.has_intercept)

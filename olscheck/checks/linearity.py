@@ -41,7 +41,7 @@ from scipy import stats
 
 from ..linalg import ALIASING_TOLERANCE, least_squares
 from ..model import LinearFit
-from ..result import Assumption, Severity, TestResult, not_computable
+from ..result import Assumption, Severity, TestResult, not_computable, p_text
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = ["reset", "harvey_collier", "rainbow", "recursive_residuals", "run"]
@@ -67,15 +67,6 @@ _METHOD_HC = (
     "Harvey-Collier t test on the recursive residuals in data order, two-sided "
     "(lmtest::harvtest; recursion started at the first rows of full rank)"
 )
-
-
-def _p_text(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3g}"
-
-
-def _regressors(fit: LinearFit) -> np.ndarray:
-    """The model's columns without the intercept (least_squares adds it back)."""
-    return fit.x[:, 1:] if fit.has_intercept else fit.x
 
 
 def _exact_fit_reason(fit: LinearFit) -> str | None:
@@ -106,19 +97,19 @@ def _decide(name, method, statistic, p_value, df, effect, effect_name, threshold
     """
     if p_value < thresholds.specification_strong_p and material:
         severity = Severity.FAIL
-        message = f"Problem: {findings[1]} ({_p_text(p_value)}, {effect_name} {effect:.3g})."
+        message = f"Problem: {findings[1]} ({p_text(p_value)}, {effect_name} {effect:.3g})."
         remedy = _REMEDY
     elif p_value < thresholds.specification_strong_p:
         severity = Severity.WARN
-        message = f"Warning: {findings[1]} ({_p_text(p_value)})."
+        message = f"Warning: {findings[1]} ({p_text(p_value)})."
         remedy = _REMEDY
     elif p_value < thresholds.alpha:
         severity = Severity.NOTE
-        message = f"Note: weak evidence that {findings[1]} ({_p_text(p_value)}); with several specification tests one such result is common under a linear mean."
+        message = f"Note: weak evidence that {findings[1]} ({p_text(p_value)}); with several specification tests one such result is common under a linear mean."
         remedy = None
     else:
         severity = Severity.OK
-        message = f"OK: {findings[0]} ({_p_text(p_value)})."
+        message = f"OK: {findings[0]} ({p_text(p_value)})."
         remedy = None
     return TestResult(
         name=name,
@@ -186,7 +177,7 @@ def reset(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
     scaled = fitted / size * math.sqrt(fit.n)
     added = np.column_stack([scaled**p for p in powers])
     e = fit.residuals
-    aux = least_squares(np.column_stack([_regressors(fit), added]), e, intercept=fit.has_intercept)
+    aux = least_squares(np.column_stack([fit.regressors, added]), e, intercept=fit.has_intercept)
     df1 = aux.rank - fit.rank
     df2 = fit.n - aux.rank
     if df1 < 1:
@@ -424,7 +415,7 @@ def rainbow(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, frac
     n = fit.n
     first, stop = _central_rows(n, fraction)
     size = stop - first
-    central = least_squares(_regressors(fit)[first:stop], fit.residuals[first:stop], intercept=fit.has_intercept)
+    central = least_squares(fit.regressors[first:stop], fit.residuals[first:stop], intercept=fit.has_intercept)
     df2 = size - central.rank
     df1 = fit.df_resid - df2
     if df2 < 1:
@@ -481,7 +472,7 @@ def quadratic(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Te
     reason = _exact_fit_reason(fit)
     if reason:
         return not_computable(name, ASSUMPTION, _METHOD_QUADRATIC, reason)
-    regressors = _regressors(fit)
+    regressors = fit.regressors
     if regressors.shape[1] == 0:
         return not_computable(name, ASSUMPTION, _METHOD_QUADRATIC, "the model has no predictors")
     centred = regressors - regressors.mean(axis=0) if fit.has_intercept else regressors
