@@ -61,19 +61,39 @@ def centred_scaled_basis(z: np.ndarray, centre: bool) -> tuple[np.ndarray, np.nd
 
     Returns ``(basis, shift, scale)`` with ``basis = (z - shift) / scale``;
     a column that is zero after centring gets scale 0 and a zero column.
+    ``scale`` overflows to inf for a column whose norm exceeds the largest
+    float (values near 1.8e308); :func:`least_squares` does not use it.
+    """
+    basis, shift, norm, exponent = _binary_centred_scaled_basis(z, centre)
+    return basis, np.ldexp(shift, exponent), np.ldexp(norm, exponent)
+
+
+def _binary_centred_scaled_basis(z: np.ndarray, centre: bool):
+    """:func:`centred_scaled_basis` with its scale split into a power of two and a norm.
+
+    Returns ``(basis, shift, norm, exponent)`` with ``basis = (z / 2**exponent
+    - shift) / norm``. Dividing each column by a power of two near its largest
+    absolute value first is exact, and keeps the sums of squares finite and
+    normal for columns of any magnitude (1e-300 ... 1.8e308), as
+    :meth:`olscheck.design.Design.fitting_basis` does for the model itself.
     """
     z = np.asarray(z, dtype=float)
-    shift = z.mean(axis=0) if centre else np.zeros(z.shape[1])
+    n, m = z.shape
+    largest = np.max(np.abs(z), axis=0, initial=0.0) if n else np.zeros(m)
+    # frexp's exponent minus one keeps 2**exponent finite for columns near 1.8e308
+    exponent = np.where(largest > 0, np.frexp(largest)[1] - 1, 0).astype(int)
+    z = np.ldexp(z, -exponent)
+    shift = z.mean(axis=0) if centre and n else np.zeros(m)
     basis = z - shift
-    scale = np.sqrt(np.einsum("ij,ij->j", basis, basis))
+    norm = np.sqrt(np.einsum("ij,ij->j", basis, basis))
     # relative to the column's own magnitude, so a column equal to its mean
     # up to rounding counts as constant
     magnitude = np.sqrt(np.einsum("ij,ij->j", z, z))
-    constant = scale <= 1e-12 * np.maximum(magnitude, np.finfo(float).tiny)
-    scale = np.where(constant, 0.0, scale)
+    constant = norm <= 1e-12 * np.maximum(magnitude, np.finfo(float).tiny)
+    norm = np.where(constant, 0.0, norm)
     with np.errstate(divide="ignore", invalid="ignore"):
-        basis = np.where(constant, 0.0, basis / np.where(constant, 1.0, scale))
-    return basis, shift, scale
+        basis = np.where(constant, 0.0, basis / np.where(constant, 1.0, norm))
+    return basis, shift, norm, exponent
 
 
 def least_squares(z: np.ndarray, v: np.ndarray, *, intercept: bool = True,
@@ -107,21 +127,28 @@ def least_squares(z: np.ndarray, v: np.ndarray, *, intercept: bool = True,
     v_shift = v.mean() if intercept else 0.0
     v_centred = v - v_shift
     tss = float(v_centred @ v_centred)
-    basis, shift, scale = centred_scaled_basis(z, centre=intercept)
-    candidate = np.flatnonzero(scale > 0)
+    basis, shift, norm, exponent = _binary_centred_scaled_basis(z, centre=intercept)
+    candidate = np.flatnonzero(norm > 0)
     kept = _independent_columns(basis[:, candidate], tolerance)
     kept = candidate[kept]
     if kept.size:
         q, r = np.linalg.qr(basis[:, kept])
         scaled_coef = scipy_linalg.solve_triangular(r, q.T @ v_centred)
         fitted_centred = q @ (q.T @ v_centred)
-        slope = scaled_coef / scale[kept]
+        # coefficient on the column divided by its power of two; the intercept
+        # is formed from these so that no product of a huge shift and a tiny
+        # slope over- or underflows
+        binary_slope = scaled_coef / norm[kept]
+        # a slope on a column of subnormal values can be beyond the float
+        # range (inf); fitted values, residuals and RSS do not use it
+        with np.errstate(over="ignore"):
+            slope = np.ldexp(binary_slope, -exponent[kept])
     else:
         fitted_centred = np.zeros(n)
-        slope = np.zeros(0)
+        binary_slope = slope = np.zeros(0)
     residuals = v_centred - fitted_centred
     if intercept:
-        coefficients = np.concatenate([[v_shift - shift[kept] @ slope], slope])
+        coefficients = np.concatenate([[v_shift - shift[kept] @ binary_slope], slope])
     else:
         coefficients = slope
     return LeastSquares(

@@ -389,23 +389,37 @@ def test_extreme_predictor_magnitudes_give_the_right_coefficients(factor):
     strict_json(report)
 
 
-_LINALG_OVERFLOW = (
-    "olscheck/linalg.py centred_scaled_basis(): the column norms np.einsum('ij,ij->j', basis, basis) overflow "
-    "(|x| > ~1e154) or underflow (|x| < ~1e-154), so least_squares() treats the column as constant and drops it "
-    "from every auxiliary regression (breusch_pagan df 2 -> 1, white, goldfeld_quandt, reset, rainbow, quadratic "
-    "differ from the unscaled data); checks/heteroskedasticity.py _white_terms() also squares raw columns. Fix: "
-    "divide each column by a power of two (np.ldexp(1, frexp(max|z|)[1])) before centring, as "
-    "Design.fitting_basis does, and fold it into `scale`"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=_LINALG_OVERFLOW)
 @pytest.mark.parametrize("factor", [1e300, 1e-300, 1e200])
 def test_extreme_predictor_magnitudes_leave_every_statistic_unchanged(factor):
     frame = base_frame()
     reference = check(frame, target="y", predictors=["x1", "x2"])
     report = check(frame.assign(x1=frame["x1"] * factor), target="y", predictors=["x1", "x2"])
+    # the auxiliary regressions (linalg.least_squares, White's squares) divide
+    # each column by a power of two first, so nothing over- or underflows
     _assert_same_statistics(report, reference)
+
+
+@pytest.mark.parametrize("target_factor, predictor_factor",
+                         [(1e300, 1e300), (1e-300, 1e-300), (1e150, 1e-150), (1e-150, 1e150), (1e300, 1.0)])
+def test_target_and_predictor_both_extreme(target_factor, predictor_factor):
+    frame = base_frame()
+    reference = check(frame, target="y", predictors=["x1", "x2"])
+    report = check(frame.assign(y=frame["y"] * target_factor, x1=frame["x1"] * predictor_factor),
+                   target="y", predictors=["x1", "x2"])
+    # the slope of x1 is in units of y per unit of x1
+    assert report.model.coefficients["x1"] / target_factor * predictor_factor == pytest.approx(
+        reference.model.coefficients["x1"], rel=1e-12)
+    assert report.model.coefficients["x2"] / target_factor == pytest.approx(reference.model.coefficients["x2"],
+                                                                            rel=1e-12)
+    _assert_same_statistics(report, reference)
+    strict_json(report)
+
+
+def test_slope_beyond_the_float_range_is_an_error_naming_the_column():
+    frame = base_frame()
+    # y in 1e300, x1 in 1e-300: the slope of x1 would be ~1e600
+    with pytest.raises(DataError, match="'x1'"):
+        check(frame.assign(y=frame["y"] * 1e300, x1=frame["x1"] * 1e-300), target="y", predictors=["x1", "x2"])
 
 
 def test_predictor_beyond_two_to_the_1023_is_not_aliased():

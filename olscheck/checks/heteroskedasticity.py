@@ -379,6 +379,12 @@ def _white_terms(z: np.ndarray, limit: int) -> tuple[np.ndarray | None, int, boo
     varying = np.ptp(z, axis=0) > 0 if z.size else np.zeros(z.shape[1], dtype=bool)
     z = z[:, varying]
     n, p = z.shape
+    # Dividing each column by a power of two near its largest value is exact
+    # and keeps squares and products finite and normal at any magnitude
+    # (|x| > 1e154 would overflow, |x| < 1e-154 underflow to 0); the terms
+    # span the same space.
+    if n and p:
+        z = np.ldexp(z, -(np.frexp(np.max(np.abs(z), axis=0))[1] - 1))
     two_valued = np.array([np.unique(z[:, j]).size <= 2 for j in range(p)], dtype=bool)
     first: list[int] = []
     second: list[int] = []

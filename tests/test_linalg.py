@@ -1,0 +1,98 @@
+"""olscheck.linalg.least_squares against numpy's lstsq, at ordinary and extreme magnitudes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from olscheck.linalg import centred_scaled_basis, least_squares
+
+
+def _data(n: int = 30, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 3))
+    v = 0.5 + z @ np.array([1.0, -2.0, 0.25]) + rng.normal(size=n)
+    return z, v
+
+
+def _lstsq(z, v, intercept=True):
+    design = np.column_stack([np.ones(len(v)), z]) if intercept else z
+    coefficients = np.linalg.lstsq(design, v, rcond=None)[0]
+    residuals = v - design @ coefficients
+    return coefficients, residuals
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+def test_matches_numpy_lstsq(intercept):
+    z, v = _data()
+    result = least_squares(z, v, intercept=intercept)
+    coefficients, residuals = _lstsq(z, v, intercept)
+    np.testing.assert_allclose(result.coefficients, coefficients, rtol=1e-12)
+    np.testing.assert_allclose(result.residuals, residuals, rtol=1e-10, atol=1e-13)
+    assert result.rss == pytest.approx(residuals @ residuals, rel=1e-12)
+    assert result.rank == 3 + intercept
+    assert list(result.kept) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("factor", [1e300, 1e-300, 1e200, 1e-200, 1e160, 2.0**-1060])
+@pytest.mark.parametrize("intercept", [True, False])
+def test_extreme_column_magnitudes_give_the_unscaled_fit(factor, intercept):
+    # |x| > ~1e154 made the sum of squares overflow, |x| < ~1e-154 underflow:
+    # the column was then treated as constant and dropped
+    z, v = _data()
+    scaled = z.copy()
+    scaled[:, 1] *= factor
+    # the reference uses the values actually stored (a subnormal column keeps
+    # only ~14 bits of each value; dividing by a power of two is exact)
+    z = scaled.copy()
+    z[:, 1] /= factor
+    coefficients, residuals = _lstsq(z, v, intercept)
+    result = least_squares(scaled, v, intercept=intercept)
+    assert list(result.kept) == [0, 1, 2]
+    assert result.rss == pytest.approx(residuals @ residuals, rel=1e-11)
+    np.testing.assert_allclose(result.residuals, residuals, rtol=1e-9, atol=1e-12)
+    expected = coefficients.copy()
+    with np.errstate(over="ignore"):
+        expected[1 + intercept] /= factor  # inf for the subnormal column, as for the result
+    np.testing.assert_allclose(result.coefficients, expected, rtol=1e-12)
+
+
+def test_columns_near_the_largest_float_are_kept():
+    z, v = _data()
+    scaled = z.copy()
+    scaled[:, 0] = z[:, 0] / np.max(np.abs(z[:, 0])) * 1.5e308
+    result = least_squares(scaled, v)
+    coefficients, residuals = _lstsq(z, v)
+    assert result.rank == 4
+    assert result.rss == pytest.approx(residuals @ residuals, rel=1e-11)
+    assert np.isfinite(result.coefficients).all()
+    factor = 1.5e308 / np.max(np.abs(z[:, 0]))
+    assert result.coefficients[1] * factor == pytest.approx(coefficients[1], rel=1e-12)
+
+
+def test_a_constant_column_at_extreme_magnitude_is_still_constant():
+    z, v = _data()
+    for value in (3e300, 3e-300):
+        with_constant = np.column_stack([z, np.full(len(v), value)])
+        result = least_squares(with_constant, v)
+        assert list(result.kept) == [0, 1, 2]
+
+
+def test_aliased_column_at_extreme_magnitude_is_dropped_as_in_r():
+    z, v = _data()
+    combined = np.column_stack([z * [1e300, 1.0, 1.0], 1e-300 * (z[:, 0] + z[:, 1])])
+    result = least_squares(combined, v)
+    assert list(result.kept) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("factor", [2.0**700, 1e300, 1e-300])
+def test_basis_does_not_depend_on_the_units(factor):
+    z, _ = _data()
+    basis, shift, scale = centred_scaled_basis(z, centre=True)
+    scaled_basis, scaled_shift, scaled_scale = centred_scaled_basis(z * factor, centre=True)
+    np.testing.assert_allclose(scaled_basis, basis, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(scaled_shift, shift * factor, rtol=1e-13)
+    np.testing.assert_allclose(scaled_scale, scale * factor, rtol=1e-13)
+    # unit-norm, centred columns
+    np.testing.assert_allclose(np.linalg.norm(scaled_basis, axis=0), 1.0, rtol=1e-14)
+    np.testing.assert_allclose(scaled_basis.mean(axis=0), 0.0, atol=1e-15)
