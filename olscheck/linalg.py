@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg as scipy_linalg
 
+from .householder import independent_columns, project
+
 __all__ = ["ALIASING_TOLERANCE", "LeastSquares", "least_squares", "centred_scaled_basis"]
 
 #: Relative size of a column's component orthogonal to the earlier columns
@@ -129,12 +131,12 @@ def least_squares(z: np.ndarray, v: np.ndarray, *, intercept: bool = True,
     tss = float(v_centred @ v_centred)
     basis, shift, norm, exponent = _binary_centred_scaled_basis(z, centre=intercept)
     candidate = np.flatnonzero(norm > 0)
-    kept = _independent_columns(basis[:, candidate], tolerance)
+    # one Householder QR of [basis | v] gives the aliasing, the coefficients
+    # and the residuals (olscheck.householder)
+    kept, scaled_coef, residual_centred = project(basis[:, candidate], v_centred, tolerance)
     kept = candidate[kept]
+    residuals = residual_centred
     if kept.size:
-        q, r = np.linalg.qr(basis[:, kept])
-        scaled_coef = scipy_linalg.solve_triangular(r, q.T @ v_centred)
-        fitted_centred = q @ (q.T @ v_centred)
         # coefficient on the column divided by its power of two; the intercept
         # is formed from these so that no product of a huge shift and a tiny
         # slope over- or underflows
@@ -144,9 +146,7 @@ def least_squares(z: np.ndarray, v: np.ndarray, *, intercept: bool = True,
         with np.errstate(over="ignore"):
             slope = np.ldexp(binary_slope, -exponent[kept])
     else:
-        fitted_centred = np.zeros(n)
         binary_slope = slope = np.zeros(0)
-    residuals = v_centred - fitted_centred
     if intercept:
         coefficients = np.concatenate([[v_shift - shift[kept] @ binary_slope], slope])
     else:
@@ -165,21 +165,12 @@ def least_squares(z: np.ndarray, v: np.ndarray, *, intercept: bool = True,
 def _independent_columns(basis: np.ndarray, tolerance: float) -> np.ndarray:
     """Indices of unit-norm columns farther than ``tolerance`` from the span of the earlier kept ones.
 
-    Gram-Schmidt with one re-orthogonalisation ("twice is enough", Giraud et
-    al., Numer. Math. 2005) keeps the orthonormal basis accurate to rounding.
+    R's ``lm.fit`` rule, decided on the triangular factor of one Householder
+    QR (:func:`olscheck.householder.independent_columns`): distances are the
+    same there as on the n-row columns, and the QR is blocked LAPACK work.
     """
     n, m = basis.shape
-    orthonormal = np.empty((n, min(n, m)))
-    kept: list[int] = []
-    for j in range(m):
-        if len(kept) == n:
-            break
-        w = basis[:, j].copy()
-        current = orthonormal[:, : len(kept)]
-        for _ in range(2):
-            w -= current @ (current.T @ w)
-        norm = float(np.sqrt(w @ w))
-        if norm > tolerance:
-            orthonormal[:, len(kept)] = w / norm
-            kept.append(j)
-    return np.asarray(kept, dtype=int)
+    if n == 0 or m == 0:
+        return np.zeros(0, dtype=int)
+    triangle = scipy_linalg.qr(np.asarray(basis, dtype=float), mode="r", check_finite=False)[0]
+    return independent_columns(triangle[: min(n, m)], tolerance)

@@ -1,0 +1,143 @@
+"""One Householder QR per auxiliary regression, with R's aliasing rule.
+
+Every auxiliary regression in the battery (Breusch-Pagan, White, RESET,
+the second-order test, Goldfeld-Quandt's halves, Breusch-Godfrey) needs the
+same three things: which columns are aliased, the coefficients of the
+others and the residual vector. :func:`project` gets all three from one
+blocked LAPACK factorisation of the augmented matrix ``[B | v]``:
+
+* ``B = Q R`` is backward stable whether or not some columns of ``B`` are
+  (nearly) dependent, so the distance of column j from the span of the
+  earlier kept columns is the same computed on the columns of ``R``, a
+  small (m + 1) x m matrix, as on the n-row columns of ``B``; R's
+  ``lm.fit`` rule (drop a column whose distance is at most ``tolerance``,
+  keep earlier columns first) is applied there, by Gram-Schmidt.
+* ``v = Q r_v`` with ``r_v`` the last column of ``R``, so the regression of
+  ``v`` on the kept columns is a small least-squares problem in those
+  coordinates, and the residual vector is ``Q`` applied to its small
+  residual (LAPACK ``dormqr``), never ``v - B b``, which cancels.
+
+The work is one ``dgeqrf`` (2 n m² flops, blocked) and one ``dormqr``
+(4 n m), instead of a column-by-column Gram-Schmidt over n rows followed by
+a second QR and an explicit Q.
+
+References
+----------
+Golub, G. H. & Van Loan, C. F. (2013). *Matrix Computations*, 4th ed.,
+sections 5.2 (Householder QR) and 5.3.5 (rank deficiency).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import linalg as scipy_linalg
+from scipy.linalg import lapack
+
+__all__ = ["independent_columns", "project"]
+
+# LAPACK's blocked routines want a workspace of (columns x block size);
+# 64 is above the block size any current LAPACK picks for these shapes
+_BLOCK = 64
+
+
+def _factor(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Householder QR in LAPACK's compact form (reflectors below the diagonal, tau)."""
+    columns = matrix.shape[1]
+    qr, tau, _, info = lapack.dgeqrf(matrix, lwork=max(1, columns * _BLOCK), overwrite_a=1)
+    if info != 0:  # only an illegal argument can make dgeqrf fail
+        raise RuntimeError(f"LAPACK dgeqrf failed (info={info})")
+    return qr, tau
+
+
+def _apply_q(qr: np.ndarray, tau: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """``Q @ vector`` for the Q of :func:`_factor` (``vector`` has n rows)."""
+    reflectors = tau.size
+    result, _, info = lapack.dormqr("L", "N", qr[:, :reflectors], tau, vector[:, None],
+                                    lwork=max(1, _BLOCK), overwrite_c=1)
+    if info != 0:
+        raise RuntimeError(f"LAPACK dormqr failed (info={info})")
+    return result[:, 0]
+
+
+def independent_columns(triangle: np.ndarray, tolerance: float) -> np.ndarray:
+    """Indices of columns farther than ``tolerance`` from the span of the earlier kept ones.
+
+    ``triangle`` holds the columns in any orthonormal coordinates (the R of
+    a QR, or the columns themselves); distances are invariant to them.
+    Gram-Schmidt with one re-orthogonalisation ("twice is enough", Giraud
+    et al., Numer. Math. 2005) keeps the kept basis orthonormal to rounding.
+    """
+    rows, columns = triangle.shape
+    orthonormal = np.empty((rows, min(rows, columns)))
+    kept: list[int] = []
+    for j in range(columns):
+        if len(kept) == rows:
+            break
+        w = np.array(triangle[:, j], dtype=float)
+        current = orthonormal[:, : len(kept)]
+        for _ in range(2):
+            w -= current @ (current.T @ w)
+        norm = float(np.sqrt(w @ w))
+        if norm > tolerance:
+            orthonormal[:, len(kept)] = w / norm
+            kept.append(j)
+    return np.asarray(kept, dtype=int)
+
+
+def project(basis: np.ndarray, v: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Least squares of ``v`` on the columns of ``basis``, dropping aliased columns.
+
+    Parameters
+    ----------
+    basis : ndarray, shape (n, m)
+        Columns of unit (or comparable) Euclidean norm, e.g. centred and
+        scaled regressors; the tolerance is absolute on that scale.
+    v : ndarray, shape (n,)
+    tolerance : float
+        A column is aliased when its distance from the span of the earlier
+        kept columns is at most this (R's ``lm.fit`` ``tol``, 1e-7).
+
+    Returns
+    -------
+    kept : ndarray of int
+        Indices of the columns used, in order.
+    coefficients : ndarray
+        Least-squares coefficients of the kept columns.
+    residuals : ndarray, shape (n,)
+        ``v`` minus its projection on the kept columns.
+    """
+    n, m = basis.shape
+    v = np.asarray(v, dtype=float)
+    if m == 0 or n == 0:
+        return np.zeros(0, dtype=int), np.zeros(0), v.copy()
+    augmented = np.empty((n, m + 1), order="F")
+    augmented[:, :m] = basis
+    augmented[:, m] = v
+    qr, tau = _factor(augmented)
+    size = min(n, m + 1)
+    triangle = np.triu(qr[:size, :])
+    diagonal = np.abs(np.diag(triangle[:, :m]))
+    # |R_jj| is column j's distance from the span of ALL earlier columns; when
+    # none is near the tolerance every column is kept and Gram-Schmidt would
+    # agree (the margin covers rounding in R_jj)
+    if m <= n and diagonal.size == m and diagonal.min() > 2.0 * tolerance:
+        kept = np.arange(m)
+    else:
+        kept = independent_columns(triangle[:, :m], tolerance)
+    if kept.size == 0:
+        return kept, np.zeros(0), v.copy()
+    coordinates = triangle[:, m]
+    if kept.size == m and m < size:
+        # every column kept and R square upper-triangular: the textbook solve
+        coefficients = scipy_linalg.solve_triangular(triangle[:m, :m], coordinates[:m])
+        small_residual = np.zeros(size)
+        small_residual[m:] = coordinates[m:]
+    else:
+        q_small, r_small = np.linalg.qr(triangle[:, kept])
+        projected = q_small.T @ coordinates
+        coefficients = scipy_linalg.solve_triangular(r_small, projected)
+        small_residual = coordinates - q_small @ projected
+    full = np.zeros(n)
+    full[:size] = small_residual
+    residuals = _apply_q(qr, tau, full)
+    return kept, coefficients, residuals

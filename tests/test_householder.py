@@ -1,0 +1,85 @@
+"""olscheck.householder: one QR per auxiliary regression, against independent references."""
+
+import numpy as np
+import pytest
+
+from olscheck.householder import independent_columns, project
+
+TOLERANCE = 1e-7
+
+
+def _unit_columns(z):
+    return z / np.linalg.norm(z, axis=0)
+
+
+def _gram_schmidt_on_rows(basis, tolerance):
+    """The rule written out on the n-row columns themselves (modified Gram-Schmidt, twice)."""
+    kept, orthonormal = [], []
+    for j in range(basis.shape[1]):
+        w = basis[:, j].copy()
+        for _ in range(2):
+            for q in orthonormal:
+                w -= (q @ w) * q
+        if np.linalg.norm(w) > tolerance:
+            orthonormal.append(w / np.linalg.norm(w))
+            kept.append(j)
+    return kept
+
+
+def test_full_rank_matches_lstsq():
+    rng = np.random.default_rng(0)
+    basis = _unit_columns(rng.standard_normal((300, 7)))
+    v = rng.standard_normal(300)
+    kept, coefficients, residuals = project(basis, v, TOLERANCE)
+    reference, *_ = np.linalg.lstsq(basis, v, rcond=None)
+    assert kept.tolist() == list(range(7))
+    np.testing.assert_allclose(coefficients, reference, rtol=1e-12)
+    np.testing.assert_allclose(residuals, v - basis @ reference, atol=1e-12)
+    # residuals are orthogonal to every column
+    assert np.max(np.abs(basis.T @ residuals)) < 1e-12 * np.linalg.norm(v)
+
+
+def test_aliased_columns_dropped_later_first_as_r_does():
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((200, 6))
+    z[:, 2] = 3 * z[:, 0] - z[:, 1]            # exact combination: aliased
+    z[:, 4] = z[:, 3] + 1e-10 * rng.standard_normal(200)  # within 1e-7 after scaling: aliased
+    z[:, 5] = z[:, 3] + 1e-4 * rng.standard_normal(200)   # far from the tolerance: kept
+    basis = _unit_columns(z)
+    v = rng.standard_normal(200)
+    kept, coefficients, residuals = project(basis, v, TOLERANCE)
+    assert kept.tolist() == [0, 1, 3, 5] == _gram_schmidt_on_rows(basis, TOLERANCE)
+    reference, *_ = np.linalg.lstsq(basis[:, kept], v, rcond=None)
+    np.testing.assert_allclose(coefficients, reference, rtol=1e-9)
+    np.testing.assert_allclose(residuals, v - basis[:, kept] @ reference, atol=1e-10)
+
+
+def test_more_columns_than_rows_interpolates():
+    rng = np.random.default_rng(2)
+    basis = _unit_columns(rng.standard_normal((5, 9)))
+    v = rng.standard_normal(5)
+    kept, _, residuals = project(basis, v, TOLERANCE)
+    assert kept.tolist() == [0, 1, 2, 3, 4]
+    assert np.max(np.abs(residuals)) < 1e-12
+
+
+def test_no_columns_and_zero_column():
+    v = np.arange(4.0)
+    kept, coefficients, residuals = project(np.zeros((4, 0)), v, TOLERANCE)
+    assert kept.size == 0 and coefficients.size == 0
+    np.testing.assert_array_equal(residuals, v)
+    kept, _, residuals = project(np.zeros((4, 1)), v, TOLERANCE)
+    assert kept.size == 0
+    np.testing.assert_array_equal(residuals, v)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_triangle_decision_equals_row_decision(seed):
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((80, 12))
+    for j in rng.choice(np.arange(2, 12), size=4, replace=False):
+        mix = rng.standard_normal(j)
+        z[:, j] = z[:, :j] @ mix + rng.choice([0.0, 1e-9, 1e-3]) * rng.standard_normal(80)
+    basis = _unit_columns(z)
+    triangle = np.linalg.qr(basis, mode="r")
+    assert independent_columns(triangle, TOLERANCE).tolist() == _gram_schmidt_on_rows(basis, TOLERANCE)
