@@ -98,6 +98,15 @@ class Thresholds:
         The full White test is used only while its auxiliary regression has
         fewer terms than this share of the rows; otherwise the special
         (fitted, fitted²) form is used.
+    auxiliary_max_cells : int
+        A work budget, not a cut-off: the largest auxiliary design (rows ×
+        columns) the second-order tests build in memory. 12.5 million cells
+        is 100 MB of float64 and about a second of QR for ~250 columns.
+        Above it, White's full form falls back to its special form on every
+        row, and the second-order (quadratic) test runs on evenly spaced
+        rows, as many as the budget allows (the method and details say how
+        many). Without the budget both are O(n p⁴): at 10⁶ rows and 20
+        predictors, 231 columns and several GB.
     """
 
     alpha: float = 0.05
@@ -119,6 +128,7 @@ class Thresholds:
     probe_gain_material: float = 0.10
     variance_spread_warn: float = 2.0
     white_max_terms_share: float = 0.5
+    auxiliary_max_cells: int = 12_500_000
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 1.0:

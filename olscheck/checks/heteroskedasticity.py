@@ -421,8 +421,10 @@ def white(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestRe
     aliased, the way ``lm`` does.
 
     When that regression has more than ``thresholds.white_max_terms_share``
-    · n terms (or more than :data:`WHITE_MAX_TERMS`), or leaves no residual
-    degree of freedom, the test falls back to the special White test of
+    · n terms (or more than :data:`WHITE_MAX_TERMS`), when its n x (terms + 1)
+    design would exceed ``thresholds.auxiliary_max_cells`` (judged on the
+    upper bound p + p(p + 1)/2 terms, so nothing O(n p²) is built), or when
+    it leaves no residual degree of freedom, the test falls back to the special White test of
     Wooldridge (2013, §8.3): e² on fitted and fitted², 2 df, which is
     ``bptest(fit, ~ fitted + I(fitted^2))``. ``details["form"]`` says which
     form was used and ``details["fallback_reason"]`` why. The special form's
@@ -450,27 +452,38 @@ def white(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestRe
     }
     n = fit.n
     share_limit = int(np.floor(thresholds.white_max_terms_share * n))
+    budget_limit = max(0, int(thresholds.auxiliary_max_cells) // max(n, 1) - 1)
     limit = min(share_limit, WHITE_MAX_TERMS)
-    columns, count, exact = _white_terms(fit.regressors, limit)
+    regressor_count = fit.rank - (1 if fit.has_intercept else 0)
+    upper = regressor_count + regressor_count * (regressor_count + 1) // 2
     fallback_reason = None
-    if columns is None:
-        terms = f"{count} terms" if exact else f"at least {count} terms"
-        if count > share_limit:
-            fallback_reason = (
-                f"the full White regression has {terms}, more than "
-                f"white_max_terms_share × n = {thresholds.white_max_terms_share:g} × {n}"
-            )
-        else:
-            fallback_reason = f"the full White regression has {terms}, more than the cap of {WHITE_MAX_TERMS}"
+    if upper > budget_limit and budget_limit < limit:
+        # decided on the upper bound so that no n x p² term is built at large n
+        count, exact = upper, False
+        fallback_reason = (
+            f"the full White regression would have up to {upper} terms; {n} rows × {upper + 1} columns exceed "
+            f"the work budget auxiliary_max_cells = {int(thresholds.auxiliary_max_cells)}"
+        )
     else:
-        aux = _variance_regression(fit, columns, intercept=True)
-        if n - aux.rank < 1:
-            fallback_reason = (
-                f"the full White regression has {aux.rank} coefficients for {n} rows "
-                "and no residual degree of freedom"
-            )
-        elif aux.rank - 1 < 1:
-            fallback_reason = "the full White regression has no usable term"
+        columns, count, exact = _white_terms(fit.regressors, limit)
+        if columns is None:
+            terms = f"{count} terms" if exact else f"at least {count} terms"
+            if count > share_limit:
+                fallback_reason = (
+                    f"the full White regression has {terms}, more than "
+                    f"white_max_terms_share × n = {thresholds.white_max_terms_share:g} × {n}"
+                )
+            else:
+                fallback_reason = f"the full White regression has {terms}, more than the cap of {WHITE_MAX_TERMS}"
+        else:
+            aux = _variance_regression(fit, columns, intercept=True)
+            if n - aux.rank < 1:
+                fallback_reason = (
+                    f"the full White regression has {aux.rank} coefficients for {n} rows "
+                    "and no residual degree of freedom"
+                )
+            elif aux.rank - 1 < 1:
+                fallback_reason = "the full White regression has no usable term"
     finding = "the error variance changes with the regressors or their squares and products"
 
     if fallback_reason is None:

@@ -463,7 +463,11 @@ def quadratic(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Te
     whose powers of the fitted values carry nothing when the mean has no
     linear part (y = a·b), this detects pure interactions. When the full
     set has more than half of the residual degrees of freedom, only the
-    squares are added (and the method says so). The effect is the partial
+    squares are added (and the method says so). When the extended design
+    (rows × columns) would exceed ``thresholds.auxiliary_max_cells`` the
+    test runs on that many evenly spaced rows (positions floor(i·n/m)),
+    both models refitted there, and the method and ``details`` say so: the
+    work stays bounded (O(budget · columns)) instead of O(n p⁴). The effect is the partial
     R² of the added terms; FAIL needs the same strong p and material
     share as RESET. No R function computes exactly this set; it is R's
     ``anova(lm(y ~ X), lm(y ~ X + Z))``.
@@ -473,41 +477,66 @@ def quadratic(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Te
     if reason:
         return not_computable(name, ASSUMPTION, _METHOD_QUADRATIC, reason)
     regressors = fit.regressors
-    if regressors.shape[1] == 0:
+    k = regressors.shape[1]
+    if k == 0:
         return not_computable(name, ASSUMPTION, _METHOD_QUADRATIC, "the model has no predictors")
+    # the square of a two-valued column (a dummy) is affine in it
+    low, high = regressors.min(axis=0), regressors.max(axis=0)
+    binary = np.all((regressors == low) | (regressors == high), axis=0)
+    square_count = int(np.count_nonzero(~binary))
+    product_count = k * (k - 1) // 2
+    cells = int(thresholds.auxiliary_max_cells)
+    choice = None
+    for variant, count in (("squares and pairwise products", square_count + product_count),
+                           ("squares only (too few rows for all pairwise products)", square_count)):
+        if count == 0:
+            continue
+        rows = min(fit.n, max(cells // (1 + k + count), 0))
+        if count <= QUADRATIC_MAX_SHARE * (rows - fit.rank):
+            choice = (variant, count, rows)
+            break
+    if choice is None:
+        return not_computable(
+            name, ASSUMPTION, _METHOD_QUADRATIC,
+            "too few rows for the second-order terms" if square_count + product_count
+            else "no numeric predictor to square and no pair to multiply",
+        )
+    variant, count, rows = choice
+    details: dict = {"terms_added": count, "variant": variant, "rows_used": rows}
+    if rows < fit.n:
+        # evenly spaced over the row order; the work budget caps rows x columns
+        positions = (np.arange(rows, dtype=np.int64) * fit.n) // rows
+        regressors, y = regressors[positions], fit.y[positions]
+        restricted = least_squares(regressors, y, intercept=fit.has_intercept)
+        restricted_rss, restricted_rank = restricted.rss, restricted.rank
+        variant = (f"{variant}; on {rows} evenly spaced of {fit.n} rows (the full design would exceed "
+                   f"auxiliary_max_cells = {cells})")
+        details["sampling"] = f"every {fit.n / rows:.4g}th row (positions floor(i·n/rows)), refitted"
+    else:
+        y, restricted_rss, restricted_rank = fit.y, fit.rss, fit.rank
     centred = regressors - regressors.mean(axis=0) if fit.has_intercept else regressors
     scale = np.max(np.abs(centred), axis=0)
     centred = centred / np.where(scale > 0, scale, 1.0)
-    binary = np.array([np.unique(regressors[:, j]).size <= 2 for j in range(regressors.shape[1])])
-    squares = [centred[:, j] ** 2 for j in range(centred.shape[1]) if not binary[j]]
-    products = [centred[:, i] * centred[:, j] for i in range(centred.shape[1]) for j in range(i + 1, centred.shape[1])]
-    budget = QUADRATIC_MAX_SHARE * fit.df_resid
-    added = squares + products
-    variant = "squares and pairwise products"
-    if len(added) > budget:
-        added, variant = squares, "squares only (too few rows for all pairwise products)"
-    if not added or len(added) > budget:
-        return not_computable(
-            name, ASSUMPTION, _METHOD_QUADRATIC,
-            "too few rows for the second-order terms" if added else "no numeric predictor to square and no pair to multiply",
-        )
-    extended = least_squares(np.column_stack([regressors, *added]), fit.y, intercept=fit.has_intercept)
-    df1 = extended.rank - fit.rank
-    df2 = fit.n - extended.rank
+    added = [centred[:, j] ** 2 for j in range(k) if not binary[j]]
+    if count > square_count:
+        added += [centred[:, i] * centred[:, j] for i in range(k) for j in range(i + 1, k)]
+    extended = least_squares(np.column_stack([regressors, *added]), y, intercept=fit.has_intercept)
+    df1 = extended.rank - restricted_rank
+    df2 = rows - extended.rank
     if df1 < 1 or df2 < 1 or extended.rss <= 0:
         return not_computable(name, ASSUMPTION, _METHOD_QUADRATIC,
                               "the second-order terms are linear combinations of the regressors, or fit exactly")
-    drop = max(fit.rss - extended.rss, 0.0)
+    drop = max(restricted_rss - extended.rss, 0.0)
     statistic = (drop / df1) / (extended.rss / df2)
     p_value = float(stats.f.sf(statistic, df1, df2))
-    share = drop / fit.rss
+    share = drop / restricted_rss
     return _decide(
         name, f"{_METHOD_QUADRATIC}; added: {variant}", statistic, p_value, (df1, df2), share,
         "partial R² of the second-order terms", thresholds,
         ("no evidence that squares or products of the predictors improve the fit",
          "squares or products of the predictors improve the fit: the mean is curved or has interactions"),
-        {"terms_added": len(added), "variant": variant},
-        material=_variance_reduction(fit.rss, fit.df_resid, extended.rss, df2)
+        details,
+        material=_variance_reduction(restricted_rss, rows - restricted_rank, extended.rss, df2)
         >= thresholds.specification_material_reduction,
     )
 

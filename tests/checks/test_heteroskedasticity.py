@@ -356,3 +356,23 @@ def test_hc3_ratios_match_statsmodels_and_drive_severity():
     assert result.severity is Severity.NOTE
     strong = 1 + x + w + rng.normal(size=n) * np.exp(0.6 * w)
     assert breusch_pagan(fit_arrays(strong, {"x": x, "w": w})).severity is Severity.WARN
+
+
+def test_white_over_the_work_budget_uses_the_special_form():
+    rng = np.random.default_rng(12)
+    n = 2000
+    x = rng.standard_normal((n, 4))
+    y = 1 + x.sum(axis=1) + rng.standard_normal(n) * (1 + np.abs(x[:, 0]))
+    fit = fit_arrays(y, {f"x{j}": x[:, j] for j in range(4)})
+    # the full form has 4 + 10 = 14 terms: 2000 x 15 cells is over a budget of 20,000
+    result = heteroskedasticity.white(fit, Thresholds(auxiliary_max_cells=20_000))
+    assert result.details["form"].startswith("special")
+    assert "auxiliary_max_cells" in result.details["fallback_reason"]
+    # Koenker n·R² of e² on fitted and fitted², by numpy
+    e2 = fit.residuals ** 2
+    design = np.column_stack([np.ones(n), fit.fitted, fit.fitted ** 2])
+    resid = e2 - design @ np.linalg.lstsq(design, e2, rcond=None)[0]
+    r_squared = 1 - resid @ resid / np.sum((e2 - e2.mean()) ** 2)
+    assert result.statistic == pytest.approx(n * r_squared, rel=1e-9)
+    assert result.df == (2,)
+    assert heteroskedasticity.white(fit).details["form"] == "full"

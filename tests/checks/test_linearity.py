@@ -309,3 +309,40 @@ def test_reset_needs_rows_for_the_extended_model():
     fit = fit_arrays(x1 + x2 + rng.normal(size=5), {"x1": x1, "x2": x2})  # 3 + 2 coefficients, 5 rows
     result = reset(fit)
     assert not result.computable and "too few rows" in result.reason
+
+
+# --------------------------------------------------------------------------- work budget
+def _f_test_by_lstsq(x, y, added):
+    """anova(lm(y ~ X), lm(y ~ X + Z)) written out with numpy's lstsq."""
+    ones = np.ones((len(y), 1))
+    restricted = np.column_stack([ones, x])
+    extended = np.column_stack([ones, x, added])
+    rss = [float(np.sum((y - m @ np.linalg.lstsq(m, y, rcond=None)[0]) ** 2)) for m in (restricted, extended)]
+    df1 = extended.shape[1] - restricted.shape[1]
+    df2 = len(y) - extended.shape[1]
+    return ((rss[0] - rss[1]) / df1) / (rss[1] / df2), df1, df2
+
+
+def test_quadratic_over_the_work_budget_runs_on_evenly_spaced_rows():
+    rng = np.random.default_rng(11)
+    n = 3000
+    x = rng.standard_normal((n, 3))
+    y = 1 + x @ [1.0, -0.5, 0.2] + 0.3 * x[:, 0] * x[:, 1] + rng.standard_normal(n)
+    fit = fit_arrays(y, {"a": x[:, 0], "b": x[:, 1], "c": x[:, 2]})
+    columns = 1 + 3 + 3 + 3
+    budget = Thresholds(auxiliary_max_cells=columns * 1000)
+    result = linearity.quadratic(fit, budget)
+    rows = 1000
+    positions = (np.arange(rows) * n) // rows
+    xs, ys = x[positions], y[positions]
+    added = np.column_stack([xs ** 2, xs[:, 0] * xs[:, 1], xs[:, 0] * xs[:, 2], xs[:, 1] * xs[:, 2]])
+    statistic, df1, df2 = _f_test_by_lstsq(xs, ys, added)
+    assert result.details["rows_used"] == rows
+    assert "evenly spaced" in result.method
+    assert result.df == (df1, df2)
+    assert result.statistic == pytest.approx(statistic, rel=1e-9)
+    # with the default budget the same data uses every row
+    full = linearity.quadratic(fit)
+    assert full.details["rows_used"] == n
+    everything = np.column_stack([x ** 2, x[:, 0] * x[:, 1], x[:, 0] * x[:, 2], x[:, 1] * x[:, 2]])
+    assert full.statistic == pytest.approx(_f_test_by_lstsq(x, y, everything)[0], rel=1e-9)
