@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -13,7 +15,7 @@ from . import __version__
 from .errors import ConfigurationError
 from .thresholds import DEFAULT_THRESHOLDS, Thresholds
 
-__all__ = ["check"]
+__all__ = ["check", "STREAMING_FILE_BYTES"]
 
 
 def check(
@@ -32,6 +34,8 @@ def check(
     durbin_watson_exact: bool | None = None,
     breusch_godfrey_order: int = 1,
     progress=None,
+    streaming: bool | None = None,
+    chunk_rows: int = 100_000,
 ):
     """Fit the collapsed linear model and run the OLS assumption battery.
 
@@ -72,6 +76,19 @@ def check(
     progress : callable, optional
         Called with a short description before each step that may take a
         moment (the CLI prints these on stderr).
+    streaming : bool, optional
+        Compute in two passes over chunks of rows
+        (:func:`olscheck.engine.check_streaming`) instead of in memory:
+        memory is then bounded by ``chunk_rows``, not by the data. Default
+        (None): a dask DataFrame always streams, partition by partition
+        where it lives; a Parquet/CSV/TSV file streams when it is larger
+        than :data:`STREAMING_FILE_BYTES` and neither ``formula`` nor
+        ``order_by`` is given. Streaming reports state which tests ran on
+        a seeded sample of rows; the probe needs the rows in memory and is
+        not run. ``False`` reads everything into memory (a dask frame is
+        computed).
+    chunk_rows : int
+        Rows per chunk when streaming.
 
     Returns
     -------
@@ -97,6 +114,24 @@ def check(
     settings = _thresholds(thresholds, alpha)
     if not isinstance(breusch_godfrey_order, (int, np.integer)) or isinstance(breusch_godfrey_order, bool) or breusch_godfrey_order < 1:
         raise ConfigurationError(f"breusch_godfrey_order must be a positive integer, not {breusch_godfrey_order!r}.")
+    if streaming is not None and not isinstance(streaming, (bool, np.bool_)):
+        raise ConfigurationError(f"streaming must be True, False or None, not {streaming!r}.")
+    if _should_stream(data, streaming, formula, order_by):
+        from .engine import check_streaming
+
+        if formula is not None:
+            raise ConfigurationError(
+                "formula is not supported when streaming; give target and predictors (or streaming=False)."
+            )
+        return check_streaming(
+            data, target, predictors, categorical=categorical, intercept=intercept, order_by=order_by,
+            alpha=alpha, chunk_rows=chunk_rows, thresholds=settings, seed=int(seed),
+            durbin_watson_exact=durbin_watson_exact, breusch_godfrey_order=breusch_godfrey_order,
+            progress=progress,
+        )
+    if streaming is False and _is_dask(data):
+        step("computing the dask DataFrame into memory")
+        data = data.compute()
     step("reading the data")
     design = prepare(
         data, target, predictors, categorical=categorical, formula=formula, intercept=intercept, order_by=order_by
@@ -165,6 +200,34 @@ def check(
         version=__version__,
         fit=fitted,
     )
+
+
+#: Files larger than this stream by default (when no formula or order_by is
+#: given): the in-memory battery holds several copies of the design, so a
+#: file of this size already needs a few GB in memory.
+STREAMING_FILE_BYTES = 256 * 2**20
+
+
+def _is_dask(data) -> bool:
+    from .engine.sources import is_dask
+
+    return is_dask(data)
+
+
+def _should_stream(data, streaming, formula, order_by) -> bool:
+    if streaming is not None:
+        return bool(streaming)
+    if _is_dask(data):
+        return True
+    if formula is not None or order_by is not None or not isinstance(data, (str, os.PathLike)):
+        return False
+    path = Path(data).expanduser()
+    try:
+        large = path.is_file() and path.stat().st_size > STREAMING_FILE_BYTES
+    except OSError:
+        return False  # the reader raises the clear error
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    return large and bool(set(suffixes) & {".parquet", ".pq", ".csv", ".tsv"})
 
 
 def _thresholds(thresholds, alpha) -> Thresholds:

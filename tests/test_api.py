@@ -1,0 +1,60 @@
+"""olscheck.check: when it streams, and that streaming gives the in-memory numbers."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import olscheck
+from olscheck import api
+from olscheck.errors import ConfigurationError
+from tests.engine.test_streaming import assert_same, make_frame
+
+
+def test_streaming_true_on_a_frame_gives_the_in_memory_report():
+    frame = make_frame()
+    reference = olscheck.check(frame, target="y", probe=False)
+    streamed = olscheck.check(frame, target="y", streaming=True, chunk_rows=37)
+    assert streamed.options["engine"] == "streaming"
+    assert "engine" not in reference.options
+    assert_same(reference, streamed)
+
+
+def test_a_large_file_streams_by_default_and_a_small_one_does_not(tmp_path, monkeypatch):
+    frame = make_frame()
+    path = tmp_path / "data.parquet"
+    frame.to_parquet(path)
+    small = olscheck.check(str(path), target="y", probe=False)
+    assert "engine" not in small.options
+    monkeypatch.setattr(api, "STREAMING_FILE_BYTES", path.stat().st_size - 1)
+    large = olscheck.check(path, target="y", probe=False)
+    assert large.options["engine"] == "streaming"
+    assert_same(small, large)
+    # a formula or order_by keeps the in-memory path (they need every row at once)
+    assert "engine" not in olscheck.check(path, formula="y ~ x1 + x2", probe=False).options
+    assert "engine" not in olscheck.check(path, target="y", order_by="x2", probe=False).options
+    assert "engine" not in olscheck.check(path, target="y", probe=False, streaming=False).options
+
+
+def test_streaming_refuses_what_needs_every_row_at_once():
+    frame = make_frame()
+    with pytest.raises(ConfigurationError, match="formula"):
+        olscheck.check(frame, formula="y ~ x1", streaming=True)
+    with pytest.raises(ConfigurationError, match="order_by"):
+        olscheck.check(frame, target="y", order_by="x1", streaming=True)
+    with pytest.raises(ConfigurationError, match="streaming"):
+        olscheck.check(frame, target="y", streaming="yes")
+
+
+def test_a_dask_frame_streams_unless_told_not_to():
+    dd = pytest.importorskip("dask.dataframe", reason="dask is not installed (pip install 'olscheck[dask]')")
+    frame = make_frame()
+    reference = olscheck.check(frame, target="y", probe=False)
+    distributed = dd.from_pandas(frame, npartitions=3)
+    streamed = olscheck.check(distributed, target="y")
+    assert streamed.options["engine"] == "streaming"
+    assert_same(reference, streamed)
+    computed = olscheck.check(distributed, target="y", probe=False, streaming=False)
+    assert "engine" not in computed.options
+    assert computed.to_dict()["tests"] == reference.to_dict()["tests"]
+    pd.testing.assert_frame_equal(frame, make_frame())  # nothing the caller passed was changed
