@@ -110,6 +110,10 @@ def check(
 
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigurationError(f"seed must be a non-negative integer, not {seed!r}.")
+    if durbin_watson_exact is not None and not isinstance(durbin_watson_exact, (bool, np.bool_)):
+        raise ConfigurationError(f"durbin_watson_exact must be True, False or None, not {durbin_watson_exact!r}.")
+    if progress is not None and not callable(progress):
+        raise ConfigurationError(f"progress must be a function taking one string, not {type(progress).__name__}.")
     step = progress or (lambda _description: None)
     settings = _thresholds(thresholds, alpha)
     if not isinstance(breusch_godfrey_order, (int, np.integer)) or isinstance(breusch_godfrey_order, bool) or breusch_godfrey_order < 1:
@@ -236,10 +240,18 @@ def _thresholds(thresholds, alpha) -> Thresholds:
     elif isinstance(thresholds, Thresholds):
         settings = thresholds
     elif isinstance(thresholds, Mapping):
+        known = DEFAULT_THRESHOLDS.to_dict()
+        for name, value in thresholds.items():
+            if name not in known:
+                continue  # with_overrides lists the known names
+            # checked here so that a string or NaN names its field instead of failing a comparison
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                    or not np.isfinite(value):
+                raise ConfigurationError(f"threshold {name}={value!r} must be a finite number.")
         settings = DEFAULT_THRESHOLDS.with_overrides(thresholds)
     else:
         raise ConfigurationError(f"thresholds must be a Thresholds object or a mapping, not {type(thresholds).__name__}.")
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)):
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
         raise ConfigurationError(f"alpha must be a number between 0 and 1, not {alpha!r}.")
     if alpha != settings.alpha:
         settings = settings.with_overrides({"alpha": float(alpha)})

@@ -85,8 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except _UsageError as error:
-        print(str(error), file=sys.stderr)
-        print("Run 'olscheck --help' for usage.", file=sys.stderr)
+        print(f"{_one_line(error)} (run 'olscheck --help' for usage)", file=sys.stderr)
         return EXIT_BAD_INPUT
     except SystemExit as stop:  # --help and --version
         return int(stop.code or 0)

@@ -58,45 +58,60 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     suffix is decompressed). Raises :class:`InputFileError` when the file does
     not exist, is empty, or is not in one of these formats.
     """
-    path = Path(path)
-    if not path.exists():
+    if not os.fsdecode(path).strip():
+        raise InputFileError("the data file path is empty; give the path of a CSV, TSV or Parquet file.")
+    if "\0" in os.fsdecode(path):
+        raise InputFileError(f"the data file path {os.fsdecode(path)!r} holds a null byte; no file can have that name.")
+    try:
+        path = Path(os.fsdecode(path)).expanduser()  # "~/data.csv" as a shell would read it
+        exists = path.exists()
+    except (ValueError, OSError) as error:  # a NUL byte, a name too long for the file system
+        raise InputFileError(f"cannot use {os.fsdecode(path)!r} as a file path: {error}.") from None
+    if not exists:
         raise InputFileError(f"data file '{path}' does not exist; check the path.")
     if path.is_dir():
         raise InputFileError(f"'{path}' is a directory; give the path of a CSV, TSV or Parquet file.")
     suffixes = [s.lower() for s in path.suffixes]
-    compression = suffixes[-1] if suffixes and suffixes[-1] in {".gz", ".bz2", ".zip", ".xz"} else None
+    compression = _COMPRESSION_SUFFIXES.get(suffixes[-1]) if suffixes else None
     suffix = suffixes[-2] if compression and len(suffixes) >= 2 else (suffixes[-1] if suffixes else "")
     kind = _FILE_READERS.get(suffix)
     if kind is None:
         raise InputFileError(
             f"cannot tell the format of '{path}' from its suffix '{suffix or '(none)'}'; "
-            "olscheck reads .csv, .tsv and .parquet files."
+            "olscheck reads .csv, .tsv and .parquet files." + _CONVERT_HINTS.get(suffix, "")
         )
+    if not path.is_file():  # a device or a pipe: there is no file to read
+        raise InputFileError(f"'{path}' is not a regular file; give the path of a CSV, TSV or Parquet file.")
     if path.stat().st_size == 0:
         raise InputFileError(f"data file '{path}' is empty.")
+    if kind != "parquet" and compression is None:
+        # a compressed file without its .gz/.zip... suffix (often re-named by hand)
+        with path.open("rb") as handle:
+            magic = handle.read(6)
+        compression = next((c for prefix, c in _COMPRESSED_MAGIC if magic.startswith(prefix)), None)
     try:
         if kind == "parquet":
             import pyarrow.parquet  # noqa: F401  (a clear error if pyarrow is missing)
 
             frame = pd.read_parquet(path)
         else:
-            frame = pd.read_csv(path, sep="\t" if kind == "tsv" else ",", low_memory=False)
+            frame = _read_text(path, "\t" if kind == "tsv" else ",", compression)
     except InputFileError:
         raise
     except MemoryError:  # also what a corrupt Parquet header claiming billions of rows gives
         raise InputFileError(f"not enough memory to read '{path}'; the file is too large or corrupt.") from None
     except pd.errors.EmptyDataError:
         raise InputFileError(f"data file '{path}' has no columns.") from None
-    except UnicodeDecodeError as error:
-        raise InputFileError(
-            f"data file '{path}' is not UTF-8 text ({error.reason} at byte {error.start}); "
-            "save it as UTF-8 CSV or as Parquet."
-        ) from None
+    except UnicodeDecodeError:
+        raise InputFileError(_not_utf8_message(path, compression)) from None
     except Exception as error:  # parser errors of pandas/pyarrow come in many classes
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputFileError(f"cannot read '{path}' as {kind.upper()}: {first_line}") from None
     if frame.shape[1] == 0:
         raise InputFileError(f"data file '{path}' has no columns.")
+    if kind == "csv" and frame.shape[1] == 1 and "\t" in str(frame.columns[0]):
+        # tab-separated text saved as .csv (Excel's "Text (Tab delimited)", copy-paste): unambiguous
+        frame = _read_text(path, "\t", compression)
     if kind == "csv" and frame.shape[1] == 1 and ";" in str(frame.columns[0]):
         raise InputFileError(
             f"data file '{path}' looks semicolon-separated (its one column is named {str(frame.columns[0])!r}); "
@@ -106,17 +121,85 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     return frame
 
 
+_COMPRESSION_SUFFIXES = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz"}
+_COMPRESSED_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ", "xz"), (b"PK\x03\x04", "zip"))
+
+#: What to do with a file olscheck does not read, by suffix.
+_CONVERT_HINTS = {
+    ".xlsx": " Save the sheet as CSV (UTF-8), or read it with pd.read_excel(path) and pass the DataFrame.",
+    ".xls": " Save the sheet as CSV (UTF-8), or read it with pd.read_excel(path) and pass the DataFrame.",
+    ".json": " Read it with pd.read_json(path) and pass the DataFrame, or save it as CSV.",
+    ".feather": " Read it with pd.read_feather(path) and pass the DataFrame, or save it as Parquet.",
+    ".arrow": " Read it with pd.read_feather(path) and pass the DataFrame, or save it as Parquet.",
+    ".dta": " Read it with pd.read_stata(path) and pass the DataFrame, or save it as CSV.",
+    ".sav": " Read it with pd.read_spss(path) and pass the DataFrame, or save it as CSV.",
+    ".rds": " In R, write.csv(data, 'data.csv', row.names = FALSE), then check the CSV.",
+    ".pkl": " Unpickle it yourself (only if you trust it) and pass the DataFrame.",
+    ".pickle": " Unpickle it yourself (only if you trust it) and pass the DataFrame.",
+}
+
+
+def _read_text(path: Path, separator: str, compression: str | None) -> pd.DataFrame:
+    # index_col=False: a delimiter at the end of every line must not turn the
+    # first column into the index (pandas' default for such files)
+    return pd.read_csv(path, sep=separator, low_memory=False, index_col=False, compression=compression)
+
+
+def _not_utf8_message(path: Path, compression: str | None) -> str:
+    """Where the first byte that is not UTF-8 is, and what the file probably is."""
+    import bz2
+    import gzip
+    import lzma
+
+    try:
+        opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(compression or "", open)
+        with opener(path, "rb") as handle:
+            raw = handle.read(1 << 24)
+    except Exception:  # unreadable archive: say only what is known
+        return f"data file '{path}' is not UTF-8 text; save it as UTF-8 CSV or as Parquet."
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return (f"data file '{path}' is UTF-16 text, not UTF-8 (Excel's 'Unicode Text'); save it as 'CSV UTF-8', or read it "
+                "with pd.read_csv(path, encoding='utf-16', sep='\\t') and pass the DataFrame.")
+    try:
+        raw.decode("utf-8")
+        return f"data file '{path}' is not UTF-8 text; save it as UTF-8 CSV or as Parquet."
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        byte = raw[error.start]
+        return (f"data file '{path}' is not UTF-8 text (byte 0x{byte:02x} on line {line}; probably Latin-1 or "
+                "Windows-1252, as older Excel versions save CSV): save it as 'CSV UTF-8', or read it with "
+                "pd.read_csv(path, encoding='cp1252') and pass the DataFrame.")
+
+
 def _as_frame(data: Any) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         return data
-    if isinstance(data, (str, os.PathLike)):
+    if isinstance(data, (str, bytes, os.PathLike)):
         return read_table(data)
+    hint = ""
+    if isinstance(data, np.ndarray):
+        hint = " Wrap it with column names: pd.DataFrame(array, columns=['y', 'x1', ...])."
+    elif isinstance(data, pd.Series):
+        hint = " Pass a DataFrame with the target and predictor columns: series.to_frame() or pd.concat([...], axis=1)."
+    elif isinstance(data, (dict, list, tuple)):
+        hint = f" Convert it first: pd.DataFrame(data) builds a DataFrame from a {type(data).__name__}."
     raise DataError(
-        f"data must be a pandas DataFrame or the path of a CSV/TSV/Parquet file, not {type(data).__name__}."
+        f"data must be a pandas DataFrame or the path of a CSV/TSV/Parquet file, not {type(data).__name__}.{hint}"
     )
 
 
 # --------------------------------------------------------------------------- helpers
+def _label(value: Any) -> Any:
+    """A row or column label as plain Python, so messages read ``row 3``, not ``row np.int64(3)``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _shown(name: Any, limit: int = 80) -> str:
+    """``repr`` of a name, shortened: a message stays readable whatever the column is called."""
+    text = repr(str(name))
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
 def _column_key(frame: pd.DataFrame, name: Any, role: str) -> Any:
     """The frame's own column label for ``name`` (labels need not be strings)."""
     try:
@@ -136,10 +219,20 @@ def _column_key(frame: pd.DataFrame, name: Any, role: str) -> Any:
     if len(matches) == 1:
         return matches[0]
     names = [str(c) for c in frame.columns]
-    close = [c for c in names if c.lower() == text.lower()] or difflib.get_close_matches(text, names, n=3)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    shown = ", ".join(repr(c) for c in names[:20]) + (" ..." if len(names) > 20 else "")
-    raise ColumnNotFoundError(f"{role} column {text!r} is not in the data.{hint} The columns are: {shown}.")
+    close = [c for c in names if c.lower() == text.lower() or c.strip() == text.strip()]
+    close = close or difflib.get_close_matches(text, names, n=3)
+    hint = f" Did you mean {', '.join(_shown(c) for c in close)}?" if close else ""
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) > 1 and all(part in names for part in parts):
+        hint = f" Give the names as a list: [{', '.join(repr(part) for part in parts)}]."
+    elif isinstance(name, (int, np.integer)) and not isinstance(name, bool) and 0 <= name < len(names):
+        hint = (f" {role} is a column name, not a position; the column at position {int(name)} is "
+                f"{_shown(names[int(name)])}.")
+    elif isinstance(frame.columns, pd.MultiIndex):
+        hint += (" The columns have several levels (a MultiIndex): give the whole tuple, or flatten them first "
+                 "(df.columns = ['_'.join(map(str, c)) for c in df.columns]).")
+    shown = ", ".join(_shown(c, 40) for c in names[:20]) + (" ..." if len(names) > 20 else "")
+    raise ColumnNotFoundError(f"{role} column {_shown(text)} is not in the data.{hint} The columns are: {shown}.")
 
 
 def _name_list(names: Any, role: str) -> list[Any]:
@@ -181,14 +274,92 @@ def _check_duplicate_columns(frame: pd.DataFrame) -> None:
         )
 
 
+#: Text that marks a missing value in files (pandas' read_csv reads these as NaN; a DataFrame built otherwise may not).
+_MISSING_TOKENS = {"", "na", "n/a", "nan", "null", "none", "-", ".", "?", "missing", "#n/a"}
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+_NUMBER_IN_DISGUISE = re.compile(r"^[-+]?[$€£¥]?\s?[-+]?(\d{1,3}(,\d{3})+|\d+)?([.,]\d+)?\s?%?$")
+_NANOSECONDS_PER_DAY = 86_400 * 10**9
+
+
+def _check_cells(series: pd.Series, name: str, role: str) -> None:
+    """Each cell must hold one value: lists, arrays and dicts (nested Parquet, JSON) cannot be used."""
+    if series.dtype != object:
+        return
+    nested = series.map(lambda v: isinstance(v, (list, tuple, dict, set, frozenset, np.ndarray)))
+    if nested.any():
+        first = series.index[nested.to_numpy()][0]
+        example = series[nested].iloc[0]
+        shown = repr(example.tolist() if isinstance(example, np.ndarray) else example)
+        shown = shown if len(shown) <= 40 else shown[:36] + "...]"
+        raise NonNumericColumnError(
+            f"{role} column {_shown(name)} holds {type(example).__name__} values such as {shown} (first at row "
+            f"{_label(first)!r}), not one number or category per cell; expand it into separate columns, or leave "
+            "it out of the model."
+        )
+
+
+def _temporal_values(series: pd.Series, name: str) -> tuple[np.ndarray, str] | None:
+    """Dates, durations and periods as numbers, and a note saying in which unit (None for other columns).
+
+    R's ``lm`` uses a Date as days since 1970-01-01 and a POSIXct as
+    seconds; days keep the slope readable ("per day") for both, and a
+    duration is used in days too. A Period is the number of periods since
+    1970. Text that is entirely ISO 8601 dates ("2021-03-01", as a CSV
+    holds them) is read as dates.
+    """
+    if isinstance(series.dtype, pd.PeriodDtype):
+        values = np.where(series.isna(), np.nan, series.array.asi8.astype(float))
+        return values, f"Column {_shown(name)} holds periods; used as the number of {str(series.dtype).removeprefix('period[').removesuffix(']')} periods since 1970."
+    if pd.api.types.is_datetime64_any_dtype(series):
+        stamps = series.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(series.dt, "tz", None) is not None else series
+        nanoseconds = stamps.astype("datetime64[ns]").to_numpy().astype("int64").astype(float)
+        values = np.where(series.isna().to_numpy(), np.nan, nanoseconds / _NANOSECONDS_PER_DAY)
+        return values, f"Column {_shown(name)} holds dates; used as days since 1970-01-01 (as R's Date)."
+    if pd.api.types.is_timedelta64_dtype(series):
+        nanoseconds = series.astype("timedelta64[ns]").to_numpy().astype("int64").astype(float)
+        values = np.where(series.isna().to_numpy(), np.nan, nanoseconds / _NANOSECONDS_PER_DAY)
+        return values, f"Column {_shown(name)} holds durations; used in days."
+    if series.dtype == object or pd.api.types.is_string_dtype(series):
+        present = series.dropna()
+        if present.empty or not present.map(lambda v: isinstance(v, str) and bool(_ISO_DATE.match(v.strip()))).all():
+            return None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                dates = pd.to_datetime(series, format="ISO8601", utc=True)
+        except (ValueError, TypeError, OverflowError):
+            return None
+        values, _ = _temporal_values(dates, name)
+        return values, f"Column {_shown(name)} holds dates written as text; used as days since 1970-01-01."
+    return None
+
+
+def _precision_note(series: pd.Series, values: np.ndarray, name: str) -> str | None:
+    """A note when integers are beyond 2**53, where float64 (and R's double) no longer holds every integer."""
+    if not (pd.api.types.is_integer_dtype(series) or series.dtype == object):
+        return None
+    finite = values[np.isfinite(values)]
+    if finite.size and float(np.max(np.abs(finite))) > 2.0**53:
+        return (f"Column {_shown(name)} holds integers beyond 2**53 (up to {float(np.max(np.abs(finite))):.6g}); "
+                "as floating point (as in R) they keep about 16 significant digits, so small differences between "
+                "them are lost. Subtract a baseline (e.g. the minimum) before checking if they matter.")
+    return None
+
+
 def _numeric_values(series: pd.Series, name: str, role: str) -> np.ndarray:
     """Float values of a numeric-like column (missing -> NaN), or a clear error."""
+    _check_cells(series, name, role)
+    temporal = _temporal_values(series, name)
+    if temporal is not None:
+        return temporal[0]
     if pd.api.types.is_bool_dtype(series):
         return series.astype("float64").to_numpy()
     if pd.api.types.is_numeric_dtype(series) and not isinstance(series.dtype, pd.CategoricalDtype):
         if pd.api.types.is_complex_dtype(series):
             raise NonNumericColumnError(f"{role} column {name!r} holds complex numbers; olscheck needs real numbers.")
         return series.to_numpy(dtype="float64", na_value=np.nan)
+    if series.map(lambda v: isinstance(v, (complex, np.complexfloating))).any():
+        raise NonNumericColumnError(f"{role} column {name!r} holds complex numbers; olscheck needs real numbers.")
     converted = pd.to_numeric(series, errors="coerce")
     bad = series.notna() & converted.isna()
     if bad.any():
@@ -196,16 +367,49 @@ def _numeric_values(series: pd.Series, name: str, role: str) -> np.ndarray:
         first = series.index[bad.to_numpy()][0]
         raise NonNumericColumnError(
             f"{role} column {name!r} must be numeric but holds text such as "
-            f"{', '.join(repr(e) for e in examples)} ({int(bad.sum())} value(s), first at row {first!r}); "
-            "clean or convert it" + (", or list it in categorical= to treat it as categorical." if role == "predictor" else ".")
+            f"{', '.join(repr(e) for e in examples)} ({int(bad.sum())} value(s), first at row {_label(first)!r}); "
+            + _text_hint(series[bad], role)
         )
     return converted.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _text_hint(bad: pd.Series, role: str) -> str:
+    """What to do about the text cells of a numeric column, depending on what they look like."""
+    texts = [str(v).strip() for v in bad.head(200)]
+    if all(t.lower() in _MISSING_TOKENS for t in texts):
+        return ("if they mark missing values, replace them with NaN first "
+                "(df.replace(['', 'NA', 'n/a'], np.nan); read_csv does this itself).")
+    if all(_NUMBER_IN_DISGUISE.match(t) for t in texts):
+        return ("they look like numbers written with a decimal comma, thousands separators, a currency or a % sign; "
+                "convert them to numbers first (e.g. pd.to_numeric(s.str.replace(',', '.'))), or in a file use "
+                "plain numbers with a decimal point.")
+    return "clean or convert it" + (", or list it in categorical= to treat it as categorical." if role == "predictor" else ".")
+
+
+def _disguised_numbers(series: pd.Series, name: str) -> None:
+    """A text column that is really numbers with %, currency, or a decimal comma is an error, not 40 levels."""
+    present = series.dropna()
+    if present.empty or not present.map(lambda v: isinstance(v, str)).all():
+        return
+    texts = present.map(str.strip)
+    if texts.map(lambda t: bool(_NUMBER_IN_DISGUISE.match(t)) and any(ch.isdigit() for ch in t)).all() \
+            and pd.to_numeric(texts, errors="coerce").isna().any():
+        examples = list(dict.fromkeys(texts[pd.to_numeric(texts, errors="coerce").isna()].head(50)))[:3]
+        raise NonNumericColumnError(
+            f"predictor column {_shown(name)} holds numbers written as text such as "
+            f"{', '.join(repr(e) for e in examples)} (a decimal comma, thousands separators, a currency or a % "
+            "sign); convert it to numbers first (e.g. pd.to_numeric(s.str.rstrip('%').str.replace(',', '.'))), "
+            "or list it in categorical= to treat each value as a category."
+        )
 
 
 def _is_categorical(series: pd.Series) -> bool:
     if isinstance(series.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(series):
         return True
-    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series):
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series) \
+            or pd.api.types.is_timedelta64_dtype(series) or isinstance(series.dtype, pd.PeriodDtype):
+        return False
+    if _temporal_values(series, "") is not None:  # ISO dates written as text
         return False
     # object/string columns: categorical unless they are mostly numbers with a few bad cells,
     # which is a dirty numeric column, not a factor
@@ -224,7 +428,7 @@ def _check_finite(values: np.ndarray, name: str, index: pd.Index, role: str) -> 
     if infinite.any():
         first = index[np.flatnonzero(infinite)[0]]
         raise NonFiniteValueError(
-            f"{role} column {name!r} holds {int(infinite.sum())} infinite value(s) (first at row {first!r}); "
+            f"{role} column {name!r} holds {int(infinite.sum())} infinite value(s) (first at row {_label(first)!r}); "
             "replace them with a finite value or with NaN to drop those rows."
         )
 
@@ -273,6 +477,13 @@ def _order(frame: pd.DataFrame, order_key: Any) -> tuple[np.ndarray, str | None,
     notes: list[str] = []
     if order_key is not None:
         column = frame[order_key]
+        _check_cells(column, str(order_key), "order_by")
+        if pd.api.types.is_complex_dtype(column) or (
+                column.dtype == object and column.map(lambda v: isinstance(v, complex)).any()):
+            raise DataError(
+                f"order_by column {_shown(order_key)} holds complex numbers, which have no order; "
+                "give a numeric, date or text column."
+            )
         present = np.flatnonzero(column.notna().to_numpy())
         values, how = _sortable(column.iloc[present])
         if how:
@@ -382,8 +593,16 @@ def prepare(
 def _prepare_columns(frame, target, predictors, categorical, intercept, order_by) -> Design:
     target_key = _column_key(frame, target, "target")
     order_key = _column_key(frame, order_by, "order_by") if order_by is not None else None
+    early_notes: list[str] = []
     if predictors is None:
         predictor_keys = [c for c in frame.columns if c != target_key and c != order_key]
+        for key in [k for k in predictor_keys if _is_saved_row_index(frame, k)]:
+            # df.to_csv() without index=False writes the row numbers as a first, unnamed column
+            predictor_keys.remove(key)
+            early_notes.append(
+                f"Column {_shown(key)} looks like a saved row index (0, 1, 2, ...) and is not used as a predictor; "
+                "name it in predictors= to use it."
+            )
     else:
         predictors = _name_list(predictors, "predictors")
         predictor_keys = [_column_key(frame, p, "predictor") for p in predictors]
@@ -401,6 +620,14 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
             raise DataError(f"categorical column {str(key)!r} is not among the predictors; add it to predictors.")
 
     used = [target_key, *predictor_keys] + ([order_key] if order_key is not None and order_key not in predictor_keys and order_key != target_key else [])
+    for key in used:
+        if key is None or (isinstance(key, float) and np.isnan(key)):
+            position = next(i for i, c in enumerate(frame.columns) if c is key or (c is None and key is None)
+                            or (isinstance(c, float) and np.isnan(c)))
+            raise DataError(
+                f"the column at position {position} has no name ({key!r}); name every column "
+                "(df.columns = [...]) or leave it out with predictors=[...]."
+            )
     working = frame.loc[:, used]  # a new frame: the caller's stays untouched
 
     # Columns that are entirely missing would silently drop every row.
@@ -410,17 +637,24 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
 
     target_values = _numeric_values(working[target_key], str(target_key), "target")
     _check_finite(target_values, str(target_key), working.index, "target")
+    value_notes = [note for note in (_value_note(working[target_key], target_values, str(target_key)),) if note]
 
     kinds: dict[Any, str] = {}
     numeric: dict[Any, np.ndarray] = {}
     for key in predictor_keys:
         series = working[key]
+        _check_cells(series, str(key), "predictor")
         if key in declared or _is_categorical(series):
             kinds[key] = "categorical"
+            if key not in declared:
+                _disguised_numbers(series, str(key))
         else:
             kinds[key] = "numeric"
             numeric[key] = _numeric_values(series, str(key), "predictor")
             _check_finite(numeric[key], str(key), working.index, "predictor")
+            note = _value_note(series, numeric[key], str(key))
+            if note:
+                value_notes.append(note)
 
     # listwise deletion over the used columns, counted per column
     missing = pd.DataFrame({str(k): working[k].isna().to_numpy() for k in used}, index=working.index)
@@ -430,7 +664,7 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
     incomplete = missing.any(axis=1).to_numpy()
     n_rows = int(len(working))
     n_dropped = int(incomplete.sum())
-    notes: list[str] = []
+    notes: list[str] = [*early_notes, *value_notes]
     if n_dropped:
         counts = missing.sum()
         counts = counts[counts > 0].sort_values(ascending=False)
@@ -447,6 +681,11 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
     complete = working.iloc[positions]
     y = target_values[positions]
     numeric = {k: v[positions] for k, v in numeric.items()}
+    if y.size < 2:
+        raise InsufficientDataError(
+            f"only {y.size} usable row; a regression needs at least two rows (and many more for the diagnostics "
+            "to mean anything)." + (f" {n_dropped} row(s) were dropped for missing values." if n_dropped else "")
+        )
     if float(np.ptp(y)) == 0.0:
         raise ConstantTargetError(
             f"target {str(target_key)!r} is constant ({y[0]:g}) over the {y.size} rows used; there is nothing to explain."
@@ -537,6 +776,24 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
     )
 
 
+def _value_note(series: pd.Series, values: np.ndarray, name: str) -> str | None:
+    """A note on how a column's values were read (dates as days, integers beyond 2**53)."""
+    temporal = _temporal_values(series, name)
+    return temporal[1] if temporal is not None else _precision_note(series, values, name)
+
+
+def _is_saved_row_index(frame: pd.DataFrame, key: Any) -> bool:
+    """True for pandas' "Unnamed: 0" column holding 0, 1, 2, ... (or 1, 2, 3, ...): a row index saved to CSV."""
+    if not (isinstance(key, str) and re.fullmatch(r"Unnamed: \d+", key)):
+        return False
+    column = frame[key]
+    if not pd.api.types.is_integer_dtype(column) or column.isna().any():
+        return False
+    values = column.to_numpy()
+    return bool(values.size) and bool(np.array_equal(values - values[0], np.arange(values.size))) \
+        and int(values[0]) in (0, 1)
+
+
 def _equals(codes: np.ndarray, level: Any) -> np.ndarray:
     return np.fromiter((c == level for c in codes), dtype=bool, count=len(codes)) if codes.dtype == object else codes == level
 
@@ -574,10 +831,14 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
             names = [str(c) for c in frame.columns]
             close = [c for c in names if c.lower() == name.lower()] or difflib.get_close_matches(name, names, n=3)
             hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+            if not hint and hasattr(np, name):
+                hint = f" Did you mean np.{name}?"
             raise FormulaError(f"formula {formula!r} names {name!r}, which is not a column of the data.{hint}") from None
-        raise FormulaError(f"cannot use formula {formula!r}: {message}") from None
+        raise FormulaError(f"cannot use formula {formula!r}: {message}.{_formula_hint(formula)}") from None
     except Exception as error:  # errors raised while evaluating user expressions
-        raise FormulaError(f"cannot evaluate formula {formula!r}: {type(error).__name__}: {error}") from None
+        raise FormulaError(
+            f"cannot evaluate formula {formula!r}: {type(error).__name__}: {error}.{_formula_hint(formula)}"
+        ) from None
     outcome_code = outcome.design_info.terms[0].factors[0].code if outcome.design_info.terms else None
     if outcome.shape[1] != 1:
         if outcome_code in frame.columns:
@@ -622,6 +883,11 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
     _check_finite(y, target_name, row_index, "target")
     for j, name in enumerate(names):
         _check_finite(x[:, j], name, row_index, "formula column")
+    if y.size < 2:
+        raise InsufficientDataError(
+            f"only {y.size} usable row; a regression needs at least two rows (and many more for the diagnostics "
+            "to mean anything)."
+        )
     if float(np.ptp(y)) == 0.0:
         raise ConstantTargetError(f"target {target_name!r} is constant ({y[0]:g}) over the {y.size} rows used.")
     info = design_frame.design_info
@@ -678,6 +944,16 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
         polynomials=tuple(polynomials),
         notes=tuple(notes),
     )
+
+
+def _formula_hint(formula: str) -> str:
+    """R formula habits patsy does not share."""
+    if "`" in formula:
+        return " patsy quotes a column name with Q('name with spaces'), not R's backticks."
+    if re.search(r"~\s*\.(\s|$|\+|-)", formula):
+        return (" patsy has no '.' for all other columns: list them, or give target= without a formula "
+                "(every other column is then a predictor).")
+    return ""
 
 
 def _variables(code: str, frame: pd.DataFrame) -> list[str]:
