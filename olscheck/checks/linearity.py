@@ -264,7 +264,8 @@ def recursive_residuals(x: np.ndarray, y: np.ndarray, start: int) -> np.ndarray:
     rows seen so far, without forming or inverting X'X: given R and the
     current fit b, the block's prediction errors e_B = y_B - X_B b have
     covariance σ² (I + U'U) with U = R⁻ᵀ X_B'; the Cholesky factor L of
-    that matrix (from a QR of [I; U]) turns them into the recursive
+    that matrix (Cholesky when I + U'U is well conditioned, else a QR of
+    [I; U]) turns them into the recursive
     residuals, w_B = L⁻¹ e_B, because the innovations of a Gaussian vector
     in order are exactly the one-step prediction errors of the Kalman
     filter, i.e. of recursive least squares. R is then updated by a QR of
@@ -275,20 +276,48 @@ def recursive_residuals(x: np.ndarray, y: np.ndarray, start: int) -> np.ndarray:
     augmented = np.column_stack([x, y])
     triangle = np.linalg.qr(augmented[:start], mode="r")[:k]
     out = np.empty(n - start)
+    if n - start > 8 * block:
+        # thousands of small BLAS calls: threads only add synchronisation,
+        # and on a busy machine spinning threads made this loop 10x slower
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            _recursion(x, y, augmented, triangle, start, block, out)
+    else:
+        _recursion(x, y, augmented, triangle, start, block, out)
+    return out
+
+
+#: The block's innovation covariance I + U'U is factored by Cholesky when
+#: trace(U'U) is at most this (its condition number is then at most 1 + 100,
+#: so Cholesky loses no more than two digits); otherwise by a QR of [I; U].
+CHOLESKY_TRACE_LIMIT = 100.0
+
+
+def _recursion(x, y, augmented, triangle, start, block, out) -> None:
+    n, k = x.shape
     for begin in range(start, n, block):
         end = min(n, begin + block)
         rows_x = x[begin:end]
         rows_y = y[begin:end]
         factor, projected = triangle[:, :k], triangle[:, k]
-        coefficients = scipy_linalg.solve_triangular(factor, projected)
+        coefficients = scipy_linalg.solve_triangular(factor, projected, check_finite=False)
         errors = rows_y - rows_x @ coefficients
-        u = scipy_linalg.solve_triangular(factor, rows_x.T, trans="T")
+        u = scipy_linalg.solve_triangular(factor, rows_x.T, trans="T", check_finite=False)
         size = end - begin
-        upper = np.linalg.qr(np.vstack([np.eye(size), u]), mode="r")[:size]
-        upper = upper * np.where(np.diag(upper) < 0, -1.0, 1.0)[:, None]
-        out[begin - start:end - start] = scipy_linalg.solve_triangular(upper, errors, trans="T")
-        triangle = np.linalg.qr(np.vstack([triangle, augmented[begin:end]]), mode="r")[:k]
-    return out
+        covariance = u.T @ u
+        if np.trace(covariance) <= CHOLESKY_TRACE_LIMIT:
+            covariance[np.diag_indices(size)] += 1.0
+            lower = scipy_linalg.cholesky(covariance, lower=True, check_finite=False)
+            out[begin - start:end - start] = scipy_linalg.solve_triangular(lower, errors, lower=True,
+                                                                           check_finite=False)
+        else:
+            upper = np.linalg.qr(np.vstack([np.eye(size), u]), mode="r")[:size]
+            upper = upper * np.where(np.diag(upper) < 0, -1.0, 1.0)[:, None]
+            out[begin - start:end - start] = scipy_linalg.solve_triangular(upper, errors, trans="T",
+                                                                           check_finite=False)
+        triangle = scipy_linalg.qr(np.vstack([triangle, augmented[begin:end]]), mode="r", overwrite_a=True,
+                                   check_finite=False)[0][:k]
 
 
 def harvey_collier(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
