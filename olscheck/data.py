@@ -603,6 +603,10 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
                 f"Column {_shown(key)} looks like a saved row index (0, 1, 2, ...) and is not used as a predictor; "
                 "name it in predictors= to use it."
             )
+        for key in [k for k in predictor_keys if _is_unnamed(k) and frame[k].isna().all()]:
+            # a delimiter at the end of every line, header included, gives an unnamed empty column
+            predictor_keys.remove(key)
+            early_notes.append(f"Unnamed column {_shown(key)} is empty (a delimiter at the end of each line?) and is left out.")
     else:
         predictors = _name_list(predictors, "predictors")
         predictor_keys = [_column_key(frame, p, "predictor") for p in predictors]
@@ -782,9 +786,14 @@ def _value_note(series: pd.Series, values: np.ndarray, name: str) -> str | None:
     return temporal[1] if temporal is not None else _precision_note(series, values, name)
 
 
+def _is_unnamed(key: Any) -> bool:
+    """pandas' label for a column whose header cell is empty."""
+    return isinstance(key, str) and re.fullmatch(r"Unnamed: \d+", key) is not None
+
+
 def _is_saved_row_index(frame: pd.DataFrame, key: Any) -> bool:
     """True for pandas' "Unnamed: 0" column holding 0, 1, 2, ... (or 1, 2, 3, ...): a row index saved to CSV."""
-    if not (isinstance(key, str) and re.fullmatch(r"Unnamed: \d+", key)):
+    if not _is_unnamed(key):
         return False
     column = frame[key]
     if not pd.api.types.is_integer_dtype(column) or column.isna().any():

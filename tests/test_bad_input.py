@@ -15,6 +15,7 @@ users call, not only ``prepare``.
 from __future__ import annotations
 
 import decimal
+import gzip
 import json
 import re
 from dataclasses import dataclass, field
@@ -810,3 +811,253 @@ def test_one_huge_value_in_the_target_is_diagnosed_not_crashed(outlier):
     # the same data divided by an exact power of two gives the same diagnosis
     scaled = check(frame.assign(y=frame["y"] / 2.0**200), target="y")
     _assert_same_statistics(scaled, report)
+
+
+# ============================================================================ issue 6: unusual input that R fits
+_NAN_WORD = re.compile(r"\b(nan|NaN|inf|Infinity)\b")
+
+
+def fitted(data, **kwargs):
+    """check() on ``data``: the input is unchanged, the text and JSON hold no NaN/inf."""
+    from olscheck.render.markdown import to_markdown
+
+    before = data.copy(deep=True) if isinstance(data, pd.DataFrame) else None
+    report = check(data, **kwargs)
+    if before is not None:
+        pd.testing.assert_frame_equal(data, before, check_exact=True)
+    assert not _NAN_WORD.search(str(report)), str(report)
+    assert not _NAN_WORD.search(to_markdown(report, generated="fixed"))
+    strict_json(report)
+    return report
+
+
+def lstsq(y, *columns) -> np.ndarray:
+    """Coefficients (intercept first) from numpy's SVD least squares: the independent reference."""
+    design = np.column_stack([np.ones(len(y)), *columns])
+    return np.linalg.lstsq(design, np.asarray(y, dtype=float), rcond=None)[0]
+
+
+def assert_coefficients(report, expected, rtol=1e-10):
+    np.testing.assert_allclose(report.model.coefficients.to_numpy(dtype=float), expected, rtol=rtol, atol=1e-12)
+
+
+def test_bool_predictor_is_a_zero_one_dummy():
+    frame = base_frame().assign(b=lambda f: f["x1"] > 0)
+    report = fitted(frame, target="y", predictors=["x1", "b"])
+    assert list(report.model.coefficients.index) == ["Intercept", "x1", "b[T.True]"]
+    assert_coefficients(report, lstsq(frame["y"], frame["x1"], frame["b"].astype(float)))
+
+
+def test_bool_target_is_a_linear_probability_model_as_in_r():
+    frame = base_frame().assign(high=lambda f: f["y"] > 1)
+    report = fitted(frame, target="high", predictors=["x1", "x2"])
+    assert_coefficients(report, lstsq(frame["high"].astype(float), frame["x1"], frame["x2"]))
+
+
+@pytest.mark.parametrize("dtype", ["boolean", "boolean-with-NA"])
+def test_nullable_boolean_predictor(dtype):
+    values = [True, False, None, True] if dtype == "boolean-with-NA" else [True, False, False, True]
+    frame = base_frame().assign(b=pd.array(values * (N // 4), dtype="boolean"))
+    report = fitted(frame, target="y", predictors=["x1", "b"])
+    used = frame[frame["b"].notna()]
+    assert report.data.n_used == len(used)
+    assert_coefficients(report, lstsq(used["y"], used["x1"], used["b"].astype(float)))
+
+
+def test_nullable_float_and_int64_target_drop_the_na_rows():
+    frame = base_frame()
+    frame = frame.assign(
+        x1=pd.array([None if i % 7 == 0 else v for i, v in enumerate(frame["x1"])], dtype="Float64"),
+        y=pd.array([None if i % 9 == 0 else int(v * 100) for i, v in enumerate(frame["y"])], dtype="Int64"),
+    )
+    report = fitted(frame, target="y", predictors=["x1", "x2"])
+    used = frame.dropna(subset=["x1", "y"])
+    assert report.data.n_dropped == N - len(used)
+    assert_coefficients(report, lstsq(used["y"].astype(float), used["x1"].astype(float), used["x2"]))
+
+
+def test_pyarrow_columns():
+    frame = base_frame()
+    target = frame["y"].astype("double[pyarrow]")
+    target.iloc[2] = None
+    arrow = frame.assign(y=target, x1=frame["x1"].astype("double[pyarrow]"), g=frame["g"].astype("string[pyarrow]"))
+    report = fitted(arrow, target="y", predictors=["x1", "g"])
+    used = frame.drop(index=2)
+    assert_coefficients(report, lstsq(used["y"], used["x1"], used["g"] == "b", used["g"] == "c"))
+
+
+def test_decimal_objects_are_numbers():
+    frame = base_frame()
+    as_decimal = frame.assign(y=[decimal.Decimal(repr(v)) for v in frame["y"]],
+                              x1=[decimal.Decimal(repr(v)) for v in frame["x1"]])
+    report = fitted(as_decimal, target="y", predictors=["x1", "x2"])
+    assert_coefficients(report, lstsq(frame["y"], frame["x1"], frame["x2"]), rtol=1e-12)
+
+
+def test_datetime_target_is_days_since_1970():
+    dates = pd.Timestamp("2020-01-01") + pd.to_timedelta(np.random.default_rng(2).integers(0, 30, N), "D")
+    frame = base_frame().assign(d=dates)
+    report = fitted(frame, target="d", predictors=["x1"])
+    days = (dates - pd.Timestamp("1970-01-01")).days.to_numpy(dtype=float)
+    assert_coefficients(report, lstsq(days, frame["x1"]))
+    assert "days since 1970-01-01" in data_notes(report)
+
+
+@pytest.mark.parametrize("kind", ["timedelta", "period", "tz-aware datetime", "ISO text dates"])
+def test_durations_periods_and_dates_are_numbers_with_a_note(kind):
+    frame = base_frame()
+    steps = np.arange(N)
+    if kind == "timedelta":
+        column, numbers, note = pd.to_timedelta(steps * 6, "h"), steps / 4.0, "durations; used in days"
+    elif kind == "period":
+        column, numbers, note = pd.period_range("2020-01", periods=N, freq="M"), steps + 600.0, "number of M periods"
+    elif kind == "tz-aware datetime":
+        column = pd.date_range("2021-01-01 01:00", periods=N, freq="D", tz="Europe/Paris")
+        numbers, note = 18628 + steps.astype(float), "days since 1970-01-01"
+    else:
+        column = pd.date_range("2021-01-01", periods=N, freq="D").strftime("%Y-%m-%d")
+        numbers, note = 18628 + steps.astype(float), "dates written as text"
+    report = fitted(frame.assign(t=column), target="y", predictors=["x1", "t"])
+    assert list(report.model.coefficients.index) == ["Intercept", "x1", "t"]
+    assert_coefficients(report, lstsq(frame["y"], frame["x1"], numbers), rtol=1e-9)
+    assert note in data_notes(report)
+
+
+def test_category_dtype_with_unused_and_numeric_categories():
+    frame = base_frame().assign(k=pd.Categorical(np.tile([3, 1, 2, 1], N // 4), categories=[1, 2, 3, 9]))
+    report = fitted(frame, target="y", predictors=["x1", "k"])
+    assert list(report.model.coefficients.index) == ["Intercept", "x1", "k[T.2]", "k[T.3]"]
+    k = frame["k"].astype(int)
+    assert_coefficients(report, lstsq(frame["y"], frame["x1"], k == 2, k == 3))
+    assert "9" in data_notes(report)
+
+
+def test_all_predictors_categorical():
+    frame = base_frame().assign(h=np.tile(["u", "v"], N // 2))
+    report = fitted(frame, target="y", predictors=["g", "h"])
+    assert_coefficients(report, lstsq(frame["y"], frame["g"] == "b", frame["g"] == "c", frame["h"] == "v"))
+
+
+def test_multiindex_columns_with_the_whole_tuple():
+    frame = base_frame()[["y", "x1", "x2"]]
+    frame.columns = pd.MultiIndex.from_tuples([("a", "y"), ("b", "x1"), ("b", "x2")])
+    report = fitted(frame, target=("a", "y"))
+    plain = base_frame()
+    assert_coefficients(report, lstsq(plain["y"], plain["x1"], plain["x2"]))
+
+
+@pytest.mark.parametrize("index", [
+    pd.Index([f"r{i}" for i in range(N)]),
+    pd.Index(np.random.default_rng(3).permutation(N) * 10),
+    pd.MultiIndex.from_arrays([["s"] * N, range(N)]),
+])
+def test_any_row_index_gives_the_same_fit_and_keeps_the_labels(index):
+    frame = base_frame().set_axis(index, axis=0)
+    report = fitted(frame, target="y", predictors=["x1", "x2"])
+    assert list(report.model.residuals.index) == list(index)
+    assert_coefficients(report, lstsq(frame["y"], frame["x1"], frame["x2"]))
+
+
+@pytest.mark.parametrize("name", ["", " ", "weight (kg)", "a.b c", "x" * 5000, "1st-class? yes/no"])
+def test_formula_hostile_names_without_a_formula(name):
+    frame = base_frame().rename(columns={"x1": name})
+    report = fitted(frame, target="y", predictors=[name, "x2"])
+    assert list(report.model.coefficients.index) == ["Intercept", name, "x2"]
+    assert_coefficients(report, lstsq(frame["y"], frame[name], frame["x2"]))
+
+
+@pytest.mark.parametrize("predictors", ["x1", ("x1",), pd.Index(["x1"]), (c for c in ["x1"]), np.array(["x1"])])
+def test_predictors_in_any_reasonable_container(predictors):
+    frame = base_frame()
+    report = fitted(frame, target="y", predictors=predictors)
+    assert_coefficients(report, lstsq(frame["y"], frame["x1"]))
+
+
+def test_no_predictors_fits_the_mean():
+    frame = base_frame()
+    report = fitted(frame, target="y", predictors=[])
+    assert_coefficients(report, [frame["y"].mean()], rtol=1e-13)
+
+
+def test_one_residual_degree_of_freedom_gives_reasons_not_nan():
+    frame = base_frame().head(4)
+    report = fitted(frame, target="y", predictors=["x1", "x2"])
+    assert report.model.df_resid == 1
+    assert_coefficients(report, lstsq(frame["y"], frame["x1"], frame["x2"]))
+    for name, result in report.tests.items():
+        assert result.statistic is not None or result.reason, name
+
+
+def test_order_by_datetime_with_ties_is_stable():
+    frame = base_frame().assign(t=pd.to_datetime(["2020-01-02", "2020-01-01"] * (N // 2)))
+    report = fitted(frame, target="y", predictors=["x1"], order_by="t")
+    assert list(report.model.residuals.index) == list(frame.index[1::2]) + list(frame.index[0::2])
+    assert "tied" in data_notes(report)
+
+
+def test_order_by_a_predictor_sorts_by_it_and_keeps_it_a_predictor():
+    frame = base_frame()
+    report = fitted(frame, target="y", predictors=["x1", "x2"], order_by="x1")
+    assert list(report.model.residuals.index) == list(frame["x1"].sort_values(kind="stable").index)
+    assert_coefficients(report, lstsq(frame["y"], frame["x1"], frame["x2"]))
+
+
+def test_order_by_timezone_aware_datetimes():
+    frame = base_frame().assign(t=pd.date_range("2020-01-01", periods=N, tz="UTC")[::-1])
+    report = fitted(frame, target="y", predictors=["x1"], order_by="t")
+    assert list(report.model.residuals.index) == list(range(N - 1, -1, -1))
+
+
+def test_two_predictors_out_of_two_thousand_columns():
+    frame = _very_wide(Path("."))
+    report = fitted(frame, target="c0", predictors=["c1", "c2"])
+    assert_coefficients(report, lstsq(frame["c0"], frame["c1"], frame["c2"]))
+
+
+@pytest.mark.parametrize("column", [
+    np.arange(N, dtype=np.uint64) + np.uint64(2**63),
+    [2**70 + 12345 * i for i in range(N)],
+])
+def test_integers_beyond_two_to_the_53_fit_with_a_precision_note(column):
+    report = fitted(base_frame().assign(big=column), target="y", predictors=["x1", "big"])
+    assert "'big'" in data_notes(report) and "2**53" in data_notes(report)
+    # float64 cannot tell these values apart from a constant, as R's double cannot
+    assert report.model.aliased == ("big",)
+
+
+def test_numpy_scalars_for_options():
+    report = fitted(base_frame(), target="y", seed=np.int64(3), alpha=np.float64(0.1), intercept=np.bool_(True))
+    assert report.options["alpha"] == 0.1
+
+
+# ---------------------------------------------------------------------------- files as a new user has them
+def _reference_fit():
+    frame = base_frame()
+    return lstsq(frame["y"], frame["x1"], frame["x2"], frame["g"] == "b", frame["g"] == "c")
+
+
+@pytest.mark.parametrize("name, content", [
+    ("data.csv.gz", gzip.compress(VALID_CSV)),
+    ("gzipped-but-named.csv", gzip.compress(VALID_CSV)),
+    ("bom.csv", b"\xef\xbb\xbf" + VALID_CSV),
+    ("crlf.csv", VALID_CSV.replace(b"\n", b"\r\n")),
+    ("tabs.csv", base_frame().to_csv(index=False, sep="\t").encode()),
+    ("trailing-comma.csv", VALID_CSV.replace(b"\n", b",\n")),
+    ("quoted.csv", base_frame().to_csv(index=False, quoting=1).encode()),
+    ("with-row-numbers.csv", base_frame().to_csv().encode()),
+])
+def test_files_as_they_come(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    report = fitted(path, target="y")
+    assert report.data.predictors == ("x1", "x2", "g")
+    assert_coefficients(report, _reference_fit())
+    if name == "with-row-numbers.csv":
+        assert "'Unnamed: 0'" in data_notes(report) and "row index" in data_notes(report)
+
+
+def test_path_given_as_bytes_pathlib_or_with_a_tilde(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "data.csv").write_bytes(VALID_CSV)
+    for path in (b"~/data.csv", "~/data.csv", tmp_path / "data.csv", str(tmp_path / "data.csv").encode()):
+        assert_coefficients(fitted(path, target="y"), _reference_fit())

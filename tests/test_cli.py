@@ -246,3 +246,98 @@ def test_demo_writes_every_report_and_renders_plots_once_per_data_set(tmp_path, 
         for suffix in (".html", ".md", ".json"):
             assert (tmp_path / "reports" / f"{name}{suffix}").is_file()
     assert len(capsys.readouterr().out.strip().splitlines()) == len(names)
+
+
+# ----------------------------------------------------------------------------- a new user's files (issue 6)
+def _frame() -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=40)
+    return pd.DataFrame({"y": 1 + 2 * x + rng.normal(size=40), "x1": x, "x2": rng.normal(size=40),
+                         "g": rng.choice(["a", "b", "c"], 40)})
+
+
+def _parquet_with_lists(path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = _frame()
+    pq.write_table(pa.table({"y": frame["y"], "x1": frame["x1"], "L": pa.array([[1, 2]] * 40)}), path)
+
+
+_CSV = _frame().to_csv(index=False).encode()
+NEW_USER_FILES = [
+    # (file name, content or writer, extra arguments, exit code, fragment of stderr)
+    ("data.csv.gz", __import__("gzip").compress(_CSV), [], 0, ""),
+    ("renamed-gzip.csv", __import__("gzip").compress(_CSV), [], 0, ""),
+    ("bom.csv", b"\xef\xbb\xbf" + _CSV, [], 0, ""),
+    ("tabs.csv", _frame().to_csv(index=False, sep="\t").encode(), [], 0, ""),
+    ("rownumbers.csv", _frame().to_csv().encode(), [], 0, ""),
+    ("euro.csv", _frame().to_csv(index=False, sep=";", decimal=",").encode(), [], 2, "semicolon"),
+    ("comma-decimals.csv", _frame().to_csv(index=False, decimal=",").encode(), [], 2, "decimal comma"),
+    ("latin1.csv", _frame().assign(g="caf\xe9").to_csv(index=False).encode("latin-1"), [], 2, "0xe9"),
+    ("utf16.csv", _CSV.decode().encode("utf-16"), [], 2, "UTF-16"),
+    ("data.xlsx", b"PK\x03\x04" + bytes(64), [], 2, "read_excel"),
+    ("data.json", _frame().to_json().encode(), [], 2, "read_json"),
+    ("nested.parquet", _parquet_with_lists, [], 2, "'L'"),
+    ("one-row.csv", _frame().head(1).to_csv(index=False).encode(), [], 2, "1 usable row"),
+    ("two-rows.csv", _frame().head(2).to_csv(index=False).encode(), ["--predictors", "x1"], 2, "2 usable row(s)"),
+    ("percent.csv", _frame().assign(x1=[f"{v:.1f}%" for v in _frame()["x1"]]).to_csv(index=False).encode(), [], 2,
+     "% sign"),
+    ("ragged.csv", b"y,x1\n1,2\n3,4,5\n6,7\n", [], 2, "line 3"),
+    ("dates.csv", _frame().assign(t=pd.date_range("2020-01-01", periods=40).strftime("%Y-%m-%d")).to_csv(
+        index=False).encode(), [], 0, ""),
+    ("bigints.csv", ("y,x1,big\n" + "".join(f"{i % 7},{i},{2**70 + i}\n" for i in range(40))).encode(), [], 0, ""),
+    ("wide.csv", pd.DataFrame(np.random.default_rng(1).normal(size=(100, 2000)),
+                              columns=[f"c{i}" for i in range(2000)]).to_csv(index=False).encode(),
+     ["--target", "c0"], 2, "2000 parameter(s)"),
+]
+
+
+@pytest.mark.parametrize("name, content, arguments, code, fragment", NEW_USER_FILES,
+                         ids=[case[0] for case in NEW_USER_FILES])
+def test_new_user_files_end_in_a_report_or_one_line(tmp_path, capsys, name, content, arguments, code, fragment):
+    path = tmp_path / name
+    if callable(content):
+        content(path)
+    else:
+        path.write_bytes(content)
+    target = [] if "--target" in arguments else ["--target", "y"]
+    exit_code = main(["check", str(path), *target, *arguments, "--no-probe", "--json", "-", "--quiet"])
+    captured = capsys.readouterr()
+    assert exit_code == code, captured.err
+    if code == 2:
+        lines = captured.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("olscheck: error: "), captured.err
+        assert fragment in lines[0]
+        assert "internal error" not in captured.err
+    else:
+        document = json.loads(captured.out)
+        assert document["data"]["target"] == "y"
+        assert "NaN" not in captured.out and "Infinity" not in captured.out
+
+
+@pytest.mark.parametrize("arguments, fragment", [
+    (["--target", "y", "--alpha", "five"], "invalid float value: 'five'"),
+    (["--target", "y", "--seed", "1.5"], "invalid int value: '1.5'"),
+    (["--target", "y", "--alpha", "nan"], "alpha=nan"),
+    (["--target", "y", "--alpha", "5"], "alpha=5.0"),
+    (["--target", "y", "--predictors", "x,zz"], "'zz'"),
+    (["--target", "Y"], "Did you mean 'y'"),
+    (["--target", ""], "''"),
+    (["--formula", "y ~ ."], "'.'"),
+    (["--formula", "y ~ `x1`"], "Q('name with spaces')"),
+    (["--target", "y", "--order-by", "nope"], "'nope'"),
+])
+def test_bad_options_exit_2_with_exactly_one_line(data_file, capsys, arguments, fragment):
+    code = main(["check", str(data_file), *arguments, "--no-probe"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert fragment in err and "internal error" not in err
+
+
+@pytest.mark.parametrize("path, fragment", [("", "path is empty"), ("~/surely-not-here.csv", "does not exist")])
+def test_odd_paths(capsys, path, fragment):
+    assert main(["check", path, "--target", "y", "--no-probe"]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and len(err.strip().splitlines()) == 1
