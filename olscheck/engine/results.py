@@ -153,8 +153,7 @@ def _p_text(p: float) -> str:
 
 def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, categorical: tuple[str, ...],
             sample_fit, sample_complete: bool, sample_note: str | None, sample_rows: dict | None,
-            durbin_watson_exact: bool | None, order: int, quadratic_fit=None,
-            quadratic_note: str | None = None) -> Battery:
+            durbin_watson_exact: bool | None, order: int) -> Battery:
     """Every result of ``olscheck.check``'s battery from the streamed statistics."""
     n, k = fit.n, fit.rank
     df_resid = fit.df_resid
@@ -195,8 +194,7 @@ def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, categorical:
     tests.update(_autocorrelation(fit, acc, light, rss, settings, newey_west, sample_fit, sample_complete,
                                   durbin_watson_exact, order))
     tests.update(_normality(fit, acc, light, rss, settings, sample_fit, sample_complete, sample_note))
-    tests.update(_linearity(fit, acc, aux_upper, columns, rss, settings, sample_fit, sample_complete, sample_note,
-                            quadratic_fit, quadratic_note))
+    tests.update(_linearity(fit, acc, aux_upper, columns, rss, settings, sample_fit, sample_complete, sample_note))
     collinearity_summary = _collinearity(fit, settings)
     tests.update(collinearity_summary.results)
     influence_summary = _influence(fit, acc, rss, settings)
@@ -572,7 +570,7 @@ def _whole(function, name, assumption, method, sample_fit, settings, sample_note
 
 # --------------------------------------------------------------------------- linearity
 def _linearity(fit, acc, aux_upper, columns, rss, settings, sample_fit, sample_complete,
-               sample_note, quadratic_fit, quadratic_note) -> dict[str, TestResult]:
+               sample_note) -> dict[str, TestResult]:
     out: dict[str, TestResult] = {}
     n = fit.n
     powers = (2, 3)
@@ -623,10 +621,9 @@ def _linearity(fit, acc, aux_upper, columns, rss, settings, sample_fit, sample_c
     for name, function in (("harvey_collier", linearity.harvey_collier), ("rainbow", linearity.rainbow)):
         out[name] = _whole(function, name, linearity.ASSUMPTION, name.replace("_", "-"), sample_fit, settings,
                            sample_note)
-    # the second-order expansion has O(p²) columns (O(n p⁴) work): on at most QUADRATIC_ROWS of the sample rows
+    # the second-order expansion caps its own work (thresholds.auxiliary_max_cells), as in memory
     out["quadratic"] = _whole(linearity.quadratic, "quadratic", linearity.ASSUMPTION, "quadratic",
-                              quadratic_fit if quadratic_fit is not None else sample_fit, settings,
-                              quadratic_note if quadratic_fit is not None else sample_note)
+                              sample_fit, settings, sample_note)
     return out
 
 

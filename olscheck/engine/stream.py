@@ -26,9 +26,6 @@ __all__ = ["check_streaming", "EXACT_ROWS"]
 #: omnibus test, the exact Durbin-Watson p-value, White's full form) use
 #: every row; beyond, a systematic sample of this many rows in row order.
 EXACT_ROWS = 50_000
-#: The quadratic (second-order) expansion test has p(p+3)/2 columns, O(n p⁴)
-#: work: it runs on at most this many of the rows kept whole.
-QUADRATIC_ROWS = 5_000
 
 
 def check_streaming(
@@ -314,20 +311,9 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, stride, offset
         if not complete:
             sample_note = (f"computed on a systematic sample of {sample_rows['raw'].shape[0]} of {fit.n} rows "
                            f"(every {stride}th row from row {offset + 1}, seed {seed}), refitted")
-    quadratic_fit = quadratic_note = None
-    if sample_fit is not None and sample_rows["raw"].shape[0] > QUADRATIC_ROWS:
-        every = math.ceil(sample_rows["raw"].shape[0] / QUADRATIC_ROWS)
-        thinned = {key: value[::every] for key, value in sample_rows.items()}
-        try:
-            quadratic_fit = fit_model(_sample_design(fit, thinned, categorical))
-        except Exception:
-            quadratic_fit = None
-        quadratic_note = (f"computed on a systematic sample of {thinned['raw'].shape[0]} of {fit.n} rows "
-                          f"(every {stride * every}th row from row {offset + 1}, seed {seed}), refitted")
     result = battery(fit, accumulated, settings, categorical=categorical, sample_fit=sample_fit,
                      sample_complete=complete, sample_note=sample_note, sample_rows=sample_rows,
-                     durbin_watson_exact=durbin_watson_exact, order=order, quadratic_fit=quadratic_fit,
-                     quadratic_note=quadratic_note)
+                     durbin_watson_exact=durbin_watson_exact, order=order)
     tests = result.tests
     tests["nonlinear_probe"] = linearity.nonlinear_probe(None, settings)
 

@@ -191,3 +191,12 @@ def test_csv_text_levels_that_look_like_numbers(tmp_path):
     frame.to_csv(path, index=False)
     reference = olscheck.check(str(path), target="y", probe=False)
     assert_same(reference, check_streaming(str(path), target="y", chunk_rows=30))
+
+
+def test_more_rows_than_the_old_second_order_sample_still_match(tmp_path):
+    # 6,000 rows: every test, the second-order one included, uses every row on both paths
+    frame = make_frame(n=6000, seed=3)
+    reference = olscheck.check(frame, target="y", probe=False)
+    streamed = check_streaming(frame, target="y", chunk_rows=1000)
+    assert streamed.tests["quadratic"].details["rows_used"] == reference.fit.n
+    assert_same(reference, streamed)
