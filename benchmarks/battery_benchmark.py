@@ -192,8 +192,9 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", default="1e5x20", help="comma-separated n x p, e.g. 1e5x20,1e6x20,5e6x50")
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement (median reported)")
     parser.add_argument("--skip", default="", help=f"comma-separated steps to skip, of {','.join(STEPS)}")
-    parser.add_argument("--warm", default="floor,battery,stream",
-                        help="steps also timed inside one warm process (default floor,battery,stream)")
+    parser.add_argument("--warm", default="floor,naive,battery,stream",
+                        help="steps also timed inside one warm process (default floor,naive,battery,stream; "
+                             "naive warm is the recipe's compute-only time)")
     parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "olscheck-benchmark"))
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
@@ -238,8 +239,9 @@ def main(argv=None) -> int:
         for name, (wall, peak, warm_time) in results.items():
             print(f"| {n:.0e} x {p} | {name} | {wall:.2f} | {peak:.0f} | {'' if warm_time is None else f'{warm_time:.2f}'} |")
     print()
-    print("| n x p | c/a process | c/a warm | s/a process | s/a warm | b/c process | peak c / peak a | peak s / peak a |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| n x p | c/a process | c/a warm | s/a process | s/a warm | b/c process | b/c warm | b/s warm "
+          "| peak c / peak a | peak s / peak a |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, p, results in rows:
         def ratio(top, bottom, index):
             if top not in results or bottom not in results or results[bottom][index] in (None, 0):
@@ -248,6 +250,7 @@ def main(argv=None) -> int:
             return "" if value is None else f"{value / results[bottom][index]:.2f}"
         print(f"| {n:.0e} x {p} | {ratio('battery', 'floor', 0)} | {ratio('battery', 'floor', 2)} | "
               f"{ratio('stream', 'floor', 0)} | {ratio('stream', 'floor', 2)} | {ratio('naive', 'battery', 0)} | "
+              f"{ratio('naive', 'battery', 2)} | {ratio('naive', 'stream', 2)} | "
               f"{ratio('battery', 'floor', 1)} | {ratio('stream', 'floor', 1)} |")
     return 0
 
