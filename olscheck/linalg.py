@@ -81,20 +81,23 @@ def _binary_centred_scaled_basis(z: np.ndarray, centre: bool):
     """
     z = np.asarray(z, dtype=float)
     n, m = z.shape
-    largest = np.max(np.abs(z), axis=0, initial=0.0) if n else np.zeros(m)
+    # max |z| from the column maxima and minima: no n x m temporary
+    largest = np.maximum(np.abs(z.max(axis=0)), np.abs(z.min(axis=0))) if n else np.zeros(m)
     # frexp's exponent minus one keeps 2**exponent finite for columns near 1.8e308
     exponent = np.where(largest > 0, np.frexp(largest)[1] - 1, 0).astype(int)
-    z = np.ldexp(z, -exponent)
-    shift = z.mean(axis=0) if centre and n else np.zeros(m)
-    basis = z - shift
-    norm = np.sqrt(np.einsum("ij,ij->j", basis, basis))
+    # the one n x m copy; everything after works in place (auxiliary designs
+    # are up to auxiliary_max_cells large, so each copy counts)
+    basis = np.ldexp(z, -exponent)
     # relative to the column's own magnitude, so a column equal to its mean
     # up to rounding counts as constant
-    magnitude = np.sqrt(np.einsum("ij,ij->j", z, z))
+    magnitude = np.sqrt(np.einsum("ij,ij->j", basis, basis))
+    shift = basis.mean(axis=0) if centre and n else np.zeros(m)
+    basis -= shift
+    norm = np.sqrt(np.einsum("ij,ij->j", basis, basis))
     constant = norm <= 1e-12 * np.maximum(magnitude, np.finfo(float).tiny)
     norm = np.where(constant, 0.0, norm)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        basis = np.where(constant, 0.0, basis / np.where(constant, 1.0, norm))
+    basis /= np.where(constant, 1.0, norm)
+    basis[:, constant] = 0.0
     return basis, shift, norm, exponent
 
 
@@ -133,7 +136,8 @@ def least_squares(z: np.ndarray, v: np.ndarray, *, intercept: bool = True,
     candidate = np.flatnonzero(norm > 0)
     # one Householder QR of [basis | v] gives the aliasing, the coefficients
     # and the residuals (olscheck.householder)
-    kept, scaled_coef, residual_centred = project(basis[:, candidate], v_centred, tolerance)
+    kept, scaled_coef, residual_centred = project(basis if candidate.size == m else basis[:, candidate], v_centred,
+                                                  tolerance)
     kept = candidate[kept]
     residuals = residual_centred
     if kept.size:

@@ -34,7 +34,8 @@ from scipy import linalg as scipy_linalg
 
 from .design import Design, Term
 from .errors import DataError
-from .linalg import ALIASING_TOLERANCE, _independent_columns
+from .householder import independent_columns
+from .linalg import ALIASING_TOLERANCE
 
 __all__ = ["LinearFit", "fit"]
 
@@ -213,15 +214,22 @@ def fit(design: Design) -> LinearFit:
     n, p = design.x.shape
     basis, to_reported = design.fitting_basis(np.float64)
 
-    kept = _independent_columns(basis, ALIASING_TOLERANCE)
-    # an all-zero column (constant after centring) has norm 0 and is never kept
-    kept = kept[np.linalg.norm(basis[:, kept], axis=0) > 0] if kept.size else kept
+    # one QR of the whole basis decides the aliasing (on R, where distances are
+    # those of the n-row columns) and, when nothing is aliased, is the solution's QR
+    if n and p:
+        q, r = np.linalg.qr(basis)
+        kept = independent_columns(r, ALIASING_TOLERANCE)
+        # an all-zero column (constant after centring) has norm 0 and is never kept
+        kept = kept[np.linalg.norm(r[:, kept], axis=0) > 0] if kept.size else kept
+    else:
+        kept = np.zeros(0, dtype=int)
     aliased = tuple(design.column_names[j] for j in range(p) if j not in set(kept.tolist()))
-    a_basis = basis[:, kept]
     rank = kept.size
 
     if rank:
-        q, r = np.linalg.qr(a_basis)
+        if rank < p:
+            q, r = np.linalg.qr(basis[:, kept])
+        del basis
         # condition of the basis with unit-norm columns (the intercept column has norm sqrt(n))
         unit_condition = np.linalg.cond(r / np.maximum(np.linalg.norm(r, axis=0), np.finfo(float).tiny))
         if n <= REFINEMENT_ALWAYS_ROWS or design.polynomials or not unit_condition <= REFINEMENT_CONDITION:

@@ -146,7 +146,7 @@ def _binary_rescaled(x: np.ndarray) -> np.ndarray:
     """Columns divided by a power of two near their largest magnitude (exact; keeps squares finite)."""
     if x.size == 0:
         return x.astype(float)
-    largest = np.max(np.abs(x), axis=0)
+    largest = np.maximum(np.abs(x.max(axis=0)), np.abs(x.min(axis=0)))  # no n x p temporary
     exponents = np.frexp(np.where(largest > 0, largest, 1.0))[1] - 1  # minus one: 2**e stays finite near 1.8e308
     return x / np.ldexp(1.0, exponents)
 
@@ -192,8 +192,9 @@ def generalized_vifs(x: np.ndarray, term_columns: list[tuple[int, ...]]) -> list
     """
     z = _binary_rescaled(np.asarray(x, dtype=float))
     z = z - z.mean(axis=0)
-    z = z / np.sqrt(np.einsum("ij,ij->j", z, z))
-    upper = np.linalg.qr(z, mode="r")
+    z /= np.sqrt(np.einsum("ij,ij->j", z, z))
+    upper = scipy_linalg.qr(z, mode="r", overwrite_a=True, check_finite=False)[0]
+    upper = upper[: min(upper.shape)]
     if not np.all(np.abs(np.diag(upper)) > 0):
         # exactly dependent columns (the fit drops aliased ones, so only a
         # design built by hand gets here): infinite inflation
@@ -227,8 +228,11 @@ def belsley_diagnostics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         §3.2), V the right singular vectors.
     """
     scaled = _binary_rescaled(np.asarray(x, dtype=float))
-    scaled = scaled / np.sqrt(np.einsum("ij,ij->j", scaled, scaled))
-    _, singular, vt = np.linalg.svd(scaled, full_matrices=False)
+    scaled /= np.sqrt(np.einsum("ij,ij->j", scaled, scaled))
+    # X = Q R, so X and the small R share singular values and right singular
+    # vectors: the SVD of R never builds the n x p left factor
+    triangle = scipy_linalg.qr(scaled, mode="r", overwrite_a=True, check_finite=False)[0]
+    _, singular, vt = np.linalg.svd(triangle[: min(triangle.shape)], full_matrices=False)
     with np.errstate(divide="ignore"):
         indices = singular[0] / singular
     # (v_jk mu_min / mu_k)² lies in [0, 1], so nothing overflows however
