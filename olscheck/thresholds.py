@@ -7,6 +7,7 @@ compare numbers with cut-offs. Each field names its source.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping
 
@@ -131,14 +132,17 @@ class Thresholds:
     auxiliary_max_cells: int = 12_500_000
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.alpha < 1.0:
-            raise ConfigurationError(f"threshold alpha={self.alpha!r} must lie strictly between 0 and 1.")
+        # types and finiteness first, so that a string or NaN names its field
+        # instead of failing a comparison below
         for item in fields(self):
             value = getattr(self, item.name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or value < 0:
                 raise ConfigurationError(
-                    f"threshold {item.name}={value!r} must be a non-negative number."
+                    f"threshold {item.name}={value!r} must be a finite non-negative number."
                 )
+        if not 0.0 < self.alpha < 1.0:
+            raise ConfigurationError(f"threshold alpha={self.alpha!r} must lie strictly between 0 and 1.")
         if self.vif_warn > self.vif_fail:
             raise ConfigurationError("threshold vif_warn must not exceed vif_fail.")
         if self.condition_index_warn > self.condition_index_fail:

@@ -84,3 +84,14 @@ def test_missing_file(tmp_path):
 
 def test_fail_on_choices_match_the_cli():
     assert tuple(FAIL_ON_CHOICES) == tuple(GATES)
+
+
+@pytest.mark.parametrize("field, value", [("alpha", "x"), ("alpha", float("nan")), ("vif_warn", float("nan")),
+                                          ("se_change_warn", float("inf")), ("auxiliary_max_cells", -1),
+                                          ("vif_fail", None), ("large_sample_n", True)])
+def test_thresholds_built_directly_name_the_bad_field(field, value):
+    from olscheck.errors import ConfigurationError
+    from olscheck.thresholds import Thresholds
+
+    with pytest.raises(ConfigurationError, match=f"threshold {field}="):
+        Thresholds(**{field: value})
