@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--alpha", type=float, help="significance level (default 0.05)")
     run.add_argument("--no-probe", action="store_true", help="skip the out-of-sample non-linear probe")
     run.add_argument("--seed", type=int, help="random seed (default 0)")
+    run.add_argument("--streaming", choices=("auto", "on", "off"), default="auto",
+                     help="two passes over chunks of rows, memory bounded by --chunk-rows (default auto: files "
+                          "over 256 MiB without --formula/--order-by)")
+    run.add_argument("--chunk-rows", type=int, default=100_000, help="rows per chunk when streaming (default 100000)")
     run.add_argument("--json", metavar="OUT", help="write the JSON report to OUT ('-' for stdout)")
     run.add_argument("--html", metavar="FILE", help="write the HTML report to FILE")
     run.add_argument("--markdown", metavar="FILE", help="write the Markdown report to FILE (plots beside it)")
@@ -158,6 +162,8 @@ def _check(args) -> int:
         seed=seed,
         thresholds=thresholds,
         progress=_progress(show_progress),
+        streaming={"auto": None, "on": True, "off": False}[args.streaming],
+        chunk_rows=args.chunk_rows,
     )
     _write_outputs(report, args, show_progress)
     if not args.quiet and args.json != "-":

@@ -341,3 +341,20 @@ def test_odd_paths(capsys, path, fragment):
     assert main(["check", path, "--target", "y", "--no-probe"]) == 2
     err = capsys.readouterr().err
     assert fragment in err and len(err.strip().splitlines()) == 1
+
+
+def test_streaming_on_gives_the_in_memory_numbers(tmp_path, capsys):
+    from tests.engine.test_streaming import differences, make_frame
+
+    path = tmp_path / "data.parquet"
+    make_frame().to_parquet(path)
+    outputs = {}
+    for mode in ("off", "on"):
+        out = tmp_path / f"{mode}.json"
+        assert main(["check", str(path), "--target", "y", "--no-probe", "--quiet", "--streaming", mode,
+                     "--chunk-rows", "50", "--json", str(out)]) in (0, 1)
+        outputs[mode] = json.loads(out.read_text())
+    assert outputs["on"]["options"]["engine"] == "streaming"
+    assert differences(outputs["off"]["tests"], outputs["on"]["tests"]) == []
+    assert main(["check", str(path), "--target", "y", "--streaming", "on", "--formula", "y ~ x1"]) == 2
+    assert "formula is not supported when streaming" in capsys.readouterr().err
