@@ -33,7 +33,7 @@ import numpy as np
 from scipy import linalg as scipy_linalg
 from scipy.linalg import lapack
 
-__all__ = ["independent_columns", "project"]
+__all__ = ["independent_columns", "project", "project_augmented"]
 
 # LAPACK's blocked routines want a workspace of (columns x block size);
 # 64 is above the block size any current LAPACK picks for these shapes
@@ -113,6 +113,15 @@ def project(basis: np.ndarray, v: np.ndarray, tolerance: float) -> tuple[np.ndar
     augmented = np.empty((n, m + 1), order="F")
     augmented[:, :m] = basis
     augmented[:, m] = v
+    return project_augmented(augmented, v, tolerance)
+
+
+def project_augmented(augmented: np.ndarray, v: np.ndarray, tolerance: float
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`project` given ``[basis | v]`` as one Fortran-ordered array, which is overwritten."""
+    n, m = augmented.shape[0], augmented.shape[1] - 1
+    if m == 0 or n == 0:
+        return np.zeros(0, dtype=int), np.zeros(0), np.array(v, dtype=float)
     qr, tau = _factor(augmented)
     size = min(n, m + 1)
     triangle = np.triu(qr[:size, :])
@@ -125,7 +134,7 @@ def project(basis: np.ndarray, v: np.ndarray, tolerance: float) -> tuple[np.ndar
     else:
         kept = independent_columns(triangle[:, :m], tolerance)
     if kept.size == 0:
-        return kept, np.zeros(0), v.copy()
+        return kept, np.zeros(0), np.array(v, dtype=float)
     coordinates = triangle[:, m]
     if kept.size == m and m < size:
         # every column kept and R square upper-triangular: the textbook solve

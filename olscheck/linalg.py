@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg as scipy_linalg
 
-from .householder import independent_columns, project
+from .householder import independent_columns, project, project_augmented
 
 __all__ = ["ALIASING_TOLERANCE", "LeastSquares", "least_squares", "centred_scaled_basis"]
 
@@ -70,7 +70,7 @@ def centred_scaled_basis(z: np.ndarray, centre: bool) -> tuple[np.ndarray, np.nd
     return basis, np.ldexp(shift, exponent), np.ldexp(norm, exponent)
 
 
-def _binary_centred_scaled_basis(z: np.ndarray, centre: bool):
+def _binary_centred_scaled_basis(z: np.ndarray, centre: bool, out: np.ndarray | None = None):
     """:func:`centred_scaled_basis` with its scale split into a power of two and a norm.
 
     Returns ``(basis, shift, norm, exponent)`` with ``basis = (z / 2**exponent
@@ -78,6 +78,8 @@ def _binary_centred_scaled_basis(z: np.ndarray, centre: bool):
     absolute value first is exact, and keeps the sums of squares finite and
     normal for columns of any magnitude (1e-300 ... 1.8e308), as
     :meth:`olscheck.design.Design.fitting_basis` does for the model itself.
+    ``out``, an (n, m) array, receives the basis (e.g. the first columns of
+    a Fortran-ordered work array that LAPACK then factors in place).
     """
     z = np.asarray(z, dtype=float)
     n, m = z.shape
@@ -87,7 +89,7 @@ def _binary_centred_scaled_basis(z: np.ndarray, centre: bool):
     exponent = np.where(largest > 0, np.frexp(largest)[1] - 1, 0).astype(int)
     # the one n x m copy; everything after works in place (auxiliary designs
     # are up to auxiliary_max_cells large, so each copy counts)
-    basis = np.ldexp(z, -exponent)
+    basis = np.ldexp(z, -exponent, out=out)
     # relative to the column's own magnitude, so a column equal to its mean
     # up to rounding counts as constant
     magnitude = np.sqrt(np.einsum("ij,ij->j", basis, basis))
@@ -132,12 +134,18 @@ def least_squares(z: np.ndarray, v: np.ndarray, *, intercept: bool = True,
     v_shift = v.mean() if intercept else 0.0
     v_centred = v - v_shift
     tss = float(v_centred @ v_centred)
-    basis, shift, norm, exponent = _binary_centred_scaled_basis(z, centre=intercept)
+    # [basis | v] is built in one Fortran-ordered array that LAPACK factors in
+    # place: one Householder QR gives the aliasing, the coefficients and the
+    # residuals (olscheck.householder), with no further n x m copy
+    work = np.empty((n, m + 1), order="F")
+    basis, shift, norm, exponent = _binary_centred_scaled_basis(z, centre=intercept, out=work[:, :m])
     candidate = np.flatnonzero(norm > 0)
-    # one Householder QR of [basis | v] gives the aliasing, the coefficients
-    # and the residuals (olscheck.householder)
-    kept, scaled_coef, residual_centred = project(basis if candidate.size == m else basis[:, candidate], v_centred,
-                                                  tolerance)
+    if candidate.size == m:
+        work[:, m] = v_centred
+        kept, scaled_coef, residual_centred = project_augmented(work, v_centred, tolerance)
+    else:
+        kept, scaled_coef, residual_centred = project(basis[:, candidate], v_centred, tolerance)
+    del work, basis
     kept = candidate[kept]
     residuals = residual_centred
     if kept.size:
