@@ -37,6 +37,7 @@ from typing import Sequence
 
 import numpy as np
 from scipy import linalg as scipy_linalg
+from scipy.linalg import lapack
 from scipy import stats
 
 from ..linalg import ALIASING_TOLERANCE, least_squares
@@ -295,29 +296,32 @@ CHOLESKY_TRACE_LIMIT = 100.0
 
 
 def _recursion(x, y, augmented, triangle, start, block, out) -> None:
+    # LAPACK called directly: this loop runs n / block times, and the scipy
+    # wrappers' argument checks cost more than the small factorisations
     n, k = x.shape
+    dtrtrs, dpotrf, dgeqrf = lapack.dtrtrs, lapack.dpotrf, lapack.dgeqrf
+    below = np.tril(np.ones((k, k + 1), dtype=bool), -1)
+    work = max(1, (k + 1) * 64)
     for begin in range(start, n, block):
         end = min(n, begin + block)
         rows_x = x[begin:end]
-        rows_y = y[begin:end]
-        factor, projected = triangle[:, :k], triangle[:, k]
-        coefficients = scipy_linalg.solve_triangular(factor, projected, check_finite=False)
-        errors = rows_y - rows_x @ coefficients
-        u = scipy_linalg.solve_triangular(factor, rows_x.T, trans="T", check_finite=False)
         size = end - begin
+        coefficients, _ = dtrtrs(triangle[:, :k], triangle[:, k])
+        errors = y[begin:end] - rows_x @ coefficients
+        u, _ = dtrtrs(triangle[:, :k], rows_x.T, trans=1)
         covariance = u.T @ u
         if np.trace(covariance) <= CHOLESKY_TRACE_LIMIT:
-            covariance[np.diag_indices(size)] += 1.0
-            lower = scipy_linalg.cholesky(covariance, lower=True, check_finite=False)
-            out[begin - start:end - start] = scipy_linalg.solve_triangular(lower, errors, lower=True,
-                                                                           check_finite=False)
+            covariance.flat[:: size + 1] += 1.0
+            lower, info = dpotrf(covariance, lower=1, clean=0, overwrite_a=1)
+            out[begin - start:end - start] = dtrtrs(lower, errors, lower=1)[0]
         else:
             upper = np.linalg.qr(np.vstack([np.eye(size), u]), mode="r")[:size]
             upper = upper * np.where(np.diag(upper) < 0, -1.0, 1.0)[:, None]
             out[begin - start:end - start] = scipy_linalg.solve_triangular(upper, errors, trans="T",
                                                                            check_finite=False)
-        triangle = scipy_linalg.qr(np.vstack([triangle, augmented[begin:end]]), mode="r", overwrite_a=True,
-                                   check_finite=False)[0][:k]
+        factored = dgeqrf(np.concatenate([triangle, augmented[begin:end]]), lwork=work, overwrite_a=1)[0]
+        triangle = factored[:k]
+        triangle[below] = 0.0
 
 
 def harvey_collier(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
