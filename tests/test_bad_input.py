@@ -17,6 +17,7 @@ from __future__ import annotations
 import decimal
 import gzip
 import json
+import warnings
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -519,6 +520,11 @@ def test_predictor_beyond_two_to_the_1023_is_not_aliased():
     factor = 1.5e308 / float(frame["x1"].abs().max())
     report = check(frame.assign(x1=frame["x1"] * factor), target="y", predictors=["x1", "x2"])
     assert report.model.aliased == ()
+    # and every statistic is the unscaled data's (RESET, White, the second-order test included)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no overflow on the way either
+        report = check(frame.assign(x1=frame["x1"] * factor), target="y", predictors=["x1", "x2"])
+    _assert_same_statistics(report, check(frame, target="y", predictors=["x1", "x2"]))
 
 
 def test_non_string_column_names():

@@ -376,7 +376,8 @@ def _white_terms(z: np.ndarray, limit: int) -> tuple[np.ndarray | None, int, boo
     factor, whose product is 0) carries nothing beyond the intercept.
     Anything else redundant is left to least_squares' aliasing.
     """
-    varying = np.ptp(z, axis=0) > 0 if z.size else np.zeros(z.shape[1], dtype=bool)
+    # max > min rather than ptp > 0: ptp overflows for columns spanning ±1e308
+    varying = z.max(axis=0) > z.min(axis=0) if z.size else np.zeros(z.shape[1], dtype=bool)
     z = z[:, varying]
     n, p = z.shape
     # Dividing each column by a power of two near its largest value is exact

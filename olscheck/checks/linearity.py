@@ -169,11 +169,15 @@ def reset(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
     reason = _exact_fit_reason(fit)
     if reason:
         return not_computable(name, ASSUMPTION, method, reason)
-    fitted = fit.fitted
+    # a power of two near max|fitted| first (exact), so the norms below stay
+    # finite for fitted values of any magnitude
+    largest = float(np.max(np.abs(fit.fitted)))
+    unit = math.ldexp(1.0, math.frexp(largest)[1] - 1) if largest > 0 else 1.0
+    fitted = fit.fitted / unit
     if fit.has_intercept:
         fitted = fitted - fitted.mean()
     size = float(np.sqrt(fitted @ fitted))
-    if size <= 1e-12 * float(np.sqrt(fit.fitted @ fit.fitted)) or size == 0.0:
+    if size <= 1e-12 * float(np.linalg.norm(fit.fitted / unit)) or size == 0.0:
         return not_computable(name, ASSUMPTION, method, "the fitted values are constant (no predictors)")
     scaled = fitted / size * math.sqrt(fit.n)
     added = np.column_stack([scaled**p for p in powers])
@@ -513,6 +517,11 @@ def quadratic(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Te
     k = regressors.shape[1]
     if k == 0:
         return not_computable(name, ASSUMPTION, _METHOD_QUADRATIC, "the model has no predictors")
+    # each column divided by a power of two near its largest magnitude: exact,
+    # the F test is invariant to it, and means and squares of columns near
+    # 1.5e308 (or 1e-300) stay finite and normal
+    largest = np.maximum(np.abs(regressors.max(axis=0)), np.abs(regressors.min(axis=0)))
+    regressors = np.ldexp(regressors, -np.where(largest > 0, np.frexp(largest)[1] - 1, 0))
     # the square of a two-valued column (a dummy) is affine in it
     low, high = regressors.min(axis=0), regressors.max(axis=0)
     binary = np.all((regressors == low) | (regressors == high), axis=0)
