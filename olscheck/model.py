@@ -253,10 +253,15 @@ def fit(design: Design) -> LinearFit:
         # once aliased columns (zero rows/cols) are removed
         transform = to_reported_extended[np.ix_(kept, kept)]
         # coefficients on the target's own scale (y was divided by response_scale)
-        with np.errstate(over="ignore"):
-            coefficients = ((transform @ coef) * np.longdouble(design.response_scale)).astype(np.float64)
-        if not np.all(np.isfinite(coefficients)):
-            culprit = design.column_names[int(kept[np.flatnonzero(~np.isfinite(coefficients))[0]])]
+        exact = (transform @ coef) * np.longdouble(design.response_scale)
+        with np.errstate(over="ignore", under="ignore"):
+            coefficients = exact.astype(np.float64)
+        # beyond float64's range either way: too large (inf) or so small that
+        # a non-zero coefficient would print as 0 (subnormal values are kept:
+        # a target of 1e-310 has coefficients of that size)
+        outside = ~np.isfinite(coefficients) | ((exact != 0) & (coefficients == 0))
+        if np.any(outside):
+            culprit = design.column_names[int(kept[np.flatnonzero(outside)[0]])]
             raise DataError(
                 f"the coefficient of {culprit!r} is beyond the range of float64 (the column and the target differ "
                 "by more than 1e308 in scale); rescale that column (e.g. express it in other units)."
