@@ -84,9 +84,9 @@ def check(
         where it lives; a Parquet/CSV/TSV file streams when it is larger
         than :data:`STREAMING_FILE_BYTES` and neither ``formula`` nor
         ``order_by`` is given. Streaming reports state which tests ran on
-        a seeded sample of rows; the probe needs the rows in memory and is
-        not run. ``False`` reads everything into memory (a dask frame is
-        computed).
+        a seeded sample of rows; the probe runs on the rows kept whole (all
+        of them up to 50,000) and transforms are not tried. ``False``
+        reads everything into memory (a dask frame is computed).
     chunk_rows : int
         Rows per chunk when streaming.
 
@@ -131,7 +131,7 @@ def check(
             data, target, predictors, categorical=categorical, intercept=intercept, order_by=order_by,
             alpha=alpha, chunk_rows=chunk_rows, thresholds=settings, seed=int(seed),
             durbin_watson_exact=durbin_watson_exact, breusch_godfrey_order=breusch_godfrey_order,
-            progress=progress,
+            progress=progress, probe=bool(probe),
         )
     if streaming is False and _is_dask(data):
         step("computing the dask DataFrame into memory")

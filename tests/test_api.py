@@ -14,10 +14,19 @@ from tests.engine.test_streaming import assert_same, make_frame
 def test_streaming_true_on_a_frame_gives_the_in_memory_report():
     frame = make_frame()
     reference = olscheck.check(frame, target="y", probe=False)
-    streamed = olscheck.check(frame, target="y", streaming=True, chunk_rows=37)
+    streamed = olscheck.check(frame, target="y", streaming=True, chunk_rows=37, probe=False)
     assert streamed.options["engine"] == "streaming"
     assert "engine" not in reference.options
     assert_same(reference, streamed)
+
+
+def test_the_streamed_probe_is_the_in_memory_probe_when_every_row_is_kept():
+    frame = make_frame()
+    reference = olscheck.check(frame, target="y", seed=3)
+    streamed = olscheck.check(frame, target="y", streaming=True, chunk_rows=50, seed=3)
+    assert streamed.nonlinearity["probe"]["computed"]
+    assert streamed.nonlinearity["probe"] == reference.nonlinearity["probe"]
+    assert streamed.tests["nonlinear_probe"] == reference.tests["nonlinear_probe"]
 
 
 def test_a_large_file_streams_by_default_and_a_small_one_does_not(tmp_path, monkeypatch):
@@ -51,7 +60,7 @@ def test_a_dask_frame_streams_unless_told_not_to():
     frame = make_frame()
     reference = olscheck.check(frame, target="y", probe=False)
     distributed = dd.from_pandas(frame, npartitions=3)
-    streamed = olscheck.check(distributed, target="y")
+    streamed = olscheck.check(distributed, target="y", probe=False)
     assert streamed.options["engine"] == "streaming"
     assert_same(reference, streamed)
     computed = olscheck.check(distributed, target="y", probe=False, streaming=False)

@@ -44,6 +44,7 @@ def check_streaming(
     durbin_watson_exact: bool | None = None,
     breusch_godfrey_order: int = 1,
     progress=None,
+    probe: bool = False,
 ):
     """Fit the linear model and run the battery in two passes over chunks of rows.
 
@@ -80,7 +81,12 @@ def check_streaming(
         ``report.model.residuals``/``fitted``/``leverage`` hold the rows kept
         whole (all rows up to ``exact_rows``); ``report.influence`` keeps the
         rows with the largest Cook's distances, with counts and maxima over
-        all rows. The probe and transforms are not run (``probe=False``).
+        all rows. Transforms are not tried.
+    probe : bool
+        Run the out-of-sample non-linear probe (:func:`olscheck.probe.probe_fit`)
+        on the rows kept whole: every row up to ``exact_rows`` (then it is the
+        in-memory probe exactly), else the systematic sample, refitted.
+        :func:`olscheck.check` passes its own ``probe`` (default True).
 
     Notes
     -----
@@ -163,7 +169,7 @@ def check_streaming(
     step("running the assumption tests")
     return _report(fit, accumulated, settings, complete=complete, stride=stride, offset=offset, seed=seed,
                    durbin_watson_exact=durbin_watson_exact, order=order, alpha=alpha, intercept=bool(intercept),
-                   chunk_rows=int(chunk_rows), exact_rows=int(exact_rows))
+                   chunk_rows=int(chunk_rows), exact_rows=int(exact_rows), probe=bool(probe), step=step)
 
 
 # --------------------------------------------------------------------------- columns and sources
@@ -284,7 +290,7 @@ def _sample_design(fit: StreamedFit, sample_rows: dict, categorical: tuple[str, 
 
 
 def _report(fit: StreamedFit, accumulated, settings, *, complete, stride, offset, seed, durbin_watson_exact, order,
-            alpha, intercept, chunk_rows, exact_rows):
+            alpha, intercept, chunk_rows, exact_rows, probe=False, step=lambda _description: None):
     from scipy import stats
 
     from ..checks import linearity
@@ -315,7 +321,17 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, stride, offset
                      sample_complete=complete, sample_note=sample_note, sample_rows=sample_rows,
                      durbin_watson_exact=durbin_watson_exact, order=order)
     tests = result.tests
-    tests["nonlinear_probe"] = linearity.nonlinear_probe(None, settings)
+    # the rows kept whole, for the plots (component + residual needs their x)
+    fit.extra["sample_fit"] = sample_fit
+    probe_result = probe_reason = None
+    if probe and sample_fit is not None:
+        from ..probe import probe_fit
+
+        step("running the out-of-sample non-linear probe on the rows kept whole")
+        probe_result = probe_fit(sample_fit, seed=int(seed))
+    elif probe:
+        probe_reason = "no rows were kept whole to fit the learners on"
+    tests["nonlinear_probe"] = linearity.nonlinear_probe(probe_result, settings)
 
     # the model summary (as api.model_summary reads a LinearFit)
     rss = result.rss
@@ -381,7 +397,8 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, stride, offset
         "evidence": {name: {"p_value": tests[name].p_value, "effect": tests[name].effect,
                             "severity": tests[name].severity.value}
                      for name in ("reset", "harvey_collier", "rainbow", "quadratic", "nonlinear_probe") if name in tests},
-        "probe": {"computed": False, "reason": "probe=False (not run by the streaming engine)"},
+        "probe": (probe_result.to_dict() if probe_result is not None else
+                  {"computed": False, "reason": probe_reason if probe else "probe=False"}),
         "transforms": None,
         "collapsed_equation": model.equation(),
         "collapse_statement": ("Any linear-activation network, of any depth, trained to its optimum on this data is "
@@ -389,7 +406,7 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, stride, offset
     }
     verdict = decide(tests, data_findings(result.light), nonlinearity, settings, fit=result.light, transforms=None)
     options = {
-        "alpha": settings.alpha, "intercept": intercept, "order_by": None, "probe": False, "seed": int(seed),
+        "alpha": settings.alpha, "intercept": intercept, "order_by": None, "probe": bool(probe), "seed": int(seed),
         "durbin_watson_exact": durbin_watson_exact, "breusch_godfrey_order": order,
         "thresholds": settings.to_dict(), "engine": "streaming", "chunk_rows": chunk_rows, "exact_rows": exact_rows,
     }

@@ -125,6 +125,12 @@ def render_plots(report, seed: int | None = None) -> list[Plot]:
     with np.errstate(divide="ignore", invalid="ignore"):
         standardized = residuals / (sigma * np.sqrt(np.clip(1 - leverage, 1e-12, None)))
     cooks = np.asarray(getattr(influence, "cooks_distance", np.zeros(residuals.size)), dtype=float)
+    if cooks.size != residuals.size:
+        # a streamed report keeps per-row values only for the rows kept whole
+        # (its influence summary holds the extremes over all rows): Cook's
+        # distance of those rows from their own residuals and leverages
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cooks = standardized**2 * leverage / (max(fit.rank, 1) * np.clip(1 - leverage, 1e-12, None))
     top = np.argsort(np.nan_to_num(cooks, nan=0.0))[-20:] if cooks.size else None
     rows, sample_note = _sample(residuals.size, seed, top)
 
@@ -278,6 +284,11 @@ def _vif(report) -> Plot | None:
 
 def _component_plus_residual(report, rows, note) -> list[Plot]:
     fit = report.fit
+    if not hasattr(fit, "design"):
+        # a streamed report: the rows kept whole (those of report.model) refitted
+        fit = getattr(fit, "extra", {}).get("sample_fit")
+        if fit is None or fit.n != report.model.residuals.size:
+            return []
     design = fit.design
     candidates = [t for t in fit.terms if not t.categorical and len(t.columns) == 1]
     plots = []

@@ -114,3 +114,24 @@ def test_no_fit_no_plots(linear_report):
     import dataclasses
 
     assert render_plots(dataclasses.replace(linear_report, fit=None)) == []
+
+
+def test_a_streamed_report_beyond_the_rows_kept_whole_plots_its_sample(tmp_path):
+    from olscheck.engine import check_streaming
+    from olscheck.render import write_report
+    from tests.engine.test_streaming import make_frame
+
+    frame = make_frame(n=900, seed=5)
+    report = check_streaming(frame, target="y", chunk_rows=100, exact_rows=300)
+    kept = report.model.residuals.size
+    assert kept < 900
+    plots = render_plots(report)
+    keys = [plot.key for plot in plots]
+    assert "cr_0" in keys  # component + residual from the rows kept whole
+    for plot in plots:
+        decode(plot.png)
+    fit = report.fit.extra["sample_fit"]
+    assert fit.n == kept
+    html = tmp_path / "streamed.html"
+    write_report(report, html)
+    assert "<img" in html.read_text()
