@@ -109,9 +109,13 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise InputFileError(f"cannot read '{path}' as {kind.upper()}: {first_line}") from None
     if frame.shape[1] == 0:
         raise InputFileError(f"data file '{path}' has no columns.")
+    separator = "\t" if kind == "tsv" else ","
     if kind == "csv" and frame.shape[1] == 1 and "\t" in str(frame.columns[0]):
         # tab-separated text saved as .csv (Excel's "Text (Tab delimited)", copy-paste): unambiguous
         frame = _read_text(path, "\t", compression)
+        separator = "\t"
+    if kind != "parquet" and frame.shape[1] > 1:
+        _check_repeated_header(path, separator, compression)
     if kind == "csv" and frame.shape[1] == 1 and ";" in str(frame.columns[0]):
         raise InputFileError(
             f"data file '{path}' looks semicolon-separated (its one column is named {str(frame.columns[0])!r}); "
@@ -143,6 +147,17 @@ def _read_text(path: Path, separator: str, compression: str | None) -> pd.DataFr
     # index_col=False: a delimiter at the end of every line must not turn the
     # first column into the index (pandas' default for such files)
     return pd.read_csv(path, sep=separator, low_memory=False, index_col=False, compression=compression)
+
+
+def _check_repeated_header(path: Path, separator: str, compression: str | None) -> None:
+    """A name written twice in the header is an error, as in a DataFrame.
+
+    pandas renames a repeated header ("y,y,x" -> y, y.1, x), so the second
+    column would silently become a predictor named y.1.
+    """
+    header = pd.read_csv(path, sep=separator, header=None, nrows=1, index_col=False, dtype=str,
+                         compression=compression, keep_default_na=False).iloc[0].tolist()
+    _check_duplicate_columns(pd.DataFrame(columns=[name for name in header if str(name).strip()]))
 
 
 def _not_utf8_message(path: Path, compression: str | None) -> str:

@@ -231,6 +231,11 @@ BAD_INPUT = [
     Bad("empty file", _file("empty.csv", b""), {"target": "y"}, InputFileError, ("empty.csv", "empty")),
     Bad("whitespace-only file", _file("blank.csv", b"\n\n  \n"), {"target": "y"}, InputFileError, ("blank.csv",)),
     Bad("header only", _file("header.csv", b"y,x1,x2\n"), {"target": "y"}, InsufficientDataError, ("no rows",)),
+    # pandas would silently rename the second 'y' to 'y.1' and fit it as a predictor
+    Bad("a name repeated in a CSV header", _file("repeat.csv", b"y,y,x\n1,2,3\n2,3,4\n3,5,6\n4,4,8\n5,6,9\n"),
+        {"target": "y"}, DataError, ("'y'", "more than once")),
+    Bad("a name repeated in a TSV header", _file("repeat.tsv", b"y\tx\tx\n1\t2\t3\n2\t3\t4\n3\t5\t5\n4\t4\t6\n"),
+        {"target": "y"}, DataError, ("'x'", "more than once")),
     Bad("not CSV or Parquet (xlsx)", _file("data.xlsx", b"PK\x03\x04 excel"), {"target": "y"}, InputFileError,
         ("data.xlsx", "'.xlsx'")),
     Bad("no suffix", _file("data", VALID_CSV), {"target": "y"}, InputFileError, ("(none)", ".csv")),
