@@ -827,6 +827,79 @@ _POWER = re.compile(r"^I\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\*\*\s*(\d+)\s*\)$")
 _NP_POWER = re.compile(r"^np\.power\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,\s*(\d+)\s*\)$")
 
 
+#: What a formula term may call: patsy's own functions and numpy's maths.
+#: patsy evaluates each term as Python, so anything else (``__import__``,
+#: ``open``, attribute walks to ``__class__``) is refused before it runs.
+_FORMULA_FUNCTIONS = frozenset({
+    "C", "I", "Q", "center", "standardize", "scale", "bs", "cr", "cc", "te",
+    "Treatment", "Sum", "Poly", "Helmert", "Diff",
+})
+_NUMPY_FUNCTIONS = frozenset({
+    "log", "log1p", "log2", "log10", "exp", "expm1", "sqrt", "cbrt", "square", "abs", "absolute", "power",
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "sinh", "cosh", "tanh", "arcsinh", "arctanh",
+    "floor", "ceil", "round", "rint", "trunc", "clip", "sign", "maximum", "minimum", "where", "reciprocal",
+    "pi", "e", "inf", "nan", "isnan", "isfinite", "logical_and", "logical_or", "logical_not", "mean", "std",
+})
+
+
+def _check_formula_terms(formula: str) -> None:
+    """Refuse formula terms that are code rather than column arithmetic.
+
+    Each term of a patsy formula is a Python expression that patsy
+    evaluates. Allowed: column names, numbers and strings, arithmetic and
+    comparisons, calls of patsy's functions (``C``, ``I``, ``Q``,
+    ``center``, contrasts...) and of ``np.``/``numpy.`` maths functions
+    (``np.log``...). Anything else, in particular a name or attribute
+    starting with ``_``, raises :class:`FormulaError` before patsy runs it.
+    """
+    import ast
+
+    try:
+        from patsy import PatsyError
+        from patsy.parse_formula import parse_formula
+    except ImportError:  # pragma: no cover - patsy comes with statsmodels
+        return
+    try:
+        tree = parse_formula(formula)
+    except PatsyError:
+        return  # a syntax error: patsy's own message says where
+    leaves, stack = [], [tree]
+    while stack:
+        node = stack.pop()
+        if node.type == "PYTHON_EXPR":
+            leaves.append(node.token.extra)
+        stack.extend(node.args)
+    allowed_nodes = (ast.Expression, ast.Name, ast.Load, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare,
+                     ast.BoolOp, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.Call, ast.keyword,
+                     ast.Attribute, ast.Tuple, ast.List)
+    for code in leaves:
+        try:
+            parsed = ast.parse(code.strip(), mode="eval")
+        except SyntaxError:
+            continue  # patsy reports it
+        for node in ast.walk(parsed):
+            refusal = None
+            if not isinstance(node, allowed_nodes):
+                refusal = f"{type(node).__name__.lower()} expressions are not formula terms"
+            elif isinstance(node, ast.Name) and node.id.startswith("_"):
+                refusal = f"the name {node.id!r} is not a column"
+            elif isinstance(node, ast.Attribute) and not (
+                    isinstance(node.value, ast.Name) and node.value.id in ("np", "numpy")
+                    and node.attr in _NUMPY_FUNCTIONS):
+                refusal = f"only numpy maths functions (np.log, np.sqrt, ...) may be used, not {ast.unparse(node)!r}"
+            elif isinstance(node, ast.Call) and not (
+                    (isinstance(node.func, ast.Name) and node.func.id in _FORMULA_FUNCTIONS)
+                    or isinstance(node.func, ast.Attribute)):
+                name = ast.unparse(node.func)
+                refusal = (f"{name!r} is not a formula function (did you mean np.{name}?)"
+                           if name in _NUMPY_FUNCTIONS else f"{name!r} is not a formula function")
+            if refusal:
+                raise FormulaError(
+                    f"formula term {code.strip()!r} is refused: {refusal}. Terms may use columns, numbers, "
+                    "arithmetic, patsy's C(), I(), Q(), center(), standardize() and np. maths functions."
+                )
+
+
 def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
     if not isinstance(formula, str) or "~" not in formula:
         raise FormulaError(f"formula {formula!r} must have the form 'y ~ x1 + x2'.")
@@ -835,6 +908,7 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
     except ImportError as error:  # pragma: no cover - patsy comes with statsmodels
         raise FormulaError("formulas need the patsy package: pip install patsy") from error
 
+    _check_formula_terms(formula)
     if not intercept:
         formula = f"{formula} - 1"
     order_key = _column_key(frame, order_by, "order_by") if order_by is not None else None

@@ -347,6 +347,15 @@ BAD_INPUT = [
     Bad("R formula with a dot", lambda _t: base_frame(), {"formula": "y ~ ."}, FormulaError, ("'.'", "target=")),
     Bad("formula with log instead of np.log", lambda _t: base_frame(), {"formula": "y ~ log(x1)"}, FormulaError,
         ("'log'", "np.log")),
+    # patsy evaluates every term as Python: code is refused before it runs
+    Bad("formula running code", lambda _t: base_frame(), {"formula": "y ~ x1 + __import__('os').getcwd()"},
+        FormulaError, ("__import__", "refused")),
+    Bad("formula opening a file", lambda _t: base_frame(), {"formula": "y ~ x1 + open('/etc/hostname').read()"},
+        FormulaError, ("open", "refused")),
+    Bad("formula walking attributes", lambda _t: base_frame(), {"formula": "y ~ x1.__class__"},
+        FormulaError, ("x1.__class__", "refused")),
+    Bad("formula with numpy input/output", lambda _t: base_frame(), {"formula": "y ~ np.load('x.npy')"},
+        FormulaError, ("np.load", "refused")),
 ]
 
 
@@ -1074,3 +1083,11 @@ def test_path_given_as_bytes_pathlib_or_with_a_tilde(tmp_path, monkeypatch):
     (tmp_path / "data.csv").write_bytes(VALID_CSV)
     for path in (b"~/data.csv", "~/data.csv", tmp_path / "data.csv", str(tmp_path / "data.csv").encode()):
         assert_coefficients(fitted(path, target="y"), _reference_fit())
+
+
+def test_formula_code_is_refused_before_it_runs(tmp_path):
+    marker = tmp_path / "ran"
+    formula = f"y ~ x1 + __import__('pathlib').Path({str(marker)!r}).touch()"
+    with pytest.raises(FormulaError, match="refused"):
+        check(base_frame(), formula=formula)
+    assert not marker.exists()
