@@ -67,3 +67,13 @@ def test_a_dask_frame_streams_unless_told_not_to():
     assert "engine" not in computed.options
     assert computed.to_dict()["tests"] == reference.to_dict()["tests"]
     pd.testing.assert_frame_equal(frame, make_frame())  # nothing the caller passed was changed
+
+
+def test_a_repeated_csv_header_name_is_refused_when_streaming_too(tmp_path):
+    from olscheck.errors import DataError
+
+    path = tmp_path / "repeat.csv"
+    path.write_text("y,x,x\n1,2,3\n2,3,5\n3,5,4\n4,4,8\n5,6,9\n")
+    for streaming in (False, True):
+        with pytest.raises(DataError, match="'x'.*more than once"):
+            olscheck.check(path, target="y", probe=False, streaming=streaming)

@@ -56,7 +56,13 @@ def source_columns(source: Any) -> list[str]:
         import pyarrow.parquet as pq
 
         return list(pq.ParquetFile(source).schema_arrow.names)
-    frame = pd.read_csv(source, sep="\t" if kind == "tsv" else ",", nrows=0)
+    separator = "\t" if kind == "tsv" else ","
+    frame = pd.read_csv(source, sep=separator, nrows=0)
+    if frame.shape[1] > 1:
+        from ..data import _check_repeated_header
+
+        # pandas renames a repeated header name ("y,y,x" -> y, y.1, x): refused, as in memory
+        _check_repeated_header(Path(source), separator, "infer")
     return [str(c) for c in frame.columns]
 
 
