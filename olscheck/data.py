@@ -89,13 +89,14 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         with path.open("rb") as handle:
             magic = handle.read(6)
         compression = next((c for prefix, c in _COMPRESSED_MAGIC if magic.startswith(prefix)), None)
+    wider = False
     try:
         if kind == "parquet":
             import pyarrow.parquet  # noqa: F401  (a clear error if pyarrow is missing)
 
             frame = pd.read_parquet(path)
         else:
-            frame = _read_text(path, "\t" if kind == "tsv" else ",", compression)
+            frame, wider = _read_text(path, "\t" if kind == "tsv" else ",", compression)
     except InputFileError:
         raise
     except MemoryError:  # also what a corrupt Parquet header claiming billions of rows gives
@@ -112,16 +113,14 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     separator = "\t" if kind == "tsv" else ","
     if kind == "csv" and frame.shape[1] == 1 and "\t" in str(frame.columns[0]):
         # tab-separated text saved as .csv (Excel's "Text (Tab delimited)", copy-paste): unambiguous
-        frame = _read_text(path, "\t", compression)
+        frame, wider = _read_text(path, "\t", compression)
         separator = "\t"
+    if kind == "csv":
+        _check_semicolons(path, frame.columns)
     if kind != "parquet" and frame.shape[1] > 1:
         _check_repeated_header(path, separator, compression)
-    if kind == "csv" and frame.shape[1] == 1 and ";" in str(frame.columns[0]):
-        raise InputFileError(
-            f"data file '{path}' looks semicolon-separated (its one column is named {str(frame.columns[0])!r}); "
-            "olscheck reads comma-separated CSV: save it with commas, or read it with "
-            "pd.read_csv(path, sep=';', decimal=',') and pass the DataFrame."
-        )
+    if kind != "parquet" and wider:
+        _check_header_width(path, separator, compression, frame.shape[1])
     return frame
 
 
@@ -143,10 +142,41 @@ _CONVERT_HINTS = {
 }
 
 
-def _read_text(path: Path, separator: str, compression: str | None) -> pd.DataFrame:
+def _read_text(path: Path, separator: str, compression: str | None) -> tuple[pd.DataFrame, bool]:
+    """The file as pandas reads it, and whether some rows had more fields than the header."""
     # index_col=False: a delimiter at the end of every line must not turn the
     # first column into the index (pandas' default for such files)
-    return pd.read_csv(path, sep=separator, low_memory=False, index_col=False, compression=compression)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        frame = pd.read_csv(path, sep=separator, low_memory=False, index_col=False, compression=compression)
+    return frame, any(issubclass(w.category, pd.errors.ParserWarning) for w in caught)
+
+
+def _check_header_width(path: Path, separator: str, compression, names: int, rows: int | None = None) -> None:
+    """Rows with more fields than the header has names lose the extra fields in pandas.
+
+    That is fine when they are empty (a delimiter at the end of each data
+    line) and data loss otherwise: then an :class:`InputFileError`. ``rows``
+    limits the rows read (the streaming reader checks the first ones).
+    """
+    every_field = pd.read_csv(path, sep=separator, header=None, skiprows=1, nrows=rows, low_memory=False, dtype=str,
+                              compression=compression)
+    extra = every_field.iloc[:, names:]
+    if extra.notna().to_numpy().any():
+        raise InputFileError(
+            f"data file '{path}' has {names} name(s) in its header but {every_field.shape[1]} fields "
+            "in its rows, so a column has no name (a saved row index, or a missing header name?); "
+            "add the missing name(s) to the header line."
+        )
+
+
+def _check_semicolons(path: Path, columns) -> None:
+    if len(columns) == 1 and ";" in str(columns[0]):
+        raise InputFileError(
+            f"data file '{path}' looks semicolon-separated (its one column is named {str(columns[0])!r}); "
+            "olscheck reads comma-separated CSV: save it with commas, or read it with "
+            "pd.read_csv(path, sep=';', decimal=',') and pass the DataFrame."
+        )
 
 
 def _check_repeated_header(path: Path, separator: str, compression: str | None) -> None:
@@ -917,10 +947,13 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
     n_rows = int(len(frame))
     namespace = {"np": np, "numpy": np, "pd": pd}
     try:
-        outcome, design_frame = patsy.dmatrices(
-            formula, ordered.reset_index(drop=True), NA_action="drop", return_type="dataframe",
-            eval_env=patsy.EvalEnvironment([namespace]),
-        )
+        # log(0), log of a negative value: the non-finite results are found and
+        # reported (or dropped like R) below, so numpy's warnings would only repeat it
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            outcome, design_frame = patsy.dmatrices(
+                formula, ordered.reset_index(drop=True), NA_action="drop", return_type="dataframe",
+                eval_env=patsy.EvalEnvironment([namespace]),
+            )
     except patsy.PatsyError as error:
         message = str(error).splitlines()[0]
         absent = re.search(r"name '([^']+)' is not defined", str(error))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -77,3 +78,19 @@ def test_a_repeated_csv_header_name_is_refused_when_streaming_too(tmp_path):
     for streaming in (False, True):
         with pytest.raises(DataError, match="'x'.*more than once"):
             olscheck.check(path, target="y", probe=False, streaming=streaming)
+
+
+def test_rows_wider_than_the_header_are_refused_unless_the_extra_fields_are_empty(tmp_path):
+    from olscheck.errors import InputFileError
+
+    wider = tmp_path / "wider.csv"  # pandas would drop the third field of every row (or make the first the index)
+    wider.write_text("y,x\n1,2,3\n2,3,4\n3,5,1\n4,4,2\n5,6,8\n6,7,1\n")
+    trailing = tmp_path / "trailing.csv"  # a delimiter at the end of each data line: nothing is lost
+    trailing.write_text("y,x\n1,2,\n2,3,\n3,5,\n4,4,\n5,6,\n6,7,\n")
+    y, x = [1, 2, 3, 4, 5, 6], [2, 3, 5, 4, 6, 7]
+    slope = np.polyfit(x, y, 1)[0]
+    for streaming in (False, True):
+        with pytest.raises(InputFileError, match="2 name.*3 fields"):
+            olscheck.check(wider, target="y", probe=False, streaming=streaming)
+        report = olscheck.check(trailing, target="y", probe=False, streaming=streaming)
+        assert report.model.coefficients["x"] == pytest.approx(slope, rel=1e-12)

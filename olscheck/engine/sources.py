@@ -47,6 +47,10 @@ def file_kind(path: str | os.PathLike) -> str:
     return kind
 
 
+#: Rows read to compare their width with the header's before streaming a text file.
+HEADER_CHECK_ROWS = 10_000
+
+
 def source_columns(source: Any) -> list[str]:
     """Column names of the source, without reading its rows."""
     if isinstance(source, pd.DataFrame) or is_dask(source):
@@ -58,11 +62,15 @@ def source_columns(source: Any) -> list[str]:
         return list(pq.ParquetFile(source).schema_arrow.names)
     separator = "\t" if kind == "tsv" else ","
     frame = pd.read_csv(source, sep=separator, nrows=0)
-    if frame.shape[1] > 1:
-        from ..data import _check_repeated_header
+    from ..data import _check_header_width, _check_repeated_header, _check_semicolons
 
+    if kind == "csv":
+        _check_semicolons(Path(source), frame.columns)
+    if frame.shape[1] > 1:
         # pandas renames a repeated header name ("y,y,x" -> y, y.1, x): refused, as in memory
         _check_repeated_header(Path(source), separator, "infer")
+    # rows wider than the header would shift the columns (pandas makes the first one the index)
+    _check_header_width(Path(source), separator, "infer", frame.shape[1], rows=HEADER_CHECK_ROWS)
     return [str(c) for c in frame.columns]
 
 
