@@ -13,7 +13,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any, Mapping
 
-__all__ = ["Severity", "Assumption", "TestResult", "not_computable", "clean_float", "p_text"]
+__all__ = ["Severity", "Assumption", "TestResult", "not_computable", "clean_float", "p_text", "p_text_decimals"]
 
 
 class Severity(str, Enum):
@@ -53,6 +53,19 @@ class Assumption(str, Enum):
 def p_text(p: float) -> str:
     """A p-value as messages print it: "p < 0.001" or "p = 0.0123"."""
     return "p < 0.001" if p < 0.001 else f"p = {p:.3g}"
+
+
+def p_text_decimals(p: float) -> str:
+    """A p-value with at most three decimals, as the normality and autocorrelation messages print it.
+
+    "p < 0.001", two significant digits below 0.01 ("p = 0.0023"), else
+    three decimals without trailing zeros ("p = 0.04", "p = 0.127").
+    """
+    if p < 0.001:
+        return "p < 0.001"
+    if p < 0.01:
+        return f"p = {p:.2g}"
+    return "p = " + f"{p:.3f}".rstrip("0").rstrip(".")
 
 
 def clean_float(value: Any) -> float | None:

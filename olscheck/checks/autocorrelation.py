@@ -50,13 +50,15 @@ from scipy import linalg as scipy_linalg
 from ..errors import ConfigurationError
 from ..linalg import least_squares
 from ..covariance import StandardErrorChange, newey_west_change
-from ..result import Assumption, Severity, TestResult, not_computable
+from ..result import Assumption, Severity, TestResult, not_computable, p_text_decimals
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = [
     "durbin_watson",
     "breusch_godfrey",
     "run",
+    "durbin_watson_result",
+    "breusch_godfrey_result",
     "durbin_watson_eigenvalues",
     "durbin_watson_moments",
     "pan_probability",
@@ -94,6 +96,25 @@ _DW_METHOD_IMHOF = (
 _DW_METHOD = "Durbin-Watson d, H1: rho > 0 (lmtest::dwtest)"
 
 
+def durbin_watson_rows_reason(n: int, rank: int) -> str | None:
+    """Why d's null distribution is undefined for n rows and ``rank`` coefficients, or None."""
+    if n <= rank + 1:
+        return (f"the null distribution of d needs at least 2 more observations than coefficients (n = {n}, "
+                f"{rank} coefficients)")
+    return None
+
+
+def breusch_godfrey_rows_reason(n: int, rank: int, order: int) -> str | None:
+    """Why the Breusch-Godfrey auxiliary regression has no residual degree of freedom, or None."""
+    if n - rank - order < 1:
+        return f"the auxiliary regression needs n - k - order >= 1 (n = {n}, {rank} coefficients, order {order})"
+    return None
+
+
+#: d's null variance is zero (a degenerate design); shared with the streaming engine.
+ZERO_VARIANCE_REASON = "the null variance of d is zero for this design"
+
+
 def _bg_method(order: int) -> str:
     lags = "lag 1" if order == 1 else f"lags 1 to {order}"
     return (
@@ -113,10 +134,6 @@ _REMEDY = (
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-def _format_p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}" if p < 0.01 else f"p = {p:.3f}".rstrip("0").rstrip(".")
-
-
 def _exact_fit_reason(fit) -> str | None:
     """Why the residuals carry no information on the errors, or None when they do."""
     residuals = np.asarray(fit.residuals, dtype=float)
@@ -461,12 +478,9 @@ def durbin_watson(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, exact: bo
     if exact_max_n < 0:
         raise ConfigurationError(f"exact_max_n={exact_max_n!r} must be a non-negative number of rows.")
     n, rank = fit.n, fit.rank
-    if n <= rank + 1:
-        return not_computable(
-            "durbin_watson", Assumption.INDEPENDENCE, _DW_METHOD,
-            f"the null distribution of d needs at least 2 more observations than coefficients (n = {n}, "
-            f"{rank} coefficients)",
-        )
+    reason = durbin_watson_rows_reason(n, rank)
+    if reason is not None:
+        return not_computable("durbin_watson", Assumption.INDEPENDENCE, _DW_METHOD, reason)
     reason = _exact_fit_reason(fit)
     if reason is not None:
         return not_computable("durbin_watson", Assumption.INDEPENDENCE, _DW_METHOD, reason)
@@ -475,7 +489,6 @@ def durbin_watson(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, exact: bo
     # d is scale invariant; a power-of-two scale keeps the squares finite
     residuals = residuals / math.ldexp(1.0, math.frexp(float(np.max(np.abs(residuals))))[1])
     d = float(np.sum(np.diff(residuals) ** 2) / np.sum(residuals * residuals))
-    rho = 1.0 - d / 2.0
 
     note: str | None = None
     use_exact = (n < EXACT_BELOW_N) if exact is None else bool(exact)
@@ -513,10 +526,7 @@ def durbin_watson(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, exact: bo
     else:
         mean, variance = durbin_watson_moments(fit.q)
         if not variance > 0:
-            return not_computable(
-                "durbin_watson", Assumption.INDEPENDENCE, _DW_METHOD,
-                "the null variance of d is zero for this design",
-            )
+            return not_computable("durbin_watson", Assumption.INDEPENDENCE, _DW_METHOD, ZERO_VARIANCE_REASON)
         z = (d - mean) / math.sqrt(variance)
         # both tails directly, so a tiny p keeps its digits (R: pnorm lower/upper tail)
         p_value = float(stats.norm.cdf(z))
@@ -524,14 +534,29 @@ def durbin_watson(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, exact: bo
         moments = {"d_mean": mean, "d_variance": variance}
         distribution = NORMAL_DISTRIBUTION
         method = _DW_METHOD_NORMAL
-    p_two_sided = min(1.0, 2.0 * min(p_value, p_upper))
     if note is not None and distribution != IMHOF_DISTRIBUTION:
         # a change of distribution the caller did not ask for belongs in the method
         method = f"{method}; {note}"
 
-    hac = _hac(fit)
+    return durbin_watson_result(d, p_value, p_upper, method=method, distribution=distribution,
+                                thresholds=thresholds, hac=_hac(fit), details={**moments, **pan_detail}, note=note)
+
+
+def durbin_watson_result(d: float, p_value: float, p_upper: float, *, method: str, distribution: str,
+                         thresholds: Thresholds = DEFAULT_THRESHOLDS, hac: StandardErrorChange | None = None,
+                         details: dict[str, Any] | None = None, note: str | None = None) -> TestResult:
+    """The judged Durbin-Watson result from d and its two tail probabilities.
+
+    A pure function of the numbers, shared by :func:`durbin_watson` and the
+    streaming engine. ``p_value`` is ``P(D <= d)`` (H1: rho > 0),
+    ``p_upper`` is ``P(D > d)``; ``hac`` the Newey-West standard-error
+    change that also drives the severity (see :func:`_severity`);
+    ``details`` are added after the common ones (null moments, Pan's value)
+    and ``note`` becomes ``details["distribution_note"]``.
+    """
+    rho = 1.0 - d / 2.0
     severity = _severity(p_value, rho, thresholds, None if hac is None else hac.largest_change)
-    pv = _format_p(p_value)
+    pv = p_text_decimals(p_value)
     if severity is Severity.WARN:
         message = (
             f"Warning: residuals are positively autocorrelated (rho = {rho:.2f}, {pv}); standard errors and "
@@ -544,16 +569,15 @@ def durbin_watson(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, exact: bo
     else:
         message = f"OK: no evidence of positive autocorrelation (d = {d:.2f}, rho = {rho:.2f}, {pv})."
 
-    details: dict[str, Any] = {
+    all_details: dict[str, Any] = {
         **_hac_details(hac),
-        "p_value_two_sided": p_two_sided,
+        "p_value_two_sided": min(1.0, 2.0 * min(p_value, p_upper)),
         "rho": rho,
         "distribution": distribution,
-        **moments,
-        **pan_detail,
+        **(details or {}),
     }
     if note is not None:
-        details["distribution_note"] = note
+        all_details["distribution_note"] = note
     return TestResult(
         name="durbin_watson",
         assumption=Assumption.INDEPENDENCE,
@@ -565,7 +589,7 @@ def durbin_watson(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, exact: bo
         severity=severity,
         message=message,
         remedy=_REMEDY if severity is not Severity.OK else None,
-        details=details,
+        details=all_details,
     )
 
 
@@ -600,12 +624,9 @@ def breusch_godfrey(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, order: 
     order = int(order)
     method = _bg_method(order)
     n, rank = fit.n, fit.rank
-    df_aux = n - rank - order
-    if df_aux < 1:
-        return not_computable(
-            "breusch_godfrey", Assumption.INDEPENDENCE, method,
-            f"the auxiliary regression needs n - k - order >= 1 (n = {n}, {rank} coefficients, order {order})",
-        )
+    reason = breusch_godfrey_rows_reason(n, rank, order)
+    if reason is not None:
+        return not_computable("breusch_godfrey", Assumption.INDEPENDENCE, method, reason)
     reason = _exact_fit_reason(fit)
     if reason is not None:
         return not_computable("breusch_godfrey", Assumption.INDEPENDENCE, method, reason)
@@ -619,21 +640,36 @@ def breusch_godfrey(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, order: 
     auxiliary = least_squares(np.column_stack([fit.q, lags]), residuals, intercept=fit.has_intercept)
     total = float(residuals @ residuals)
     explained = float(auxiliary.fitted @ auxiliary.fitted)
+    return breusch_godfrey_result(explained, total, auxiliary.rss, n, rank, order, thresholds, _hac(fit))
+
+
+def breusch_godfrey_result(explained: float, total: float, rss_auxiliary: float, n: int, rank: int, order: int,
+                           thresholds: Thresholds = DEFAULT_THRESHOLDS,
+                           hac: StandardErrorChange | None = None) -> TestResult:
+    """The judged Breusch-Godfrey result from the auxiliary regression's sums of squares.
+
+    ``explained`` and ``rss_auxiliary`` are the explained and residual sums
+    of squares of the residuals on the regressors and ``order`` lags,
+    ``total`` the residuals' sum of squares (any common scale);
+    ``LM = n · explained / total`` and the F form as in
+    :func:`breusch_godfrey`. A pure function of the numbers, shared with the
+    streaming engine.
+    """
+    method = _bg_method(order)
+    df_aux = n - rank - order
     r_squared = explained / total
     statistic = n * r_squared
     p_value = float(stats.chi2.sf(statistic, order))
 
-    rss_aux = auxiliary.rss
-    if rss_aux > 0:
-        f_statistic = ((total - rss_aux) / order) / (rss_aux / df_aux)
+    if rss_auxiliary > 0:
+        f_statistic = ((total - rss_auxiliary) / order) / (rss_auxiliary / df_aux)
         f_p_value = float(stats.f.sf(f_statistic, order, df_aux))
     else:
         f_statistic = f_p_value = None
 
     correlation = math.sqrt(max(r_squared, 0.0))
-    hac = _hac(fit)
     severity = _severity(p_value, correlation, thresholds, None if hac is None else hac.largest_change)
-    pv = _format_p(p_value)
+    pv = p_text_decimals(p_value)
     lags_text = "the previous residual" if order == 1 else f"the previous {order} residuals"
     if severity is Severity.WARN:
         message = (

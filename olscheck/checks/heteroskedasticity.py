@@ -57,6 +57,8 @@ __all__ = [
     "goldfeld_quandt",
     "ncv_fitted",
     "run",
+    "goldfeld_quandt_result",
+    "breusch_pagan_rank_reason",
     "WHITE_MAX_TERMS",
 ]
 
@@ -94,6 +96,17 @@ _METHOD_WHITE_FALLBACK = (
     "terms for n; Koenker n·R² (lmtest::bptest(fit, ~ fitted + I(fitted^2)))"
 )
 _METHOD_GQ = "Goldfeld-Quandt F, second half over first half in data order, alternative 'greater' (lmtest::gqtest)"
+#: Reasons shared with the streaming engine.
+NO_REGRESSOR_REASON = "the model has no regressor besides the intercept"
+CONSTANT_FITTED_REASON = "the fitted values are constant"
+SPECIAL_FORM_REASON = "the special form needs non-constant fitted values"
+WHITE_SPECIAL_EFFECT = "auxiliary R² (e² on fitted, fitted²)"
+FITTED_FINDING = "the error variance changes with the fitted values"
+REGRESSORS_EFFECT = "auxiliary R² (e² on the regressors)"
+REGRESSORS_FINDING = "the error variance changes with the regressors"
+NCV_EFFECT = "auxiliary R² (e² on the fitted values)"
+NO_COEFFICIENTS_REASON = "the model has no coefficients"
+
 _METHOD_NCV = "Cook-Weisberg score test on the fitted values, ESS/2 of e²/σ̂² on fitted, 1 df (car::ncvTest)"
 
 
@@ -277,12 +290,17 @@ def _standardised(values: np.ndarray) -> np.ndarray | None:
 # ---------------------------------------------------------------------------
 # Breusch-Pagan
 # ---------------------------------------------------------------------------
-def _breusch_pagan_precondition(fit: LinearFit) -> str | None:
-    if fit.rank < 2:
+def breusch_pagan_rank_reason(rank: int) -> str | None:
+    """Why Breusch-Pagan cannot run on a model of this rank, or None."""
+    if rank < 2:
         # bptest stops: "the auxiliary variance regression requires at least an intercept and a regressor"
         return ("the auxiliary regression on the model's columns needs at least two of them "
-                f"(R's bptest: an intercept and a regressor); this model has {fit.rank}")
-    return _variance_precondition(fit)
+                f"(R's bptest: an intercept and a regressor); this model has {rank}")
+    return None
+
+
+def _breusch_pagan_precondition(fit: LinearFit) -> str | None:
+    return breusch_pagan_rank_reason(fit.rank) or _variance_precondition(fit)
 
 
 def breusch_pagan(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
@@ -313,8 +331,8 @@ def breusch_pagan(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -
     aux = _variance_regression(fit, fit.regressors, fit.has_intercept)
     df = aux.rank - 1
     return _chi_square_result(
-        fit, name, _METHOD_BP, aux.koenker, df, aux.r_squared, "auxiliary R² (e² on the regressors)", thresholds,
-        "the error variance changes with the regressors",
+        fit, name, _METHOD_BP, aux.koenker, df, aux.r_squared, REGRESSORS_EFFECT, thresholds,
+        REGRESSORS_FINDING,
     )
 
 
@@ -338,7 +356,7 @@ def breusch_pagan_original(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRE
     aux = _variance_regression(fit, fit.regressors, fit.has_intercept)
     return _chi_square_result(
         fit, name, _METHOD_BP_ORIGINAL, aux.half_explained, aux.rank - 1, aux.r_squared,
-        "auxiliary R² (e² on the regressors)", thresholds, "the error variance changes with the regressors",
+        REGRESSORS_EFFECT, thresholds, REGRESSORS_FINDING,
     )
 
 
@@ -441,7 +459,7 @@ def white(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestRe
     name = "white"
     reason = _variance_precondition(fit)
     if reason is None and fit.rank - (1 if fit.has_intercept else 0) < 1:
-        reason = "the model has no regressor besides the intercept"
+        reason = NO_REGRESSOR_REASON
     if reason:
         return not_computable(name, ASSUMPTION, _METHOD_WHITE_FULL, reason)
 
@@ -496,14 +514,14 @@ def white(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestRe
     if special is None:
         return not_computable(
             name, ASSUMPTION, _METHOD_WHITE_SPECIAL,
-            f"{fallback_reason}, and the special form needs non-constant fitted values",
+            f"{fallback_reason}, and {SPECIAL_FORM_REASON}",
         )
     details = {"form": "special (fitted, fitted^2)", "fallback_reason": fallback_reason, "n_terms": count,
                "n_terms_exact": exact, **details}
     statistic, _, df, r_squared = special
     return _chi_square_result(
-        fit, name, _METHOD_WHITE_FALLBACK, statistic, df, r_squared, "auxiliary R² (e² on fitted, fitted²)", thresholds,
-        "the error variance changes with the fitted values", details,
+        fit, name, _METHOD_WHITE_FALLBACK, statistic, df, r_squared, WHITE_SPECIAL_EFFECT, thresholds,
+        FITTED_FINDING, details,
     )
 
 
@@ -540,30 +558,42 @@ def goldfeld_quandt(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS)
     if reason:
         return not_computable(name, ASSUMPTION, _METHOD_GQ, reason)
     if fit.rank < 1:
-        return not_computable(name, ASSUMPTION, _METHOD_GQ, "the model has no coefficients")
+        return not_computable(name, ASSUMPTION, _METHOD_GQ, NO_COEFFICIENTS_REASON)
     n = fit.n
     split = n // 2
     z = fit.regressors
     e = fit.residuals
     first = least_squares(z[:split], e[:split], intercept=fit.has_intercept)
     second = least_squares(z[split:], e[split:], intercept=fit.has_intercept)
-    df_first = split - first.rank
-    df_second = (n - split) - second.rank
+    return goldfeld_quandt_result(fit, first.rss, second.rss, split, n - split, first.rank, second.rank, thresholds)
+
+
+def goldfeld_quandt_result(fit, rss_first: float, rss_second: float, n_first: int, n_second: int,
+                           rank_first: int, rank_second: int,
+                           thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
+    """The Goldfeld-Quandt result from the two halves' residual sums of squares and ranks.
+
+    Shared by :func:`goldfeld_quandt` and the streaming engine; ``fit`` is
+    only read for its rank and the HC3 consequence (see :func:`_decide`).
+    """
+    name = "goldfeld_quandt"
+    df_first = n_first - rank_first
+    df_second = n_second - rank_second
     if df_first < 1 or df_second < 1:
         return not_computable(
             name, ASSUMPTION, _METHOD_GQ,
-            f"each half needs more rows than coefficients (halves of {split} and {n - split} rows, "
+            f"each half needs more rows than coefficients (halves of {n_first} and {n_second} rows, "
             f"{fit.rank} coefficients)",
         )
-    if first.rss <= 0.0:
+    if rss_first <= 0.0:
         return not_computable(name, ASSUMPTION, _METHOD_GQ, "the first half is fitted exactly (zero residual sum of squares)")
-    statistic = (second.rss / df_second) / (first.rss / df_first)
+    statistic = (rss_second / df_second) / (rss_first / df_first)
     p_value = float(stats.f.sf(statistic, df_second, df_first))
     details = {
-        "rss_first": first.rss,
-        "rss_second": second.rss,
-        "n_first": split,
-        "n_second": n - split,
+        "rss_first": rss_first,
+        "rss_second": rss_second,
+        "n_first": n_first,
+        "n_second": n_second,
         "p_value_two_sided": float(2 * min(stats.f.sf(statistic, df_second, df_first),
                                            stats.f.cdf(statistic, df_second, df_first))),
     }
@@ -601,13 +631,13 @@ def ncv_fitted(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> T
         return not_computable(name, ASSUMPTION, _METHOD_NCV, reason)
     t = _standardised(fit.fitted)
     if t is None:
-        return not_computable(name, ASSUMPTION, _METHOD_NCV, "the fitted values are constant")
+        return not_computable(name, ASSUMPTION, _METHOD_NCV, CONSTANT_FITTED_REASON)
     aux = _variance_regression(fit, t[:, None], intercept=True)
     if aux.rank < 2:
-        return not_computable(name, ASSUMPTION, _METHOD_NCV, "the fitted values are constant")
+        return not_computable(name, ASSUMPTION, _METHOD_NCV, CONSTANT_FITTED_REASON)
     return _chi_square_result(
-        fit, name, _METHOD_NCV, aux.half_explained, 1, aux.r_squared, "auxiliary R² (e² on the fitted values)",
-        thresholds, "the error variance changes with the fitted values",
+        fit, name, _METHOD_NCV, aux.half_explained, 1, aux.r_squared, NCV_EFFECT,
+        thresholds, FITTED_FINDING,
     )
 
 

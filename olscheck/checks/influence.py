@@ -41,7 +41,8 @@ from scipy import stats
 from ..result import Assumption, Severity, TestResult, clean_float, not_computable
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
-__all__ = ["InfluenceSummary", "summarize", "run", "LEVERAGE_ONE_TOLERANCE", "TOP_ROWS"]
+__all__ = ["InfluenceSummary", "summarize", "run", "influence_result", "outlier_test", "outlier_result",
+           "LEVERAGE_ONE_TOLERANCE", "TOP_ROWS"]
 
 INFLUENCE_METHOD = "Cook's distance with the 4/n screening cut-off (stats::cooks.distance)"
 OUTLIER_METHOD = (
@@ -55,6 +56,10 @@ LEVERAGE_ONE_TOLERANCE = 10 * np.finfo(float).eps
 TOP_ROWS = 5
 #: As in normality: residuals below this multiple of eps * max|y| are rounding noise of an exact fit.
 EXACT_FIT_FACTOR = 64.0
+
+#: Reasons shared with the streaming engine.
+NO_COEFFICIENTS_REASON = "the model has no estimated coefficients"
+ALL_LEVERAGE_ONE_REASON = "every row has leverage 1, so no Cook's distance is defined"
 
 _REMEDY = (
     "Inspect the flagged rows for data errors; refit without them to see whether the conclusions change "
@@ -166,7 +171,7 @@ class InfluenceSummary:
 
 def _exact_fit_reason(fit) -> str | None:
     if fit.rank == 0:
-        return "the model has no estimated coefficients"
+        return NO_COEFFICIENTS_REASON
     if fit.df_resid <= 0:
         return f"no residual degrees of freedom (n = {fit.n}, {fit.rank} coefficients)"
     largest = float(np.max(np.abs(fit.residuals)))
@@ -305,18 +310,32 @@ def outlier_test(studentized: np.ndarray, row_index: pd.Index, df_resid: int,
     above 1). WARN when the Bonferroni p-value is below alpha.
     """
     defined = np.flatnonzero(np.isfinite(studentized))
-    if defined.size == 0 or df_resid - 1 <= 0:
+    if defined.size == 0:
+        return outlier_result(None, 0, df_resid, None, None, thresholds)
+    i = int(defined[np.argmax(np.abs(studentized[defined]))])
+    return outlier_result(float(studentized[i]), int(defined.size), df_resid, row_index[i], i, thresholds)
+
+
+def outlier_result(t_value: float | None, n_tested: int, df_resid: int, label: Any, position: int | None,
+                   thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
+    """The Bonferroni outlier result from the largest |studentized residual|.
+
+    A pure function of the numbers, shared by :func:`outlier_test` and the
+    streaming engine (which keeps only the extreme row). ``t_value`` is the
+    studentized residual of largest magnitude (None when no row has one),
+    ``n_tested`` the number of rows with a defined one (the Bonferroni
+    factor m), ``label`` and ``position`` (0-based, analysis order) locate
+    its row.
+    """
+    if t_value is None or df_resid - 1 <= 0:
         reason = (
             "no residual degrees of freedom remain once a row is deleted (n - p - 1 = 0)"
             if df_resid - 1 <= 0 else "no row has a defined studentized residual"
         )
         return not_computable("outlier_test", Assumption.NO_INFLUENTIAL_POINTS, OUTLIER_METHOD, reason)
-    i = int(defined[np.argmax(np.abs(studentized[defined]))])
-    t_value = float(studentized[i])
     df = df_resid - 1
     p_single = float(2.0 * stats.t.sf(abs(t_value), df))
-    p_bonferroni = min(1.0, defined.size * p_single)
-    label = row_index[i]
+    p_bonferroni = min(1.0, n_tested * p_single)
     where = _row_phrase(label)
     if p_bonferroni < thresholds.alpha:
         severity = Severity.WARN
@@ -344,8 +363,8 @@ def outlier_test(studentized: np.ndarray, row_index: pd.Index, df_resid: int,
         severity=severity,
         message=message,
         remedy=remedy,
-        details={"p_value_unadjusted": p_single, "row": _label(label), "position": i + 1,
-                 "n_tested": int(defined.size)},
+        details={"p_value_unadjusted": p_single, "row": _label(label), "position": position + 1,
+                 "n_tested": int(n_tested)},
     )
 
 
@@ -407,10 +426,8 @@ def summarize(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> InfluenceSumm
         n_leverage_one=int(np.sum(leverage_one)),
     )
     if max_cooks is None:
-        influence = not_computable(
-            "influence", Assumption.NO_INFLUENTIAL_POINTS, INFLUENCE_METHOD,
-            "every row has leverage 1, so no Cook's distance is defined",
-        )
+        influence = not_computable("influence", Assumption.NO_INFLUENTIAL_POINTS, INFLUENCE_METHOD,
+                                   ALL_LEVERAGE_ONE_REASON)
     else:
         influence = influence_result(summary, n, thresholds)
     results = {

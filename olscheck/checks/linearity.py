@@ -45,7 +45,7 @@ from ..model import LinearFit
 from ..result import Assumption, Severity, TestResult, not_computable, p_text
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
-__all__ = ["reset", "harvey_collier", "rainbow", "recursive_residuals", "run"]
+__all__ = ["reset", "harvey_collier", "rainbow", "recursive_residuals", "run", "reset_method", "reset_result"]
 
 ASSUMPTION = Assumption.LINEARITY
 
@@ -64,6 +64,10 @@ _REMEDY = (
     "residual plots to see which predictor needs it."
 )
 
+#: Shared with the streaming engine.
+CONSTANT_FITTED_REASON = "the fitted values are constant (no predictors)"
+NO_COEFFICIENTS_REASON = "the model has no coefficients"
+
 _METHOD_HC = (
     "Harvey-Collier t test on the recursive residuals in data order, two-sided "
     "(lmtest::harvtest; recursion started at the first rows of full rank)"
@@ -72,7 +76,7 @@ _METHOD_HC = (
 
 def _exact_fit_reason(fit: LinearFit) -> str | None:
     if fit.rank < 1:
-        return "the model has no coefficients"
+        return NO_COEFFICIENTS_REASON
     if fit.df_resid < 1:
         return f"the model has no residual degrees of freedom (n = {fit.n}, {fit.rank} coefficients)"
     if math.sqrt(fit.rss) <= EXACT_FIT_RELATIVE_NORM * float(np.sqrt(fit.y @ fit.y)):
@@ -161,9 +165,7 @@ def reset(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
     """
     name = "reset"
     powers = tuple(int(p) for p in powers)
-    label = ", ".join(str(p) for p in powers)
-    method = (f"Ramsey RESET F test, powers {label} of the fitted values "
-              f"(lmtest::resettest(type = \"fitted\", power = {_r_powers(powers)}))")
+    method = reset_method(powers)
     if not powers or any(p < 2 for p in powers):
         return not_computable(name, ASSUMPTION, method, "RESET needs powers of 2 or more")
     reason = _exact_fit_reason(fit)
@@ -178,22 +180,41 @@ def reset(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
         fitted = fitted - fitted.mean()
     size = float(np.sqrt(fitted @ fitted))
     if size <= 1e-12 * float(np.linalg.norm(fit.fitted / unit)) or size == 0.0:
-        return not_computable(name, ASSUMPTION, method, "the fitted values are constant (no predictors)")
+        return not_computable(name, ASSUMPTION, method, CONSTANT_FITTED_REASON)
     scaled = fitted / size * math.sqrt(fit.n)
     added = np.column_stack([scaled**p for p in powers])
-    e = fit.residuals
-    aux = least_squares(np.column_stack([fit.regressors, added]), e, intercept=fit.has_intercept)
-    df1 = aux.rank - fit.rank
-    df2 = fit.n - aux.rank
+    aux = least_squares(np.column_stack([fit.regressors, added]), fit.residuals, intercept=fit.has_intercept)
+    # the projection of e on [X, Z] has squared norm RSS₀ - RSS₁ (Pythagoras), without the subtraction
+    drop = float(aux.fitted @ aux.fitted)
+    return reset_result(method, powers, drop, aux.rss, aux.rank, fit.rank, fit.n, thresholds)
+
+
+def reset_method(powers: Sequence[int] = (2, 3)) -> str:
+    """The ``method`` text of RESET with these powers."""
+    powers = tuple(int(p) for p in powers)
+    label = ", ".join(str(p) for p in powers)
+    return (f"Ramsey RESET F test, powers {label} of the fitted values "
+            f"(lmtest::resettest(type = \"fitted\", power = {_r_powers(powers)}))")
+
+
+def reset_result(method: str, powers: Sequence[int], drop: float, rss_extended: float, extended_rank: int,
+                 rank: int, n: int, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
+    """The RESET result from the extended regression's sums of squares.
+
+    ``drop`` is RSS₀ - RSS₁ (the squared norm of the residuals' projection
+    on the extended design), ``rss_extended`` RSS₁, ``extended_rank`` and
+    ``rank`` the ranks of the extended and the original model. Shared by
+    :func:`reset` and the streaming engine.
+    """
+    name = "reset"
+    df1 = extended_rank - rank
+    df2 = n - extended_rank
     if df1 < 1:
         return not_computable(name, ASSUMPTION, method,
                               "the powers of the fitted values are linear combinations of the regressors")
     if df2 < 1:
         return not_computable(name, ASSUMPTION, method,
-                              f"too few rows: the extended model has {aux.rank} coefficients for {fit.n} rows")
-    rss_extended = aux.rss
-    # the projection of e on [X, Z] has squared norm RSS₀ - RSS₁ (Pythagoras), without the subtraction
-    drop = float(aux.fitted @ aux.fitted)
+                              f"too few rows: the extended model has {extended_rank} coefficients for {n} rows")
     rss_model = drop + rss_extended
     if rss_extended <= 0.0:
         return not_computable(name, ASSUMPTION, method, "the extended model fits exactly")
@@ -205,7 +226,7 @@ def reset(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
         "partial R² of the added powers of the fitted values", thresholds,
         ("no evidence that powers of the fitted values improve the fit",
          "powers of the fitted values improve the fit: the mean is not linear in the predictors"), details,
-        material=_variance_reduction(rss_model, fit.df_resid, rss_extended, df2)
+        material=_variance_reduction(rss_model, n - rank, rss_extended, df2)
         >= thresholds.specification_material_reduction,
     )
 

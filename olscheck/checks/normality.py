@@ -36,10 +36,11 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from ..result import Assumption, Severity, TestResult, not_computable
+from ..result import Assumption, Severity, TestResult, not_computable, p_text_decimals
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
-__all__ = ["residual_moments", "jarque_bera", "shapiro_wilk", "omnibus", "run"]
+__all__ = ["residual_moments", "jarque_bera", "shapiro_wilk", "omnibus", "run", "normality_result",
+           "jarque_bera_result"]
 
 JARQUE_BERA_METHOD = "Jarque-Bera on the OLS residuals, chi-square with 2 df (tseries::jarque.bera.test)"
 SHAPIRO_WILK_METHOD = "Shapiro-Wilk W on the OLS residuals, Royston's AS R94 (stats::shapiro.test)"
@@ -113,23 +114,26 @@ def _effect(skewness: float, kurtosis: float, thresholds: Thresholds) -> tuple[f
     return excess, "residual excess kurtosis", large
 
 
-def _format_p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.2g}" if p < 0.01 else f"p = {p:.3f}".rstrip("0").rstrip(".")
+def normality_result(name: str, method: str, statistic: float, p_value: float, df: tuple[float, ...] | None,
+                     skewness: float, kurtosis: float, df_resid: int, thresholds: Thresholds,
+                     details: dict[str, Any] | None = None) -> TestResult:
+    """The judged result of a normality test, from its statistic and the residual moments.
 
-
-def _judged(name: str, method: str, statistic: float, p_value: float, df: tuple[float, ...] | None,
-            fit, thresholds: Thresholds, details: dict[str, Any]) -> TestResult:
-    skewness, kurtosis = residual_moments(fit.residuals)
+    A pure function of the numbers (no fit), shared by the in-memory tests
+    and the streaming engine, so both give the same severity and wording.
+    ``skewness`` and ``kurtosis`` are g1 and b2 of :func:`residual_moments`;
+    the severity rule is the module docstring's.
+    """
     effect, effect_name, large = _effect(skewness, kurtosis, thresholds)
     shape = f"skewness {skewness:.2f}, excess kurtosis {kurtosis - 3.0:.2f}"
-    pv = _format_p(p_value)
+    pv = p_text_decimals(p_value)
     if p_value >= thresholds.alpha:
         severity = Severity.OK
         message = f"OK: residuals are consistent with normal errors ({pv})."
-    elif fit.df_resid > thresholds.large_sample_n:
+    elif df_resid > thresholds.large_sample_n:
         severity = Severity.NOTE
         message = (
-            f"Note: residuals are not normal ({shape}; {pv}), but with {fit.df_resid} residual degrees of freedom "
+            f"Note: residuals are not normal ({shape}; {pv}), but with {df_resid} residual degrees of freedom "
             "t and F tests on the coefficients remain reliable; prediction intervals assume normal errors."
         )
     elif large:
@@ -150,8 +154,29 @@ def _judged(name: str, method: str, statistic: float, p_value: float, df: tuple[
         severity=severity,
         message=message,
         remedy=_REMEDY if severity is not Severity.OK else None,
-        details={"skewness": skewness, "kurtosis": kurtosis, "excess_kurtosis": kurtosis - 3.0, **details},
+        details={"skewness": skewness, "kurtosis": kurtosis, "excess_kurtosis": kurtosis - 3.0, **(details or {})},
     )
+
+
+def jarque_bera_result(skewness: float, kurtosis: float, n: int, df_resid: int,
+                       thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
+    """The Jarque-Bera result from the residual moments (g1, b2 with divisor n) and n.
+
+    ``JB = n g1² / 6 + n (b2 - 3)² / 24``, chi-square with 2 df; shared by
+    :func:`jarque_bera` and the streaming engine (which accumulates the
+    moments).
+    """
+    statistic = n * skewness**2 / 6.0 + n * (kurtosis - 3.0) ** 2 / 24.0
+    p_value = float(stats.chi2.sf(statistic, 2))
+    return normality_result("jarque_bera", JARQUE_BERA_METHOD, statistic, p_value, (2,), skewness, kurtosis,
+                            df_resid, thresholds)
+
+
+def _judged(name: str, method: str, statistic: float, p_value: float, df: tuple[float, ...] | None,
+            fit, thresholds: Thresholds, details: dict[str, Any]) -> TestResult:
+    skewness, kurtosis = residual_moments(fit.residuals)
+    return normality_result(name, method, statistic, p_value, df, skewness, kurtosis, fit.df_resid, thresholds,
+                            details)
 
 
 def jarque_bera(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
@@ -166,11 +191,8 @@ def jarque_bera(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
     reason = _exact_fit_reason(fit)
     if reason is not None:
         return not_computable("jarque_bera", Assumption.NORMALITY, JARQUE_BERA_METHOD, reason)
-    n = fit.n
     skewness, kurtosis = residual_moments(fit.residuals)
-    statistic = n * skewness**2 / 6.0 + n * (kurtosis - 3.0) ** 2 / 24.0
-    p_value = float(stats.chi2.sf(statistic, 2))
-    return _judged("jarque_bera", JARQUE_BERA_METHOD, statistic, p_value, (2,), fit, thresholds, {})
+    return jarque_bera_result(skewness, kurtosis, fit.n, fit.df_resid, thresholds)
 
 
 def shapiro_wilk(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:

@@ -2,13 +2,13 @@
 
 Each statistic is the in-memory check's statistic computed from the
 accumulated sums (see :mod:`olscheck.engine.residuals`); severities,
-messages and remedies go through the check modules' own decision helpers
-(``heteroskedasticity._decide``, ``autocorrelation._severity``,
-``linearity._decide``, ``collinearity.vif_result`` /
-``condition_index_result``, ``influence.influence_result``) so they are
-decided in one place. Where a check module builds its message inline
-(Durbin-Watson, Breusch-Godfrey, Jarque-Bera, the outlier test), the same
-wording is reproduced here.
+messages and remedies come from the check modules' pure result builders
+(``normality.jarque_bera_result``, ``autocorrelation.durbin_watson_result``
+/ ``breusch_godfrey_result``, ``heteroskedasticity.goldfeld_quandt_result``
+/ ``_chi_square_result``, ``linearity.reset_result``,
+``collinearity.vif_result`` / ``condition_index_result``,
+``influence.influence_result`` / ``outlier_result``), which the in-memory
+checks call too, so every sentence is written in one place.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ..checks import autocorrelation, collinearity, heteroskedasticity, influenc
 from ..covariance import StandardErrorChange, newey_west_lags
 from ..linalg import ALIASING_TOLERANCE, _independent_columns
 from ..model import _condition_number
-from ..result import Assumption, Severity, TestResult, clean_float, not_computable
+from ..result import Assumption, TestResult, clean_float, not_computable
 from .accumulate import ResidualStatistics
 from .fit import StreamedFit
 from .residuals import AUX
@@ -147,10 +147,6 @@ class Battery:
     newey_west: StandardErrorChange | None
 
 
-def _p_text(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3g}"
-
-
 def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, categorical: tuple[str, ...],
             sample_fit, sample_complete: bool, sample_note: str | None, sample_rows: dict | None,
             durbin_watson_exact: bool | None, order: int) -> Battery:
@@ -257,10 +253,7 @@ def _heteroskedasticity(fit, acc, light, aux_upper, columns, rss, settings, samp
         return aux, aux.explained, aux.total
 
     # Breusch-Pagan, both forms
-    bp_reason = (
-        ("the auxiliary regression on the model's columns needs at least two of them "
-         f"(R's bptest: an intercept and a regressor); this model has {fit.rank}") if fit.rank < 2 else reason
-    )
+    bp_reason = het.breusch_pagan_rank_reason(fit.rank) or reason
     if bp_reason:
         out["breusch_pagan"] = not_computable("breusch_pagan", het.ASSUMPTION, het._METHOD_BP, bp_reason)
         out["breusch_pagan_original"] = not_computable("breusch_pagan_original", het.ASSUMPTION,
@@ -270,11 +263,11 @@ def _heteroskedasticity(fit, acc, light, aux_upper, columns, rss, settings, samp
         r_squared = explained / total
         out["breusch_pagan"] = het._chi_square_result(
             light, "breusch_pagan", het._METHOD_BP, n * explained / total, aux.rank - 1, r_squared,
-            "auxiliary R² (e² on the regressors)", settings, "the error variance changes with the regressors")
+            het.REGRESSORS_EFFECT, settings, het.REGRESSORS_FINDING)
         out["breusch_pagan_original"] = het._chi_square_result(
             light, "breusch_pagan_original", het._METHOD_BP_ORIGINAL, 0.5 * explained / sigma2_ml**2, aux.rank - 1,
-            r_squared, "auxiliary R² (e² on the regressors)", settings,
-            "the error variance changes with the regressors")
+            r_squared, het.REGRESSORS_EFFECT, settings,
+            het.REGRESSORS_FINDING)
 
     constant_fitted = fit.model_ss <= 0 or not fit.slopes.size
     # special White form: e² on fitted and fitted²
@@ -295,28 +288,26 @@ def _heteroskedasticity(fit, acc, light, aux_upper, columns, rss, settings, samp
     else:
         white_reason = reason
         if white_reason is None and fit.rank - (1 if fit.has_intercept else 0) < 1:
-            white_reason = "the model has no regressor besides the intercept"
-        method = ("White, special form: e² on fitted and fitted² (Wooldridge), Koenker n·R² "
-                  "(lmtest::bptest(fit, ~ fitted + I(fitted^2))); the streaming engine uses the special form "
-                  "beyond exact_rows rows (the full form needs every square and cross-product of the regressors)")
+            white_reason = het.NO_REGRESSOR_REASON
+        method = (f"{het._METHOD_WHITE_SPECIAL}; the streaming engine uses the special form beyond exact_rows rows "
+                  "(the full form needs every square and cross-product of the regressors)")
         if white_reason:
             out["white"] = not_computable("white", het.ASSUMPTION, method, white_reason)
         elif special is None:
-            out["white"] = not_computable("white", het.ASSUMPTION, method,
-                                          "the special form needs non-constant fitted values")
+            out["white"] = not_computable("white", het.ASSUMPTION, method, het.SPECIAL_FORM_REASON)
         else:
             statistic, p_value, df, r_squared = special
             details = {"form": "special (fitted, fitted^2)",
                        "fallback_reason": "streamed data: the full White regression is computed only up to exact_rows rows",
                        "special_statistic": statistic, "special_p_value": p_value, "special_df": df}
             out["white"] = het._chi_square_result(
-                light, "white", method, statistic, df, r_squared, "auxiliary R² (e² on fitted, fitted²)", settings,
-                "the error variance changes with the fitted values", details)
+                light, "white", method, statistic, df, r_squared, het.WHITE_SPECIAL_EFFECT, settings,
+                het.FITTED_FINDING, details)
 
     # Goldfeld-Quandt: the two halves' own regressions of e on the regressors
     gq_reason = _het_reason(fit, acc, rss, squares=False)
     if gq_reason is None and fit.rank < 1:
-        gq_reason = "the model has no coefficients"
+        gq_reason = het.NO_COEFFICIENTS_REASON
     if gq_reason:
         out["goldfeld_quandt"] = not_computable("goldfeld_quandt", het.ASSUMPTION, het._METHOD_GQ, gq_reason)
     else:
@@ -324,41 +315,23 @@ def _heteroskedasticity(fit, acc, light, aux_upper, columns, rss, settings, samp
         halves = [_square(h, acc.auxiliary_width) for h in acc.halves]
         first = auxiliary_fit(halves[0], columns.slopes, halves[0][:, columns.e], fit.has_intercept, split)
         second = auxiliary_fit(halves[1], columns.slopes, halves[1][:, columns.e], fit.has_intercept, n - split)
-        df_first, df_second = split - first.rank, (n - split) - second.rank
-        if df_first < 1 or df_second < 1:
-            out["goldfeld_quandt"] = not_computable(
-                "goldfeld_quandt", het.ASSUMPTION, het._METHOD_GQ,
-                f"each half needs more rows than coefficients (halves of {split} and {n - split} rows, "
-                f"{fit.rank} coefficients)")
-        elif first.rss <= 0.0:
-            out["goldfeld_quandt"] = not_computable("goldfeld_quandt", het.ASSUMPTION, het._METHOD_GQ,
-                                                    "the first half is fitted exactly (zero residual sum of squares)")
-        else:
-            rss_first, rss_second = first.rss, second.rss
-            statistic = (rss_second / df_second) / (rss_first / df_first)
-            p_value = float(stats.f.sf(statistic, df_second, df_first))
-            details = {"rss_first": rss_first, "rss_second": rss_second, "n_first": split, "n_second": n - split,
-                       "p_value_two_sided": float(2 * min(stats.f.sf(statistic, df_second, df_first),
-                                                          stats.f.cdf(statistic, df_second, df_first)))}
-            out["goldfeld_quandt"] = het._decide(
-                light, "goldfeld_quandt", het._METHOD_GQ, statistic, p_value, (df_second, df_first), statistic,
-                "variance ratio (second half / first half)", settings,
-                "the error variance is larger in the later half of the rows", details)
+        out["goldfeld_quandt"] = het.goldfeld_quandt_result(light, first.rss, second.rss, split, n - split,
+                                                            first.rank, second.rank, settings)
 
     # Cook-Weisberg on the fitted values
     if reason:
         out["ncv_fitted"] = not_computable("ncv_fitted", het.ASSUMPTION, het._METHOD_NCV, reason)
     elif constant_fitted:
-        out["ncv_fitted"] = not_computable("ncv_fitted", het.ASSUMPTION, het._METHOD_NCV, "the fitted values are constant")
+        out["ncv_fitted"] = not_computable("ncv_fitted", het.ASSUMPTION, het._METHOD_NCV, het.CONSTANT_FITTED_REASON)
     else:
         aux, explained, total = variance([columns.fitted], True)
         if aux.rank < 2:
             out["ncv_fitted"] = not_computable("ncv_fitted", het.ASSUMPTION, het._METHOD_NCV,
-                                               "the fitted values are constant")
+                                               het.CONSTANT_FITTED_REASON)
         else:
             out["ncv_fitted"] = het._chi_square_result(
                 light, "ncv_fitted", het._METHOD_NCV, 0.5 * explained / sigma2_ml**2, 1, explained / total,
-                "auxiliary R² (e² on the fitted values)", settings, "the error variance changes with the fitted values")
+                het.NCV_EFFECT, settings, het.FITTED_FINDING)
     order = ["breusch_pagan", "breusch_pagan_original", "white", "goldfeld_quandt", "ncv_fitted"]
     return {name: out[name] for name in order}
 
@@ -380,22 +353,17 @@ def _autocorrelation(fit, acc, light, rss, settings, newey_west, sample_fit, sam
     sums = acc.sequence.sums
     head_e, head_q, _ = acc.sequence.head
     tail_e, tail_q, _ = acc.sequence.tail
-    hac_change = None if newey_west is None else newey_west.largest_change
 
     # Durbin-Watson
     use_exact = (n < ac.EXACT_BELOW_N) if exact is None else bool(exact)
     if use_exact and n <= 3000 and sample_complete and sample_fit is not None:
         out["durbin_watson"] = ac.durbin_watson(sample_fit, settings, exact=exact)
-    elif n <= k + 1:
-        out["durbin_watson"] = not_computable(
-            "durbin_watson", Assumption.INDEPENDENCE, ac._DW_METHOD,
-            f"the null distribution of d needs at least 2 more observations than coefficients (n = {n}, "
-            f"{k} coefficients)")
+    elif (reason := ac.durbin_watson_rows_reason(n, k)) is not None:
+        out["durbin_watson"] = not_computable("durbin_watson", Assumption.INDEPENDENCE, ac._DW_METHOD, reason)
     elif (reason := _autocorrelation_reason(fit, acc, rss)) is not None:
         out["durbin_watson"] = not_computable("durbin_watson", Assumption.INDEPENDENCE, ac._DW_METHOD, reason)
     else:
         d = sums["dw"] / rss
-        rho = 1.0 - d / 2.0
         # exact null moments of d from Q'AQ = (DQ)'(DQ) and ||AQ||², O(n k²) streamed
         dq = sums["dq"]
         end_terms = float(np.sum((head_q[0] - head_q[1]) ** 2) + np.sum((tail_q[-1] - tail_q[-2]) ** 2))
@@ -411,39 +379,19 @@ def _autocorrelation(fit, acc, light, rss, settings, newey_west, sample_fit, sam
                     "(exact_rows) or more than 3000; normal approximation used")
         if not variance > 0:
             out["durbin_watson"] = not_computable("durbin_watson", Assumption.INDEPENDENCE, ac._DW_METHOD,
-                                                  "the null variance of d is zero for this design")
+                                                  ac.ZERO_VARIANCE_REASON)
         else:
             z = (d - mean) / math.sqrt(variance)
-            p_value = float(stats.norm.cdf(z))
-            p_upper = float(stats.norm.sf(z))
             method = ac._DW_METHOD_NORMAL if note is None else f"{ac._DW_METHOD_NORMAL}; {note}"
-            severity = ac._severity(p_value, rho, settings, hac_change)
-            pv = ac._format_p(p_value)
-            if severity is Severity.WARN:
-                message = (f"Warning: residuals are positively autocorrelated (rho = {rho:.2f}, {pv}); standard "
-                           "errors and p-values of the coefficients are too optimistic.")
-            elif severity is Severity.NOTE:
-                message = f"Note: residuals show mild positive autocorrelation (rho = {rho:.2f}, {pv})."
-            elif p_value < settings.alpha:
-                message = f"OK: positive autocorrelation is detectable but negligible (rho = {rho:.2f}, {pv})."
-            else:
-                message = f"OK: no evidence of positive autocorrelation (d = {d:.2f}, rho = {rho:.2f}, {pv})."
-            details = {**ac._hac_details(newey_west), "p_value_two_sided": min(1.0, 2.0 * min(p_value, p_upper)),
-                       "rho": rho, "distribution": ac.NORMAL_DISTRIBUTION, "d_mean": mean, "d_variance": variance}
-            if note is not None:
-                details["distribution_note"] = note
-            out["durbin_watson"] = TestResult(
-                name="durbin_watson", assumption=Assumption.INDEPENDENCE, method=method, statistic=d,
-                p_value=p_value, effect=rho, effect_name="rho (1 - d/2)", severity=severity, message=message,
-                remedy=ac._REMEDY if severity is not Severity.OK else None, details=details)
+            out["durbin_watson"] = ac.durbin_watson_result(
+                d, float(stats.norm.cdf(z)), float(stats.norm.sf(z)), method=method,
+                distribution=ac.NORMAL_DISTRIBUTION, thresholds=settings, hac=newey_west,
+                details={"d_mean": mean, "d_variance": variance}, note=note)
 
     # Breusch-Godfrey
     method = ac._bg_method(order)
-    df_aux = n - k - order
-    if df_aux < 1:
-        out["breusch_godfrey"] = not_computable(
-            "breusch_godfrey", Assumption.INDEPENDENCE, method,
-            f"the auxiliary regression needs n - k - order >= 1 (n = {n}, {k} coefficients, order {order})")
+    if (reason := ac.breusch_godfrey_rows_reason(n, k, order)) is not None:
+        out["breusch_godfrey"] = not_computable("breusch_godfrey", Assumption.INDEPENDENCE, method, reason)
     elif (reason := _autocorrelation_reason(fit, acc, rss)) is not None:
         out["breusch_godfrey"] = not_computable("breusch_godfrey", Assumption.INDEPENDENCE, method, reason)
     else:
@@ -466,37 +414,9 @@ def _autocorrelation(fit, acc, light, rss, settings, newey_west, sample_fit, sam
         schur = lag_gram - q_lag.T @ q_lag
         right = lagged_e - q_lag.T @ q_e
         explained = float(q_e @ q_e + right @ np.linalg.solve(schur, right))
-        total = rss
-        r_squared = explained / total
-        statistic = n * r_squared
-        p_value = float(stats.chi2.sf(statistic, order))
-        rss_aux = total - explained
-        if rss_aux > 0:
-            f_statistic = ((total - rss_aux) / order) / (rss_aux / df_aux)
-            f_p_value = float(stats.f.sf(f_statistic, order, df_aux))
-        else:
-            f_statistic = f_p_value = None
-        correlation = math.sqrt(max(r_squared, 0.0))
-        severity = ac._severity(p_value, correlation, settings, hac_change)
-        pv = ac._format_p(p_value)
-        lags_text = "the previous residual" if order == 1 else f"the previous {order} residuals"
-        if severity is Severity.WARN:
-            message = (f"Warning: residuals are autocorrelated: {lags_text} explain {100 * r_squared:.0f}% of their "
-                       f"variation ({pv}); standard errors and p-values of the coefficients are unreliable.")
-        elif severity is Severity.NOTE:
-            message = (f"Note: residuals show mild autocorrelation: {lags_text} explain {100 * r_squared:.1f}% of "
-                       f"their variation ({pv}).")
-        elif p_value < settings.alpha:
-            message = (f"OK: autocorrelation is detectable but negligible ({lags_text} explain {100 * r_squared:.1f}% "
-                       f"of the residual variation, {pv}).")
-        else:
-            message = f"OK: no evidence of autocorrelation up to lag {order} ({pv})."
-        out["breusch_godfrey"] = TestResult(
-            name="breusch_godfrey", assumption=Assumption.INDEPENDENCE, method=method, statistic=statistic,
-            p_value=p_value, df=(order,), effect=r_squared, effect_name="auxiliary R²", severity=severity,
-            message=message, remedy=ac._REMEDY if severity is not Severity.OK else None,
-            details={**ac._hac_details(newey_west), "order": order, "multiple_correlation": correlation,
-                     "f_statistic": f_statistic, "f_p_value": f_p_value, "f_df1": order, "f_df2": df_aux})
+        # the auxiliary residual sum of squares by Pythagoras (e is orthogonal to the regressors)
+        out["breusch_godfrey"] = ac.breusch_godfrey_result(explained, rss, rss - explained, n, k, order, settings,
+                                                           newey_west)
     return out
 
 
@@ -509,28 +429,6 @@ def moments(fit: StreamedFit, acc: ResidualStatistics) -> tuple[float, float]:
     m3 = s3 / count - 3 * delta * s2 / count + 2 * delta**3
     m4 = s4 / count - 4 * delta * s3 / count + 6 * delta**2 * s2 / count - 3 * delta**4
     return float(m3 / m2**1.5), float(m4 / (m2 * m2))
-
-
-def _judged(name, method, statistic, p_value, df, skewness, kurtosis, df_resid, settings, details) -> TestResult:
-    """normality._judged with the moments given (the same rule and wording)."""
-    effect, effect_name, large = normality._effect(skewness, kurtosis, settings)
-    shape = f"skewness {skewness:.2f}, excess kurtosis {kurtosis - 3.0:.2f}"
-    pv = normality._format_p(p_value)
-    if p_value >= settings.alpha:
-        severity, message = Severity.OK, f"OK: residuals are consistent with normal errors ({pv})."
-    elif df_resid > settings.large_sample_n:
-        severity = Severity.NOTE
-        message = (f"Note: residuals are not normal ({shape}; {pv}), but with {df_resid} residual degrees of freedom "
-                   "t and F tests on the coefficients remain reliable; prediction intervals assume normal errors.")
-    elif large:
-        severity, message = Severity.WARN, f"Warning: residuals are clearly not normal ({shape}; {pv})."
-    else:
-        severity, message = Severity.NOTE, f"Note: residuals depart from normality, but mildly ({shape}; {pv})."
-    return TestResult(name=name, assumption=Assumption.NORMALITY, method=method, statistic=statistic,
-                      p_value=p_value, df=df, effect=effect, effect_name=effect_name, severity=severity,
-                      message=message, remedy=normality._REMEDY if severity is not Severity.OK else None,
-                      details={"skewness": skewness, "kurtosis": kurtosis, "excess_kurtosis": kurtosis - 3.0,
-                               **details})
 
 
 def _normality(fit, acc, light, rss, settings, sample_fit, sample_complete, sample_note) -> dict[str, TestResult]:
@@ -546,10 +444,7 @@ def _normality(fit, acc, light, rss, settings, sample_fit, sample_complete, samp
         out["jarque_bera"] = not_computable("jarque_bera", Assumption.NORMALITY, normality.JARQUE_BERA_METHOD, reason)
     else:
         skewness, kurtosis = moments(fit, acc)
-        statistic = n * skewness**2 / 6.0 + n * (kurtosis - 3.0) ** 2 / 24.0
-        out["jarque_bera"] = _judged("jarque_bera", normality.JARQUE_BERA_METHOD, statistic,
-                                     float(stats.chi2.sf(statistic, 2)), (2,), skewness, kurtosis, fit.df_resid,
-                                     settings, {})
+        out["jarque_bera"] = normality.jarque_bera_result(skewness, kurtosis, n, fit.df_resid, settings)
     # Shapiro-Wilk and the omnibus test read every residual: on the rows kept whole
     if not normality.SHAPIRO_WILK_MIN_N <= n <= normality.SHAPIRO_WILK_MAX_N:
         out["shapiro_wilk"] = normality.shapiro_wilk(light, settings)  # not computable: n outside the range
@@ -574,16 +469,15 @@ def _linearity(fit, acc, aux_upper, columns, rss, settings, sample_fit, sample_c
     out: dict[str, TestResult] = {}
     n = fit.n
     powers = (2, 3)
-    method = (f"Ramsey RESET F test, powers 2, 3 of the fitted values "
-              f"(lmtest::resettest(type = \"fitted\", power = 2:3))")
+    method = linearity.reset_method(powers)
     if fit.rank < 1:
-        reason = "the model has no coefficients"
+        reason = linearity.NO_COEFFICIENTS_REASON
     elif fit.df_resid < 1:
         reason = f"the model has no residual degrees of freedom (n = {n}, {fit.rank} coefficients)"
     elif math.sqrt(rss) <= linearity.EXACT_FIT_RELATIVE_NORM * math.sqrt(fit.y_squares):
         reason = "the model fits the data exactly (the residuals are zero up to rounding)"
     elif fit.model_ss <= 0 or (fit.has_intercept and not fit.slopes.size):
-        reason = "the fitted values are constant (no predictors)"
+        reason = linearity.CONSTANT_FITTED_REASON
     else:
         reason = None
     if reason:
@@ -591,32 +485,9 @@ def _linearity(fit, acc, aux_upper, columns, rss, settings, sample_fit, sample_c
     else:
         aux = auxiliary_fit(aux_upper, [*columns.slopes, columns.reset2, columns.reset3], aux_upper[:, columns.e],
                             fit.has_intercept, n)
-        df1 = aux.rank - fit.rank
-        df2 = n - aux.rank
-        if df1 < 1:
-            out["reset"] = not_computable("reset", linearity.ASSUMPTION, method,
-                                          "the powers of the fitted values are linear combinations of the regressors")
-        elif df2 < 1:
-            out["reset"] = not_computable("reset", linearity.ASSUMPTION, method,
-                                          f"too few rows: the extended model has {aux.rank} coefficients for {n} rows")
-        elif aux.rss <= 0.0:
-            out["reset"] = not_computable("reset", linearity.ASSUMPTION, method, "the extended model fits exactly")
-        else:
-            # least_squares' fitted values include the mean of e (0 up to rounding with an intercept)
-            drop = aux.explained + (n * aux.v_mean**2 if fit.has_intercept else 0.0)
-            rss_extended = aux.rss
-            rss_model = drop + rss_extended
-            statistic = (drop / df1) / (rss_extended / df2)
-            p_value = float(stats.f.sf(statistic, df1, df2))
-            out["reset"] = linearity._decide(
-                "reset", method, statistic, p_value, (df1, df2), drop / rss_model,
-                "partial R² of the added powers of the fitted values", settings,
-                ("no evidence that powers of the fitted values improve the fit",
-                 "powers of the fitted values improve the fit: the mean is not linear in the predictors"),
-                {"powers": list(powers), "rss_model": rss_model, "rss_extended": rss_extended},
-                material=linearity._variance_reduction(rss_model, fit.df_resid, rss_extended, df2)
-                >= settings.specification_material_reduction,
-            )
+        # least_squares' fitted values include the mean of e (0 up to rounding with an intercept)
+        drop = aux.explained + (n * aux.v_mean**2 if fit.has_intercept else 0.0)
+        out["reset"] = linearity.reset_result(method, powers, drop, aux.rss, aux.rank, fit.rank, n, settings)
     # recursive residuals, the central subset and the second-order expansion read every row
     for name, function in (("harvey_collier", linearity.harvey_collier), ("rainbow", linearity.rainbow)):
         out[name] = _whole(function, name, linearity.ASSUMPTION, name.replace("_", "-"), sample_fit, settings,
@@ -710,7 +581,7 @@ class StreamedInfluence(influence.InfluenceSummary):
 def _influence(fit: StreamedFit, acc: ResidualStatistics, rss: float, settings) -> StreamedInfluence:
     n = fit.n
     if fit.rank == 0:
-        reason = "the model has no estimated coefficients"
+        reason = influence.NO_COEFFICIENTS_REASON
     elif fit.df_resid <= 0:
         reason = f"no residual degrees of freedom (n = {n}, {fit.rank} coefficients)"
     elif acc.e_abs_max == 0 or acc.e_abs_max <= influence.EXACT_FIT_FACTOR * np.finfo(float).eps * fit.y_max_abs:
@@ -752,7 +623,7 @@ def _influence(fit: StreamedFit, acc: ResidualStatistics, rss: float, settings) 
     )
     if not top:
         influence_test = not_computable("influence", Assumption.NO_INFLUENTIAL_POINTS, influence.INFLUENCE_METHOD,
-                                        "every row has leverage 1, so no Cook's distance is defined")
+                                        influence.ALL_LEVERAGE_ONE_REASON)
     else:
         influence_test = influence.influence_result(summary, n, settings)
     results = {"influence": influence_test, "outlier_test": _outlier_test(worst, acc.n_studentized, fit.df_resid,
@@ -762,28 +633,7 @@ def _influence(fit: StreamedFit, acc: ResidualStatistics, rss: float, settings) 
 
 def _outlier_test(worst, count: int, df_resid: int, settings) -> TestResult:
     """influence.outlier_test from the largest |t| and the number of rows with a defined t."""
-    if worst is None or df_resid - 1 <= 0:
-        reason = ("no residual degrees of freedom remain once a row is deleted (n - p - 1 = 0)"
-                  if df_resid - 1 <= 0 else "no row has a defined studentized residual")
-        return not_computable("outlier_test", Assumption.NO_INFLUENTIAL_POINTS, influence.OUTLIER_METHOD, reason)
+    if worst is None:
+        return influence.outlier_result(None, 0, df_resid, None, None, settings)
     _, t_value, position, label = worst
-    df = df_resid - 1
-    p_single = float(2.0 * stats.t.sf(abs(t_value), df))
-    p_bonferroni = min(1.0, count * p_single)
-    where = influence._row_phrase(label)
-    if p_bonferroni < settings.alpha:
-        severity = Severity.WARN
-        message = (f"Warning: {where} is an outlier (studentized residual {t_value:.2f}, Bonferroni p = "
-                   f"{p_bonferroni:.2g}).")
-        remedy = influence._REMEDY
-    else:
-        severity = Severity.OK
-        message = (f"OK: no outlier; the largest |studentized residual| is {abs(t_value):.2f} at {where} "
-                   f"(Bonferroni p = {p_bonferroni:.2g}).")
-        remedy = None
-    return TestResult(name="outlier_test", assumption=Assumption.NO_INFLUENTIAL_POINTS,
-                      method=influence.OUTLIER_METHOD, statistic=t_value, p_value=p_bonferroni, df=(df,),
-                      effect=abs(t_value), effect_name="max |studentized residual|", severity=severity,
-                      message=message, remedy=remedy,
-                      details={"p_value_unadjusted": p_single, "row": influence._label(label),
-                               "position": position + 1, "n_tested": int(count)})
+    return influence.outlier_result(t_value, count, df_resid, label, position, settings)
