@@ -25,6 +25,7 @@ BIT 7, 257-278. Golub & Van Loan, *Matrix Computations*, 4th ed., §5.3.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -37,7 +38,7 @@ from .errors import DataError
 from .householder import independent_columns
 from .linalg import ALIASING_TOLERANCE
 
-__all__ = ["LinearFit", "fit"]
+__all__ = ["LinearFit", "fit", "exact_fit_reason", "EXACT_FIT_RELATIVE_NORM", "EXACT_FIT_REASON"]
 
 #: Refinement steps; each gains about -log10(cond * eps) digits, and the
 #: loop stops early once a step changes nothing at float64 precision.
@@ -51,6 +52,47 @@ REFINEMENT_STEPS = 4
 #: at 10⁶ rows (about 2 s), are skipped.
 REFINEMENT_ALWAYS_ROWS = 100_000
 REFINEMENT_CONDITION = 1e3
+
+#: A fit is exact when ||e|| <= EXACT_FIT_RELATIVE_NORM * ||y||, with ||y||
+#: the *uncentred* norm of the target. Why this scale: storing y_i in float64
+#: already perturbs it by up to eps/2 * |y_i|, so the residuals of a model
+#: that is exact in real arithmetic are rounding noise of size ~eps * ||y||
+#: -- relative to y itself, mean included, not to its spread. A centred
+#: scale (the total sum of squares) would fail exactly where it matters:
+#: for y = 1e6 + 1e-3 x the rounding noise (~1e-10 per row) is 1e-9 of the
+#: spread but 1e-16 of ||y||, and a constant target has zero spread; for a
+#: model without intercept (NIST NoInt1/2) the uncentred norm is the total
+#: sum of squares R uses anyway. Why 1e-12 (about 4500 eps): the computed
+#: residuals also carry the fit's own error, about cond · eps · ||y|| (the
+#: streaming engine's sums and the unrefined QR beyond 10⁵ rows included),
+#: so below ~1e-12 they are dominated by arithmetic, not data, and no
+#: residual test means anything; a target whose noise is 1e-12 of its
+#: magnitude has no more than about 12 bits of it left in float64. Real
+#: noise, even 1e-9 relative, stays far above. The norm (not max|e| against
+#: max|y|) is used because it is what both paths have exactly (RSS and the
+#: sum of y²) and it does not hinge on a single row.
+EXACT_FIT_RELATIVE_NORM = 1e-12
+#: The one not-computable reason every family gives for an exact fit.
+EXACT_FIT_REASON = "the model fits the data exactly (the residuals are zero up to rounding)"
+
+
+def exact_fit_reason(rss: float, y_squares: float, n: int, rank: int) -> str | None:
+    """Why the residuals of a fit carry no information about the errors, or None when they do.
+
+    ``rss`` is the residual sum of squares and ``y_squares`` the uncentred
+    sum of squares of the target, in the same units (any common scale).
+    A model with no residual degree of freedom fits exactly by
+    construction; otherwise the fit is exact when
+    ``sqrt(rss) <= EXACT_FIT_RELATIVE_NORM * sqrt(y_squares)`` (see
+    :data:`EXACT_FIT_RELATIVE_NORM`). A pure function of the numbers, so
+    the in-memory checks (:attr:`LinearFit.exact_fit_reason`) and the
+    streaming engine (with its accumulated sums) decide alike.
+    """
+    if n - rank < 1:
+        return f"the model has no residual degrees of freedom (n = {n}, {rank} coefficients)"
+    if math.sqrt(rss) <= EXACT_FIT_RELATIVE_NORM * math.sqrt(y_squares):
+        return EXACT_FIT_REASON
+    return None
 
 
 @dataclass(frozen=True, eq=False)
@@ -190,6 +232,15 @@ class LinearFit:
         if df_model <= 0 or df_resid <= 0 or self.rss <= 0:
             return None
         return float(((self.tss - self.rss) / df_model) / (self.rss / df_resid))
+
+    @cached_property
+    def exact_fit_reason(self) -> str | None:
+        """Why the residuals are not a sample of errors (no residual df, or an exact fit), or None.
+
+        The one definition every check family uses; see :func:`exact_fit_reason`.
+        """
+        y = np.asarray(self.y, dtype=float)
+        return exact_fit_reason(self.rss, float(y @ y), self.n, self.rank)
 
     # ---- pandas views ----------------------------------------------------
     def coefficient_series(self) -> pd.Series:

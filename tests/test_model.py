@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from olscheck.data import prepare
-from olscheck.model import fit
+from olscheck.model import EXACT_FIT_REASON, EXACT_FIT_RELATIVE_NORM, exact_fit_reason, fit
 from tests.helpers import STRD, fit_reference, needs_reference, needs_strd, reference_cases
 
 NIST_SETS = ["Norris", "Pontius", "NoInt1", "NoInt2", "Filip", "Longley",
@@ -141,3 +141,47 @@ def test_coefficient_beyond_float_range_is_a_clear_error():
     frame = pd.DataFrame({"y": rng.normal(size=20) * 1e300, "x": rng.normal(size=20) * 1e-300})
     with pytest.raises(DataError, match="'x'"):
         fit(prepare(frame, target="y"))
+
+
+# ---------------------------------------------------------------------------
+# exact fits: the one definition every check family and the streaming engine use
+# ---------------------------------------------------------------------------
+@needs_strd
+@pytest.mark.parametrize("name", NIST_SETS)
+def test_exact_fit_iff_nist_certifies_zero_residual_sd(name):
+    # Wampler1/2 are exact polynomials (certified residual SD 0); the others, Longley and the
+    # no-intercept NoInt1/2 among them, have real residuals however large the target's mean
+    certified = json.loads((STRD / "certified.json").read_text())[name]
+    result = fit(prepare(pd.read_csv(STRD / f"{name}.csv"), formula=nist_formula(certified)))
+    if certified["residual_sd"] == 0:
+        assert result.exact_fit_reason == EXACT_FIT_REASON
+    else:
+        assert result.exact_fit_reason is None
+
+
+@pytest.mark.parametrize("intercept, slope", [(2.0, 3.0), (1e6, 1e-3), (-1e6, 1e-3)])
+def test_exact_fit_with_any_mean_is_exact(intercept, slope):
+    # the residuals are rounding noise relative to y, mean included (~1e-10 per row at 1e6),
+    # although they are 1e-9 of the spread of 1e6 + 1e-3 x
+    x = np.arange(50.0)
+    result = fit(prepare(pd.DataFrame({"y": intercept + slope * x, "x": x}), target="y"))
+    assert result.exact_fit_reason == EXACT_FIT_REASON
+
+
+@pytest.mark.parametrize("intercept, slope", [(2.0, 3.0), (1e6, 1e-3)])
+def test_noise_of_1e_6_relative_is_not_an_exact_fit(intercept, slope):
+    x = np.arange(50.0)
+    signal = intercept + slope * x
+    noise = 1e-6 * np.sqrt(np.mean(signal**2)) * np.random.default_rng(3).normal(size=x.size)
+    result = fit(prepare(pd.DataFrame({"y": signal + noise, "x": x}), target="y"))
+    assert result.exact_fit_reason is None
+
+
+def test_exact_fit_reason_pure_function():
+    # the boundary is ||e|| = 1e-12 ||y|| (uncentred), and no residual df is an exact fit by construction
+    assert exact_fit_reason(rss=(0.99e-12) ** 2 * 4.0, y_squares=4.0, n=10, rank=2) == EXACT_FIT_REASON
+    assert exact_fit_reason(rss=(1.01e-12) ** 2 * 4.0, y_squares=4.0, n=10, rank=2) is None
+    assert exact_fit_reason(rss=0.0, y_squares=0.0, n=10, rank=2) == EXACT_FIT_REASON
+    assert exact_fit_reason(rss=1.0, y_squares=4.0, n=3, rank=3) == (
+        "the model has no residual degrees of freedom (n = 3, 3 coefficients)")
+    assert EXACT_FIT_RELATIVE_NORM == 1e-12

@@ -76,8 +76,6 @@ PAN_ITERATIONS = 15
 EIGENVALUE_TOLERANCE = 1e-10
 #: dwtest's normal approximation needs at least max(5, k) rows.
 APPROXIMATION_MIN_N = 5
-#: As in normality: residuals below this multiple of eps * max|y| are rounding noise of an exact fit.
-EXACT_FIT_FACTOR = 64.0
 
 EXACT_DISTRIBUTION = "exact (Pan)"
 IMHOF_DISTRIBUTION = "exact (Imhof)"
@@ -134,16 +132,6 @@ _REMEDY = (
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-def _exact_fit_reason(fit) -> str | None:
-    """Why the residuals carry no information on the errors, or None when they do."""
-    residuals = np.asarray(fit.residuals, dtype=float)
-    largest = float(np.max(np.abs(residuals))) if residuals.size else 0.0
-    scale = float(np.max(np.abs(fit.y))) if fit.n else 0.0
-    if fit.rss == 0 or largest == 0 or largest <= EXACT_FIT_FACTOR * np.finfo(float).eps * scale:
-        return "the residuals are zero up to rounding (the model fits the data exactly), so their correlation is undefined"
-    return None
-
-
 def _severity(p_value: float, effect: float, thresholds: Thresholds, hac_change: float | None = None) -> Severity:
     """The family's rule: significance together with the size of the correlation or its consequence.
 
@@ -481,7 +469,7 @@ def durbin_watson(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, exact: bo
     reason = durbin_watson_rows_reason(n, rank)
     if reason is not None:
         return not_computable("durbin_watson", Assumption.INDEPENDENCE, _DW_METHOD, reason)
-    reason = _exact_fit_reason(fit)
+    reason = fit.exact_fit_reason
     if reason is not None:
         return not_computable("durbin_watson", Assumption.INDEPENDENCE, _DW_METHOD, reason)
 
@@ -627,7 +615,7 @@ def breusch_godfrey(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, order: 
     reason = breusch_godfrey_rows_reason(n, rank, order)
     if reason is not None:
         return not_computable("breusch_godfrey", Assumption.INDEPENDENCE, method, reason)
-    reason = _exact_fit_reason(fit)
+    reason = fit.exact_fit_reason
     if reason is not None:
         return not_computable("breusch_godfrey", Assumption.INDEPENDENCE, method, reason)
 

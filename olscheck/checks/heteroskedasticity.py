@@ -59,6 +59,7 @@ __all__ = [
     "run",
     "goldfeld_quandt_result",
     "breusch_pagan_rank_reason",
+    "equal_squares_reason",
     "WHITE_MAX_TERMS",
 ]
 
@@ -69,10 +70,6 @@ ASSUMPTION = Assumption.HOMOSKEDASTICITY
 #: hundred terms the special (fitted, fitted²) form answers the same
 #: question in O(n). A computational cap, not a statistical cut-off.
 WHITE_MAX_TERMS = 300
-
-#: Residuals whose norm is below this share of the target's norm are
-#: rounding noise of an exact fit; no variance test means anything there.
-EXACT_FIT_RELATIVE_NORM = 1e-12
 
 _REMEDY = (
     "Use heteroskedasticity-robust standard errors: "
@@ -113,15 +110,6 @@ _METHOD_NCV = "Cook-Weisberg score test on the fitted values, ESS/2 of e²/σ̂�
 # ---------------------------------------------------------------------------
 # shared pieces
 # ---------------------------------------------------------------------------
-def _exact_fit_reason(fit: LinearFit) -> str | None:
-    scale = float(np.sqrt(fit.y @ fit.y))
-    if fit.df_resid < 1:
-        return f"the model has no residual degrees of freedom (n = {fit.n}, {fit.rank} coefficients)"
-    if np.sqrt(fit.rss) <= EXACT_FIT_RELATIVE_NORM * scale:
-        return "the model fits the data exactly (the residuals are zero up to rounding)"
-    return None
-
-
 @dataclass(frozen=True)
 class _VarianceRegression:
     """Least squares of w = e² - σ̂² (σ̂² = RSS/n) on some regressors.
@@ -168,14 +156,19 @@ def _variance_regression(fit: LinearFit, z: np.ndarray, intercept: bool) -> _Var
     )
 
 
+def equal_squares_reason(smallest_square: float, largest_square: float) -> str | None:
+    """Why no regression can explain the squared residuals (they are all equal), or None."""
+    if largest_square - smallest_square <= 1e-12 * largest_square:
+        return "the squared residuals are all equal, so their variation cannot be explained"
+    return None
+
+
 def _variance_precondition(fit: LinearFit) -> str | None:
-    reason = _exact_fit_reason(fit)
+    reason = fit.exact_fit_reason
     if reason:
         return reason
     squared = fit.residuals * fit.residuals
-    if np.ptp(squared) <= 1e-12 * squared.max():
-        return "the squared residuals are all equal, so their variation cannot be explained"
-    return None
+    return equal_squares_reason(float(squared.min()), float(squared.max()))
 
 
 def _chi_square_result(fit: LinearFit, name: str, method: str, statistic: float, df: int, effect: float,
@@ -554,7 +547,7 @@ def goldfeld_quandt(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS)
     Goldfeld & Quandt (1965), JASA 60, 539-547.
     """
     name = "goldfeld_quandt"
-    reason = _exact_fit_reason(fit)
+    reason = fit.exact_fit_reason
     if reason:
         return not_computable(name, ASSUMPTION, _METHOD_GQ, reason)
     if fit.rank < 1:

@@ -54,8 +54,6 @@ OUTLIER_METHOD = (
 LEVERAGE_ONE_TOLERANCE = 10 * np.finfo(float).eps
 #: Rows listed in the report, largest Cook's distance first.
 TOP_ROWS = 5
-#: As in normality: residuals below this multiple of eps * max|y| are rounding noise of an exact fit.
-EXACT_FIT_FACTOR = 64.0
 
 #: Reasons shared with the streaming engine.
 NO_COEFFICIENTS_REASON = "the model has no estimated coefficients"
@@ -169,16 +167,11 @@ class InfluenceSummary:
         return out
 
 
-def _exact_fit_reason(fit) -> str | None:
+def _precondition(fit) -> str | None:
+    """Why no influence measure is defined: no coefficients, or the residuals are not a sample of errors."""
     if fit.rank == 0:
         return NO_COEFFICIENTS_REASON
-    if fit.df_resid <= 0:
-        return f"no residual degrees of freedom (n = {fit.n}, {fit.rank} coefficients)"
-    largest = float(np.max(np.abs(fit.residuals)))
-    scale = float(np.max(np.abs(fit.y)))
-    if largest == 0 or largest <= EXACT_FIT_FACTOR * np.finfo(float).eps * scale:
-        return "the residuals are zero up to rounding (the model fits the data exactly)"
-    return None
+    return fit.exact_fit_reason
 
 
 def influence_measures(residuals: np.ndarray, leverage: np.ndarray, rank: int
@@ -378,7 +371,7 @@ def summarize(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> InfluenceSumm
     n = fit.n
     row_index = fit.design.row_index if fit.design.row_index is not None else pd.RangeIndex(n)
     leverage = np.array(fit.leverage, dtype=float)  # a copy: it is frozen below
-    reason = _exact_fit_reason(fit) if n else "no rows"
+    reason = _precondition(fit) if n else "no rows"
     if reason is not None:
         empty = np.full(n, np.nan)
         leverage_one = int(np.sum(leverage >= 1.0 - LEVERAGE_ONE_TOLERANCE))

@@ -49,10 +49,6 @@ __all__ = ["reset", "harvey_collier", "rainbow", "recursive_residuals", "run", "
 
 ASSUMPTION = Assumption.LINEARITY
 
-#: Residuals whose norm is below this share of the target's norm are
-#: rounding noise of an exact fit; no specification test means anything there.
-EXACT_FIT_RELATIVE_NORM = 1e-12
-
 #: Rows processed per block by :func:`recursive_residuals`, at least the
 #: number of coefficients so each block costs O(k²) per row.
 RECURSION_BLOCK_ROWS = 64
@@ -74,14 +70,11 @@ _METHOD_HC = (
 )
 
 
-def _exact_fit_reason(fit: LinearFit) -> str | None:
+def _precondition(fit: LinearFit) -> str | None:
+    """Why no specification test can run: no coefficients, or the residuals are not a sample of errors."""
     if fit.rank < 1:
         return NO_COEFFICIENTS_REASON
-    if fit.df_resid < 1:
-        return f"the model has no residual degrees of freedom (n = {fit.n}, {fit.rank} coefficients)"
-    if math.sqrt(fit.rss) <= EXACT_FIT_RELATIVE_NORM * float(np.sqrt(fit.y @ fit.y)):
-        return "the model fits the data exactly (the residuals are zero up to rounding)"
-    return None
+    return fit.exact_fit_reason
 
 
 def _variance_reduction(rss: float, df: int, rss_extended: float, df_extended: int) -> float:
@@ -168,7 +161,7 @@ def reset(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
     method = reset_method(powers)
     if not powers or any(p < 2 for p in powers):
         return not_computable(name, ASSUMPTION, method, "RESET needs powers of 2 or more")
-    reason = _exact_fit_reason(fit)
+    reason = _precondition(fit)
     if reason:
         return not_computable(name, ASSUMPTION, method, reason)
     # a power of two near max|fitted| first (exact), so the norms below stay
@@ -384,7 +377,7 @@ def harvey_collier(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) 
     Evans (1975), JRSS B 37, 149-192.
     """
     name = "harvey_collier"
-    reason = _exact_fit_reason(fit)
+    reason = _precondition(fit)
     if reason:
         return not_computable(name, ASSUMPTION, _METHOD_HC, reason)
     n, k = fit.n, fit.rank
@@ -467,7 +460,7 @@ def rainbow(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, frac
     method = f"Rainbow F test, central {fraction:g} of the rows in data order (lmtest::raintest)"
     if not 0.0 < fraction <= 1.0:
         return not_computable(name, ASSUMPTION, method, f"fraction must lie in (0, 1], not {fraction!r}")
-    reason = _exact_fit_reason(fit)
+    reason = _precondition(fit)
     if reason:
         return not_computable(name, ASSUMPTION, method, reason)
     n = fit.n
@@ -531,7 +524,7 @@ def quadratic(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Te
     ``anova(lm(y ~ X), lm(y ~ X + Z))``.
     """
     name = "quadratic"
-    reason = _exact_fit_reason(fit)
+    reason = _precondition(fit)
     if reason:
         return not_computable(name, ASSUMPTION, _METHOD_QUADRATIC, reason)
     regressors = fit.regressors

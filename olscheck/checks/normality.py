@@ -54,9 +54,6 @@ OMNIBUS_METHOD = (
 SHAPIRO_WILK_MIN_N, SHAPIRO_WILK_MAX_N = 3, 5000
 #: D'Agostino's skewness transformation needs n >= 8 (D'Agostino 1970).
 OMNIBUS_MIN_N = 8
-#: Residuals whose root mean square is below this multiple of machine epsilon
-#: times max|y| are rounding noise of an exact fit, not a sample of errors.
-EXACT_FIT_FACTOR = 64.0
 
 _REMEDY = (
     "Look at a Q-Q plot of the residuals and at the largest residuals (outliers, a missing predictor, a "
@@ -64,18 +61,6 @@ _REMEDY = (
     "`smf.ols('np.log(y) ~ x1 + x2', data).fit()`; for heavy tails a robust fit: `smf.rlm(formula, data).fit()`; "
     "or bootstrap the confidence intervals."
 )
-
-
-def _exact_fit_reason(fit) -> str | None:
-    """Why the residuals are not a sample of errors, or None when they are."""
-    if fit.df_resid <= 0:
-        return f"no residual degrees of freedom (n = {fit.n}, {fit.rank} coefficients)"
-    residuals = np.asarray(fit.residuals, dtype=float)
-    largest = float(np.max(np.abs(residuals)))
-    scale = float(np.max(np.abs(fit.y))) if fit.n else 0.0
-    if largest == 0 or largest <= EXACT_FIT_FACTOR * np.finfo(float).eps * scale:
-        return "the residuals are zero up to rounding (the model fits the data exactly)"
-    return None
 
 
 def residual_moments(residuals: np.ndarray) -> tuple[float, float]:
@@ -188,7 +173,7 @@ def jarque_bera(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
     The p-value is the upper tail ``exp(-JB / 2)`` computed directly; R's
     ``1 - pchisq`` agrees to 1e-16 absolute and rounds to 0 below that.
     """
-    reason = _exact_fit_reason(fit)
+    reason = fit.exact_fit_reason
     if reason is not None:
         return not_computable("jarque_bera", Assumption.NORMALITY, JARQUE_BERA_METHOD, reason)
     skewness, kurtosis = residual_moments(fit.residuals)
@@ -209,7 +194,7 @@ def shapiro_wilk(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult
             f"Shapiro-Wilk's p-value approximation covers 3 to 5000 observations; this model has {n} "
             "(see jarque_bera and omnibus)",
         )
-    reason = _exact_fit_reason(fit)
+    reason = fit.exact_fit_reason
     if reason is not None:
         return not_computable("shapiro_wilk", Assumption.NORMALITY, SHAPIRO_WILK_METHOD, reason)
     residuals = np.asarray(fit.residuals, dtype=float)
@@ -235,7 +220,7 @@ def omnibus(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
             "omnibus", Assumption.NORMALITY, OMNIBUS_METHOD,
             f"D'Agostino's skewness transformation needs at least {OMNIBUS_MIN_N} observations; this model has {n}",
         )
-    reason = _exact_fit_reason(fit)
+    reason = fit.exact_fit_reason
     if reason is not None:
         return not_computable("omnibus", Assumption.NORMALITY, OMNIBUS_METHOD, reason)
     residuals = np.asarray(fit.residuals, dtype=float)

@@ -25,7 +25,7 @@ from scipy import stats
 from ..checks import autocorrelation, collinearity, heteroskedasticity, influence, linearity, normality
 from ..covariance import StandardErrorChange, newey_west_lags
 from ..linalg import ALIASING_TOLERANCE, _independent_columns
-from ..model import _condition_number
+from ..model import _condition_number, exact_fit_reason
 from ..result import Assumption, TestResult, clean_float, not_computable
 from .accumulate import ResidualStatistics
 from .fit import StreamedFit
@@ -226,14 +226,16 @@ def _sampled(result: TestResult, note: str | None) -> TestResult:
 
 
 # --------------------------------------------------------------------------- heteroskedasticity
+def _exact_fit_reason(fit: StreamedFit, rss: float) -> str | None:
+    """olscheck.model.exact_fit_reason from the streamed sums (the one definition both paths use)."""
+    return exact_fit_reason(rss, fit.y_squares, fit.n, fit.rank)
+
+
 def _het_reason(fit: StreamedFit, acc: ResidualStatistics, rss: float, squares: bool = True) -> str | None:
-    if fit.df_resid < 1:
-        return f"the model has no residual degrees of freedom (n = {fit.n}, {fit.rank} coefficients)"
-    if math.sqrt(rss) <= heteroskedasticity.EXACT_FIT_RELATIVE_NORM * math.sqrt(fit.y_squares):
-        return "the model fits the data exactly (the residuals are zero up to rounding)"
-    if squares and acc.e_squared_max - acc.e_squared_min <= 1e-12 * acc.e_squared_max:
-        return "the squared residuals are all equal, so their variation cannot be explained"
-    return None
+    reason = _exact_fit_reason(fit, rss)
+    if reason is None and squares:
+        reason = heteroskedasticity.equal_squares_reason(acc.e_squared_min, acc.e_squared_max)
+    return reason
 
 
 def _heteroskedasticity(fit, acc, light, aux_upper, columns, rss, settings, sample_fit, sample_complete,
@@ -337,14 +339,6 @@ def _heteroskedasticity(fit, acc, light, aux_upper, columns, rss, settings, samp
 
 
 # --------------------------------------------------------------------------- autocorrelation
-def _autocorrelation_reason(fit, acc, rss) -> str | None:
-    largest = acc.e_abs_max
-    if rss == 0 or largest == 0 or largest <= autocorrelation.EXACT_FIT_FACTOR * np.finfo(float).eps * fit.y_max_abs:
-        return ("the residuals are zero up to rounding (the model fits the data exactly), so their correlation "
-                "is undefined")
-    return None
-
-
 def _autocorrelation(fit, acc, light, rss, settings, newey_west, sample_fit, sample_complete, exact,
                      order) -> dict[str, TestResult]:
     ac = autocorrelation
@@ -360,7 +354,7 @@ def _autocorrelation(fit, acc, light, rss, settings, newey_west, sample_fit, sam
         out["durbin_watson"] = ac.durbin_watson(sample_fit, settings, exact=exact)
     elif (reason := ac.durbin_watson_rows_reason(n, k)) is not None:
         out["durbin_watson"] = not_computable("durbin_watson", Assumption.INDEPENDENCE, ac._DW_METHOD, reason)
-    elif (reason := _autocorrelation_reason(fit, acc, rss)) is not None:
+    elif (reason := _exact_fit_reason(fit, rss)) is not None:
         out["durbin_watson"] = not_computable("durbin_watson", Assumption.INDEPENDENCE, ac._DW_METHOD, reason)
     else:
         d = sums["dw"] / rss
@@ -392,7 +386,7 @@ def _autocorrelation(fit, acc, light, rss, settings, newey_west, sample_fit, sam
     method = ac._bg_method(order)
     if (reason := ac.breusch_godfrey_rows_reason(n, k, order)) is not None:
         out["breusch_godfrey"] = not_computable("breusch_godfrey", Assumption.INDEPENDENCE, method, reason)
-    elif (reason := _autocorrelation_reason(fit, acc, rss)) is not None:
+    elif (reason := _exact_fit_reason(fit, rss)) is not None:
         out["breusch_godfrey"] = not_computable("breusch_godfrey", Assumption.INDEPENDENCE, method, reason)
     else:
         lag_e = sums["lag_e"]
@@ -434,12 +428,7 @@ def moments(fit: StreamedFit, acc: ResidualStatistics) -> tuple[float, float]:
 def _normality(fit, acc, light, rss, settings, sample_fit, sample_complete, sample_note) -> dict[str, TestResult]:
     n = fit.n
     out: dict[str, TestResult] = {}
-    if fit.df_resid <= 0:
-        reason = f"no residual degrees of freedom (n = {n}, {fit.rank} coefficients)"
-    elif acc.e_abs_max == 0 or acc.e_abs_max <= normality.EXACT_FIT_FACTOR * np.finfo(float).eps * fit.y_max_abs:
-        reason = "the residuals are zero up to rounding (the model fits the data exactly)"
-    else:
-        reason = None
+    reason = _exact_fit_reason(fit, rss)
     if reason:
         out["jarque_bera"] = not_computable("jarque_bera", Assumption.NORMALITY, normality.JARQUE_BERA_METHOD, reason)
     else:
@@ -470,16 +459,9 @@ def _linearity(fit, acc, aux_upper, columns, rss, settings, sample_fit, sample_c
     n = fit.n
     powers = (2, 3)
     method = linearity.reset_method(powers)
-    if fit.rank < 1:
-        reason = linearity.NO_COEFFICIENTS_REASON
-    elif fit.df_resid < 1:
-        reason = f"the model has no residual degrees of freedom (n = {n}, {fit.rank} coefficients)"
-    elif math.sqrt(rss) <= linearity.EXACT_FIT_RELATIVE_NORM * math.sqrt(fit.y_squares):
-        reason = "the model fits the data exactly (the residuals are zero up to rounding)"
-    elif fit.model_ss <= 0 or (fit.has_intercept and not fit.slopes.size):
+    reason = linearity.NO_COEFFICIENTS_REASON if fit.rank < 1 else _exact_fit_reason(fit, rss)
+    if reason is None and (fit.model_ss <= 0 or (fit.has_intercept and not fit.slopes.size)):
         reason = linearity.CONSTANT_FITTED_REASON
-    else:
-        reason = None
     if reason:
         out["reset"] = not_computable("reset", linearity.ASSUMPTION, method, reason)
     else:
@@ -582,12 +564,8 @@ def _influence(fit: StreamedFit, acc: ResidualStatistics, rss: float, settings) 
     n = fit.n
     if fit.rank == 0:
         reason = influence.NO_COEFFICIENTS_REASON
-    elif fit.df_resid <= 0:
-        reason = f"no residual degrees of freedom (n = {n}, {fit.rank} coefficients)"
-    elif acc.e_abs_max == 0 or acc.e_abs_max <= influence.EXACT_FIT_FACTOR * np.finfo(float).eps * fit.y_max_abs:
-        reason = "the residuals are zero up to rounding (the model fits the data exactly)"
     else:
-        reason = None
+        reason = _exact_fit_reason(fit, rss)
     top = acc.top
     labels = pd.Index([row[2] for row in top]) if top else pd.RangeIndex(0)
     cooks = np.array([row[0] for row in top], dtype=float)

@@ -16,6 +16,7 @@ import pytest
 import olscheck
 from olscheck.engine import check_streaming
 from olscheck.errors import ConfigurationError
+from olscheck.model import EXACT_FIT_REASON
 
 RELATIVE = 1e-9
 #: numbers this small are rounding noise (e.g. variance proportions of 1e-28); compared absolutely
@@ -181,6 +182,47 @@ def test_exact_fit_is_not_computable_as_in_memory():
                  "reset", "influence", "outlier_test"):
         assert streamed.tests[name].reason is not None, name
         assert streamed.tests[name].reason == reference.tests[name].reason, name
+
+
+#: every test of the families that read the residuals (collinearity does not)
+RESIDUAL_TESTS = ("breusch_pagan", "breusch_pagan_original", "white", "goldfeld_quandt", "ncv_fitted",
+                  "durbin_watson", "breusch_godfrey", "jarque_bera", "shapiro_wilk", "omnibus",
+                  "reset", "harvey_collier", "rainbow", "quadratic", "influence", "outlier_test")
+
+
+@pytest.mark.parametrize("intercept, slope", [(2.0, 3.0), (1e6, 1e-3)])
+def test_exact_fit_gives_one_reason_from_every_family_on_both_paths(intercept, slope):
+    x = np.arange(40.0)
+    frame = pd.DataFrame({"y": intercept + slope * x, "x": x})
+    reference = olscheck.check(frame, target="y", probe=False)
+    streamed = check_streaming(frame, target="y", chunk_rows=7)
+    for report in (reference, streamed):
+        for name in RESIDUAL_TESTS:
+            assert report.tests[name].reason == EXACT_FIT_REASON, name
+        assert report.influence.reason == EXACT_FIT_REASON
+    # (the model summary of an exact fit -- sigma, t values -- is rounding noise and differs between the paths)
+
+
+@pytest.mark.parametrize("intercept, slope", [(2.0, 3.0), (1e6, 1e-3)])
+def test_near_exact_noisy_fit_is_not_treated_as_exact(intercept, slope):
+    # noise 1e-6 of the target's magnitude: every test runs, on both paths, and they agree
+    x = np.arange(40.0)
+    signal = intercept + slope * x
+    noise = 1e-6 * np.sqrt(np.mean(signal**2)) * np.random.default_rng(5).normal(size=x.size)
+    frame = pd.DataFrame({"y": signal + noise, "x": x})
+    reference = olscheck.check(frame, target="y", probe=False)
+    streamed = check_streaming(frame, target="y", chunk_rows=7)
+    for report in (reference, streamed):
+        for name in RESIDUAL_TESTS:
+            assert report.tests[name].reason != EXACT_FIT_REASON, name
+        assert report.tests["jarque_bera"].computable and report.tests["breusch_pagan"].computable
+        assert report.influence.reason is None
+    # residuals 1e-6 of y leave the streamed sums about 1e-8 relative accuracy, not 1e-9
+    for name in RESIDUAL_TESTS:
+        a, b = reference.tests[name], streamed.tests[name]
+        assert a.reason == b.reason, name
+        if a.statistic is not None:
+            assert math.isclose(a.statistic, b.statistic, rel_tol=1e-6), name
 
 
 def test_csv_text_levels_that_look_like_numbers(tmp_path):
