@@ -58,6 +58,10 @@ __all__ = [
     "ncv_fitted",
     "run",
     "goldfeld_quandt_result",
+    "chi_square_result",
+    "decide",
+    "VarianceConsequence",
+    "variance_consequence",
     "breusch_pagan_rank_reason",
     "equal_squares_reason",
     "WHITE_MAX_TERMS",
@@ -171,25 +175,38 @@ def _variance_precondition(fit: LinearFit) -> str | None:
     return equal_squares_reason(float(squared.min()), float(squared.max()))
 
 
-def _chi_square_result(fit: LinearFit, name: str, method: str, statistic: float, df: int, effect: float,
-                       effect_name: str, thresholds: Thresholds, finding: str, details: dict | None = None) -> TestResult:
-    p_value = float(stats.chi2.sf(statistic, df))
-    return _decide(fit, name, method, statistic, p_value, (df,), effect, effect_name, thresholds, finding, details)
+@dataclass(frozen=True)
+class VarianceConsequence:
+    """What a changing error variance does to inference: the consequence half of the severity rule.
+
+    Attributes
+    ----------
+    hc3 : StandardErrorChange or None
+        HC3 over classical standard errors of the slopes
+        (:func:`olscheck.covariance.hc3_change`); None when undefined.
+    error_sd_spread : float or None
+        Ratio of the fitted error SD at its 90th and 10th percentile (a
+        Glejser regression of |e| on the regressors); None when undefined.
+
+    The in-memory checks compute it from the fit (:func:`variance_consequence`);
+    the streaming engine builds it from its accumulated sums and passes it
+    to :func:`chi_square_result` / :func:`decide` / :func:`goldfeld_quandt_result`.
+    """
+
+    hc3: StandardErrorChange | None
+    error_sd_spread: float | None
 
 
-_HC3_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_CONSEQUENCES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _hc3(fit: LinearFit) -> StandardErrorChange | None:
-    # five tests share one fit; compute the O(n p²) sandwich once per fit
-    if fit not in _HC3_CACHE:
-        _HC3_CACHE[fit] = (hc3_change(fit), _variance_spread(fit))
-    return _HC3_CACHE[fit][0]
-
-
-def _spread(fit: LinearFit) -> float | None:
-    _hc3(fit)
-    return _HC3_CACHE[fit][1]
+def variance_consequence(fit: LinearFit) -> VarianceConsequence:
+    """The :class:`VarianceConsequence` of a fit, computed once per fit (five tests share it; O(n p²))."""
+    consequence = _CONSEQUENCES.get(fit)
+    if consequence is None:
+        consequence = VarianceConsequence(hc3_change(fit), _variance_spread(fit))
+        _CONSEQUENCES[fit] = consequence
+    return consequence
 
 
 def _variance_spread(fit: LinearFit) -> float | None:
@@ -211,8 +228,29 @@ def _variance_spread(fit: LinearFit) -> float | None:
     return float(high / low)
 
 
+def _chi_square_result(fit: LinearFit, name: str, method: str, statistic: float, df: int, effect: float,
+                       effect_name: str, thresholds: Thresholds, finding: str, details: dict | None = None) -> TestResult:
+    return chi_square_result(name, method, statistic, df, effect, effect_name, thresholds, finding,
+                             variance_consequence(fit), details)
+
+
+def chi_square_result(name: str, method: str, statistic: float, df: int, effect: float, effect_name: str,
+                      thresholds: Thresholds, finding: str, consequence: VarianceConsequence,
+                      details: dict | None = None) -> TestResult:
+    """:func:`decide` for a chi-square statistic on ``df`` degrees of freedom (upper tail)."""
+    p_value = float(stats.chi2.sf(statistic, df))
+    return decide(name, method, statistic, p_value, (df,), effect, effect_name, thresholds, finding, consequence,
+                  details)
+
+
 def _decide(fit, name, method, statistic, p_value, df, effect, effect_name, thresholds: Thresholds, finding: str,
             details: dict | None = None) -> TestResult:
+    return decide(name, method, statistic, p_value, df, effect, effect_name, thresholds, finding,
+                  variance_consequence(fit), details)
+
+
+def decide(name, method, statistic, p_value, df, effect, effect_name, thresholds: Thresholds, finding: str,
+           consequence: VarianceConsequence, details: dict | None = None) -> TestResult:
     """Severity from significance AND consequence.
 
     A p-value says whether the variance changes; at large n it always does.
@@ -221,9 +259,10 @@ def _decide(fit, name, method, statistic, p_value, df, effect, effect_name, thre
     when HC3 replaces the classical covariance (``thresholds.se_change_warn``):
     p >= alpha -> OK; p < alpha and (change >= se_change_warn or the error
     SD spread >= variance_spread_warn) -> WARN; p < alpha otherwise -> NOTE.
+    A pure function of the numbers and ``consequence``.
     """
-    change = _hc3(fit)
-    spread = _spread(fit)
+    change = consequence.hc3
+    spread = consequence.error_sd_spread
     details = dict(details or {})
     if change is not None:
         details["hc3_se_change"] = change.largest_change
@@ -240,8 +279,8 @@ def _decide(fit, name, method, statistic, p_value, df, effect, effect_name, thre
                 f"HC3 standard errors differ from the classical ones by up to {change.largest_change:.0%} ({change.worst})")
         if spread is not None:
             consequences.append(f"the error SD varies {spread:.1f}-fold between the 10th and 90th percentile")
-        consequence = "; " + "; ".join(consequences) if consequences else ""
-        message = f"Warning: {finding} ({p_text(p_value)}){consequence}."
+        consequence_text = "; " + "; ".join(consequences) if consequences else ""
+        message = f"Warning: {finding} ({p_text(p_value)}){consequence_text}."
         remedy = _REMEDY
     elif p_value < thresholds.alpha:
         severity = Severity.NOTE
@@ -558,16 +597,18 @@ def goldfeld_quandt(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS)
     e = fit.residuals
     first = least_squares(z[:split], e[:split], intercept=fit.has_intercept)
     second = least_squares(z[split:], e[split:], intercept=fit.has_intercept)
-    return goldfeld_quandt_result(fit, first.rss, second.rss, split, n - split, first.rank, second.rank, thresholds)
+    return goldfeld_quandt_result(first.rss, second.rss, split, n - split, first.rank, second.rank, fit.rank,
+                                  variance_consequence(fit), thresholds)
 
 
-def goldfeld_quandt_result(fit, rss_first: float, rss_second: float, n_first: int, n_second: int,
-                           rank_first: int, rank_second: int,
+def goldfeld_quandt_result(rss_first: float, rss_second: float, n_first: int, n_second: int,
+                           rank_first: int, rank_second: int, rank: int, consequence: VarianceConsequence,
                            thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
     """The Goldfeld-Quandt result from the two halves' residual sums of squares and ranks.
 
-    Shared by :func:`goldfeld_quandt` and the streaming engine; ``fit`` is
-    only read for its rank and the HC3 consequence (see :func:`_decide`).
+    ``rank`` is the model's rank (for the message); ``consequence`` drives
+    the severity with the p-value (see :func:`decide`). Shared by
+    :func:`goldfeld_quandt` and the streaming engine.
     """
     name = "goldfeld_quandt"
     df_first = n_first - rank_first
@@ -576,7 +617,7 @@ def goldfeld_quandt_result(fit, rss_first: float, rss_second: float, n_first: in
         return not_computable(
             name, ASSUMPTION, _METHOD_GQ,
             f"each half needs more rows than coefficients (halves of {n_first} and {n_second} rows, "
-            f"{fit.rank} coefficients)",
+            f"{rank} coefficients)",
         )
     if rss_first <= 0.0:
         return not_computable(name, ASSUMPTION, _METHOD_GQ, "the first half is fitted exactly (zero residual sum of squares)")
@@ -590,10 +631,10 @@ def goldfeld_quandt_result(fit, rss_first: float, rss_second: float, n_first: in
         "p_value_two_sided": float(2 * min(stats.f.sf(statistic, df_second, df_first),
                                            stats.f.cdf(statistic, df_second, df_first))),
     }
-    return _decide(
-        fit, name, _METHOD_GQ, statistic, p_value, (df_second, df_first), statistic,
+    return decide(
+        name, _METHOD_GQ, statistic, p_value, (df_second, df_first), statistic,
         "variance ratio (second half / first half)", thresholds,
-        "the error variance is larger in the later half of the rows", details,
+        "the error variance is larger in the later half of the rows", consequence, details,
     )
 
 

@@ -5,7 +5,8 @@ accumulated sums (see :mod:`olscheck.engine.residuals`); severities,
 messages and remedies come from the check modules' pure result builders
 (``normality.jarque_bera_result``, ``autocorrelation.durbin_watson_result``
 / ``breusch_godfrey_result``, ``heteroskedasticity.goldfeld_quandt_result``
-/ ``_chi_square_result``, ``linearity.reset_result``,
+/ ``chi_square_result`` (given the streamed HC3 change and error-SD
+spread as a ``VarianceConsequence``), ``linearity.reset_result``,
 ``collinearity.vif_result`` / ``condition_index_result``,
 ``influence.influence_result`` / ``outlier_result``), which the in-memory
 checks call too, so every sentence is written in one place.
@@ -182,11 +183,11 @@ def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, categorical:
         mean_abs = float(aux_upper[0, columns.abs] / aux_upper[0, 0])
         low, high = np.quantile(np.maximum(fitted_sd, 0.1 * mean_abs), [0.1, 0.9])
         spread = float(high / low)
-    heteroskedasticity._HC3_CACHE[light] = (hc3, spread)
+    consequence = heteroskedasticity.VarianceConsequence(hc3, spread)
 
     tests: dict[str, TestResult] = {}
-    tests.update(_heteroskedasticity(fit, acc, light, aux_upper, columns, rss, settings, sample_fit, sample_complete,
-                                     sample_note))
+    tests.update(_heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings, sample_fit,
+                                     sample_complete, sample_note))
     tests.update(_autocorrelation(fit, acc, light, rss, settings, newey_west, sample_fit, sample_complete,
                                   durbin_watson_exact, order))
     tests.update(_normality(fit, acc, light, rss, settings, sample_fit, sample_complete, sample_note))
@@ -238,7 +239,7 @@ def _het_reason(fit: StreamedFit, acc: ResidualStatistics, rss: float, squares: 
     return reason
 
 
-def _heteroskedasticity(fit, acc, light, aux_upper, columns, rss, settings, sample_fit, sample_complete,
+def _heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings, sample_fit, sample_complete,
                         sample_note) -> dict[str, TestResult]:
     het = heteroskedasticity
     n = fit.n
@@ -263,13 +264,12 @@ def _heteroskedasticity(fit, acc, light, aux_upper, columns, rss, settings, samp
     else:
         aux, explained, total = variance(columns.slopes, fit.has_intercept)
         r_squared = explained / total
-        out["breusch_pagan"] = het._chi_square_result(
-            light, "breusch_pagan", het._METHOD_BP, n * explained / total, aux.rank - 1, r_squared,
-            het.REGRESSORS_EFFECT, settings, het.REGRESSORS_FINDING)
-        out["breusch_pagan_original"] = het._chi_square_result(
-            light, "breusch_pagan_original", het._METHOD_BP_ORIGINAL, 0.5 * explained / sigma2_ml**2, aux.rank - 1,
-            r_squared, het.REGRESSORS_EFFECT, settings,
-            het.REGRESSORS_FINDING)
+        out["breusch_pagan"] = het.chi_square_result(
+            "breusch_pagan", het._METHOD_BP, n * explained / total, aux.rank - 1, r_squared,
+            het.REGRESSORS_EFFECT, settings, het.REGRESSORS_FINDING, consequence)
+        out["breusch_pagan_original"] = het.chi_square_result(
+            "breusch_pagan_original", het._METHOD_BP_ORIGINAL, 0.5 * explained / sigma2_ml**2, aux.rank - 1,
+            r_squared, het.REGRESSORS_EFFECT, settings, het.REGRESSORS_FINDING, consequence)
 
     constant_fitted = fit.model_ss <= 0 or not fit.slopes.size
     # special White form: e² on fitted and fitted²
@@ -302,9 +302,9 @@ def _heteroskedasticity(fit, acc, light, aux_upper, columns, rss, settings, samp
             details = {"form": "special (fitted, fitted^2)",
                        "fallback_reason": "streamed data: the full White regression is computed only up to exact_rows rows",
                        "special_statistic": statistic, "special_p_value": p_value, "special_df": df}
-            out["white"] = het._chi_square_result(
-                light, "white", method, statistic, df, r_squared, het.WHITE_SPECIAL_EFFECT, settings,
-                het.FITTED_FINDING, details)
+            out["white"] = het.chi_square_result(
+                "white", method, statistic, df, r_squared, het.WHITE_SPECIAL_EFFECT, settings,
+                het.FITTED_FINDING, consequence, details)
 
     # Goldfeld-Quandt: the two halves' own regressions of e on the regressors
     gq_reason = _het_reason(fit, acc, rss, squares=False)
@@ -317,8 +317,8 @@ def _heteroskedasticity(fit, acc, light, aux_upper, columns, rss, settings, samp
         halves = [_square(h, acc.auxiliary_width) for h in acc.halves]
         first = auxiliary_fit(halves[0], columns.slopes, halves[0][:, columns.e], fit.has_intercept, split)
         second = auxiliary_fit(halves[1], columns.slopes, halves[1][:, columns.e], fit.has_intercept, n - split)
-        out["goldfeld_quandt"] = het.goldfeld_quandt_result(light, first.rss, second.rss, split, n - split,
-                                                            first.rank, second.rank, settings)
+        out["goldfeld_quandt"] = het.goldfeld_quandt_result(first.rss, second.rss, split, n - split, first.rank,
+                                                            second.rank, fit.rank, consequence, settings)
 
     # Cook-Weisberg on the fitted values
     if reason:
@@ -331,9 +331,9 @@ def _heteroskedasticity(fit, acc, light, aux_upper, columns, rss, settings, samp
             out["ncv_fitted"] = not_computable("ncv_fitted", het.ASSUMPTION, het._METHOD_NCV,
                                                het.CONSTANT_FITTED_REASON)
         else:
-            out["ncv_fitted"] = het._chi_square_result(
-                light, "ncv_fitted", het._METHOD_NCV, 0.5 * explained / sigma2_ml**2, 1, explained / total,
-                het.NCV_EFFECT, settings, het.FITTED_FINDING)
+            out["ncv_fitted"] = het.chi_square_result(
+                "ncv_fitted", het._METHOD_NCV, 0.5 * explained / sigma2_ml**2, 1, explained / total,
+                het.NCV_EFFECT, settings, het.FITTED_FINDING, consequence)
     order = ["breusch_pagan", "breusch_pagan_original", "white", "goldfeld_quandt", "ncv_fitted"]
     return {name: out[name] for name in order}
 
