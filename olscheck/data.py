@@ -33,7 +33,8 @@ from .errors import (
     NonNumericColumnError,
 )
 
-__all__ = ["prepare", "read_table", "MAX_LEVELS"]
+__all__ = ["prepare", "read_table", "check_header", "MAX_LEVELS", "numeric_values", "check_finite",
+           "is_categorical", "column_key", "level_label"]
 
 #: A categorical with more levels than this is almost always an identifier
 #: or free text; fitting thousands of dummy columns would also cost O(n p²).
@@ -115,13 +116,28 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         # tab-separated text saved as .csv (Excel's "Text (Tab delimited)", copy-paste): unambiguous
         frame, wider = _read_text(path, "\t", compression)
         separator = "\t"
-    if kind == "csv":
-        _check_semicolons(path, frame.columns)
-    if kind != "parquet" and frame.shape[1] > 1:
-        _check_repeated_header(path, separator, compression)
-    if kind != "parquet" and wider:
-        _check_header_width(path, separator, compression, frame.shape[1])
+    if kind != "parquet":
+        check_header(path, separator, compression, frame.columns, wider=wider)
     return frame
+
+
+def check_header(path: Path, separator: str, compression, columns, *, wider: bool = True,
+                 rows: int | None = None) -> None:
+    """What pandas reads from a text file's header without complaint but should not.
+
+    A semicolon-separated file read as one column, a name written twice
+    (pandas renames the second), and rows with more fields than the header
+    has names (pandas drops them, or makes the first the index). ``wider``
+    False skips the last check (the reader saw no such row); ``rows`` limits
+    the rows it reads (the streaming reader checks the first ones). Used by
+    :func:`read_table` and :mod:`olscheck.engine.sources`.
+    """
+    if separator == ",":
+        _check_semicolons(path, columns)
+    if len(columns) > 1:
+        _check_repeated_header(path, separator, compression)
+    if wider:
+        _check_header_width(path, separator, compression, len(columns), rows=rows)
 
 
 _COMPRESSION_SUFFIXES = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz"}
@@ -245,7 +261,7 @@ def _shown(name: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
-def _column_key(frame: pd.DataFrame, name: Any, role: str) -> Any:
+def column_key(frame: pd.DataFrame, name: Any, role: str) -> Any:
     """The frame's own column label for ``name`` (labels need not be strings)."""
     try:
         hash(name)
@@ -391,7 +407,7 @@ def _precision_note(series: pd.Series, values: np.ndarray, name: str) -> str | N
     return None
 
 
-def _numeric_values(series: pd.Series, name: str, role: str) -> np.ndarray:
+def numeric_values(series: pd.Series, name: str, role: str) -> np.ndarray:
     """Float values of a numeric-like column (missing -> NaN), or a clear error."""
     _check_cells(series, name, role)
     temporal = _temporal_values(series, name)
@@ -448,7 +464,7 @@ def _disguised_numbers(series: pd.Series, name: str) -> None:
         )
 
 
-def _is_categorical(series: pd.Series) -> bool:
+def is_categorical(series: pd.Series) -> bool:
     if isinstance(series.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(series):
         return True
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series) \
@@ -468,7 +484,7 @@ def _is_categorical(series: pd.Series) -> bool:
     return share_numeric < 0.5
 
 
-def _check_finite(values: np.ndarray, name: str, index: pd.Index, role: str) -> None:
+def check_finite(values: np.ndarray, name: str, index: pd.Index, role: str) -> None:
     infinite = np.isinf(values)
     if infinite.any():
         first = index[np.flatnonzero(infinite)[0]]
@@ -478,7 +494,7 @@ def _check_finite(values: np.ndarray, name: str, index: pd.Index, role: str) -> 
         )
 
 
-def _level_label(level: Any) -> str:
+def level_label(level: Any) -> str:
     if isinstance(level, (bool, np.bool_)):
         return "True" if level else "False"
     return str(level)
@@ -492,7 +508,7 @@ def _sorted_levels(series: pd.Series) -> list[Any]:
     try:
         return sorted(values)
     except TypeError:  # mixed types: sort by their text
-        return sorted(values, key=_level_label)
+        return sorted(values, key=level_label)
 
 
 def _working_scale(y: np.ndarray) -> float:
@@ -636,8 +652,8 @@ def prepare(
 
 
 def _prepare_columns(frame, target, predictors, categorical, intercept, order_by) -> Design:
-    target_key = _column_key(frame, target, "target")
-    order_key = _column_key(frame, order_by, "order_by") if order_by is not None else None
+    target_key = column_key(frame, target, "target")
+    order_key = column_key(frame, order_by, "order_by") if order_by is not None else None
     early_notes: list[str] = []
     if predictors is None:
         predictor_keys = [c for c in frame.columns if c != target_key and c != order_key]
@@ -654,7 +670,7 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
             early_notes.append(f"Unnamed column {_shown(key)} is empty (a delimiter at the end of each line?) and is left out.")
     else:
         predictors = _name_list(predictors, "predictors")
-        predictor_keys = [_column_key(frame, p, "predictor") for p in predictors]
+        predictor_keys = [column_key(frame, p, "predictor") for p in predictors]
         if target_key in predictor_keys:
             raise DataError(
                 f"the target {str(target_key)!r} is also listed as a predictor; remove it from predictors."
@@ -663,7 +679,7 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
         if repeated:
             raise DataError(f"predictor(s) {', '.join(map(repr, repeated))} are listed more than once.")
     categorical = _name_list(categorical, "categorical") if categorical is not None else None
-    declared = [_column_key(frame, c, "categorical") for c in (categorical or [])]
+    declared = [column_key(frame, c, "categorical") for c in (categorical or [])]
     for key in declared:
         if key not in predictor_keys:
             raise DataError(f"categorical column {str(key)!r} is not among the predictors; add it to predictors.")
@@ -684,8 +700,8 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
         if working[key].isna().all():
             raise DataError(f"column {str(key)!r} has no values (all missing); drop it from the model.")
 
-    target_values = _numeric_values(working[target_key], str(target_key), "target")
-    _check_finite(target_values, str(target_key), working.index, "target")
+    target_values = numeric_values(working[target_key], str(target_key), "target")
+    check_finite(target_values, str(target_key), working.index, "target")
     value_notes = [note for note in (_value_note(working[target_key], target_values, str(target_key)),) if note]
 
     kinds: dict[Any, str] = {}
@@ -693,14 +709,14 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
     for key in predictor_keys:
         series = working[key]
         _check_cells(series, str(key), "predictor")
-        if key in declared or _is_categorical(series):
+        if key in declared or is_categorical(series):
             kinds[key] = "categorical"
             if key not in declared:
                 _disguised_numbers(series, str(key))
         else:
             kinds[key] = "numeric"
-            numeric[key] = _numeric_values(series, str(key), "predictor")
-            _check_finite(numeric[key], str(key), working.index, "predictor")
+            numeric[key] = numeric_values(series, str(key), "predictor")
+            check_finite(numeric[key], str(key), working.index, "predictor")
             note = _value_note(series, numeric[key], str(key))
             if note:
                 value_notes.append(note)
@@ -765,7 +781,7 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
             )
         if len(levels) < 2:
             notes.append(
-                f"Categorical {name!r} has a single level ({_level_label(levels[0]) if levels else 'none'}) in the rows used; "
+                f"Categorical {name!r} has a single level ({level_label(levels[0]) if levels else 'none'}) in the rows used; "
                 "it carries no information and is left out of the model."
             )
             terms.append(Term(name, (), True))
@@ -775,18 +791,18 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
             dropped_levels = [c for c in series.cat.categories if c not in set(levels)]
         if dropped_levels:
             notes.append(
-                f"Categorical {name!r}: level(s) {', '.join(map(_level_label, dropped_levels))} do not occur in the rows used and get no column."
+                f"Categorical {name!r}: level(s) {', '.join(map(level_label, dropped_levels))} do not occur in the rows used and get no column."
             )
         codes = series.to_numpy()
         start = len(columns)
         reference_level = levels[0]
         for level in levels[1:]:
             columns.append(_equals(codes, level).astype(float))
-            names.append(f"{name}[T.{_level_label(level)}]")
+            names.append(f"{name}[T.{level_label(level)}]")
         singletons = [lv for lv in levels if int(_equals(codes, lv).sum()) == 1]
         if singletons:
             notes.append(
-                f"Categorical {name!r}: level(s) {', '.join(map(_level_label, singletons[:5]))} occur in one row only; "
+                f"Categorical {name!r}: level(s) {', '.join(map(level_label, singletons[:5]))} occur in one row only; "
                 "that row fits its level exactly (leverage 1)."
             )
         del reference_level
@@ -941,7 +957,7 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
     _check_formula_terms(formula)
     if not intercept:
         formula = f"{formula} - 1"
-    order_key = _column_key(frame, order_by, "order_by") if order_by is not None else None
+    order_key = column_key(frame, order_by, "order_by") if order_by is not None else None
     order, order_name, order_note, notes = _order(frame, order_key)
     ordered = frame.iloc[order]
     n_rows = int(len(frame))
@@ -974,7 +990,7 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
     if outcome.shape[1] != 1:
         if outcome_code in frame.columns:
             # a text column on the left: the column-wise check names its bad values
-            _numeric_values(frame[outcome_code], outcome_code, "target")
+            numeric_values(frame[outcome_code], outcome_code, "target")
         shown = ", ".join(repr(str(c)) for c in outcome.columns[:3]) + (" ..." if outcome.shape[1] > 3 else "")
         raise FormulaError(
             f"the left-hand side of formula {formula!r} is not one numeric column: patsy read it as "
@@ -1011,9 +1027,9 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
     x = design_frame.to_numpy(dtype=float)
     names = tuple(str(c) for c in design_frame.columns)
     _check_unique_terms(names)
-    _check_finite(y, target_name, row_index, "target")
+    check_finite(y, target_name, row_index, "target")
     for j, name in enumerate(names):
-        _check_finite(x[:, j], name, row_index, "formula column")
+        check_finite(x[:, j], name, row_index, "formula column")
     if y.size < 2:
         raise InsufficientDataError(
             f"only {y.size} usable row; a regression needs at least two rows (and many more for the diagnostics "
@@ -1031,16 +1047,16 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
         if term == "Intercept":
             continue
         term_object = next(t for t in info.terms if t.name() == term)
-        is_categorical = any(info.factor_infos[f].type == "categorical" for f in term_object.factors)
+        categorical_term = any(info.factor_infos[f].type == "categorical" for f in term_object.factors)
         columns = tuple(range(span.start, span.stop))
-        terms.append(Term(term, columns, is_categorical))
-        if is_categorical:
+        terms.append(Term(term, columns, categorical_term))
+        if categorical_term:
             categorical.append(term)
         for factor in term_object.factors:
             for variable in _variables(factor.code, frame):
                 if variable not in predictors:
                     predictors.append(variable)
-        if len(term_object.factors) == 1 and len(columns) == 1 and not is_categorical:
+        if len(term_object.factors) == 1 and len(columns) == 1 and not categorical_term:
             code = term_object.factors[0].code
             match = _POWER.match(code) or _NP_POWER.match(code)
             if match and match.group(1) in [str(c) for c in frame.columns]:

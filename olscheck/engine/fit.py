@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import linalg as scipy_linalg
 
-from ..data import _level_label
+from ..data import level_label
 from ..design import Term
 from ..errors import ConstantTargetError, InsufficientDataError
 from ..linalg import ALIASING_TOLERANCE, _independent_columns
@@ -155,19 +155,19 @@ def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:
         present = [(level, columns.start + i) for i, level in enumerate(levels) if counts[columns.start + i] > 0]
         if len(present) < 2:
             notes.append(
-                f"Categorical {name!r} has a single level ({_level_label(present[0][0]) if present else 'none'}) in the "
+                f"Categorical {name!r} has a single level ({level_label(present[0][0]) if present else 'none'}) in the "
                 "rows used; it carries no information and is left out of the model."
             )
             terms.append(Term(name, (), True))
             continue
         start = len(names)
         for level, column in present[1:]:
-            names.append(f"{name}[T.{_level_label(level)}]")
+            names.append(f"{name}[T.{level_label(level)}]")
             accumulated.append(column)
         singletons = [level for level, column in present if counts[column] == 1]
         if singletons:
             notes.append(
-                f"Categorical {name!r}: level(s) {', '.join(map(_level_label, singletons[:5]))} occur in one row only; "
+                f"Categorical {name!r}: level(s) {', '.join(map(level_label, singletons[:5]))} occur in one row only; "
                 "that row fits its level exactly (leverage 1)."
             )
         terms.append(Term(name, tuple(range(start, len(names))), True))

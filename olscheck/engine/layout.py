@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import MAX_LEVELS, _check_finite, _is_categorical, _level_label, _numeric_values
+from ..data import MAX_LEVELS, check_finite, is_categorical, level_label, numeric_values
 from ..errors import DataError
 
 __all__ = ["Layout", "ChunkRows", "build_layout"]
@@ -102,15 +102,15 @@ class Layout:
         """Complete rows of ``frame`` as accumulated columns (raises the in-memory path's errors)."""
         n = len(frame)
         index = frame.index
-        y = _numeric_values(frame[self.target], self.target, "target")
-        _check_finite(y, self.target, index, "target")
+        y = numeric_values(frame[self.target], self.target, "target")
+        check_finite(y, self.target, index, "target")
         missing = {self.target: np.isnan(y)}
         values: dict[str, np.ndarray] = {}
         for name in self.predictors:
             series = frame[name]
             if self.kinds[name] == "numeric":
-                column = _numeric_values(series, name, "predictor")
-                _check_finite(column, name, index, "predictor")
+                column = numeric_values(series, name, "predictor")
+                check_finite(column, name, index, "predictor")
                 missing[name] = np.isnan(column)
                 values[name] = column
             else:
@@ -150,7 +150,7 @@ def _sort_levels(values: list, categories: list | None) -> list:
     try:
         return sorted(values)
     except TypeError:
-        return sorted(values, key=_level_label)
+        return sorted(values, key=level_label)
 
 
 def build_layout(first: pd.DataFrame, target: str, predictors: list[str], declared: list[str], intercept: bool,
@@ -165,7 +165,7 @@ def build_layout(first: pd.DataFrame, target: str, predictors: list[str], declar
     """
     kinds = {}
     for name in predictors:
-        kinds[name] = "categorical" if name in declared or _is_categorical(first[name]) else "numeric"
+        kinds[name] = "categorical" if name in declared or is_categorical(first[name]) else "numeric"
     categorical = [n for n in predictors if kinds[n] == "categorical"]
     # text columns are read as text in every CSV chunk (a chunk of digits only would otherwise parse as numbers)
     csv_dtypes = {n: str for n in categorical

@@ -62,15 +62,11 @@ def source_columns(source: Any) -> list[str]:
         return list(pq.ParquetFile(source).schema_arrow.names)
     separator = "\t" if kind == "tsv" else ","
     frame = pd.read_csv(source, sep=separator, nrows=0)
-    from ..data import _check_header_width, _check_repeated_header, _check_semicolons
+    from ..data import check_header
 
-    if kind == "csv":
-        _check_semicolons(Path(source), frame.columns)
-    if frame.shape[1] > 1:
-        # pandas renames a repeated header name ("y,y,x" -> y, y.1, x): refused, as in memory
-        _check_repeated_header(Path(source), separator, "infer")
-    # rows wider than the header would shift the columns (pandas makes the first one the index)
-    _check_header_width(Path(source), separator, "infer", frame.shape[1], rows=HEADER_CHECK_ROWS)
+    # the in-memory reader's checks; rows wider than the header would make
+    # pandas' chunked reader shift the columns (the first becomes the index)
+    check_header(Path(source), separator, "infer", frame.columns, rows=HEADER_CHECK_ROWS)
     return [str(c) for c in frame.columns]
 
 

@@ -174,19 +174,19 @@ def check_streaming(
 
 # --------------------------------------------------------------------------- columns and sources
 def _resolve_columns(source, target, predictors, categorical):
-    from ..data import _column_key
+    from ..data import column_key
 
     names = source_columns(source)
     frame = pd.DataFrame(columns=names)
     if target is None:
         raise DataError("name the target column (target='y'); formulas are not supported when streaming.")
-    target_key = str(_column_key(frame, target, "target"))
+    target_key = str(column_key(frame, target, "target"))
     if predictors is None:
         predictor_keys = [c for c in names if c != target_key]
     else:
         if isinstance(predictors, str):
             predictors = [predictors]
-        predictor_keys = [str(_column_key(frame, p, "predictor")) for p in predictors]
+        predictor_keys = [str(column_key(frame, p, "predictor")) for p in predictors]
         if target_key in predictor_keys:
             raise DataError(f"the target {target_key!r} is also listed as a predictor; remove it from predictors.")
         repeated = sorted({p for p in predictor_keys if predictor_keys.count(p) > 1})
@@ -194,7 +194,7 @@ def _resolve_columns(source, target, predictors, categorical):
             raise DataError(f"predictor(s) {', '.join(map(repr, repeated))} are listed more than once.")
     if isinstance(categorical, str):
         categorical = [categorical]
-    declared = [str(_column_key(frame, c, "categorical")) for c in (categorical or [])]
+    declared = [str(column_key(frame, c, "categorical")) for c in (categorical or [])]
     for key in declared:
         if key not in predictor_keys:
             raise DataError(f"categorical column {key!r} is not among the predictors; add it to predictors.")
