@@ -251,20 +251,20 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
+def vif_reason(n_terms: int, has_intercept: bool) -> str | None:
+    """Why variance inflation cannot be computed for this model, or None (as car::vif)."""
+    if n_terms < 2:
+        return (f"the model has {n_terms} predictor term{'s' if n_terms != 1 else ''}; variance inflation "
+                "needs at least two (car::vif refuses fewer than 2 terms)")
+    if not has_intercept:
+        return ("the model has no intercept, so VIFs measure collinearity with the origin rather than between "
+                "predictors and are not sensible (car::vif warns the same)")
+    return None
+
+
 def _vif_rows(fit) -> tuple[tuple[TermInflation, ...], str | None]:
     terms = fit.terms
-    if len(terms) < 2:
-        reason = (
-            f"the model has {len(terms)} predictor term{'s' if len(terms) != 1 else ''}; variance inflation "
-            "needs at least two (car::vif refuses fewer than 2 terms)"
-        )
-    elif not fit.has_intercept:
-        reason = (
-            "the model has no intercept, so VIFs measure collinearity with the origin rather than between "
-            "predictors and are not sensible (car::vif warns the same)"
-        )
-    else:
-        reason = None
+    reason = vif_reason(len(terms), fit.has_intercept)
     if reason is not None:
         return tuple(TermInflation(t.name, len(t.columns), None, None, None, None) for t in terms), reason
 

@@ -490,14 +490,7 @@ def _complement_of_ones(rows: int) -> np.ndarray:
 def _collinearity(fit: StreamedFit, settings) -> collinearity.CollinearitySummary:
     terms = fit.kept_terms
     kept_upper = fit.upper[:, fit.kept]  # orthogonally equivalent to the kept design columns
-    if len(terms) < 2:
-        reason = (f"the model has {len(terms)} predictor term{'s' if len(terms) != 1 else ''}; variance inflation "
-                  "needs at least two (car::vif refuses fewer than 2 terms)")
-    elif not fit.has_intercept:
-        reason = ("the model has no intercept, so VIFs measure collinearity with the origin rather than between "
-                  "predictors and are not sensible (car::vif warns the same)")
-    else:
-        reason = None
+    reason = collinearity.vif_reason(len(terms), fit.has_intercept)
     if reason is not None:
         rows = tuple(collinearity.TermInflation(t.name, len(t.columns), None, None, None, None) for t in terms)
     else:
