@@ -84,14 +84,14 @@ NORMAL_DISTRIBUTION = "normal approximation, exact moments"
 _DW_METHOD_EXACT = (
     "Durbin-Watson d, H1: rho > 0, exact null distribution of d by Pan's algorithm (lmtest::dwtest)"
 )
-_DW_METHOD_NORMAL = (
+DW_METHOD_NORMAL = (
     "Durbin-Watson d, H1: rho > 0, normal approximation with the exact mean and variance of d (lmtest::dwtest)"
 )
 _DW_METHOD_IMHOF = (
     "Durbin-Watson d, H1: rho > 0, exact null distribution of d by Imhof's integral (as lmtest::dwtest, "
     "whose Pan series is inaccurate here)"
 )
-_DW_METHOD = "Durbin-Watson d, H1: rho > 0 (lmtest::dwtest)"
+DW_METHOD = "Durbin-Watson d, H1: rho > 0 (lmtest::dwtest)"
 
 
 def durbin_watson_rows_reason(n: int, rank: int) -> str | None:
@@ -113,7 +113,7 @@ def breusch_godfrey_rows_reason(n: int, rank: int, order: int) -> str | None:
 ZERO_VARIANCE_REASON = "the null variance of d is zero for this design"
 
 
-def _bg_method(order: int) -> str:
+def bg_method(order: int) -> str:
     lags = "lag 1" if order == 1 else f"lags 1 to {order}"
     return (
         f"Breusch-Godfrey LM test, n R² of the residuals on the regressors and {lags} of the residuals "
@@ -468,10 +468,10 @@ def durbin_watson(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, exact: bo
     n, rank = fit.n, fit.rank
     reason = durbin_watson_rows_reason(n, rank)
     if reason is not None:
-        return not_computable("durbin_watson", Assumption.INDEPENDENCE, _DW_METHOD, reason)
+        return not_computable("durbin_watson", Assumption.INDEPENDENCE, DW_METHOD, reason)
     reason = fit.exact_fit_reason
     if reason is not None:
-        return not_computable("durbin_watson", Assumption.INDEPENDENCE, _DW_METHOD, reason)
+        return not_computable("durbin_watson", Assumption.INDEPENDENCE, DW_METHOD, reason)
 
     residuals = np.asarray(fit.residuals, dtype=float)
     # d is scale invariant; a power-of-two scale keeps the squares finite
@@ -514,14 +514,14 @@ def durbin_watson(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, exact: bo
     else:
         mean, variance = durbin_watson_moments(fit.q)
         if not variance > 0:
-            return not_computable("durbin_watson", Assumption.INDEPENDENCE, _DW_METHOD, ZERO_VARIANCE_REASON)
+            return not_computable("durbin_watson", Assumption.INDEPENDENCE, DW_METHOD, ZERO_VARIANCE_REASON)
         z = (d - mean) / math.sqrt(variance)
         # both tails directly, so a tiny p keeps its digits (R: pnorm lower/upper tail)
         p_value = float(stats.norm.cdf(z))
         p_upper = float(stats.norm.sf(z))
         moments = {"d_mean": mean, "d_variance": variance}
         distribution = NORMAL_DISTRIBUTION
-        method = _DW_METHOD_NORMAL
+        method = DW_METHOD_NORMAL
     if note is not None and distribution != IMHOF_DISTRIBUTION:
         # a change of distribution the caller did not ask for belongs in the method
         method = f"{method}; {note}"
@@ -610,7 +610,7 @@ def breusch_godfrey(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, order: 
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
         raise ConfigurationError(f"breusch_godfrey order={order!r} must be a positive integer.")
     order = int(order)
-    method = _bg_method(order)
+    method = bg_method(order)
     n, rank = fit.n, fit.rank
     reason = breusch_godfrey_rows_reason(n, rank, order)
     if reason is not None:
@@ -643,7 +643,7 @@ def breusch_godfrey_result(explained: float, total: float, rss_auxiliary: float,
     :func:`breusch_godfrey`. A pure function of the numbers, shared with the
     streaming engine.
     """
-    method = _bg_method(order)
+    method = bg_method(order)
     df_aux = n - rank - order
     r_squared = explained / total
     statistic = n * r_squared

@@ -82,13 +82,13 @@ _REMEDY = (
     "or a log or Box-Cox transformation of the target)."
 )
 
-_METHOD_BP = "Breusch-Pagan, Koenker studentized n·R², regressors of the model (lmtest::bptest)"
-_METHOD_BP_ORIGINAL = "Breusch-Pagan 1979, ESS/2 of e²/σ̂² on the regressors of the model (lmtest::bptest, studentize = FALSE)"
+METHOD_BP = "Breusch-Pagan, Koenker studentized n·R², regressors of the model (lmtest::bptest)"
+METHOD_BP_ORIGINAL = "Breusch-Pagan 1979, ESS/2 of e²/σ̂² on the regressors of the model (lmtest::bptest, studentize = FALSE)"
 _METHOD_WHITE_FULL = (
     "White, full form: e² on the regressors, their squares and cross-products, Koenker n·R² "
     "(lmtest::bptest with that variance formula)"
 )
-_METHOD_WHITE_SPECIAL = (
+METHOD_WHITE_SPECIAL = (
     "White, special form: e² on fitted and fitted² (Wooldridge), Koenker n·R² "
     "(lmtest::bptest(fit, ~ fitted + I(fitted^2)))"
 )
@@ -96,7 +96,7 @@ _METHOD_WHITE_FALLBACK = (
     "White, special form: e² on fitted and fitted² (Wooldridge), used because the full form has too many "
     "terms for n; Koenker n·R² (lmtest::bptest(fit, ~ fitted + I(fitted^2)))"
 )
-_METHOD_GQ = "Goldfeld-Quandt F, second half over first half in data order, alternative 'greater' (lmtest::gqtest)"
+METHOD_GQ = "Goldfeld-Quandt F, second half over first half in data order, alternative 'greater' (lmtest::gqtest)"
 #: Reasons shared with the streaming engine.
 NO_REGRESSOR_REASON = "the model has no regressor besides the intercept"
 CONSTANT_FITTED_REASON = "the fitted values are constant"
@@ -108,7 +108,7 @@ REGRESSORS_FINDING = "the error variance changes with the regressors"
 NCV_EFFECT = "auxiliary R² (e² on the fitted values)"
 NO_COEFFICIENTS_REASON = "the model has no coefficients"
 
-_METHOD_NCV = "Cook-Weisberg score test on the fitted values, ESS/2 of e²/σ̂² on fitted, 1 df (car::ncvTest)"
+METHOD_NCV = "Cook-Weisberg score test on the fitted values, ESS/2 of e²/σ̂² on fitted, 1 df (car::ncvTest)"
 
 
 # ---------------------------------------------------------------------------
@@ -359,11 +359,11 @@ def breusch_pagan(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -
     name = "breusch_pagan"
     reason = _breusch_pagan_precondition(fit)
     if reason:
-        return not_computable(name, ASSUMPTION, _METHOD_BP, reason)
+        return not_computable(name, ASSUMPTION, METHOD_BP, reason)
     aux = _variance_regression(fit, fit.regressors, fit.has_intercept)
     df = aux.rank - 1
     return _chi_square_result(
-        fit, name, _METHOD_BP, aux.koenker, df, aux.r_squared, REGRESSORS_EFFECT, thresholds,
+        fit, name, METHOD_BP, aux.koenker, df, aux.r_squared, REGRESSORS_EFFECT, thresholds,
         REGRESSORS_FINDING,
     )
 
@@ -384,10 +384,10 @@ def breusch_pagan_original(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRE
     name = "breusch_pagan_original"
     reason = _breusch_pagan_precondition(fit)
     if reason:
-        return not_computable(name, ASSUMPTION, _METHOD_BP_ORIGINAL, reason)
+        return not_computable(name, ASSUMPTION, METHOD_BP_ORIGINAL, reason)
     aux = _variance_regression(fit, fit.regressors, fit.has_intercept)
     return _chi_square_result(
-        fit, name, _METHOD_BP_ORIGINAL, aux.half_explained, aux.rank - 1, aux.r_squared,
+        fit, name, METHOD_BP_ORIGINAL, aux.half_explained, aux.rank - 1, aux.r_squared,
         REGRESSORS_EFFECT, thresholds, REGRESSORS_FINDING,
     )
 
@@ -545,7 +545,7 @@ def white(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestRe
         )
     if special is None:
         return not_computable(
-            name, ASSUMPTION, _METHOD_WHITE_SPECIAL,
+            name, ASSUMPTION, METHOD_WHITE_SPECIAL,
             f"{fallback_reason}, and {SPECIAL_FORM_REASON}",
         )
     details = {"form": "special (fitted, fitted^2)", "fallback_reason": fallback_reason, "n_terms": count,
@@ -588,9 +588,9 @@ def goldfeld_quandt(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS)
     name = "goldfeld_quandt"
     reason = fit.exact_fit_reason
     if reason:
-        return not_computable(name, ASSUMPTION, _METHOD_GQ, reason)
+        return not_computable(name, ASSUMPTION, METHOD_GQ, reason)
     if fit.rank < 1:
-        return not_computable(name, ASSUMPTION, _METHOD_GQ, NO_COEFFICIENTS_REASON)
+        return not_computable(name, ASSUMPTION, METHOD_GQ, NO_COEFFICIENTS_REASON)
     n = fit.n
     split = n // 2
     z = fit.regressors
@@ -615,12 +615,12 @@ def goldfeld_quandt_result(rss_first: float, rss_second: float, n_first: int, n_
     df_second = n_second - rank_second
     if df_first < 1 or df_second < 1:
         return not_computable(
-            name, ASSUMPTION, _METHOD_GQ,
+            name, ASSUMPTION, METHOD_GQ,
             f"each half needs more rows than coefficients (halves of {n_first} and {n_second} rows, "
             f"{rank} coefficients)",
         )
     if rss_first <= 0.0:
-        return not_computable(name, ASSUMPTION, _METHOD_GQ, "the first half is fitted exactly (zero residual sum of squares)")
+        return not_computable(name, ASSUMPTION, METHOD_GQ, "the first half is fitted exactly (zero residual sum of squares)")
     statistic = (rss_second / df_second) / (rss_first / df_first)
     p_value = float(stats.f.sf(statistic, df_second, df_first))
     details = {
@@ -632,7 +632,7 @@ def goldfeld_quandt_result(rss_first: float, rss_second: float, n_first: int, n_
                                            stats.f.cdf(statistic, df_second, df_first))),
     }
     return decide(
-        name, _METHOD_GQ, statistic, p_value, (df_second, df_first), statistic,
+        name, METHOD_GQ, statistic, p_value, (df_second, df_first), statistic,
         "variance ratio (second half / first half)", thresholds,
         "the error variance is larger in the later half of the rows", consequence, details,
     )
@@ -662,15 +662,15 @@ def ncv_fitted(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> T
     name = "ncv_fitted"
     reason = _variance_precondition(fit)
     if reason:
-        return not_computable(name, ASSUMPTION, _METHOD_NCV, reason)
+        return not_computable(name, ASSUMPTION, METHOD_NCV, reason)
     t = _standardised(fit.fitted)
     if t is None:
-        return not_computable(name, ASSUMPTION, _METHOD_NCV, CONSTANT_FITTED_REASON)
+        return not_computable(name, ASSUMPTION, METHOD_NCV, CONSTANT_FITTED_REASON)
     aux = _variance_regression(fit, t[:, None], intercept=True)
     if aux.rank < 2:
-        return not_computable(name, ASSUMPTION, _METHOD_NCV, CONSTANT_FITTED_REASON)
+        return not_computable(name, ASSUMPTION, METHOD_NCV, CONSTANT_FITTED_REASON)
     return _chi_square_result(
-        fit, name, _METHOD_NCV, aux.half_explained, 1, aux.r_squared, NCV_EFFECT,
+        fit, name, METHOD_NCV, aux.half_explained, 1, aux.r_squared, NCV_EFFECT,
         thresholds, FITTED_FINDING,
     )
 

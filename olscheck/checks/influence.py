@@ -66,7 +66,7 @@ _REMEDY = (
 )
 
 
-def _label(value: Any) -> Any:
+def json_row_label(value: Any) -> Any:
     """A row label as a JSON-ready value."""
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
@@ -140,7 +140,7 @@ class InfluenceSummary:
         order = defined[np.argsort(-self.cooks_distance[defined], kind="stable")][:count]
         return [
             {
-                "row": _label(self.row_index[i]),
+                "row": json_row_label(self.row_index[i]),
                 "position": int(i) + 1,
                 "cooks_distance": clean_float(self.cooks_distance[i]),
                 "leverage": clean_float(self.leverage[i]),
@@ -157,7 +157,7 @@ class InfluenceSummary:
             "max_leverage": clean_float(self.max_leverage),
             "max_abs_studentized_residual": clean_float(self.max_abs_studentized_residual),
             "cooks_threshold": clean_float(self.cooks_threshold),
-            "max_cooks_distance_row": _label(self.argmax_row) if self.argmax_row is not None else None,
+            "max_cooks_distance_row": json_row_label(self.argmax_row) if self.argmax_row is not None else None,
             "max_cooks_distance_position": self.argmax_position,
             "n_leverage_one": self.n_leverage_one,
             "top_rows": self.top_rows(),
@@ -227,7 +227,7 @@ def _fmt(value: float) -> str:
 
 
 def _row_phrase(label: Any) -> str:
-    return f"the row labelled {_label(label)!r}"
+    return f"the row labelled {json_row_label(label)!r}"
 
 
 def influence_result(summary: InfluenceSummary, n: int, thresholds: Thresholds) -> TestResult:
@@ -286,7 +286,7 @@ def influence_result(summary: InfluenceSummary, n: int, thresholds: Thresholds) 
             "cooks_threshold": summary.cooks_threshold,
             "n_influential": summary.n_influential,
             "share_influential": share,
-            "row": _label(summary.argmax_row),
+            "row": json_row_label(summary.argmax_row),
             "position": summary.argmax_position,
             "n_leverage_one": summary.n_leverage_one,
         },
@@ -356,7 +356,7 @@ def outlier_result(t_value: float | None, n_tested: int, df_resid: int, label: A
         severity=severity,
         message=message,
         remedy=remedy,
-        details={"p_value_unadjusted": p_single, "row": _label(label), "position": position + 1,
+        details={"p_value_unadjusted": p_single, "row": json_row_label(label), "position": position + 1,
                  "n_tested": int(n_tested)},
     )
 

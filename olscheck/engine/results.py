@@ -258,17 +258,17 @@ def _heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings
     # Breusch-Pagan, both forms
     bp_reason = het.breusch_pagan_rank_reason(fit.rank) or reason
     if bp_reason:
-        out["breusch_pagan"] = not_computable("breusch_pagan", het.ASSUMPTION, het._METHOD_BP, bp_reason)
+        out["breusch_pagan"] = not_computable("breusch_pagan", het.ASSUMPTION, het.METHOD_BP, bp_reason)
         out["breusch_pagan_original"] = not_computable("breusch_pagan_original", het.ASSUMPTION,
-                                                       het._METHOD_BP_ORIGINAL, bp_reason)
+                                                       het.METHOD_BP_ORIGINAL, bp_reason)
     else:
         aux, explained, total = variance(columns.slopes, fit.has_intercept)
         r_squared = explained / total
         out["breusch_pagan"] = het.chi_square_result(
-            "breusch_pagan", het._METHOD_BP, n * explained / total, aux.rank - 1, r_squared,
+            "breusch_pagan", het.METHOD_BP, n * explained / total, aux.rank - 1, r_squared,
             het.REGRESSORS_EFFECT, settings, het.REGRESSORS_FINDING, consequence)
         out["breusch_pagan_original"] = het.chi_square_result(
-            "breusch_pagan_original", het._METHOD_BP_ORIGINAL, 0.5 * explained / sigma2_ml**2, aux.rank - 1,
+            "breusch_pagan_original", het.METHOD_BP_ORIGINAL, 0.5 * explained / sigma2_ml**2, aux.rank - 1,
             r_squared, het.REGRESSORS_EFFECT, settings, het.REGRESSORS_FINDING, consequence)
 
     constant_fitted = fit.model_ss <= 0 or not fit.slopes.size
@@ -291,7 +291,7 @@ def _heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings
         white_reason = reason
         if white_reason is None and fit.rank - (1 if fit.has_intercept else 0) < 1:
             white_reason = het.NO_REGRESSOR_REASON
-        method = (f"{het._METHOD_WHITE_SPECIAL}; the streaming engine uses the special form beyond exact_rows rows "
+        method = (f"{het.METHOD_WHITE_SPECIAL}; the streaming engine uses the special form beyond exact_rows rows "
                   "(the full form needs every square and cross-product of the regressors)")
         if white_reason:
             out["white"] = not_computable("white", het.ASSUMPTION, method, white_reason)
@@ -311,7 +311,7 @@ def _heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings
     if gq_reason is None and fit.rank < 1:
         gq_reason = het.NO_COEFFICIENTS_REASON
     if gq_reason:
-        out["goldfeld_quandt"] = not_computable("goldfeld_quandt", het.ASSUMPTION, het._METHOD_GQ, gq_reason)
+        out["goldfeld_quandt"] = not_computable("goldfeld_quandt", het.ASSUMPTION, het.METHOD_GQ, gq_reason)
     else:
         split = n // 2
         halves = [_square(h, acc.auxiliary_width) for h in acc.halves]
@@ -322,17 +322,17 @@ def _heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings
 
     # Cook-Weisberg on the fitted values
     if reason:
-        out["ncv_fitted"] = not_computable("ncv_fitted", het.ASSUMPTION, het._METHOD_NCV, reason)
+        out["ncv_fitted"] = not_computable("ncv_fitted", het.ASSUMPTION, het.METHOD_NCV, reason)
     elif constant_fitted:
-        out["ncv_fitted"] = not_computable("ncv_fitted", het.ASSUMPTION, het._METHOD_NCV, het.CONSTANT_FITTED_REASON)
+        out["ncv_fitted"] = not_computable("ncv_fitted", het.ASSUMPTION, het.METHOD_NCV, het.CONSTANT_FITTED_REASON)
     else:
         aux, explained, total = variance([columns.fitted], True)
         if aux.rank < 2:
-            out["ncv_fitted"] = not_computable("ncv_fitted", het.ASSUMPTION, het._METHOD_NCV,
+            out["ncv_fitted"] = not_computable("ncv_fitted", het.ASSUMPTION, het.METHOD_NCV,
                                                het.CONSTANT_FITTED_REASON)
         else:
             out["ncv_fitted"] = het.chi_square_result(
-                "ncv_fitted", het._METHOD_NCV, 0.5 * explained / sigma2_ml**2, 1, explained / total,
+                "ncv_fitted", het.METHOD_NCV, 0.5 * explained / sigma2_ml**2, 1, explained / total,
                 het.NCV_EFFECT, settings, het.FITTED_FINDING, consequence)
     order = ["breusch_pagan", "breusch_pagan_original", "white", "goldfeld_quandt", "ncv_fitted"]
     return {name: out[name] for name in order}
@@ -353,9 +353,9 @@ def _autocorrelation(fit, acc, light, rss, settings, newey_west, sample_fit, sam
     if use_exact and n <= 3000 and sample_complete and sample_fit is not None:
         out["durbin_watson"] = ac.durbin_watson(sample_fit, settings, exact=exact)
     elif (reason := ac.durbin_watson_rows_reason(n, k)) is not None:
-        out["durbin_watson"] = not_computable("durbin_watson", Assumption.INDEPENDENCE, ac._DW_METHOD, reason)
+        out["durbin_watson"] = not_computable("durbin_watson", Assumption.INDEPENDENCE, ac.DW_METHOD, reason)
     elif (reason := _exact_fit_reason(fit, rss)) is not None:
-        out["durbin_watson"] = not_computable("durbin_watson", Assumption.INDEPENDENCE, ac._DW_METHOD, reason)
+        out["durbin_watson"] = not_computable("durbin_watson", Assumption.INDEPENDENCE, ac.DW_METHOD, reason)
     else:
         d = sums["dw"] / rss
         # exact null moments of d from Q'AQ = (DQ)'(DQ) and ||AQ||², O(n k²) streamed
@@ -372,18 +372,18 @@ def _autocorrelation(fit, acc, light, rss, settings, newey_west, sample_fit, sam
             note = ("exact distribution requested, but the streamed data has more rows than are kept whole "
                     "(exact_rows) or more than 3000; normal approximation used")
         if not variance > 0:
-            out["durbin_watson"] = not_computable("durbin_watson", Assumption.INDEPENDENCE, ac._DW_METHOD,
+            out["durbin_watson"] = not_computable("durbin_watson", Assumption.INDEPENDENCE, ac.DW_METHOD,
                                                   ac.ZERO_VARIANCE_REASON)
         else:
             z = (d - mean) / math.sqrt(variance)
-            method = ac._DW_METHOD_NORMAL if note is None else f"{ac._DW_METHOD_NORMAL}; {note}"
+            method = ac.DW_METHOD_NORMAL if note is None else f"{ac.DW_METHOD_NORMAL}; {note}"
             out["durbin_watson"] = ac.durbin_watson_result(
                 d, float(stats.norm.cdf(z)), float(stats.norm.sf(z)), method=method,
                 distribution=ac.NORMAL_DISTRIBUTION, thresholds=settings, hac=newey_west,
                 details={"d_mean": mean, "d_variance": variance}, note=note)
 
     # Breusch-Godfrey
-    method = ac._bg_method(order)
+    method = ac.bg_method(order)
     if (reason := ac.breusch_godfrey_rows_reason(n, k, order)) is not None:
         out["breusch_godfrey"] = not_computable("breusch_godfrey", Assumption.INDEPENDENCE, method, reason)
     elif (reason := _exact_fit_reason(fit, rss)) is not None:
@@ -544,7 +544,7 @@ class StreamedInfluence(influence.InfluenceSummary):
         out = []
         for i in range(min(count, len(self.positions))):
             out.append({
-                "row": influence._label(self.row_index[i]),
+                "row": influence.json_row_label(self.row_index[i]),
                 "position": int(self.positions[i]) + 1,
                 "cooks_distance": clean_float(self.cooks_distance[i]),
                 "leverage": clean_float(self.leverage[i]),
