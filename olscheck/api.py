@@ -115,7 +115,7 @@ def check(
     if progress is not None and not callable(progress):
         raise ConfigurationError(f"progress must be a function taking one string, not {type(progress).__name__}.")
     step = progress or (lambda _description: None)
-    settings = _thresholds(thresholds, alpha)
+    settings = resolve_thresholds(thresholds, alpha)
     if not isinstance(breusch_godfrey_order, (int, np.integer)) or isinstance(breusch_godfrey_order, bool) or breusch_godfrey_order < 1:
         raise ConfigurationError(f"breusch_godfrey_order must be a positive integer, not {breusch_godfrey_order!r}.")
     if streaming is not None and not isinstance(streaming, (bool, np.bool_)):
@@ -234,7 +234,8 @@ def _should_stream(data, streaming, formula, order_by) -> bool:
     return large and bool(set(suffixes) & {".parquet", ".pq", ".csv", ".tsv"})
 
 
-def _thresholds(thresholds, alpha) -> Thresholds:
+def resolve_thresholds(thresholds, alpha) -> Thresholds:
+    """One :class:`Thresholds` from ``check``'s ``thresholds`` and ``alpha`` arguments (the engine's too)."""
     if thresholds is None:
         settings = DEFAULT_THRESHOLDS
     elif isinstance(thresholds, Thresholds):

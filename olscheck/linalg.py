@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg as scipy_linalg
 
-from .householder import independent_columns, project, project_augmented
+from .householder import project, project_augmented
 
 __all__ = ["ALIASING_TOLERANCE", "LeastSquares", "least_squares", "centred_scaled_basis"]
 
@@ -172,17 +171,3 @@ def least_squares(z: np.ndarray, v: np.ndarray, *, intercept: bool = True,
         tss=tss,
         rank=int(kept.size + (1 if intercept else 0)),
     )
-
-
-def _independent_columns(basis: np.ndarray, tolerance: float) -> np.ndarray:
-    """Indices of unit-norm columns farther than ``tolerance`` from the span of the earlier kept ones.
-
-    R's ``lm.fit`` rule, decided on the triangular factor of one Householder
-    QR (:func:`olscheck.householder.independent_columns`): distances are the
-    same there as on the n-row columns, and the QR is blocked LAPACK work.
-    """
-    n, m = basis.shape
-    if n == 0 or m == 0:
-        return np.zeros(0, dtype=int)
-    triangle = scipy_linalg.qr(np.asarray(basis, dtype=float), mode="r", check_finite=False)[0]
-    return independent_columns(triangle[: min(n, m)], tolerance)

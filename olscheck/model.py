@@ -370,7 +370,7 @@ def fit(design: Design) -> LinearFit:
         leverage=leverage,
         rss=rss,
         tss=tss,
-        condition_number=_condition_number(design.x[:, kept]) if rank else None,
+        condition_number=matrix_condition_number(design.x[:, kept]) if rank else None,
     )
 
 
@@ -401,7 +401,7 @@ def _refined_solution(q: np.ndarray, r: np.ndarray, basis_extended: np.ndarray, 
     return a, residual
 
 
-def _condition_number(x: np.ndarray) -> float | None:
+def matrix_condition_number(x: np.ndarray) -> float | None:
     """Ratio of the largest to the smallest singular value (R: kappa(exact=TRUE))."""
     if x.size == 0:
         return None

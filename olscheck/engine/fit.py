@@ -24,7 +24,8 @@ from scipy import linalg as scipy_linalg
 from ..data import level_label
 from ..design import Term
 from ..errors import ConstantTargetError, InsufficientDataError
-from ..linalg import ALIASING_TOLERANCE, _independent_columns
+from ..householder import independent_columns
+from ..linalg import ALIASING_TOLERANCE
 from .accumulate import FitStatistics, square
 from .layout import Layout
 
@@ -212,7 +213,7 @@ def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:
             small[:, j] = centred / norm
         else:
             scales[j] = 0.0
-    kept = _independent_columns(small, ALIASING_TOLERANCE)
+    kept = independent_columns(small, ALIASING_TOLERANCE)
     kept = kept[np.linalg.norm(small[:, kept], axis=0) > 0] if kept.size else kept
     aliased = tuple(names[j] for j in range(p) if j not in set(kept.tolist()))
     k = kept.size

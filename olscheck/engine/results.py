@@ -25,8 +25,9 @@ from scipy import stats
 
 from ..checks import autocorrelation, collinearity, heteroskedasticity, influence, linearity, normality
 from ..covariance import StandardErrorChange, newey_west_lags
-from ..linalg import ALIASING_TOLERANCE, _independent_columns
-from ..model import _condition_number, exact_fit_reason
+from ..householder import independent_columns
+from ..linalg import ALIASING_TOLERANCE
+from ..model import matrix_condition_number, exact_fit_reason
 from ..result import Assumption, TestResult, clean_float, not_computable
 from .accumulate import ResidualStatistics
 from .fit import StreamedFit
@@ -87,7 +88,7 @@ def auxiliary_fit(upper: np.ndarray, regressors: list[int], response: np.ndarray
     scale = np.where(constant, 0.0, scale)
     candidate = np.flatnonzero(~constant)
     basis = centred[:, candidate] / scale[candidate]
-    kept = candidate[_independent_columns(basis, ALIASING_TOLERANCE)] if candidate.size else candidate
+    kept = candidate[independent_columns(basis, ALIASING_TOLERANCE)] if candidate.size else candidate
     v = centred[:, m]
     total = float(v @ v)
     if kept.size:
@@ -521,7 +522,7 @@ def _collinearity(fit: StreamedFit, settings) -> collinearity.CollinearitySummar
             names, indices, proportions, settings, intercept=names[0] if fit.has_intercept and names else None),
     }
     return collinearity.CollinearitySummary(
-        terms=rows, vif_reason=reason, condition_number=_condition_number(kept_upper) if fit.rank else None,
+        terms=rows, vif_reason=reason, condition_number=matrix_condition_number(kept_upper) if fit.rank else None,
         condition_indices=tuple(float(v) for v in indices),
         variance_proportions=MappingProxyType({name: tuple(float(v) for v in proportions[j])
                                                for j, name in enumerate(names)}),

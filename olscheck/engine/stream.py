@@ -98,10 +98,10 @@ def check_streaming(
     first chunk as :func:`olscheck.data.prepare` decides them for the whole
     column; the shifts of pass 1 are the first chunk's means.
     """
-    from ..api import _thresholds
+    from ..api import resolve_thresholds
 
     step = progress or (lambda _description: None)
-    settings = _thresholds(thresholds, alpha)
+    settings = resolve_thresholds(thresholds, alpha)
     if order_by is not None:
         raise ConfigurationError(
             "order_by is not supported when streaming: the order-dependent tests use the row order of the file. "
