@@ -511,7 +511,7 @@ def _sorted_levels(series: pd.Series) -> list[Any]:
         return sorted(values, key=level_label)
 
 
-def _working_scale(y: np.ndarray) -> float:
+def working_scale(y: np.ndarray) -> float:
     """A power of two to divide an extreme-magnitude target by (1 for ordinary data).
 
     Squared residuals of a target near 1e300 overflow float64; dividing by a
@@ -821,7 +821,7 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
             f"{n_used} usable row(s) for {n_parameters} parameter(s); olscheck needs at least parameters + 1 rows "
             f"(and many more for the diagnostics to mean anything).{culprit} Use fewer predictors or more rows."
         )
-    scale = _working_scale(y)
+    scale = working_scale(y)
     return Design(
         y=y / scale,
         response_scale=scale,
@@ -869,8 +869,10 @@ def _equals(codes: np.ndarray, level: Any) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- formula
-_POWER = re.compile(r"^I\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\*\*\s*(\d+)\s*\)$")
-_NP_POWER = re.compile(r"^np\.power\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,\s*(\d+)\s*\)$")
+#: ``I(x ** k)`` and ``np.power(x, k)``: formula terms that are a power of a column
+#: (fitted in a polynomial basis of the column; also read from statsmodels results)
+POWER_TERM = re.compile(r"^I\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\*\*\s*(\d+)\s*\)$")
+NUMPY_POWER_TERM = re.compile(r"^np\.power\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,\s*(\d+)\s*\)$")
 
 
 #: What a formula term may call: patsy's own functions and numpy's maths.
@@ -1058,7 +1060,7 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
                     predictors.append(variable)
         if len(term_object.factors) == 1 and len(columns) == 1 and not categorical_term:
             code = term_object.factors[0].code
-            match = _POWER.match(code) or _NP_POWER.match(code)
+            match = POWER_TERM.match(code) or NUMPY_POWER_TERM.match(code)
             if match and match.group(1) in [str(c) for c in frame.columns]:
                 powers.setdefault(match.group(1), {})[int(match.group(2))] = columns[0]
             elif code in [str(c) for c in frame.columns]:
@@ -1072,7 +1074,7 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
         raise InsufficientDataError(
             f"{x.shape[0]} usable row(s) for {x.shape[1]} parameter(s); olscheck needs at least parameters + 1 rows."
         )
-    scale = _working_scale(y)
+    scale = working_scale(y)
     return Design(
         y=y / scale,
         response_scale=scale,

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import _NP_POWER, _POWER, _working_scale
+from .data import NUMPY_POWER_TERM, POWER_TERM, working_scale
 from .design import Design, PolynomialGroup, Term
 from .errors import ConstantTargetError, DataError, InsufficientDataError, NonFiniteValueError
 
@@ -162,7 +162,7 @@ def design_from_results(
         )
     if float(np.ptp(y)) == 0.0:
         raise ConstantTargetError(f"target {target_name!r} is constant ({y[0]:g}) over the {y.size} rows used.")
-    scale = _working_scale(y)
+    scale = working_scale(y)
     return Design(
         y=y / scale,
         response_scale=scale,
@@ -271,7 +271,7 @@ def _formula_terms(spec, names, position, frame):
                 if variable not in variables:
                     variables.append(variable)
         if len(codes) == 1 and len(columns) == 1 and not categorical:
-            match = _POWER.match(codes[0]) or _NP_POWER.match(codes[0])
+            match = POWER_TERM.match(codes[0]) or NUMPY_POWER_TERM.match(codes[0])
             if match and (not columns_in_frame or match.group(1) in columns_in_frame):
                 powers.setdefault(match.group(1), {})[int(match.group(2))] = columns[0]
             elif _NAME.fullmatch(codes[0]):
