@@ -127,6 +127,12 @@ def check(
             raise ConfigurationError(
                 "formula is not supported when streaming; give target and predictors (or streaming=False)."
             )
+        if isinstance(data, (str, bytes, os.PathLike)):
+            if "\0" in os.fsdecode(data) or not os.fsdecode(data).strip():
+                from .data import read_table
+
+                read_table(data)  # raises the in-memory reader's clear error for an empty or NUL path
+            data = Path(os.fsdecode(data)).expanduser()  # as the in-memory reader reads "~/data.csv" or bytes
         return check_streaming(
             data, target, predictors, categorical=categorical, intercept=intercept, order_by=order_by,
             alpha=alpha, chunk_rows=chunk_rows, thresholds=settings, seed=int(seed),
@@ -219,8 +225,15 @@ def _is_dask(data) -> bool:
 
 
 def _should_stream(data, streaming, formula, order_by) -> bool:
+    if streaming:
+        if not (isinstance(data, (pd.DataFrame, str, bytes, os.PathLike)) or _is_dask(data)):
+            raise ConfigurationError(
+                f"streaming=True reads a pandas or dask DataFrame or a CSV/TSV/Parquet path, not "
+                f"{type(data).__name__}; pass one of those, or leave streaming at its default."
+            )
+        return True
     if streaming is not None:
-        return bool(streaming)
+        return False
     if _is_dask(data):
         return True
     if formula is not None or order_by is not None or not isinstance(data, (str, os.PathLike)):

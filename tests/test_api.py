@@ -94,3 +94,27 @@ def test_rows_wider_than_the_header_are_refused_unless_the_extra_fields_are_empt
             olscheck.check(wider, target="y", probe=False, streaming=streaming)
         report = olscheck.check(trailing, target="y", probe=False, streaming=streaming)
         assert report.model.coefficients["x"] == pytest.approx(slope, rel=1e-12)
+
+
+def test_streaming_true_names_what_it_cannot_read():
+    import statsmodels.formula.api as smf
+
+    frame = make_frame().dropna()
+    for data in (smf.ols("y ~ x1", frame).fit(), frame.to_numpy(), {"y": [1.0, 2.0]}):
+        with pytest.raises(ConfigurationError, match=f"streaming=True reads .* not {type(data).__name__}"):
+            olscheck.check(data, target="y", streaming=True, probe=False)
+
+
+def test_streaming_reads_paths_as_the_in_memory_reader_does(tmp_path, monkeypatch):
+    from olscheck.errors import InputFileError
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    make_frame().to_parquet(tmp_path / "data.parquet")
+    reference = olscheck.check(tmp_path / "data.parquet", target="y", probe=False)
+    for path in ("~/data.parquet", str(tmp_path / "data.parquet").encode()):
+        streamed = olscheck.check(path, target="y", probe=False, streaming=True)
+        assert streamed.options["engine"] == "streaming"
+        assert_same(reference, streamed)
+    for path in ("", "a\0b.csv"):
+        with pytest.raises(InputFileError):
+            olscheck.check(path, target="y", probe=False, streaming=True)
