@@ -32,6 +32,7 @@ from .errors import (
     NonFiniteValueError,
     NonNumericColumnError,
 )
+from .scaling import binary_exponent
 
 __all__ = ["prepare", "read_table", "check_header", "MAX_LEVELS", "numeric_values", "check_finite",
            "is_categorical", "column_key", "level_label"]
@@ -523,9 +524,7 @@ def working_scale(y: np.ndarray) -> float:
     largest = float(np.max(np.abs(y))) if y.size else 0.0
     if largest == 0.0 or 2.0**-100 < largest < 2.0**100:
         return 1.0
-    # 2**(e-1) <= largest < 2**e; 2**e itself overflows to inf for targets
-    # beyond 2**1023 (~9e307), so divide by the lower power
-    return float(np.ldexp(1.0, int(np.frexp(largest)[1]) - 1))
+    return float(np.ldexp(1.0, binary_exponent(y)))
 
 
 # --------------------------------------------------------------------------- order

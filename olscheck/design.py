@@ -13,6 +13,8 @@ from math import comb
 import numpy as np
 import pandas as pd
 
+from .scaling import binary_exponent
+
 __all__ = ["Term", "PolynomialGroup", "Design"]
 
 
@@ -136,8 +138,7 @@ class Design:
         raw = self.x.astype(dtype, copy=True)
         # Power-of-two column scaling is exact and keeps squares of 1e±300
         # magnitudes finite; it is folded into to_reported like any other map.
-        # frexp's exponent minus one keeps 2**e finite even for columns near 1.8e308
-        exponents = np.frexp(np.max(np.abs(self.x), axis=0, initial=0.0))[1] - 1 if n else np.zeros(p, dtype=int)
+        exponents = binary_exponent(self.x, axis=0)
         if self.has_intercept and p:
             exponents[0] = 0  # the intercept column must stay a column of ones
         binary_scale = np.ldexp(1.0, exponents).astype(dtype)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .householder import project, project_augmented
+from .scaling import binary_exponent
 
 __all__ = ["ALIASING_TOLERANCE", "LeastSquares", "least_squares", "centred_scaled_basis"]
 
@@ -83,9 +84,7 @@ def _binary_centred_scaled_basis(z: np.ndarray, centre: bool, out: np.ndarray | 
     z = np.asarray(z, dtype=float)
     n, m = z.shape
     # max |z| from the column maxima and minima: no n x m temporary
-    largest = np.maximum(np.abs(z.max(axis=0)), np.abs(z.min(axis=0))) if n else np.zeros(m)
-    # frexp's exponent minus one keeps 2**exponent finite for columns near 1.8e308
-    exponent = np.where(largest > 0, np.frexp(largest)[1] - 1, 0).astype(int)
+    exponent = binary_exponent(z, axis=0) if n else np.zeros(m, dtype=int)
     # the one n x m copy; everything after works in place (auxiliary designs
     # are up to auxiliary_max_cells large, so each copy counts)
     basis = np.ldexp(z, -exponent, out=out)

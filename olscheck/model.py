@@ -37,6 +37,7 @@ from .design import Design, Term
 from .errors import DataError
 from .householder import independent_columns
 from .linalg import ALIASING_TOLERANCE
+from .scaling import binary_exponent, binary_scaled
 
 __all__ = ["LinearFit", "fit", "exact_fit_reason", "EXACT_FIT_RELATIVE_NORM", "EXACT_FIT_REASON"]
 
@@ -407,9 +408,8 @@ def matrix_condition_number(x: np.ndarray) -> float | None:
         return None
     # kappa is invariant to one common factor; a power of two keeps 1e±300
     # finite (the copy is skipped for ordinary magnitudes)
-    largest = float(np.max(np.abs(x)))
-    if not 1e-100 < largest < 1e100:
-        x = x / np.ldexp(1.0, int(np.frexp(largest)[1]) - 1)
+    if not -330 < binary_exponent(x) < 330:
+        x = binary_scaled(x)
     singular = np.linalg.svd(x, compute_uv=False)
     if singular[-1] <= 0:
         return None

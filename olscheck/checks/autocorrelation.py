@@ -51,6 +51,7 @@ from ..errors import ConfigurationError
 from ..linalg import least_squares
 from ..covariance import StandardErrorChange, newey_west_change
 from ..result import Assumption, Severity, TestResult, not_computable, p_text_decimals
+from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = [
@@ -473,9 +474,8 @@ def durbin_watson(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, exact: bo
     if reason is not None:
         return not_computable("durbin_watson", Assumption.INDEPENDENCE, DW_METHOD, reason)
 
-    residuals = np.asarray(fit.residuals, dtype=float)
     # d is scale invariant; a power-of-two scale keeps the squares finite
-    residuals = residuals / math.ldexp(1.0, math.frexp(float(np.max(np.abs(residuals))))[1])
+    residuals = binary_scaled(fit.residuals)
     d = float(np.sum(np.diff(residuals) ** 2) / np.sum(residuals * residuals))
 
     note: str | None = None
@@ -619,9 +619,8 @@ def breusch_godfrey(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, order: 
     if reason is not None:
         return not_computable("breusch_godfrey", Assumption.INDEPENDENCE, method, reason)
 
-    residuals = np.asarray(fit.residuals, dtype=float)
     # the statistic is scale invariant; a power-of-two scale is exact
-    residuals = residuals / math.ldexp(1.0, math.frexp(float(np.max(np.abs(residuals))))[1])
+    residuals = binary_scaled(fit.residuals)
     lags = np.zeros((n, order))
     for lag in range(1, order + 1):
         lags[lag:, lag - 1] = residuals[: n - lag]

@@ -29,6 +29,7 @@ import numpy as np
 from scipy import linalg as scipy_linalg
 
 from ..result import Assumption, Severity, TestResult, clean_float, not_computable
+from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = ["TermInflation", "CollinearitySummary", "summarize", "run"]
@@ -146,9 +147,7 @@ def _binary_rescaled(x: np.ndarray) -> np.ndarray:
     """Columns divided by a power of two near their largest magnitude (exact; keeps squares finite)."""
     if x.size == 0:
         return x.astype(float)
-    largest = np.maximum(np.abs(x.max(axis=0)), np.abs(x.min(axis=0)))  # no n x p temporary
-    exponents = np.frexp(np.where(largest > 0, largest, 1.0))[1] - 1  # minus one: 2**e stays finite near 1.8e308
-    return x / np.ldexp(1.0, exponents)
+    return binary_scaled(x, axis=0)
 
 
 def _log_abs_det_gram(columns: np.ndarray) -> float:

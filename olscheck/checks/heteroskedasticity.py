@@ -48,6 +48,7 @@ from ..covariance import StandardErrorChange, hc3_change
 from ..linalg import LeastSquares, least_squares
 from ..model import LinearFit
 from ..result import Assumption, Severity, TestResult, not_computable, p_text
+from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = [
@@ -435,7 +436,7 @@ def _white_terms(z: np.ndarray, limit: int) -> tuple[np.ndarray | None, int, boo
     # (|x| > 1e154 would overflow, |x| < 1e-154 underflow to 0); the terms
     # span the same space.
     if n and p:
-        z = np.ldexp(z, -(np.frexp(np.max(np.abs(z), axis=0))[1] - 1))
+        z = binary_scaled(z, axis=0)
     two_valued = np.array([np.unique(z[:, j]).size <= 2 for j in range(p)], dtype=bool)
     first: list[int] = []
     second: list[int] = []

@@ -28,7 +28,6 @@ ed., §11.3 (Bonferroni outlier test).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -39,6 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from ..result import Assumption, Severity, TestResult, clean_float, not_computable
+from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = ["InfluenceSummary", "summarize", "run", "influence_result", "outlier_test", "outlier_result",
@@ -201,9 +201,7 @@ def influence_measures(residuals: np.ndarray, leverage: np.ndarray, rank: int
     e = np.asarray(residuals, dtype=float)
     h = np.asarray(leverage, dtype=float)
     n = e.size
-    largest = float(np.max(np.abs(e))) if n else 0.0
-    if largest > 0:
-        e = e / math.ldexp(1.0, math.frexp(largest)[1])
+    e = binary_scaled(e)
     leverage_one = h >= 1.0 - LEVERAGE_ONE_TOLERANCE
     complement = np.where(leverage_one, np.nan, 1.0 - h)
     df_resid = n - rank

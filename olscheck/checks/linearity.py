@@ -43,6 +43,7 @@ from scipy import stats
 from ..linalg import ALIASING_TOLERANCE, least_squares
 from ..model import LinearFit
 from ..result import Assumption, Severity, TestResult, not_computable, p_text
+from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = ["reset", "harvey_collier", "rainbow", "recursive_residuals", "run", "reset_method", "reset_result"]
@@ -166,13 +167,10 @@ def reset(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
         return not_computable(name, ASSUMPTION, method, reason)
     # a power of two near max|fitted| first (exact), so the norms below stay
     # finite for fitted values of any magnitude
-    largest = float(np.max(np.abs(fit.fitted)))
-    unit = math.ldexp(1.0, math.frexp(largest)[1] - 1) if largest > 0 else 1.0
-    fitted = fit.fitted / unit
-    if fit.has_intercept:
-        fitted = fitted - fitted.mean()
+    unit_fitted = binary_scaled(fit.fitted)
+    fitted = unit_fitted - unit_fitted.mean() if fit.has_intercept else unit_fitted
     size = float(np.sqrt(fitted @ fitted))
-    if size <= 1e-12 * float(np.linalg.norm(fit.fitted / unit)) or size == 0.0:
+    if size <= 1e-12 * float(np.linalg.norm(unit_fitted)) or size == 0.0:
         return not_computable(name, ASSUMPTION, method, CONSTANT_FITTED_REASON)
     scaled = fitted / size * math.sqrt(fit.n)
     added = np.column_stack([scaled**p for p in powers])
@@ -534,8 +532,7 @@ def quadratic(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Te
     # each column divided by a power of two near its largest magnitude: exact,
     # the F test is invariant to it, and means and squares of columns near
     # 1.5e308 (or 1e-300) stay finite and normal
-    largest = np.maximum(np.abs(regressors.max(axis=0)), np.abs(regressors.min(axis=0)))
-    regressors = np.ldexp(regressors, -np.where(largest > 0, np.frexp(largest)[1] - 1, 0))
+    regressors = binary_scaled(regressors, axis=0)
     # the square of a two-valued column (a dummy) is affine in it
     low, high = regressors.min(axis=0), regressors.max(axis=0)
     binary = np.all((regressors == low) | (regressors == high), axis=0)

@@ -37,6 +37,7 @@ import numpy as np
 from scipy import stats
 
 from ..result import Assumption, Severity, TestResult, not_computable, p_text_decimals
+from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = ["residual_moments", "jarque_bera", "shapiro_wilk", "omnibus", "run", "normality_result",
@@ -71,9 +72,7 @@ def residual_moments(residuals: np.ndarray) -> tuple[float, float]:
     divided by a power of two near their largest magnitude (exact, and the
     ratios are invariant) so fourth powers neither overflow nor underflow.
     """
-    values = np.asarray(residuals, dtype=float)
-    largest = float(np.max(np.abs(values)))
-    values = values / math.ldexp(1.0, math.frexp(largest)[1]) if largest > 0 else values
+    values = binary_scaled(residuals)
     centred = values - values.mean()
     squared = centred * centred
     m2 = float(np.mean(squared))
@@ -200,8 +199,7 @@ def shapiro_wilk(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult
     residuals = np.asarray(fit.residuals, dtype=float)
     # W is scale invariant; a power-of-two scale keeps tiny residuals away from
     # the underflow R guards against by dividing by the range
-    largest = float(np.max(np.abs(residuals)))
-    result = stats.shapiro(residuals / math.ldexp(1.0, math.frexp(largest)[1]))
+    result = stats.shapiro(binary_scaled(residuals))
     return _judged("shapiro_wilk", SHAPIRO_WILK_METHOD, float(result.statistic), float(result.pvalue), None,
                    fit, thresholds, {})
 
@@ -224,8 +222,7 @@ def omnibus(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
     if reason is not None:
         return not_computable("omnibus", Assumption.NORMALITY, OMNIBUS_METHOD, reason)
     residuals = np.asarray(fit.residuals, dtype=float)
-    largest = float(np.max(np.abs(residuals)))
-    scaled = residuals / math.ldexp(1.0, math.frexp(largest)[1])
+    scaled = binary_scaled(residuals)
     with warnings.catch_warnings():
         # scipy warns that the kurtosis test is approximate below n = 20;
         # the statistic is still the defined one and the report says so
