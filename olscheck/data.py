@@ -32,7 +32,6 @@ from .errors import (
     NonFiniteValueError,
     NonNumericColumnError,
 )
-from .scaling import binary_exponent
 
 __all__ = ["prepare", "read_table", "check_header", "MAX_LEVELS", "numeric_values", "check_finite",
            "is_categorical", "column_key", "level_label"]
@@ -512,22 +511,6 @@ def _sorted_levels(series: pd.Series) -> list[Any]:
         return sorted(values, key=level_label)
 
 
-def working_scale(y: np.ndarray) -> float:
-    """A power of two to divide an extreme-magnitude target by (1 for ordinary data).
-
-    Squared residuals of a target near 1e300 overflow float64; dividing by a
-    power of two is exact and every diagnostic is scale invariant. The
-    diagnostics form fourth powers of residuals (kurtosis, the variance of
-    squared residuals in Breusch-Pagan), so the target is kept within 2**±100
-    (~1e±30): a single 1e82 in a column already overflowed sigma⁴.
-    """
-    largest = float(np.max(np.abs(y))) if y.size else 0.0
-    if largest == 0.0 or 2.0**-100 < largest < 2.0**100:
-        return 1.0
-    return float(np.ldexp(1.0, binary_exponent(y)))
-
-
-# --------------------------------------------------------------------------- order
 def _order(frame: pd.DataFrame, order_key: Any) -> tuple[np.ndarray, str | None, str, list[str]]:
     """Positions of ``frame``'s rows in time order, and a sentence saying which order.
 
@@ -820,10 +803,8 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
             f"{n_used} usable row(s) for {n_parameters} parameter(s); olscheck needs at least parameters + 1 rows "
             f"(and many more for the diagnostics to mean anything).{culprit} Use fewer predictors or more rows."
         )
-    scale = working_scale(y)
-    return Design(
-        y=y / scale,
-        response_scale=scale,
+    return Design.for_target(
+        y,
         x=x,
         column_names=tuple(names),
         terms=tuple(terms),
@@ -1073,10 +1054,8 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
         raise InsufficientDataError(
             f"{x.shape[0]} usable row(s) for {x.shape[1]} parameter(s); olscheck needs at least parameters + 1 rows."
         )
-    scale = working_scale(y)
-    return Design(
-        y=y / scale,
-        response_scale=scale,
+    return Design.for_target(
+        y,
         x=x,
         column_names=names,
         terms=tuple(terms),

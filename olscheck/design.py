@@ -15,7 +15,7 @@ import pandas as pd
 
 from .scaling import binary_exponent
 
-__all__ = ["Term", "PolynomialGroup", "Design"]
+__all__ = ["Term", "PolynomialGroup", "Design", "working_scale"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,6 +119,12 @@ class Design:
     notes: tuple[str, ...] = field(default_factory=tuple)
     response_scale: float = 1.0
 
+    @classmethod
+    def for_target(cls, y: np.ndarray, **fields) -> "Design":
+        """A Design for the target values ``y``, stored divided by :func:`working_scale` (``response_scale``)."""
+        scale = working_scale(y)
+        return cls(y=y / scale, response_scale=scale, **fields)
+
     @property
     def n_used(self) -> int:
         return int(self.y.shape[0])
@@ -201,3 +207,21 @@ class Design:
             else:
                 centring[j, j] = 0
         return raw, to_reported @ centring
+
+
+def working_scale(y: np.ndarray) -> float:
+    """A power of two to divide an extreme-magnitude target by (1 for ordinary data).
+
+    Squared residuals of a target near 1e300 overflow float64; dividing by a
+    power of two is exact and every diagnostic is scale invariant. The
+    diagnostics form fourth powers of residuals (kurtosis, the variance of
+    squared residuals in Breusch-Pagan), so the target is kept within 2**±100
+    (~1e±30): a single 1e82 in a column already overflowed sigma⁴.
+    """
+    largest = float(np.max(np.abs(y))) if y.size else 0.0
+    if largest == 0.0 or 2.0**-100 < largest < 2.0**100:
+        return 1.0
+    return float(np.ldexp(1.0, binary_exponent(y)))
+
+
+# --------------------------------------------------------------------------- order

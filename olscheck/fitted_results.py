@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import NUMPY_POWER_TERM, POWER_TERM, working_scale
+from .data import NUMPY_POWER_TERM, POWER_TERM
 from .design import Design, PolynomialGroup, Term
 from .errors import ConstantTargetError, DataError, InsufficientDataError, NonFiniteValueError
 
@@ -162,10 +162,8 @@ def design_from_results(
         )
     if float(np.ptp(y)) == 0.0:
         raise ConstantTargetError(f"target {target_name!r} is constant ({y[0]:g}) over the {y.size} rows used.")
-    scale = working_scale(y)
-    return Design(
-        y=y / scale,
-        response_scale=scale,
+    return Design.for_target(
+        y,
         x=x,
         column_names=tuple(names),
         terms=tuple(terms),
