@@ -34,7 +34,8 @@ from .errors import (
 )
 
 __all__ = ["prepare", "read_table", "check_header", "MAX_LEVELS", "numeric_values", "check_finite",
-           "is_categorical", "column_key", "level_label"]
+           "is_categorical", "column_key", "level_label", "single_level_note",
+           "singleton_levels_note"]
 
 #: A categorical with more levels than this is almost always an identifier
 #: or free text; fitting thousands of dummy columns would also cost O(n p²).
@@ -494,6 +495,19 @@ def check_finite(values: np.ndarray, name: str, index: pd.Index, role: str) -> N
         )
 
 
+def singleton_levels_note(name: str, singletons) -> str:
+    """The note for levels seen in one row only (at most five named)."""
+    return (f"Categorical {name!r}: level(s) {', '.join(map(level_label, singletons[:5]))} occur in one row only; "
+            "that row fits its level exactly (leverage 1).")
+
+
+def single_level_note(name: str, level: Any) -> str:
+    """The note for a categorical with one level (or none) in the rows used, which is left out of the model."""
+    shown = level_label(level) if level is not None else "none"
+    return (f"Categorical {name!r} has a single level ({shown}) in the rows used; "
+            "it carries no information and is left out of the model.")
+
+
 def level_label(level: Any) -> str:
     if isinstance(level, (bool, np.bool_)):
         return "True" if level else "False"
@@ -762,10 +776,7 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
                 "identifier or free text. Drop it from predictors, or group its levels."
             )
         if len(levels) < 2:
-            notes.append(
-                f"Categorical {name!r} has a single level ({level_label(levels[0]) if levels else 'none'}) in the rows used; "
-                "it carries no information and is left out of the model."
-            )
+            notes.append(single_level_note(name, levels[0] if levels else None))
             terms.append(Term(name, (), True))
             continue
         dropped_levels = []
@@ -783,10 +794,7 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
             names.append(f"{name}[T.{level_label(level)}]")
         singletons = [lv for lv in levels if int(_equals(codes, lv).sum()) == 1]
         if singletons:
-            notes.append(
-                f"Categorical {name!r}: level(s) {', '.join(map(level_label, singletons[:5]))} occur in one row only; "
-                "that row fits its level exactly (leverage 1)."
-            )
+            notes.append(singleton_levels_note(name, singletons))
         del reference_level
         terms.append(Term(name, tuple(range(start, len(columns))), True))
 

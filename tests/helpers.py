@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -59,3 +60,17 @@ def fit_arrays(y, columns: dict, intercept: bool = True):
 
     frame = pd.DataFrame({"y": np.asarray(y, dtype=float), **{k: np.asarray(v) for k, v in columns.items()}})
     return fit(prepare(frame, target="y", predictors=list(columns), intercept=intercept))
+
+
+def bounded(examples: int):
+    """Hypothesis settings for CI: ``examples`` runs (OLSCHECK_HYPOTHESIS_EXAMPLES overrides), derandomized
+    unless OLSCHECK_HYPOTHESIS_RANDOM=1, no deadline and no example database."""
+    from hypothesis import HealthCheck, settings
+
+    return settings(
+        max_examples=int(os.environ.get("OLSCHECK_HYPOTHESIS_EXAMPLES", examples)),
+        deadline=None,
+        derandomize=os.environ.get("OLSCHECK_HYPOTHESIS_RANDOM") != "1",
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,25 +23,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from olscheck.cli import main
 from olscheck.data import read_table
 from olscheck.errors import InputFileError, OlscheckError
+from tests.helpers import bounded
 
 ROOT = Path(__file__).resolve().parents[1]
-_RANDOM = os.environ.get("OLSCHECK_HYPOTHESIS_RANDOM") == "1"
-
-
-def bounded(examples: int):
-    return settings(
-        max_examples=int(os.environ.get("OLSCHECK_HYPOTHESIS_EXAMPLES", examples)),
-        deadline=None,
-        derandomize=not _RANDOM,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
 
 
 def _frame() -> pd.DataFrame:

@@ -20,35 +20,22 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import olscheck
 from olscheck.errors import OlscheckError
-from tests.helpers import SHARED
+from tests.helpers import SHARED, bounded
 
 SCHEMA_PATH = SHARED / "contract" / "report.schema.json"
 needs_schema = pytest.mark.skipif(
     not SCHEMA_PATH.is_file(), reason="../shared/contract/report.schema.json is not beside this checkout"
 )
-
-_RANDOM = os.environ.get("OLSCHECK_HYPOTHESIS_RANDOM") == "1"
-
-
-def bounded(examples: int):
-    return settings(
-        max_examples=int(os.environ.get("OLSCHECK_HYPOTHESIS_EXAMPLES", examples)),
-        deadline=None,
-        derandomize=not _RANDOM,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
 
 
 #: Tests whose value depends on the order of the rows (lmtest's defaults use data order).

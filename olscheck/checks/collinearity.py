@@ -270,6 +270,11 @@ def _vif_rows(fit) -> tuple[tuple[TermInflation, ...], str | None]:
     predictor_columns = [c for t in terms for c in t.columns]
     position = {c: i for i, c in enumerate(predictor_columns)}
     gvifs = generalized_vifs(fit.x[:, predictor_columns], [tuple(position[c] for c in t.columns) for t in terms])
+    return inflation_rows(terms, gvifs), None
+
+
+def inflation_rows(terms, gvifs) -> tuple[TermInflation, ...]:
+    """One row per term from its GVIF: GVIF^(1/(2 df)), and VIF and tolerance for one-column terms."""
     rows = []
     for term, gvif in zip(terms, gvifs):
         df = len(term.columns)
@@ -278,7 +283,7 @@ def _vif_rows(fit) -> tuple[tuple[TermInflation, ...], str | None]:
         vif = gvif_value if df == 1 else None
         tolerance = None if vif is None or vif == 0 else 1.0 / vif
         rows.append(TermInflation(term.name, df, gvif_value, adjusted, vif, tolerance))
-    return tuple(rows), None
+    return tuple(rows)
 
 
 def vif_result(rows: tuple[TermInflation, ...], reason: str | None,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import linalg as scipy_linalg
 
-from ..data import level_label
+from ..data import level_label, single_level_note, singleton_levels_note
 from ..design import Term
 from ..errors import ConstantTargetError, InsufficientDataError
 from ..householder import independent_columns
@@ -155,10 +155,7 @@ def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:
         levels = layout.levels[name]
         present = [(level, columns.start + i) for i, level in enumerate(levels) if counts[columns.start + i] > 0]
         if len(present) < 2:
-            notes.append(
-                f"Categorical {name!r} has a single level ({level_label(present[0][0]) if present else 'none'}) in the "
-                "rows used; it carries no information and is left out of the model."
-            )
+            notes.append(single_level_note(name, present[0][0] if present else None))
             terms.append(Term(name, (), True))
             continue
         start = len(names)
@@ -167,10 +164,7 @@ def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:
             accumulated.append(column)
         singletons = [level for level, column in present if counts[column] == 1]
         if singletons:
-            notes.append(
-                f"Categorical {name!r}: level(s) {', '.join(map(level_label, singletons[:5]))} occur in one row only; "
-                "that row fits its level exactly (leverage 1)."
-            )
+            notes.append(singleton_levels_note(name, singletons))
         terms.append(Term(name, tuple(range(start, len(names))), True))
     p = len(names)
     if n < p + 1:

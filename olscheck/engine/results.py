@@ -502,15 +502,7 @@ def _collinearity(fit: StreamedFit, settings) -> collinearity.CollinearitySummar
         centred = kept_upper[1:, predictor_columns]
         z = _complement_of_ones(centred.shape[0] + 1) @ centred
         gvifs = collinearity.generalized_vifs(z, [tuple(position[c] for c in t.columns) for t in terms])
-        rows = []
-        for term, gvif in zip(terms, gvifs):
-            df = len(term.columns)
-            value = clean_float(gvif)
-            adjusted = None if value is None else value ** (1.0 / (2 * df))
-            vif = value if df == 1 else None
-            rows.append(collinearity.TermInflation(term.name, df, value, adjusted, vif,
-                                                   None if vif is None or vif == 0 else 1.0 / vif))
-        rows = tuple(rows)
+        rows = collinearity.inflation_rows(terms, gvifs)
     if fit.rank:
         indices, proportions = collinearity.belsley_diagnostics(kept_upper)
     else:
