@@ -144,21 +144,33 @@ class _VarianceRegression:
         return 0.5 * self.explained / self.sigma2_ml**2
 
 
-def _variance_regression(fit: LinearFit, z: np.ndarray, intercept: bool) -> _VarianceRegression:
+def _variance_regression(fit: LinearFit, z: np.ndarray | None, intercept: bool) -> _VarianceRegression:
+    """e² (centred) on ``z`` plus an intercept; ``z=None`` means the model's own regressors."""
     squared = fit.residuals * fit.residuals
     sigma2_ml = float(squared.mean())
     w = squared - sigma2_ml
-    aux: LeastSquares = least_squares(z, w, intercept=intercept)
+    if z is None:
+        # the model's column space already has an orthonormal basis: project on
+        # fit.q instead of factoring the regressors again
+        fitted, rank = _model_space_fitted(fit, w), fit.rank
+    else:
+        aux: LeastSquares = least_squares(z, w, intercept=intercept)
+        fitted, rank = aux.fitted, aux.rank
     # explained part computed directly, not as TSS - RSS, so a tiny R² keeps its digits
     shift = float(w.mean()) if intercept else 0.0
-    explained_part = aux.fitted - shift
+    explained_part = fitted - shift
     return _VarianceRegression(
         explained=float(explained_part @ explained_part),
         total=float(w @ w),
-        rank=aux.rank,
+        rank=rank,
         sigma2_ml=sigma2_ml,
         n=fit.n,
     )
+
+
+def _model_space_fitted(fit: LinearFit, v: np.ndarray) -> np.ndarray:
+    """Least-squares fitted values of ``v`` on the model's columns: Q Q'v with the fit's orthonormal Q."""
+    return fit.q @ (fit.q.T @ v)
 
 
 def equal_squares_reason(smallest_square: float, largest_square: float) -> str | None:
@@ -223,7 +235,7 @@ def _variance_spread(fit: LinearFit) -> float | None:
     if z.shape[1] == 0:
         return None
     absolute = np.abs(fit.residuals)
-    fitted_sd = least_squares(z, absolute, intercept=fit.has_intercept).fitted
+    fitted_sd = _model_space_fitted(fit, absolute)
     floor = 0.1 * float(absolute.mean())
     low, high = np.quantile(np.maximum(fitted_sd, floor), [0.1, 0.9])
     return float(high / low)
@@ -361,7 +373,7 @@ def breusch_pagan(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -
     reason = _breusch_pagan_precondition(fit)
     if reason:
         return not_computable(name, ASSUMPTION, METHOD_BP, reason)
-    aux = _variance_regression(fit, fit.regressors, fit.has_intercept)
+    aux = _variance_regression(fit, None, fit.has_intercept)
     df = aux.rank - 1
     return _chi_square_result(
         fit, name, METHOD_BP, aux.koenker, df, aux.r_squared, REGRESSORS_EFFECT, thresholds,
@@ -386,7 +398,7 @@ def breusch_pagan_original(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRE
     reason = _breusch_pagan_precondition(fit)
     if reason:
         return not_computable(name, ASSUMPTION, METHOD_BP_ORIGINAL, reason)
-    aux = _variance_regression(fit, fit.regressors, fit.has_intercept)
+    aux = _variance_regression(fit, None, fit.has_intercept)
     return _chi_square_result(
         fit, name, METHOD_BP_ORIGINAL, aux.half_explained, aux.rank - 1, aux.r_squared,
         REGRESSORS_EFFECT, thresholds, REGRESSORS_FINDING,
