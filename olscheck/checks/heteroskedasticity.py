@@ -231,8 +231,7 @@ def _variance_spread(fit: LinearFit) -> float | None:
     """
     if fit.df_resid < 1 or fit.rss <= 0:
         return None
-    z = fit.regressors
-    if z.shape[1] == 0:
+    if fit.regressors.shape[1] == 0:
         return None
     absolute = np.abs(fit.residuals)
     fitted_sd = _model_space_fitted(fit, absolute)
