@@ -42,7 +42,6 @@ LEVEL_TEXT = {
 }
 
 SEVERITY_ORDER = ["ok", "note", "warn", "fail"]
-SEVERITY_LABEL = {"ok": "OK", "note": "note", "warn": "warning", "fail": "problem"}
 
 #: Options of :func:`olscheck.check` in the order a reproducing call names them.
 _CALL_OPTIONS = ("intercept", "order_by", "alpha", "probe", "seed", "durbin_watson_exact", "breusch_godfrey_order")
