@@ -141,7 +141,9 @@ class Design:
         ``np.longdouble`` for the residuals of iterative refinement.
         """
         n, p = self.x.shape
-        raw = self.x.astype(dtype, copy=True)
+        # column-major: every step below works on one column at a time, and
+        # LAPACK factors the result without another copy
+        raw = np.array(self.x, dtype=dtype, order="F")
         # Power-of-two column scaling is exact and keeps squares of 1e±300
         # magnitudes finite; it is folded into to_reported like any other map.
         exponents = binary_exponent(self.x, axis=0)

@@ -33,7 +33,7 @@ import numpy as np
 from scipy import linalg as scipy_linalg
 from scipy.linalg import lapack
 
-__all__ = ["independent_columns", "project", "project_augmented"]
+__all__ = ["independent_columns", "orthonormal_factor", "project", "project_augmented"]
 
 # LAPACK's blocked routines want a workspace of (columns x block size);
 # 64 is above the block size any current LAPACK picks for these shapes
@@ -47,6 +47,28 @@ def _factor(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if info != 0:  # only an illegal argument can make dgeqrf fail
         raise RuntimeError(f"LAPACK dgeqrf failed (info={info})")
     return qr, tau
+
+
+def orthonormal_factor(matrix: np.ndarray, overwrite: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Thin QR ``matrix = Q R`` with Q explicit (n x m, orthonormal columns), for n >= m.
+
+    LAPACK ``dgeqrf`` then ``dorgqr`` on a Fortran-ordered copy, or in place
+    when ``overwrite`` and ``matrix`` is a Fortran-ordered float array: about
+    half the time of ``numpy.linalg.qr``, which copies to and from C order.
+    """
+    n, m = matrix.shape
+    if m == 0 or n < m:
+        return np.linalg.qr(matrix)
+    if overwrite and matrix.dtype == np.float64 and matrix.flags.f_contiguous:
+        work = matrix
+    else:
+        work = np.array(matrix, dtype=float, order="F")
+    qr, tau = _factor(work)
+    upper = np.triu(qr[:m, :m])
+    q, _, info = lapack.dorgqr(qr, tau, lwork=max(1, m * _BLOCK), overwrite_a=1)
+    if info != 0:
+        raise RuntimeError(f"LAPACK dorgqr failed (info={info})")
+    return q, upper
 
 
 def _apply_q(qr: np.ndarray, tau: np.ndarray, vector: np.ndarray) -> np.ndarray:

@@ -35,11 +35,11 @@ from scipy import linalg as scipy_linalg
 
 from .design import Design, Term
 from .errors import DataError
-from .householder import independent_columns
+from .householder import independent_columns, orthonormal_factor
 from .linalg import ALIASING_TOLERANCE
 from .scaling import binary_exponent, binary_scaled
 
-__all__ = ["LinearFit", "fit", "exact_fit_reason", "EXACT_FIT_RELATIVE_NORM", "EXACT_FIT_REASON"]
+__all__ = ["LinearFit", "fit", "span_factor", "exact_fit_reason", "EXACT_FIT_RELATIVE_NORM", "EXACT_FIT_REASON"]
 
 #: Refinement steps; each gains about -log10(cond * eps) digits, and the
 #: loop stops early once a step changes nothing at float64 precision.
@@ -269,7 +269,8 @@ def fit(design: Design) -> LinearFit:
     # one QR of the whole basis decides the aliasing (on R, where distances are
     # those of the n-row columns) and, when nothing is aliased, is the solution's QR
     if n and p:
-        q, r = np.linalg.qr(basis)
+        # factored in place: the basis is rebuilt in the rare aliased case
+        q, r = orthonormal_factor(basis, overwrite=True)
         kept = independent_columns(r, ALIASING_TOLERANCE)
         # an all-zero column (constant after centring) has norm 0 and is never kept
         kept = kept[np.linalg.norm(r[:, kept], axis=0) > 0] if kept.size else kept
@@ -280,7 +281,8 @@ def fit(design: Design) -> LinearFit:
 
     if rank:
         if rank < p:
-            q, r = np.linalg.qr(basis[:, kept])
+            basis, _ = design.fitting_basis(np.float64)
+            q, r = orthonormal_factor(basis[:, kept], overwrite=True)
         del basis
         # condition of the basis with unit-norm columns (the intercept column has norm sqrt(n))
         unit_condition = np.linalg.cond(r / np.maximum(np.linalg.norm(r, axis=0), np.finfo(float).tiny))
@@ -371,7 +373,8 @@ def fit(design: Design) -> LinearFit:
         leverage=leverage,
         rss=rss,
         tss=tss,
-        condition_number=matrix_condition_number(design.x[:, kept]) if rank else None,
+        condition_number=(matrix_condition_number(span_factor(q, design.x if rank == p else design.x[:, kept]))
+                          if rank else None),
     )
 
 
@@ -400,6 +403,35 @@ def _refined_solution(q: np.ndarray, r: np.ndarray, basis_extended: np.ndarray, 
         if converged:
             break
     return a, residual
+
+
+def span_factor(q: np.ndarray, x: np.ndarray, axis: int | None = None) -> np.ndarray:
+    """``Q' (X / 2**e)``: a small factor with the Gram matrix, singular values and right singular vectors of X.
+
+    Parameters
+    ----------
+    q : ndarray, shape (n, k)
+        Orthonormal columns whose span contains the columns of ``x`` (the
+        fit's Q and the kept design columns).
+    x : ndarray, shape (n, m)
+    axis : None or 0
+        ``e`` is one power of two for all of ``x`` (None; singular-value
+        ratios unchanged) or one per column (0; each column's norm kept).
+
+    Notes
+    -----
+    X = Q (Q'X) when X lies in span(Q), so ``X'X = F'F`` for ``F = Q'X``
+    and the k x m F replaces X in every quantity of its Gram matrix (the
+    condition number, Belsley's diagnostics, variance inflation): one
+    matrix product, O(n k m), instead of another QR or SVD of n rows. The
+    power of two (``olscheck.scaling``) is exact and keeps columns near
+    1e±300 finite; it is applied to the small product when that cannot
+    over- or underflow, so X is not copied.
+    """
+    exponent = np.asarray(binary_exponent(x, axis=axis))
+    if np.all(np.abs(exponent) < 900):
+        return np.ldexp(q.T @ x, -exponent)
+    return q.T @ np.ldexp(x, -exponent)
 
 
 def matrix_condition_number(x: np.ndarray) -> float | None:

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from scipy import linalg as scipy_linalg
 
+from ..model import span_factor
 from ..result import Assumption, Severity, TestResult, clean_float, not_computable
 from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
@@ -193,7 +194,19 @@ def generalized_vifs(x: np.ndarray, term_columns: list[tuple[int, ...]]) -> list
     z = z - z.mean(axis=0)
     z /= np.sqrt(np.einsum("ij,ij->j", z, z))
     upper = scipy_linalg.qr(z, mode="r", overwrite_a=True, check_finite=False)[0]
-    upper = upper[: min(upper.shape)]
+    return generalized_vifs_from_factor(upper[: min(upper.shape)], term_columns)
+
+
+def generalized_vifs_from_factor(upper: np.ndarray, term_columns: list[tuple[int, ...]]) -> list[float]:
+    """:func:`generalized_vifs` given U, any matrix with ``U'U = C``, the predictors' correlation matrix.
+
+    U is the R of the centred, unit-length predictors (as in
+    :func:`generalized_vifs`), or, from the fit, the trailing block of the
+    R of ``[1, X]`` with its columns scaled to unit length
+    (:func:`_centred_factor`): the Householder step on the intercept column
+    centres the others. Cost O(m³).
+    """
+    upper = np.asarray(upper, dtype=float)
     if not np.all(np.abs(np.diag(upper)) > 0):
         # exactly dependent columns (the fit drops aliased ones, so only a
         # design built by hand gets here): infinite inflation
@@ -269,8 +282,29 @@ def _vif_rows(fit) -> tuple[tuple[TermInflation, ...], str | None]:
 
     predictor_columns = [c for t in terms for c in t.columns]
     position = {c: i for i, c in enumerate(predictor_columns)}
-    gvifs = generalized_vifs(fit.x[:, predictor_columns], [tuple(position[c] for c in t.columns) for t in terms])
+    columns = [tuple(position[c] for c in t.columns) for t in terms]
+    if _spans_design(fit):
+        gvifs = generalized_vifs_from_factor(_centred_factor(fit, predictor_columns), columns)
+    else:
+        gvifs = generalized_vifs(fit.x[:, predictor_columns], columns)
     return inflation_rows(terms, gvifs), None
+
+
+def _spans_design(fit) -> bool:
+    """Whether the fit's Q spans every design column (nothing aliased), so its factors replace the rows."""
+    return fit.rank == fit.x.shape[1] and fit.q.shape[1] == fit.rank and fit.q.shape[0] >= fit.rank
+
+
+def _centred_factor(fit, predictor_columns: list[int]) -> np.ndarray:
+    """U with U'U the correlation matrix of the predictor columns, from the small factor ``Q'[1, X]``.
+
+    The design's column 0 is the intercept (VIFs need one).
+    """
+    columns = [0] + list(predictor_columns)
+    design = fit.x if columns == list(range(fit.x.shape[1])) else fit.x[:, columns]
+    factor = span_factor(fit.q, design, axis=0)
+    upper = scipy_linalg.qr(factor, mode="r", check_finite=False)[0][1:, 1:]
+    return upper / np.sqrt(np.einsum("ij,ij->j", upper, upper))
 
 
 def inflation_rows(terms, gvifs) -> tuple[TermInflation, ...]:
@@ -436,7 +470,8 @@ def summarize(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> CollinearityS
     """
     rows, reason = _vif_rows(fit)
     if fit.rank:
-        indices, proportions = belsley_diagnostics(fit.x)
+        # X and Q'X share singular values and right singular vectors
+        indices, proportions = belsley_diagnostics(span_factor(fit.q, fit.x, axis=0) if _spans_design(fit) else fit.x)
     else:
         indices, proportions = np.zeros(0), np.zeros((0, 0))
     names = fit.column_names
