@@ -16,7 +16,7 @@ import numpy as np
 from .householder import project, project_augmented
 from .scaling import binary_exponent
 
-__all__ = ["ALIASING_TOLERANCE", "LeastSquares", "least_squares", "centred_scaled_basis"]
+__all__ = ["ALIASING_TOLERANCE", "Extension", "LeastSquares", "extend", "least_squares", "centred_scaled_basis"]
 
 #: Relative size of a column's component orthogonal to the earlier columns
 #: below which it counts as aliased. 1e-7 is R's ``lm.fit`` default ``tol``.
@@ -170,3 +170,85 @@ def least_squares(z: np.ndarray, v: np.ndarray, *, intercept: bool = True,
         tss=tss,
         rank=int(kept.size + (1 if intercept else 0)),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class Extension:
+    """Result of :func:`extend`: ``v`` regressed on a fitted model's columns and more.
+
+    Attributes
+    ----------
+    kept : ndarray of int
+        Indices of the added columns that were not aliased.
+    residuals : ndarray
+        ``v`` minus its projection on the model's span and the kept columns.
+    rss : float
+    """
+
+    kept: np.ndarray
+    residuals: np.ndarray
+    rss: float
+
+
+def _project_out(q: np.ndarray, columns: np.ndarray) -> None:
+    """``columns -= Q (Q' columns)`` twice, in place ("twice is enough": orthogonal to rounding)."""
+    if q.shape[1] == 0:
+        return
+    for _ in range(2):
+        columns -= q @ (q.T @ columns)
+
+
+def extend(q: np.ndarray, z: np.ndarray, v: np.ndarray, *, centre: bool,
+           tolerance: float = ALIASING_TOLERANCE) -> Extension:
+    """Least squares of ``v`` on a fitted model's columns plus the columns ``z``.
+
+    The model enters through ``Q``, an orthonormal basis of its column space
+    (``LinearFit.q``), so an auxiliary regression that adds a few columns to
+    the model (Breusch-Godfrey's lags, RESET's powers) costs O(n k m) for
+    the projections and O(n m²) for one QR of the added columns, not a new
+    O(n (k + m)²) QR of the whole design.
+
+    Parameters
+    ----------
+    q : ndarray, shape (n, k)
+        Orthonormal columns; with ``centre`` their span contains the
+        constant (the model has an intercept).
+    z : ndarray, shape (n, m)
+        Added columns.
+    v : ndarray, shape (n,)
+        Response.
+    centre : bool
+        Measure aliasing on the centred columns, as :func:`least_squares`
+        does with an intercept.
+    tolerance : float
+        R's ``lm.fit`` ``tol``: an added column is aliased when its distance
+        from the span of the model and the earlier kept columns is at most
+        this, on the scale of the column centred (with ``centre``) and
+        divided to unit norm -- :func:`least_squares`'s rule for
+        ``least_squares([X, z], v)``, whose X columns come first.
+
+    Notes
+    -----
+    With ``W = (I - QQ') Z_scaled``, orthogonal to the model by projecting
+    twice, the extended column space is ``span(Q) ⊕ span(W)``, so the
+    residual of v is the residual of ``(I - QQ')v`` on W, from one
+    Householder QR of ``[W | (I - QQ')v]`` (:func:`olscheck.householder.project_augmented`),
+    where ``|R_jj|`` is column j's distance from the model and the earlier
+    added columns.
+    """
+    z = np.asarray(z, dtype=float)
+    if z.ndim == 1:
+        z = z[:, None]
+    n, m = z.shape
+    v = np.asarray(v, dtype=float)
+    q = np.asarray(q, dtype=float)
+    work = np.empty((n, m + 1), order="F")
+    _, _, norm, _ = _binary_centred_scaled_basis(z, centre=centre, out=work[:, :m])
+    work[:, m] = v
+    _project_out(q, work)
+    candidate = np.flatnonzero(norm > 0)
+    if candidate.size < m:
+        work = np.asfortranarray(work[:, np.append(candidate, m)])
+    v_orthogonal = work[:, -1].copy()
+    kept, _, residuals = project_augmented(work, v_orthogonal, tolerance)
+    return Extension(kept=candidate[kept], residuals=residuals, rss=float(residuals @ residuals))

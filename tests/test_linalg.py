@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from olscheck.linalg import centred_scaled_basis, least_squares
+from olscheck.linalg import centred_scaled_basis, extend, least_squares
 
 
 def _data(n: int = 30, seed: int = 0):
@@ -96,3 +96,49 @@ def test_basis_does_not_depend_on_the_units(factor):
     # unit-norm, centred columns
     np.testing.assert_allclose(np.linalg.norm(scaled_basis, axis=0), 1.0, rtol=1e-14)
     np.testing.assert_allclose(scaled_basis.mean(axis=0), 0.0, atol=1e-15)
+
+
+# ---------------------------------------------------------------------------
+# extend: added columns on a fitted model's Q
+# ---------------------------------------------------------------------------
+def _model_q(x, intercept):
+    design = np.column_stack([np.ones(len(x)), x]) if intercept else x
+    return np.linalg.qr(design)[0]
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+def test_extend_matches_numpy_lstsq_on_the_whole_design(intercept):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(40, 2))
+    z = np.column_stack([x[:, 0] ** 2, np.exp(x[:, 1])])
+    v = rng.normal(size=40)
+    result = extend(_model_q(x, intercept), z, v, centre=intercept)
+    _, residuals = _lstsq(np.column_stack([x, z]), v, intercept)
+    np.testing.assert_allclose(result.residuals, residuals, rtol=1e-10, atol=1e-13)
+    assert result.rss == pytest.approx(residuals @ residuals, rel=1e-12)
+    assert list(result.kept) == [0, 1]
+
+
+def test_extend_drops_added_columns_aliased_with_the_model_or_each_other():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(50, 2))
+    v = rng.normal(size=50)
+    square = x[:, 0] ** 2
+    # in the model's span; a constant; new; a combination of the new one and the model
+    z = np.column_stack([2 * x[:, 0] - x[:, 1] + 3, np.full(50, 7.0), square, 0.5 * square + x[:, 1]])
+    result = extend(_model_q(x, True), z, v, centre=True)
+    assert list(result.kept) == [2]
+    # the same aliasing as least_squares([x, z]) (R's lm keeps the earlier column)
+    whole = least_squares(np.column_stack([x, z]), v)
+    assert list(whole.kept) == [0, 1, 4]
+    assert result.rss == pytest.approx(whole.rss, rel=1e-12)
+
+
+def test_extend_with_every_added_column_aliased_returns_the_model_residuals():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(30, 2))
+    v = rng.normal(size=30)
+    q = _model_q(x, True)
+    result = extend(q, x[:, :1] * 3.0, v, centre=True)
+    assert result.kept.size == 0
+    np.testing.assert_allclose(result.residuals, v - q @ (q.T @ v), atol=1e-13)

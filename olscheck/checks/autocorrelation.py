@@ -48,7 +48,7 @@ from scipy import integrate, stats
 from scipy import linalg as scipy_linalg
 
 from ..errors import ConfigurationError
-from ..linalg import least_squares
+from ..linalg import extend
 from ..covariance import StandardErrorChange, newey_west_change
 from ..result import Assumption, Severity, TestResult, not_computable, p_text_decimals
 from ..scaling import binary_scaled
@@ -633,9 +633,9 @@ def breusch_godfrey(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, order: 
 
     Notes
     -----
-    The auxiliary regression uses the orthonormal basis ``fit.q`` of the
-    column space in place of X (the same span, perfectly conditioned)
-    through :func:`olscheck.linalg.least_squares`.
+    The auxiliary regression adds the lags to the orthonormal basis
+    ``fit.q`` of the column space (the same span as X, perfectly
+    conditioned) through :func:`olscheck.linalg.extend`: O(n k · order).
     """
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
         raise ConfigurationError(f"breusch_godfrey order={order!r} must be a positive integer.")
@@ -654,9 +654,10 @@ def breusch_godfrey(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, order: 
     lags = np.zeros((n, order))
     for lag in range(1, order + 1):
         lags[lag:, lag - 1] = residuals[: n - lag]
-    auxiliary = least_squares(np.column_stack([fit.q, lags]), residuals, intercept=fit.has_intercept)
+    auxiliary = extend(fit.q, lags, residuals, centre=fit.has_intercept)
     total = float(residuals @ residuals)
-    explained = float(auxiliary.fitted @ auxiliary.fitted)
+    fitted = residuals - auxiliary.residuals
+    explained = float(fitted @ fitted)
     return breusch_godfrey_result(explained, total, auxiliary.rss, n, rank, order, thresholds, _hac(fit))
 
 

@@ -40,7 +40,7 @@ from scipy import linalg as scipy_linalg
 from scipy.linalg import lapack
 from scipy import stats
 
-from ..linalg import ALIASING_TOLERANCE, least_squares
+from ..linalg import ALIASING_TOLERANCE, extend, least_squares
 from ..model import LinearFit
 from ..result import Assumption, Severity, TestResult, not_computable, p_text
 from ..scaling import binary_scaled
@@ -174,10 +174,12 @@ def reset(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
         return not_computable(name, ASSUMPTION, method, CONSTANT_FITTED_REASON)
     scaled = fitted / size * math.sqrt(fit.n)
     added = np.column_stack([scaled**p for p in powers])
-    aux = least_squares(np.column_stack([fit.regressors, added]), fit.residuals, intercept=fit.has_intercept)
+    # the model's own Q plus the powers: O(n k) beyond one QR of the added columns
+    aux = extend(fit.q, added, fit.residuals, centre=fit.has_intercept)
     # the projection of e on [X, Z] has squared norm RSS₀ - RSS₁ (Pythagoras), without the subtraction
-    drop = float(aux.fitted @ aux.fitted)
-    return reset_result(method, powers, drop, aux.rss, aux.rank, fit.rank, fit.n, thresholds)
+    projection = fit.residuals - aux.residuals
+    drop = float(projection @ projection)
+    return reset_result(method, powers, drop, aux.rss, fit.rank + aux.kept.size, fit.rank, fit.n, thresholds)
 
 
 def reset_method(powers: Sequence[int] = (2, 3)) -> str:
