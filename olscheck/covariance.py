@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["StandardErrorChange", "hc3_change", "newey_west_change", "newey_west_lags"]
+__all__ = ["StandardErrorChange", "bartlett_sums", "hc3_change", "newey_west_change", "newey_west_lags"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +85,56 @@ def newey_west_lags(n: int) -> int:
     return max(1, int(math.floor(4.0 * (n / 100.0) ** (2.0 / 9.0))))
 
 
+#: Rows per block of :func:`bartlett_sums`' running sums: their rounding
+#: grows with the block, not with n.
+_BARTLETT_BLOCK = 1 << 16
+
+
+def bartlett_sums(scores: np.ndarray, window: int, lags: int) -> np.ndarray:
+    r"""Per column, ``sum_t s_t² + 2 sum_{l=1}^{window} w_l sum_t s_t s_{t-l}`` with Bartlett weights.
+
+    ``w_l = 1 - l / (lags + 1)``, the Newey-West kernel with bandwidth
+    ``lags`` (``window`` is the number of lags used, ``min(lags, n - 1)``).
+
+    Notes
+    -----
+    The Bartlett kernel is a moving sum convolved with itself:
+    ``w_l (L + 1) = #{(i, i') in [0, L]²: i - i' = l}`` with L = lags, so
+
+    .. math:: \sum_{|l| \le L} w_l \sum_t s_t s_{t-l} = \frac{1}{L + 1} \sum_t \Big(\sum_{i=0}^{L} s_{t-i}\Big)^2
+
+    over t = 0 .. n - 1 + L with s zero outside the rows: O(n) per column
+    from running sums instead of O(n L) lagged products, and a sum of
+    squares, so the result is never negative (Newey & West's point). The
+    running sums restart every :data:`_BARTLETT_BLOCK` rows, so their
+    rounding is bounded by the block, not by n. ``window < lags`` (fewer
+    rows than lags) keeps only the lags that exist, as the direct sum does,
+    through the general formula.
+    """
+    scores = np.asarray(scores, dtype=float)
+    n, columns = scores.shape
+    if window < lags:
+        # fewer rows than the bandwidth: the lagged products directly (at most n lags)
+        meat = np.einsum("ij,ij->j", scores, scores)
+        for lag in range(1, window + 1):
+            meat += 2.0 * (1.0 - lag / (lags + 1.0)) * np.einsum("ij,ij->j", scores[lag:], scores[:-lag])
+        return meat
+    width = lags + 1
+    total = np.zeros(columns)
+    # rows t = 0 .. n - 1 + L of the moving sums, a block at a time; each
+    # block's running sums start `width` rows earlier (zero before row 0 and
+    # after row n - 1), so row t's window is running[t + width] - running[t]
+    for start in range(0, n + lags, _BARTLETT_BLOCK):
+        stop = min(start + _BARTLETT_BLOCK, n + lags)
+        segment = np.zeros((stop - start + width, columns))
+        low, high = max(start - width, 0), min(stop, n)
+        segment[low - (start - width): high - (start - width)] = scores[low:high]
+        running = np.cumsum(segment, axis=0, out=segment)
+        window_sums = running[width:] - running[:-width]
+        total += np.einsum("ij,ij->j", window_sums, window_sums)
+    return total / width
+
+
 def newey_west_change(fit, lags: int | None = None) -> StandardErrorChange | None:
     """Newey-West (Bartlett kernel) HAC over classical standard errors, per slope."""
     if fit.df_resid < 1 or fit.rss <= 0:
@@ -94,10 +144,7 @@ def newey_west_change(fit, lags: int | None = None) -> StandardErrorChange | Non
         return None
     lags = newey_west_lags(fit.n) if lags is None else int(lags)
     scores = g * fit.residuals[:, None]  # row t: g_tj e_t
-    meat = np.einsum("ij,ij->j", scores, scores)
-    for lag in range(1, min(lags, fit.n - 1) + 1):
-        weight = 1.0 - lag / (lags + 1.0)
-        meat += 2.0 * weight * np.einsum("ij,ij->j", scores[lag:], scores[:-lag])
+    meat = bartlett_sums(scores, min(lags, fit.n - 1), lags)
     sigma2 = fit.rss / fit.df_resid
     ratios = np.sqrt(np.clip(meat, 0.0, None) / sigma2)
     return StandardErrorChange(tuple(float(r) for r in ratios), names, f"Newey-West HAC, Bartlett kernel, {lags} lags")

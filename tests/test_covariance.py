@@ -1,0 +1,39 @@
+"""olscheck.covariance: the Bartlett-kernel sums against their definition."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from olscheck.covariance import bartlett_sums
+
+
+def _lagged_products(scores, window, lags):
+    """sum_t s_t² + 2 sum_{l=1}^{window} (1 - l/(lags+1)) sum_t s_t s_{t-l}, term by term."""
+    n, columns = scores.shape
+    out = np.zeros(columns)
+    for j in range(columns):
+        out[j] = sum(scores[t, j] ** 2 for t in range(n))
+        for lag in range(1, window + 1):
+            weight = 1.0 - lag / (lags + 1.0)
+            out[j] += 2.0 * weight * sum(scores[t, j] * scores[t - lag, j] for t in range(lag, n))
+    return out
+
+
+@pytest.mark.parametrize(("n", "lags"), [(1, 1), (2, 1), (3, 5), (7, 3), (40, 4), (120, 11)])
+def test_bartlett_sums_match_the_lagged_products(n, lags):
+    scores = np.random.default_rng(n + lags).normal(size=(n, 2))
+    window = min(lags, n - 1)
+    np.testing.assert_allclose(bartlett_sums(scores, window, lags), _lagged_products(scores, window, lags),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_bartlett_sums_across_blocks_of_running_sums():
+    # more rows than one block (65536) so windows straddle a block boundary
+    rng = np.random.default_rng(3)
+    scores = rng.normal(size=(70_001, 2)) + np.linspace(0.0, 1.0, 70_001)[:, None]
+    lags = 13
+    direct = np.einsum("ij,ij->j", scores, scores)
+    for lag in range(1, lags + 1):
+        direct += 2.0 * (1.0 - lag / (lags + 1.0)) * np.einsum("ij,ij->j", scores[lag:], scores[:-lag])
+    np.testing.assert_allclose(bartlett_sums(scores, lags, lags), direct, rtol=1e-11)
