@@ -81,6 +81,11 @@ class StreamedFit:
         return np.arange(1, self.rank) if self.has_intercept else np.arange(self.rank)
 
     @property
+    def slope_columns(self) -> slice:
+        """:attr:`slopes` as a slice: basis columns taken as a view rather than copied per chunk."""
+        return slice(1, self.rank) if self.has_intercept else slice(0, self.rank)
+
+    @property
     def kept_names(self) -> tuple[str, ...]:
         return tuple(self.column_names[j] for j in self.kept)
 
@@ -103,19 +108,28 @@ class StreamedFit:
     def basis_rows(self, shifted: np.ndarray) -> np.ndarray:
         return shifted @ self.basis_map + self.basis_offset
 
-    def residuals(self, shifted: np.ndarray, basis: np.ndarray) -> np.ndarray:
-        """e = y - B a, with the large common parts (shift of y, intercept) subtracted first."""
+    def fitted_part(self, basis: np.ndarray) -> np.ndarray:
+        """The part of the fitted values that varies by row: B_s a_s with an intercept (B a without)."""
+        a = self.basis_coefficients
+        if not self.has_intercept:
+            return basis @ a
+        slopes = self.slope_columns
+        return basis[:, slopes] @ a[slopes] if self.rank > 1 else np.zeros(basis.shape[0])
+
+    def residuals(self, shifted: np.ndarray, fitted_part: np.ndarray) -> np.ndarray:
+        """e = y - B a, with the large common parts (shift of y, intercept) subtracted first.
+
+        ``fitted_part`` is :meth:`fitted_part` of the chunk's basis rows.
+        """
         layout = self.layout
         j = layout.y_column
-        a = self.basis_coefficients
         e = shifted[:, j] * layout.scale[j]
         if self.has_intercept:
-            e = e + (layout.shift[j] - a[0])
-            slopes = self.slopes
-            if slopes.size:
-                e = e - basis[:, slopes] @ a[slopes]
-            return e
-        return e + layout.shift[j] - basis @ a
+            e += layout.shift[j] - self.basis_coefficients[0]
+        else:
+            e += layout.shift[j]
+        e -= fitted_part
+        return e
 
 
 def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:

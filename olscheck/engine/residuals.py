@@ -66,57 +66,64 @@ def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: i
         return out
     n, k = fit.n, fit.rank
     basis = fit.basis_rows(shifted)
-    e = fit.residuals(shifted, basis)
+    fitted_part = fit.fitted_part(basis)
+    e = fit.residuals(shifted, fitted_part)
     q = scipy_linalg.solve_triangular(fit.r_fit, basis.T, trans="T", check_finite=False).T if k else np.zeros((m, 0))
     h = np.einsum("ij,ij->i", q, q)
     slopes = fit.slopes
+    slope_columns = fit.slope_columns
     directions = fit.directions[slopes] if slopes.size else np.zeros((0, k))
     g = q @ directions.T
     scores = g * e[:, None]
 
     out.n = m
-    centred = e - fit.residual_shift
+    centred = e - fit.residual_shift if fit.residual_shift else e
     squared = centred * centred
-    out.power_sums = np.array([m, centred.sum(), squared.sum(), (squared * centred).sum(), (squared * squared).sum()])
-    e2 = e * e
+    out.power_sums = np.array([m, centred.sum(), squared.sum(), squared @ centred, squared @ squared])
+    e2 = squared if centred is e else e * e
     out.e_squared_min = float(e2.min())
     out.e_squared_max = float(e2.max())
     out.e_abs_max = float(np.sqrt(out.e_squared_max))
     out.q_e = q.T @ e
 
-    # auxiliary columns
-    a = fit.basis_coefficients
+    # auxiliary columns, written column by column into a Fortran-ordered block that LAPACK factors in place
     if fit.has_intercept:
-        fitted_part = basis[:, slopes] @ a[slopes] if slopes.size else np.zeros(m)
         standardised = fitted_part / fit.fitted_rms
         reset = standardised
     else:
-        fitted_part = basis @ a
         standardised = (fitted_part - fit.fitted_mean) / fit.fitted_rms
         reset = fitted_part / fit.reset_rms
     sigma2 = fit.rss_pass1 / n
-    auxiliary = np.empty((m, AUX(slopes.size).width))
-    auxiliary[:, 0] = 1.0
-    auxiliary[:, 1:slopes.size + 1] = basis[:, slopes]
-    column = slopes.size + 1
-    auxiliary[:, column] = standardised
-    auxiliary[:, column + 1] = standardised * standardised
-    auxiliary[:, column + 2] = reset * reset
-    auxiliary[:, column + 3] = reset * reset * reset
-    auxiliary[:, column + 4] = e
-    auxiliary[:, column + 5] = e2 - sigma2
-    auxiliary[:, column + 6] = np.abs(e)
+    columns = AUX(slopes.size)
+    auxiliary = np.empty((m, columns.width), order="F")
+    auxiliary[:, columns.one] = 1.0
+    auxiliary[:, 1:slopes.size + 1] = basis[:, slope_columns]
+    auxiliary[:, columns.fitted] = standardised
+    np.multiply(standardised, standardised, out=auxiliary[:, columns.fitted2])
+    if reset is standardised:
+        auxiliary[:, columns.reset2] = auxiliary[:, columns.fitted2]
+    else:
+        np.multiply(reset, reset, out=auxiliary[:, columns.reset2])
+    np.multiply(auxiliary[:, columns.reset2], reset, out=auxiliary[:, columns.reset3])
+    auxiliary[:, columns.e] = e
+    np.subtract(e2, sigma2, out=auxiliary[:, columns.d])
+    np.abs(e, out=auxiliary[:, columns.abs])
     cut = min(max(split - start, 0), m)
-    out.halves = [stack_r(None, auxiliary[:cut]) if cut else None,
-                  stack_r(None, auxiliary[cut:]) if cut < m else None]
+    if cut in (0, m):
+        factor = stack_r(None, auxiliary, overwrite=True)
+        out.halves = [factor, None] if cut else [None, factor]
+    else:
+        out.halves = [stack_r(None, auxiliary[:cut]), stack_r(None, auxiliary[cut:])]
 
-    # sandwich sums: HC3 and the lag-0 Newey-West term
+    # sandwich sums: HC3 and the lag-0 Newey-West term, sum g² e² / (1 - h)² and sum g² e², in one pass over g²
     one_minus_h = 1.0 - h
     usable = one_minus_h > 1e-10
-    weights = np.zeros(m)
-    weights[usable] = (e[usable] / one_minus_h[usable]) ** 2
-    out.hc3 = (g * g).T @ weights
-    out.nw_lag0 = np.einsum("ij,ij->j", scores, scores)
+    weights = np.zeros((m, 2))
+    weights[usable, 0] = (e[usable] / one_minus_h[usable]) ** 2
+    weights[:, 1] = e2
+    hc3_and_lag0 = (g * g).T @ weights
+    out.hc3 = hc3_and_lag0[:, 0].copy()
+    out.nw_lag0 = hc3_and_lag0[:, 1].copy()
     out.sequence.add_rows(e, q, scores)
 
     # influence: Cook's distance and externally studentized residuals (olscheck.checks.influence)
@@ -141,7 +148,7 @@ def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: i
     out.n_influential = int(np.sum(cooks[defined] > 4.0 / n))
     if defined.size:
         count = min(TOP_KEPT, defined.size)
-        best = defined[np.argsort(-cooks[defined], kind="stable")[:count]]
+        best = _largest(cooks, defined, count)
         out.top = [(float(cooks[i]), start + int(i), chunk.labels[i], float(leverage[i]), _float(studentized[i]))
                    for i in best]
     studentized_defined = np.flatnonzero(np.isfinite(studentized))
@@ -163,6 +170,21 @@ def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: i
             "leverage": leverage[local],
         }]
     return out
+
+
+def _largest(values: np.ndarray, candidates: np.ndarray, count: int) -> np.ndarray:
+    """The ``count`` candidates with the largest values, largest first, ties to the earlier row.
+
+    As ``candidates[np.argsort(-values[candidates], kind="stable")[:count]]``
+    without sorting every row: only the rows at or above the count-th
+    largest value (all of them, if it is tied) are sorted.
+    """
+    chosen = values[candidates]
+    if chosen.size > count:
+        threshold = np.partition(chosen, chosen.size - count)[chosen.size - count]
+        keep = chosen >= threshold
+        candidates, chosen = candidates[keep], chosen[keep]
+    return candidates[np.argsort(-chosen, kind="stable")[:count]]
 
 
 def _float(value) -> float | None:

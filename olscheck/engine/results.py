@@ -168,9 +168,8 @@ def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, categorical:
     if df_resid >= 1 and rss > 0 and slope_names:
         hc3 = StandardErrorChange(tuple(float(r) for r in np.sqrt(acc.hc3 / sigma2)), slope_names, "HC3")
         lags = newey_west_lags(n)
-        meat = acc.nw_lag0.copy()
-        for lag in range(1, min(lags, n - 1) + 1):
-            meat += 2.0 * (1.0 - lag / (lags + 1.0)) * acc.sequence.sums["lag_s"][lag - 1]
+        # the Bartlett-weighted lagged products were summed with the weights of these lags (same n)
+        meat = acc.nw_lag0 + 2.0 * acc.sequence.sums["newey_west"]
         newey_west = StandardErrorChange(tuple(float(r) for r in np.sqrt(np.clip(meat, 0.0, None) / sigma2)),
                                          slope_names, f"Newey-West HAC, Bartlett kernel, {lags} lags")
     else:

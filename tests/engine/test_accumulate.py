@@ -1,0 +1,76 @@
+"""The engine's building blocks against direct computations."""
+
+import numpy as np
+import pytest
+
+from olscheck.engine.accumulate import Sequence, bartlett_lagged_sum, stack_r, triangular_factor
+from olscheck.engine.residuals import _largest
+
+
+def _bartlett_loop(s, lags):
+    total = np.zeros(s.shape[1])
+    for lag in range(1, min(lags, s.shape[0] - 1) + 1):
+        total += (1.0 - lag / (lags + 1.0)) * np.einsum("ij,ij->j", s[lag:], s[:-lag])
+    return total
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 31, 32, 33, 34, 100, 1001])
+@pytest.mark.parametrize("lags", [1, 2, 5, 31])
+def test_bartlett_lagged_sum_matches_the_lag_loop(n, lags):
+    s = np.random.default_rng(n * 100 + lags).standard_normal((n, 3))
+    scale = float(np.sum(s * s))
+    np.testing.assert_allclose(bartlett_lagged_sum(s, lags), _bartlett_loop(s, lags), rtol=1e-12,
+                               atol=1e-13 * scale)
+
+
+def test_bartlett_lagged_sum_keeps_its_digits_on_a_trending_sequence():
+    # strongly autocorrelated scores (a random walk): running sums over the whole chunk would lose digits
+    rng = np.random.default_rng(7)
+    walk = np.cumsum(rng.standard_normal(20_000))
+    s = (walk - walk.mean())[:, None] * rng.standard_normal((20_000, 2))
+    np.testing.assert_allclose(bartlett_lagged_sum(s, 19), _bartlett_loop(s, 19), rtol=1e-10)
+
+
+@pytest.mark.parametrize("sizes", [[1] * 12, [3, 1, 7, 2], [40], [5, 35]])
+def test_sequence_joined_in_pieces_matches_the_whole(sizes):
+    rng = np.random.default_rng(len(sizes))
+    n = sum(sizes)
+    e, q, s = rng.standard_normal(n), rng.standard_normal((n, 3)), rng.standard_normal((n, 2))
+    whole = Sequence(2, 6, 3, 2)
+    whole.add_rows(e, q, s)
+    pieces = Sequence(2, 6, 3, 2)
+    start = 0
+    for size in sizes:
+        pieces.add_rows(e[start:start + size], q[start:start + size], s[start:start + size])
+        start += size
+    for key, value in whole.sums.items():
+        np.testing.assert_allclose(pieces.sums[key], value, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(whole.sums["newey_west"], _bartlett_loop(s, 6), rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(1, 4), (3, 4), (50, 4), (1000, 28)])
+def test_triangular_factor_is_that_of_numpy(shape):
+    rows = np.random.default_rng(shape[0]).standard_normal(shape)
+    mine, numpy = triangular_factor(rows), np.linalg.qr(rows, mode="r")
+    assert mine.shape == numpy.shape
+    # unique up to the signs of the rows
+    signs = np.sign(np.diag(mine)) * np.sign(np.diag(numpy))
+    np.testing.assert_allclose(mine * signs[:, None], numpy, rtol=1e-10, atol=1e-12)
+    fortran = np.asfortranarray(rows)
+    np.testing.assert_array_equal(triangular_factor(fortran.copy(order="F"), overwrite=True),
+                                  triangular_factor(fortran))
+    stacked = stack_r(stack_r(None, rows[: shape[0] // 2]), rows[shape[0] // 2:])
+    np.testing.assert_allclose(stacked.T @ stacked, rows.T @ rows, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("count", [1, 3, 10])
+def test_largest_rows_tie_to_the_earlier_row_as_a_stable_sort(count):
+    rng = np.random.default_rng(count)
+    values = rng.integers(0, 4, 200).astype(float)
+    values[rng.integers(0, 200, 20)] = np.nan
+    candidates = np.flatnonzero(np.isfinite(values))
+    expected = candidates[np.argsort(-values[candidates], kind="stable")[:count]]
+    np.testing.assert_array_equal(_largest(values, candidates, count), expected)
+    few = candidates[:2]
+    np.testing.assert_array_equal(_largest(values, few, count),
+                                  few[np.argsort(-values[few], kind="stable")[:count]])
