@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.linalg import lapack
 
-__all__ = ["triangular_factor", "stack_r", "bartlett_lagged_sum", "FitStatistics", "ResidualStatistics", "Sequence"]
+from ..covariance import bartlett_sums
+
+__all__ = ["triangular_factor", "stack_r", "FitStatistics", "ResidualStatistics", "Sequence"]
 
 
 def triangular_factor(rows: np.ndarray, overwrite: bool = False) -> np.ndarray:
@@ -138,46 +140,6 @@ class FitStatistics:
 
 
 # --------------------------------------------------------------------------- ordered sequences
-def bartlett_lagged_sum(s: np.ndarray, lags: int) -> np.ndarray:
-    """Per column, sum over l = 1..lags of (1 - l / (lags + 1)) sum_t s_t s_{t-l}, in O(n) per column.
-
-    With ``b = lags + 1`` and ``W_u`` the sum of the ``b`` consecutive rows
-    from row u (the sequence padded with zeros at both ends, so that every
-    window that overlaps it counts), the pair (t, t') lies in
-    ``b - |t - t'|`` windows when ``|t - t'| < b``, in none otherwise:
-
-        sum_u W_u² = b (sum_t s_t² + 2 sum_l (1 - l / b) sum_t s_t s_{t-l}).
-
-    The window sums come from running sums restarted every ``b`` rows (a
-    window is the tail of one block of ``b`` rows plus the head of the
-    next), so no running sum spans more than ``b`` rows: a sum over the
-    whole chunk would carry an error growing with its length into every
-    window's difference. The lag-by-lag loop costs O(n · lags) per column.
-    """
-    n, width = s.shape
-    b = lags + 1
-    # lags leading zeros (windows starting before row 0), at least lags trailing zeros and one block more
-    blocks = -(-(n + 2 * lags) // b) + 1
-    padded = np.zeros((blocks * b, width))
-    padded[lags:lags + n] = s
-    # position r of every block together ([r, j] = row j b + r): the running sums below are b additions of
-    # whole (blocks x width) slices, where np.cumsum along the short axis is an unvectorised strided loop
-    rows = np.ascontiguousarray(padded.reshape(blocks, b, width).transpose(1, 0, 2))
-    heads = np.empty_like(rows)     # [r, j]: rows 0..r of block j
-    tails = np.empty_like(rows)     # [r, j]: rows r..b-1 of block j
-    heads[0] = rows[0]
-    for r in range(1, b):
-        np.add(heads[r - 1], rows[r], out=heads[r])
-    tails[b - 1] = rows[b - 1]
-    for r in range(b - 2, -1, -1):
-        np.add(tails[r + 1], rows[r], out=tails[r])
-    # the window from row r of block j: rows r..b-1 of block j and rows 0..r-1 of block j + 1
-    windows = tails[:, :-1]
-    windows[1:] += heads[:-1, 1:]
-    total = np.einsum("rjc,rjc->c", windows, windows) / b
-    return 0.5 * (total - np.einsum("ij,ij->j", s, s))
-
-
 @dataclass
 class Sequence:
     """Sums over windows of consecutive rows, mergeable in row order.
@@ -190,10 +152,9 @@ class Sequence:
     * ``aq``: sum ||2 q_t - q_{t-1} - q_{t+1}||² over interior rows
     * ``lag_e[l-1]``: sum e_t e_{t-l}, l = 1..max(order, 1)
     * ``lag_qe[l-1]``: sum q_t e_{t-l}, l = 1..order
-    * ``newey_west``: sum over l = 1..nw_lags of w_l sum s_t * s_{t-l}
-      (elementwise), with the Bartlett weights w_l = 1 - l / (nw_lags + 1):
-      the lagged part of the Newey-West meat, which is
-      ``sum s_t² + 2 newey_west``
+    * ``newey_west``: the Newey-West meat, sum over |l| <= nw_lags of
+      w_l sum s_t * s_{t-l} (elementwise), with the Bartlett weights
+      w_l = 1 - |l| / (nw_lags + 1) (:func:`olscheck.covariance.bartlett_sums`)
 
     ``head``/``tail`` keep the first/last ``memory`` rows, enough to add the
     windows that straddle a boundary when two sequences are joined.
@@ -238,8 +199,9 @@ class Sequence:
             out["lag_e"][lag - 1] = float(e[lag:] @ e[:-lag])
         for lag in range(1, min(self.order, n - 1) + 1):
             out["lag_qe"][lag - 1] = e[:-lag] @ q[lag:]
-        if n >= 2 and self.nw_lags:
-            out["newey_west"] = bartlett_lagged_sum(s, self.nw_lags)
+        if n >= 1 and self.slopes:
+            # the lag-0 products lie inside one side of any junction, so they cancel in merge as they should
+            out["newey_west"] = bartlett_sums(s, min(self.nw_lags, n - 1), self.nw_lags)
         return out
 
     def add_rows(self, e: np.ndarray, q: np.ndarray, s: np.ndarray) -> None:
@@ -292,7 +254,6 @@ class ResidualStatistics:
     q_e: np.ndarray | None = None
     halves: list = field(default_factory=lambda: [None, None])
     hc3: np.ndarray | None = None
-    nw_lag0: np.ndarray | None = None
     # influence
     max_leverage: float = -np.inf
     n_leverage_one: int = 0
@@ -313,7 +274,6 @@ class ResidualStatistics:
         out.q_e = _add(self.q_e, other.q_e)
         out.halves = [_stack(a, b) for a, b in zip(self.halves, other.halves)]
         out.hc3 = _add(self.hc3, other.hc3)
-        out.nw_lag0 = _add(self.nw_lag0, other.nw_lag0)
         out.max_leverage = max(self.max_leverage, other.max_leverage)
         out.n_leverage_one = self.n_leverage_one + other.n_leverage_one
         out.n_influential = self.n_influential + other.n_influential

@@ -14,7 +14,7 @@ coefficients, R_f its triangular factor):
   RESET, Goldfeld-Quandt, the Glejser error-SD regression) is the QR of a
   few of its columns;
 * sandwich scores s = (Q u_j) e for the slope directions u_j: HC3 sums and
-  Newey-West lagged products;
+  the Newey-West meat (Bartlett-weighted lagged products, in the sequence);
 * windows of consecutive rows (:class:`~olscheck.engine.accumulate.Sequence`);
 * Cook's distance and studentized residuals per row, of which only counts,
   extremes and the largest rows are kept;
@@ -115,15 +115,12 @@ def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: i
     else:
         out.halves = [stack_r(None, auxiliary[:cut]), stack_r(None, auxiliary[cut:])]
 
-    # sandwich sums: HC3 and the lag-0 Newey-West term, sum g² e² / (1 - h)² and sum g² e², in one pass over g²
+    # sandwich sums: HC3 here, Newey-West in the sequence
     one_minus_h = 1.0 - h
     usable = one_minus_h > 1e-10
-    weights = np.zeros((m, 2))
-    weights[usable, 0] = (e[usable] / one_minus_h[usable]) ** 2
-    weights[:, 1] = e2
-    hc3_and_lag0 = (g * g).T @ weights
-    out.hc3 = hc3_and_lag0[:, 0].copy()
-    out.nw_lag0 = hc3_and_lag0[:, 1].copy()
+    weights = np.zeros(m)
+    weights[usable] = (e[usable] / one_minus_h[usable]) ** 2
+    out.hc3 = (g * g).T @ weights
     out.sequence.add_rows(e, q, scores)
 
     # influence: Cook's distance and externally studentized residuals (olscheck.checks.influence)

@@ -168,8 +168,7 @@ def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, categorical:
     if df_resid >= 1 and rss > 0 and slope_names:
         hc3 = StandardErrorChange(tuple(float(r) for r in np.sqrt(acc.hc3 / sigma2)), slope_names, "HC3")
         lags = newey_west_lags(n)
-        # the Bartlett-weighted lagged products were summed with the weights of these lags (same n)
-        meat = acc.nw_lag0 + 2.0 * acc.sequence.sums["newey_west"]
+        meat = acc.sequence.sums["newey_west"]  # summed with the Bartlett weights of these lags (same n)
         newey_west = StandardErrorChange(tuple(float(r) for r in np.sqrt(np.clip(meat, 0.0, None) / sigma2)),
                                          slope_names, f"Newey-West HAC, Bartlett kernel, {lags} lags")
     else:
