@@ -151,7 +151,6 @@ class LinearFit:
     leverage: np.ndarray
     rss: float
     tss: float
-    condition_number: float | None
 
     # ---- sizes -----------------------------------------------------------
     @property
@@ -176,8 +175,32 @@ class LinearFit:
 
     @cached_property
     def x(self) -> np.ndarray:
-        """Design matrix of the kept columns, shape (n, rank)."""
+        """Design matrix of the kept columns, shape (n, rank) (the design itself when nothing is aliased)."""
+        if self.kept.size == self.design.x.shape[1]:
+            return self.design.x
         return self.design.x[:, self.kept]
+
+    @cached_property
+    def design_factor(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(F, e)``: ``F = Q'(X / 2**e)``, e one power of two per column of :attr:`x`.
+
+        F has the Gram matrix, singular values and right singular vectors
+        of X with its columns so divided (see :func:`span_factor`), so the
+        collinearity diagnostics work on this rank x rank matrix instead
+        of the n rows.
+        """
+        exponent = np.asarray(binary_exponent(self.x, axis=0))
+        return span_factor(self.q, self.x, exponent=exponent), exponent
+
+    @cached_property
+    def condition_number(self) -> float | None:
+        """Ratio of the largest to the smallest singular value of :attr:`x` (R: ``kappa(X, exact = TRUE)``)."""
+        if not self.rank or self.q.shape[1] != self.rank:
+            return matrix_condition_number(self.x) if self.rank else None
+        factor, exponent = self.design_factor
+        # back to X's own column scales, up to one common power of two (kappa is invariant to it)
+        with np.errstate(under="ignore"):
+            return matrix_condition_number(np.ldexp(factor, exponent - exponent.max()))
 
     @property
     def regressors(self) -> np.ndarray:
@@ -373,8 +396,6 @@ def fit(design: Design) -> LinearFit:
         leverage=leverage,
         rss=rss,
         tss=tss,
-        condition_number=(matrix_condition_number(span_factor(q, design.x if rank == p else design.x[:, kept]))
-                          if rank else None),
     )
 
 
@@ -405,7 +426,7 @@ def _refined_solution(q: np.ndarray, r: np.ndarray, basis_extended: np.ndarray, 
     return a, residual
 
 
-def span_factor(q: np.ndarray, x: np.ndarray, axis: int | None = None) -> np.ndarray:
+def span_factor(q: np.ndarray, x: np.ndarray, axis: int | None = None, exponent=None) -> np.ndarray:
     """``Q' (X / 2**e)``: a small factor with the Gram matrix, singular values and right singular vectors of X.
 
     Parameters
@@ -417,6 +438,8 @@ def span_factor(q: np.ndarray, x: np.ndarray, axis: int | None = None) -> np.nda
     axis : None or 0
         ``e`` is one power of two for all of ``x`` (None; singular-value
         ratios unchanged) or one per column (0; each column's norm kept).
+    exponent : int or ndarray, optional
+        ``e`` when already known (:func:`olscheck.scaling.binary_exponent`).
 
     Notes
     -----
@@ -428,7 +451,7 @@ def span_factor(q: np.ndarray, x: np.ndarray, axis: int | None = None) -> np.nda
     1e±300 finite; it is applied to the small product when that cannot
     over- or underflow, so X is not copied.
     """
-    exponent = np.asarray(binary_exponent(x, axis=axis))
+    exponent = np.asarray(binary_exponent(x, axis=axis) if exponent is None else exponent)
     if np.all(np.abs(exponent) < 900):
         return np.ldexp(q.T @ x, -exponent)
     return q.T @ np.ldexp(x, -exponent)

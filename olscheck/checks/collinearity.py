@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 from scipy import linalg as scipy_linalg
 
-from ..model import span_factor
 from ..result import Assumption, Severity, TestResult, clean_float, not_computable
 from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
@@ -291,8 +290,8 @@ def _vif_rows(fit) -> tuple[tuple[TermInflation, ...], str | None]:
 
 
 def _spans_design(fit) -> bool:
-    """Whether the fit's Q spans every design column (nothing aliased), so its factors replace the rows."""
-    return fit.rank == fit.x.shape[1] and fit.q.shape[1] == fit.rank and fit.q.shape[0] >= fit.rank
+    """Whether the fit's Q has a column per kept design column, so its small factor replaces the rows."""
+    return fit.q.shape[1] == fit.rank and fit.q.shape[0] >= fit.rank
 
 
 def _centred_factor(fit, predictor_columns: list[int]) -> np.ndarray:
@@ -300,10 +299,8 @@ def _centred_factor(fit, predictor_columns: list[int]) -> np.ndarray:
 
     The design's column 0 is the intercept (VIFs need one).
     """
-    columns = [0] + list(predictor_columns)
-    design = fit.x if columns == list(range(fit.x.shape[1])) else fit.x[:, columns]
-    factor = span_factor(fit.q, design, axis=0)
-    upper = scipy_linalg.qr(factor, mode="r", check_finite=False)[0][1:, 1:]
+    factor, _ = fit.design_factor
+    upper = scipy_linalg.qr(factor[:, [0] + list(predictor_columns)], mode="r", check_finite=False)[0][1:, 1:]
     return upper / np.sqrt(np.einsum("ij,ij->j", upper, upper))
 
 
@@ -471,7 +468,7 @@ def summarize(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> CollinearityS
     rows, reason = _vif_rows(fit)
     if fit.rank:
         # X and Q'X share singular values and right singular vectors
-        indices, proportions = belsley_diagnostics(span_factor(fit.q, fit.x, axis=0) if _spans_design(fit) else fit.x)
+        indices, proportions = belsley_diagnostics(fit.design_factor[0] if _spans_design(fit) else fit.x)
     else:
         indices, proportions = np.zeros(0), np.zeros((0, 0))
     names = fit.column_names
