@@ -58,17 +58,22 @@ class StandardErrorChange:
                 "largest_change": self.largest_change}
 
 
+#: Rows per block of the O(n p) passes below: the n x p matrices of slope
+#: directions and scores exist one block at a time, never whole.
+_BLOCK_ROWS = 1 << 16
+
+
 def _slope_directions(fit) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The unit rows u_j of the slopes (intercept excluded) and their names; ``fit.q[rows] @ u.T`` are the g_j."""
     start = 1 if fit.has_intercept else 0
-    directions = fit.coefficient_directions[start:]
-    return fit.q @ directions.T, fit.column_names[start:]
+    return fit.coefficient_directions[start:], fit.column_names[start:]
 
 
 def hc3_change(fit) -> StandardErrorChange | None:
     """HC3 over classical standard errors, per slope; None when not defined (df_resid < 1, h = 1)."""
     if fit.df_resid < 1 or fit.rss <= 0:
         return None
-    g, names = _slope_directions(fit)
+    directions, names = _slope_directions(fit)
     if not names:
         return None
     one_minus_h = 1.0 - fit.leverage
@@ -76,7 +81,11 @@ def hc3_change(fit) -> StandardErrorChange | None:
     weights = np.zeros(fit.n)
     weights[usable] = (fit.residuals[usable] / one_minus_h[usable]) ** 2
     sigma2 = fit.rss / fit.df_resid
-    ratios = np.sqrt((g * g).T @ weights / sigma2)
+    meat = np.zeros(len(names))
+    for start in range(0, fit.n, _BLOCK_ROWS):
+        g = fit.q[start:start + _BLOCK_ROWS] @ directions.T
+        meat += np.einsum("ij,ij,i->j", g, g, weights[start:start + _BLOCK_ROWS])
+    ratios = np.sqrt(meat / sigma2)
     return StandardErrorChange(tuple(float(r) for r in ratios), names, "HC3")
 
 
@@ -113,8 +122,14 @@ def bartlett_sums(scores: np.ndarray, window: int, lags: int) -> np.ndarray:
     """
     scores = np.asarray(scores, dtype=float)
     n, columns = scores.shape
+    return _bartlett_blocks(lambda first, stop: scores[first:stop], n, columns, window, lags)
+
+
+def _bartlett_blocks(rows, n: int, columns: int, window: int, lags: int) -> np.ndarray:
+    """:func:`bartlett_sums` of the scores ``rows(first, stop)`` (rows first..stop-1), asked for a block at a time."""
     if window < lags:
         # fewer rows than the bandwidth: the lagged products directly (at most n lags)
+        scores = rows(0, n)
         meat = np.einsum("ij,ij->j", scores, scores)
         for lag in range(1, window + 1):
             meat += 2.0 * (1.0 - lag / (lags + 1.0)) * np.einsum("ij,ij->j", scores[lag:], scores[:-lag])
@@ -128,7 +143,7 @@ def bartlett_sums(scores: np.ndarray, window: int, lags: int) -> np.ndarray:
         stop = min(start + _BARTLETT_BLOCK, n + lags)
         segment = np.zeros((stop - start + width, columns))
         low, high = max(start - width, 0), min(stop, n)
-        segment[low - (start - width): high - (start - width)] = scores[low:high]
+        segment[low - (start - width): high - (start - width)] = rows(low, high)
         running = np.cumsum(segment, axis=0, out=segment)
         window_sums = running[width:] - running[:-width]
         total += np.einsum("ij,ij->j", window_sums, window_sums)
@@ -139,12 +154,16 @@ def newey_west_change(fit, lags: int | None = None) -> StandardErrorChange | Non
     """Newey-West (Bartlett kernel) HAC over classical standard errors, per slope."""
     if fit.df_resid < 1 or fit.rss <= 0:
         return None
-    g, names = _slope_directions(fit)
+    directions, names = _slope_directions(fit)
     if not names:
         return None
     lags = newey_west_lags(fit.n) if lags is None else int(lags)
-    scores = g * fit.residuals[:, None]  # row t: g_tj e_t
-    meat = bartlett_sums(scores, min(lags, fit.n - 1), lags)
+
+    def scores(first: int, stop: int) -> np.ndarray:
+        # row t: g_tj e_t, built a block at a time
+        return (fit.q[first:stop] @ directions.T) * fit.residuals[first:stop, None]
+
+    meat = _bartlett_blocks(scores, fit.n, len(names), min(lags, fit.n - 1), lags)
     sigma2 = fit.rss / fit.df_resid
     ratios = np.sqrt(np.clip(meat, 0.0, None) / sigma2)
     return StandardErrorChange(tuple(float(r) for r in ratios), names, f"Newey-West HAC, Bartlett kernel, {lags} lags")
