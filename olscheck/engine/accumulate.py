@@ -106,7 +106,7 @@ class FitStatistics:
         self.n_dropped += chunk.incomplete
         for name, count in chunk.missing.items():
             self.missing[name] = self.missing.get(name, 0) + count
-        counts = (chunk.raw != 0).sum(axis=0)
+        counts = np.count_nonzero(chunk.raw, axis=0)
         self.level_counts = counts if self.level_counts is None else self.level_counts + counts
         if rows.shape[0]:
             y = chunk.raw[:, -1]

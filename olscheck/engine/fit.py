@@ -50,7 +50,8 @@ class StreamedFit:
     upper: np.ndarray                      # R of the reported columns and y (raw scale), square
     r_fit: np.ndarray                      # R of the kept fitting basis
     basis_coefficients: np.ndarray         # a: y ≈ B a
-    basis_map: np.ndarray                  # B = shifted @ basis_map + basis_offset
+    basis_source: np.ndarray               # B[:, i] = shifted[:, basis_source[i]] * basis_multiplier[i]
+    basis_multiplier: np.ndarray           #           + basis_offset[i] (the intercept: multiplier 0, offset 1)
     basis_offset: np.ndarray
     column_means: np.ndarray               # of the kept columns (0 without intercept)
     column_scales: np.ndarray              # of the kept columns in the fitting basis
@@ -105,8 +106,24 @@ class StreamedFit:
         norms = np.sqrt(np.sum(self.factor * self.factor, axis=1))
         return (self.factor / np.where(norms > 0, norms, 1)[:, None]).astype(np.float64)
 
-    def basis_rows(self, shifted: np.ndarray) -> np.ndarray:
-        return shifted @ self.basis_map + self.basis_offset
+    def basis_rows(self, shifted: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The fitting basis B of a chunk's accumulated rows, into ``out`` (m x rank) if given.
+
+        Every basis column is one accumulated column scaled and shifted, so
+        B is written column by column: the same numbers as the product with
+        the (one entry per column) map matrix, in a fraction of the time.
+        """
+        m = shifted.shape[0]
+        if out is None:
+            out = np.empty((m, self.rank), order="F")
+        for i, (column, multiplier, offset) in enumerate(
+                zip(self.basis_source, self.basis_multiplier, self.basis_offset)):
+            if multiplier == 0.0:
+                out[:, i] = offset
+            else:
+                np.multiply(shifted[:, column], multiplier, out=out[:, i])
+                out[:, i] += offset
+        return out
 
     def fitted_part(self, basis: np.ndarray) -> np.ndarray:
         """The part of the fitted values that varies by row: B_s a_s with an intercept (B a without)."""
@@ -249,14 +266,16 @@ def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:
     factor = to_reported @ r_inverse.astype(np.longdouble)
 
     # B = (raw - mean) / scale with raw = scale_acc * shifted + shift_acc, as one affine map of the chunk
-    basis_map = np.zeros((width, k))
+    basis_source = np.zeros(k, dtype=int)
+    basis_multiplier = np.zeros(k)
     basis_offset = np.zeros(k)
     for i, j in enumerate(kept):
         column = accumulated[j]
         if intercept and j == 0:
             basis_offset[i] = 1.0
             continue
-        basis_map[column, i] = layout.scale[column] / kept_scales[i]
+        basis_source[i] = column
+        basis_multiplier[i] = layout.scale[column] / kept_scales[i]
         basis_offset[i] = (layout.shift[column] - kept_means[i]) / kept_scales[i]
 
     # the fitted values' mean and size, to standardise them in pass 2
@@ -278,8 +297,8 @@ def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:
     return StreamedFit(
         layout=layout, n=n, n_rows=statistics.n_rows, n_dropped=statistics.n_dropped, notes=tuple(notes),
         column_names=tuple(names), accumulated=np.asarray(accumulated), terms=tuple(terms), has_intercept=intercept,
-        kept=kept, aliased=aliased, upper=upper, r_fit=r_fit, basis_coefficients=a, basis_map=basis_map,
-        basis_offset=basis_offset, column_means=kept_means, column_scales=kept_scales, coefficients=coefficients,
+        kept=kept, aliased=aliased, upper=upper, r_fit=r_fit, basis_coefficients=a, basis_source=basis_source,
+        basis_multiplier=basis_multiplier, basis_offset=basis_offset, column_means=kept_means, column_scales=kept_scales, coefficients=coefficients,
         factor=factor, rss_pass1=rss, model_ss=model_ss, y_squares=float(upper[:, p] @ upper[:, p]),
         y_min=statistics.y_min, y_max_abs=statistics.y_max_abs, fitted_mean=fitted_mean,
         fitted_rms=float(fitted_rms) if fitted_rms else 1.0, reset_rms=float(reset_rms) or 1.0, residual_shift=residual_shift,

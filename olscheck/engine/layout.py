@@ -119,9 +119,12 @@ class Layout:
         incomplete = np.zeros(n, dtype=bool)
         for mask in missing.values():
             incomplete |= mask
-        keep = ~incomplete
-        m = int(keep.sum())
-        raw = np.zeros((m, self.width))
+        dropped = int(incomplete.sum())
+        # every row complete (the usual case): whole columns, no copies through a mask
+        keep = slice(None) if dropped == 0 else ~incomplete
+        m = n - dropped
+        # Fortran order: columns are written whole, and LAPACK and the per-column work read them whole
+        raw = np.zeros((m, self.width), order="F")
         raw[:, 0] = 1.0
         for name in self.predictors:
             columns = self.slices[name]
@@ -132,9 +135,10 @@ class Layout:
                 for offset, level in enumerate(self.levels[name]):
                     raw[:, columns.start + offset] = _equals(codes, level)
         raw[:, self.y_column] = y[keep]
-        shifted = (raw - self.shift) / self.scale
-        return ChunkRows(raw=raw, shifted=shifted, labels=index[keep], n_rows=n, incomplete=int(incomplete.sum()),
-                         missing={name: int(mask.sum()) for name, mask in missing.items()})
+        shifted = raw - self.shift
+        shifted /= self.scale
+        return ChunkRows(raw=raw, shifted=shifted, labels=index[keep], n_rows=n, incomplete=dropped,
+                         missing={name: int(np.count_nonzero(mask)) for name, mask in missing.items()})
 
 
 def _equals(codes: np.ndarray, level: Any) -> np.ndarray:

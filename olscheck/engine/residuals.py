@@ -26,7 +26,7 @@ Cost O(n k²) per pass, memory O(chunk · k).
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg as scipy_linalg
+from scipy.linalg import blas
 
 from ..checks.influence import LEVERAGE_ONE_TOLERANCE
 from .accumulate import TOP_KEPT, ResidualStatistics, Sequence, stack_r
@@ -65,13 +65,20 @@ def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: i
     if m == 0:
         return out
     n, k = fit.n, fit.rank
-    basis = fit.basis_rows(shifted)
+    slopes = fit.slopes
+    columns = AUX(slopes.size)
+    # The auxiliary block [1, B_s, ...] is Fortran-ordered and holds the fitting basis B itself (with an
+    # intercept B = [1, B_s] is its first columns, without one B = B_s follows the ones column): B is
+    # written once, and LAPACK factors the block in place at the end, after the last use of B.
+    auxiliary = np.empty((m, columns.width), order="F")
+    auxiliary[:, columns.one] = 1.0
+    first = 0 if fit.has_intercept else 1
+    basis = fit.basis_rows(shifted, out=auxiliary[:, first:first + k])
     fitted_part = fit.fitted_part(basis)
     e = fit.residuals(shifted, fitted_part)
-    q = scipy_linalg.solve_triangular(fit.r_fit, basis.T, trans="T", check_finite=False).T if k else np.zeros((m, 0))
+    # q = B R⁻¹, the rows of the orthonormal basis: one right-sided triangular solve (level-3 BLAS)
+    q = blas.dtrsm(1.0, fit.r_fit, basis, side=1, lower=0) if k else np.zeros((m, 0))
     h = np.einsum("ij,ij->i", q, q)
-    slopes = fit.slopes
-    slope_columns = fit.slope_columns
     directions = fit.directions[slopes] if slopes.size else np.zeros((0, k))
     g = q @ directions.T
     scores = g * e[:, None]
@@ -86,7 +93,7 @@ def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: i
     out.e_abs_max = float(np.sqrt(out.e_squared_max))
     out.q_e = q.T @ e
 
-    # auxiliary columns, written column by column into a Fortran-ordered block that LAPACK factors in place
+    # the other auxiliary columns
     if fit.has_intercept:
         standardised = fitted_part / fit.fitted_rms
         reset = standardised
@@ -94,10 +101,6 @@ def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: i
         standardised = (fitted_part - fit.fitted_mean) / fit.fitted_rms
         reset = fitted_part / fit.reset_rms
     sigma2 = fit.rss_pass1 / n
-    columns = AUX(slopes.size)
-    auxiliary = np.empty((m, columns.width), order="F")
-    auxiliary[:, columns.one] = 1.0
-    auxiliary[:, 1:slopes.size + 1] = basis[:, slope_columns]
     auxiliary[:, columns.fitted] = standardised
     np.multiply(standardised, standardised, out=auxiliary[:, columns.fitted2])
     if reset is standardised:
@@ -108,12 +111,6 @@ def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: i
     auxiliary[:, columns.e] = e
     np.subtract(e2, sigma2, out=auxiliary[:, columns.d])
     np.abs(e, out=auxiliary[:, columns.abs])
-    cut = min(max(split - start, 0), m)
-    if cut in (0, m):
-        factor = stack_r(None, auxiliary, overwrite=True)
-        out.halves = [factor, None] if cut else [None, factor]
-    else:
-        out.halves = [stack_r(None, auxiliary[:cut]), stack_r(None, auxiliary[cut:])]
 
     # sandwich sums: HC3 here, Newey-West in the sequence
     one_minus_h = 1.0 - h
@@ -162,10 +159,18 @@ def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: i
             "positions": chosen,
             "labels": chunk.labels[local],
             "raw": chunk.raw[local],
-            "basis": basis[local][:, slopes],
+            "basis": basis[local, fit.slope_columns],
             "residuals": e[local],
             "leverage": leverage[local],
         }]
+
+    # the auxiliary block's triangular factor, per half of the rows (Goldfeld-Quandt); B is gone after this
+    cut = min(max(split - start, 0), m)
+    if cut in (0, m):
+        factor = stack_r(None, auxiliary, overwrite=True)
+        out.halves = [factor, None] if cut else [None, factor]
+    else:
+        out.halves = [stack_r(None, auxiliary[:cut]), stack_r(None, auxiliary[cut:])]
     return out
 
 
