@@ -739,9 +739,13 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
     order, order_name, order_note, order_notes = _order(working, order_key)
     notes.extend(order_notes)
     positions = order[~incomplete[order]]  # complete rows, in analysis order
-    complete = working.iloc[positions]
-    y = target_values[positions]
-    numeric = {k: v[positions] for k, v in numeric.items()}
+    if positions.size == n_rows and np.array_equal(positions, np.arange(n_rows)):
+        # every row, in the given order: no n x p copies of the columns
+        complete, y = working, target_values
+    else:
+        complete = working.iloc[positions]
+        y = target_values[positions]
+        numeric = {k: v[positions] for k, v in numeric.items()}
     if y.size < 2:
         raise InsufficientDataError(
             f"only {y.size} usable row; a regression needs at least two rows (and many more for the diagnostics "
