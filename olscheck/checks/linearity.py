@@ -292,8 +292,7 @@ def recursive_residuals(x: np.ndarray, y: np.ndarray, start: int) -> np.ndarray:
     """
     n, k = x.shape
     block = max(RECURSION_BLOCK_ROWS, 2 * k)
-    augmented = np.column_stack([x, y])
-    triangle = np.linalg.qr(augmented[:start], mode="r")[:k]
+    triangle = np.linalg.qr(np.column_stack([x[:start], y[:start]]), mode="r")[:k]
     out = np.empty(n - start)
     if n - start > 8 * block:
         # thousands of small BLAS calls: threads only add synchronisation,
@@ -301,9 +300,9 @@ def recursive_residuals(x: np.ndarray, y: np.ndarray, start: int) -> np.ndarray:
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1, user_api="blas"):
-            _recursion(x, y, augmented, triangle, start, block, out)
+            _recursion(x, y, triangle, start, block, out)
     else:
-        _recursion(x, y, augmented, triangle, start, block, out)
+        _recursion(x, y, triangle, start, block, out)
     return out
 
 
@@ -313,10 +312,12 @@ def recursive_residuals(x: np.ndarray, y: np.ndarray, start: int) -> np.ndarray:
 CHOLESKY_TRACE_LIMIT = 100.0
 
 
-def _recursion(x, y, augmented, triangle, start, block, out) -> None:
+def _recursion(x, y, triangle, start, block, out) -> None:
     # LAPACK called directly: this loop runs n / block times, and the scipy
     # wrappers' argument checks cost more than the small factorisations
     n, k = x.shape
+    # [R; X_B y_B] for the update, refilled per block (no n x (k + 1) copy of [X y])
+    stacked = np.empty((k + block, k + 1), order="F")
     dtrtrs, dpotrf, dgeqrf = lapack.dtrtrs, lapack.dpotrf, lapack.dgeqrf
     below = np.tril(np.ones((k, k + 1), dtype=bool), -1)
     work = max(1, (k + 1) * 64)
@@ -337,8 +338,12 @@ def _recursion(x, y, augmented, triangle, start, block, out) -> None:
             upper = upper * np.where(np.diag(upper) < 0, -1.0, 1.0)[:, None]
             out[begin - start:end - start] = scipy_linalg.solve_triangular(upper, errors, trans="T",
                                                                            check_finite=False)
-        factored = dgeqrf(np.concatenate([triangle, augmented[begin:end]]), lwork=work, overwrite_a=1)[0]
-        triangle = factored[:k]
+        rows = stacked if size == block else np.empty((k + size, k + 1), order="F")
+        rows[:k] = triangle
+        rows[k:, :k] = rows_x
+        rows[k:, k] = y[begin:end]
+        factored = dgeqrf(rows, lwork=work, overwrite_a=1)[0]
+        triangle = factored[:k].copy()
         triangle[below] = 0.0
 
 
