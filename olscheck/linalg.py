@@ -16,7 +16,8 @@ import numpy as np
 from .householder import project, project_augmented
 from .scaling import binary_exponent
 
-__all__ = ["ALIASING_TOLERANCE", "Extension", "LeastSquares", "extend", "least_squares", "centred_scaled_basis"]
+__all__ = ["ALIASING_TOLERANCE", "Extension", "LeastSquares", "extend", "least_squares", "least_squares_in_place",
+           "centred_scaled_basis"]
 
 #: Relative size of a column's component orthogonal to the earlier columns
 #: below which it counts as aliased. 1e-7 is R's ``lm.fit`` default ``tol``.
@@ -127,16 +128,29 @@ def least_squares(z: np.ndarray, v: np.ndarray, *, intercept: bool = True,
     z = np.asarray(z, dtype=float)
     if z.ndim == 1:
         z = z[:, None]
-    v = np.asarray(v, dtype=float)
     n, m = z.shape
+    work = np.empty((n, m + 1), order="F")
+    work[:, :m] = z
+    return least_squares_in_place(work, v, intercept=intercept, tolerance=tolerance)
+
+
+def least_squares_in_place(work: np.ndarray, v: np.ndarray, *, intercept: bool = True,
+                           tolerance: float = ALIASING_TOLERANCE) -> LeastSquares:
+    """:func:`least_squares` with the regressors in the first m columns of ``work``, an (n, m + 1) Fortran array.
+
+    ``work`` is overwritten (centred, scaled and factored in place), so a
+    caller that builds a wide auxiliary design (the second-order test's
+    squares and products) fills it once and no copy is made.
+    """
+    n, m = work.shape[0], work.shape[1] - 1
+    v = np.asarray(v, dtype=float)
     v_shift = v.mean() if intercept else 0.0
     v_centred = v - v_shift
     tss = float(v_centred @ v_centred)
-    # [basis | v] is built in one Fortran-ordered array that LAPACK factors in
-    # place: one Householder QR gives the aliasing, the coefficients and the
-    # residuals (olscheck.householder), with no further n x m copy
-    work = np.empty((n, m + 1), order="F")
-    basis, shift, norm, exponent = _binary_centred_scaled_basis(z, centre=intercept, out=work[:, :m])
+    # [basis | v] in one Fortran-ordered array that LAPACK factors in place:
+    # one Householder QR gives the aliasing, the coefficients and the
+    # residuals (olscheck.householder)
+    basis, shift, norm, exponent = _binary_centred_scaled_basis(work[:, :m], centre=intercept, out=work[:, :m])
     candidate = np.flatnonzero(norm > 0)
     if candidate.size == m:
         work[:, m] = v_centred

@@ -40,7 +40,7 @@ from scipy import linalg as scipy_linalg
 from scipy.linalg import lapack
 from scipy import stats
 
-from ..linalg import ALIASING_TOLERANCE, extend, least_squares
+from ..linalg import ALIASING_TOLERANCE, extend, least_squares, least_squares_in_place
 from ..model import LinearFit
 from ..result import Assumption, Severity, TestResult, not_computable, p_text
 from ..scaling import binary_scaled
@@ -536,13 +536,11 @@ def quadratic(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Te
     k = regressors.shape[1]
     if k == 0:
         return not_computable(name, ASSUMPTION, _METHOD_QUADRATIC, "the model has no predictors")
-    # each column divided by a power of two near its largest magnitude: exact,
-    # the F test is invariant to it, and means and squares of columns near
-    # 1.5e308 (or 1e-300) stay finite and normal
-    regressors = binary_scaled(regressors, axis=0)
-    # the square of a two-valued column (a dummy) is affine in it
+    # the square of a two-valued column (a dummy) is affine in it; column by
+    # column, so no n x k temporary
     low, high = regressors.min(axis=0), regressors.max(axis=0)
-    binary = np.all((regressors == low) | (regressors == high), axis=0)
+    binary = np.array([bool(np.all((regressors[:, j] == low[j]) | (regressors[:, j] == high[j])))
+                       for j in range(k)])
     square_count = int(np.count_nonzero(~binary))
     product_count = k * (k - 1) // 2
     cells = int(thresholds.auxiliary_max_cells)
@@ -567,6 +565,11 @@ def quadratic(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Te
         # evenly spaced over the row order; the work budget caps rows x columns
         positions = (np.arange(rows, dtype=np.int64) * fit.n) // rows
         regressors, y = regressors[positions], fit.y[positions]
+    # each column divided by a power of two near its largest magnitude: exact,
+    # the F test is invariant to it, and means and squares of columns near
+    # 1.5e308 (or 1e-300) stay finite and normal
+    regressors = binary_scaled(regressors, axis=0)
+    if rows < fit.n:
         restricted = least_squares(regressors, y, intercept=fit.has_intercept)
         restricted_rss, restricted_rank = restricted.rss, restricted.rank
         variant = (f"{variant}; on {rows} evenly spaced of {fit.n} rows (the full design would exceed "
@@ -577,10 +580,19 @@ def quadratic(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Te
     centred = regressors - regressors.mean(axis=0) if fit.has_intercept else regressors
     scale = np.max(np.abs(centred), axis=0)
     centred = centred / np.where(scale > 0, scale, 1.0)
-    added = [centred[:, j] ** 2 for j in range(k) if not binary[j]]
+    # [X, squares, products | y] filled in place: the widest array of the battery, made once
+    work = np.empty((rows, k + count + 1), order="F")
+    work[:, :k] = regressors
+    column = k
+    for j in np.flatnonzero(~binary):
+        np.multiply(centred[:, j], centred[:, j], out=work[:, column])
+        column += 1
     if count > square_count:
-        added += [centred[:, i] * centred[:, j] for i in range(k) for j in range(i + 1, k)]
-    extended = least_squares(np.column_stack([regressors, *added]), y, intercept=fit.has_intercept)
+        for i in range(k):
+            for j in range(i + 1, k):
+                np.multiply(centred[:, i], centred[:, j], out=work[:, column])
+                column += 1
+    extended = least_squares_in_place(work, y, intercept=fit.has_intercept)
     df1 = extended.rank - restricted_rank
     df2 = rows - extended.rank
     if df1 < 1 or df2 < 1 or extended.rss <= 0:
