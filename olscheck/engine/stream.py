@@ -129,9 +129,10 @@ def check_streaming(
     if dask_source:
         statistics = _dask_pass1(source, used, layout, chunk_rows)
     else:
-        statistics = FitStatistics(layout.width)
-        for chunk in iterate_chunks(source, used, chunk_rows, layout.csv_dtypes):
-            statistics.add(layout.rows(chunk))
+        with _one_blas_thread():
+            statistics = FitStatistics(layout.width)
+            for chunk in iterate_chunks(source, used, chunk_rows, layout.csv_dtypes):
+                statistics.add(layout.rows(chunk))
     fit = solve(layout, statistics)
 
     n = fit.n
@@ -158,18 +159,35 @@ def check_streaming(
         accumulated = _dask_pass2(source, used, layout, fit, chunk_rows, statistics.partition_counts, order, nw_lags,
                                   split, sample_positions)
     else:
-        accumulated = new_statistics(fit, order, nw_lags)
-        position = 0
-        for chunk in iterate_chunks(source, used, chunk_rows, layout.csv_dtypes):
-            rows = layout.rows(chunk)
-            accumulated = accumulated.merge(
-                chunk_statistics(fit, rows, position, order, nw_lags, split, sample_positions))
-            position += rows.raw.shape[0]
+        with _one_blas_thread():
+            accumulated = new_statistics(fit, order, nw_lags)
+            position = 0
+            for chunk in iterate_chunks(source, used, chunk_rows, layout.csv_dtypes):
+                rows = layout.rows(chunk)
+                accumulated = accumulated.merge(
+                    chunk_statistics(fit, rows, position, order, nw_lags, split, sample_positions))
+                position += rows.raw.shape[0]
 
     step("running the assumption tests")
     return _report(fit, accumulated, settings, complete=complete, stride=stride, offset=offset, seed=seed,
                    durbin_watson_exact=durbin_watson_exact, order=order, alpha=alpha, intercept=bool(intercept),
                    chunk_rows=int(chunk_rows), exact_rows=int(exact_rows), probe=bool(probe), step=step)
+
+
+def _one_blas_thread():
+    """BLAS and LAPACK on one thread for the passes over chunks.
+
+    Every call of a pass is tall and narrow (1e5 x 20 to 30): a second
+    thread gains little on the QR and triangular solves, costs a wake-up
+    per call, and some products (the m x k by k x s product of the scores)
+    ran ten times slower on two threads; on a machine busy with other work
+    the spinning threads made pass 2 slower still (seconds per chunk).
+    Dask sources are left alone: their partitions already run in parallel,
+    and the limit is process-wide.
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 # --------------------------------------------------------------------------- columns and sources
