@@ -204,11 +204,20 @@ class Extension:
     rss: float
 
 
+#: Kahan's criterion: a column that keeps more than this share of its norm
+#: through one projection is orthogonal to Q to rounding already; otherwise
+#: it is projected once more (Parlett 1980, §6-9; Giraud et al. 2005).
+_REPROJECT_BELOW = 1.0 / np.sqrt(2.0)
+
+
 def _project_out(q: np.ndarray, columns: np.ndarray) -> None:
-    """``columns -= Q (Q' columns)`` twice, in place ("twice is enough": orthogonal to rounding)."""
+    """``columns -= Q (Q' columns)`` in place, a second time when Kahan's criterion asks for it."""
     if q.shape[1] == 0:
         return
-    for _ in range(2):
+    before = np.sqrt(np.einsum("ij,ij->j", columns, columns))
+    columns -= q @ (q.T @ columns)
+    after = np.sqrt(np.einsum("ij,ij->j", columns, columns))
+    if np.any(after <= _REPROJECT_BELOW * before):
         columns -= q @ (q.T @ columns)
 
 
@@ -244,7 +253,7 @@ def extend(q: np.ndarray, z: np.ndarray, v: np.ndarray, *, centre: bool,
     Notes
     -----
     With ``W = (I - QQ') Z_scaled``, orthogonal to the model by projecting
-    twice, the extended column space is ``span(Q) ⊕ span(W)``, so the
+    (twice where one projection cancelled much of a column), the extended column space is ``span(Q) ⊕ span(W)``, so the
     residual of v is the residual of ``(I - QQ')v`` on W, from one
     Householder QR of ``[W | (I - QQ')v]`` (:func:`olscheck.householder.project_augmented`),
     where ``|R_jj|`` is column j's distance from the model and the earlier

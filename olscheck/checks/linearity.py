@@ -505,6 +505,14 @@ _METHOD_QUADRATIC = (
 QUADRATIC_MAX_SHARE = 0.5
 
 
+def _two_valued(column: np.ndarray, low: float, high: float) -> bool:
+    """Whether every value is ``low`` or ``high``; the first rows settle it for almost every continuous column."""
+    head = column[:1024]
+    if not np.all((head == low) | (head == high)):
+        return False
+    return bool(np.all((column == low) | (column == high)))
+
+
 def quadratic(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
     r"""F test of a second-order (quadratic) expansion of the mean.
 
@@ -536,11 +544,9 @@ def quadratic(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Te
     k = regressors.shape[1]
     if k == 0:
         return not_computable(name, ASSUMPTION, _METHOD_QUADRATIC, "the model has no predictors")
-    # the square of a two-valued column (a dummy) is affine in it; column by
-    # column, so no n x k temporary
+    # the square of a two-valued column (a dummy) is affine in it
     low, high = regressors.min(axis=0), regressors.max(axis=0)
-    binary = np.array([bool(np.all((regressors[:, j] == low[j]) | (regressors[:, j] == high[j])))
-                       for j in range(k)])
+    binary = np.array([_two_valued(regressors[:, j], low[j], high[j]) for j in range(k)], dtype=bool)
     square_count = int(np.count_nonzero(~binary))
     product_count = k * (k - 1) // 2
     cells = int(thresholds.auxiliary_max_cells)
