@@ -101,7 +101,9 @@ def iterate_chunks(source: Any, columns: Sequence[str], chunk_rows: int,
         handle = pq.ParquetFile(source, pre_buffer=False)
         offset = 0
         for batch in handle.iter_batches(batch_size=chunk_rows, columns=columns):
-            frame = batch.to_pandas()
+            # one block per column: numeric columns without nulls become views of the batch, not one copy
+            # consolidated into a 2-D block that the layout then copies again column by column
+            frame = batch.to_pandas(split_blocks=True)
             frame.index = pd.RangeIndex(offset, offset + len(frame))
             offset += len(frame)
             yield frame
