@@ -26,7 +26,9 @@ this_file --run STEP``, wall time and peak RSS from ``os.wait4``):
 Peak RSS is the child's own VmHWM (ru_maxrss from wait4 would include the
 parent's memory at fork). (a), (c) and (s) are also timed inside one warm process (imports done, one
 untimed warm-up run), to separate the engine from start-up. The median over
---repeats runs is printed, with the ratios c/a, s/a and b/c.
+--repeats runs is printed, with the ratios c/a, s/a and b/c. ``--breakdown``
+adds, per size, the warm time of each stage of (c): reading the frame into
+the design, the fit, and each family of tests.
 """
 
 from __future__ import annotations
@@ -162,6 +164,36 @@ def warm(name: str, path: str, repeats: int) -> float:
     return statistics.median(times)
 
 
+def breakdown(path: str, repeats: int) -> list[tuple[str, float]]:
+    """Warm seconds of each stage of the in-memory battery (median of ``repeats``): where (c)'s time goes."""
+    import pandas as pd
+
+    from olscheck.checks import autocorrelation, collinearity, heteroskedasticity, influence, linearity, normality
+    from olscheck.data import prepare
+    from olscheck.model import fit
+    from olscheck.thresholds import DEFAULT_THRESHOLDS
+
+    frame = pd.read_parquet(path)
+    stages = {}
+
+    def timed(name, function):
+        start = time.perf_counter()
+        result = function()
+        stages.setdefault(name, []).append(time.perf_counter() - start)
+        return result
+
+    for _ in range(repeats + 1):  # the first run warms caches and is dropped
+        design = timed("read frame into the design", lambda: prepare(frame, "y", None))
+        fitted = timed("fit (QR, refinement, leverage)", lambda: fit(design))
+        for family in (heteroskedasticity, autocorrelation, normality):
+            timed(family.__name__.rsplit(".", 1)[-1], lambda: family.run(fitted, DEFAULT_THRESHOLDS))
+        for test in ("reset", "harvey_collier", "rainbow", "quadratic"):
+            timed(f"linearity: {test}", lambda: getattr(linearity, test)(fitted, DEFAULT_THRESHOLDS))
+        timed("collinearity", lambda: collinearity.summarize(fitted, DEFAULT_THRESHOLDS))
+        timed("influence", lambda: influence.summarize(fitted, DEFAULT_THRESHOLDS))
+    return [(name, statistics.median(times[1:])) for name, times in stages.items()]
+
+
 def parse_size(text: str) -> tuple[int, int]:
     rows, columns = text.lower().split("x")
     return int(float(rows)), int(columns)
@@ -195,6 +227,8 @@ def main(argv=None) -> int:
     parser.add_argument("--warm", default="floor,naive,battery,stream",
                         help="steps also timed inside one warm process (default floor,naive,battery,stream; "
                              "naive warm is the recipe's compute-only time)")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also time each stage of the in-memory battery in a warm process")
     parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "olscheck-benchmark"))
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
@@ -230,6 +264,15 @@ def main(argv=None) -> int:
                     f"{'' if warm_time is None else f'{warm_time:8.2f}'}")
             print(line, flush=True)
         rows.append((n, p, results))
+        if args.breakdown:
+            stages = breakdown(str(path), args.repeats)
+            total = sum(seconds for _, seconds in stages)
+            print(f"\nwhere the in-memory battery's warm time goes at {n:.0e} x {p} (total {total:.2f} s):")
+            print("| stage | warm s | share |")
+            print("|---|---:|---:|")
+            for name, seconds in stages:
+                print(f"| {name} | {seconds:.3f} | {100 * seconds / total:.0f}% |")
+            print(flush=True)
 
     print()
     print(f"machine: {machine()}")
