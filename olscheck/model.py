@@ -10,7 +10,8 @@ that problem as accurately as float64 data allows:
    :meth:`olscheck.design.Design.fitting_basis`;
 2. aliased columns found the way R's ``lm`` finds them (a column within
    1e-7 of the span of the earlier ones is dropped, later columns first);
-3. Householder QR of the basis and the triangular solve;
+3. QR of the basis (CholeskyQR2 when its condition number is at most 1e4,
+   Householder otherwise) and the triangular solve;
 4. iterative refinement of the augmented system
    ``[I X; X' 0] [r; b] = [y; 0]`` with residuals in extended precision
    (Björck 1967), which recovers the digits the intercept and a poorly
@@ -35,7 +36,7 @@ from scipy import linalg as scipy_linalg
 
 from .design import Design, Term
 from .errors import DataError
-from .householder import independent_columns, orthonormal_factor
+from .householder import cholesky_qr2, independent_columns, orthonormal_factor
 from .linalg import ALIASING_TOLERANCE
 from .scaling import binary_exponent, binary_scaled
 
@@ -292,8 +293,10 @@ def fit(design: Design) -> LinearFit:
     # one QR of the whole basis decides the aliasing (on R, where distances are
     # those of the n-row columns) and, when nothing is aliased, is the solution's QR
     if n and p:
-        # factored in place: the basis is rebuilt in the rare aliased case
-        q, r = orthonormal_factor(basis, overwrite=True)
+        # factored in place (the basis is rebuilt in the rare aliased case):
+        # CholeskyQR2 when the basis is well conditioned, else Householder
+        factors = cholesky_qr2(basis)
+        q, r = factors if factors is not None else orthonormal_factor(basis, overwrite=True)
         kept = independent_columns(r, ALIASING_TOLERANCE)
         # an all-zero column (constant after centring) has norm 0 and is never kept
         kept = kept[np.linalg.norm(r[:, kept], axis=0) > 0] if kept.size else kept

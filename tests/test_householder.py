@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from olscheck.householder import independent_columns, project
+from olscheck.householder import cholesky_qr2, independent_columns, project
 
 TOLERANCE = 1e-7
 
@@ -83,3 +83,28 @@ def test_triangle_decision_equals_row_decision(seed):
     basis = _unit_columns(z)
     triangle = np.linalg.qr(basis, mode="r")
     assert independent_columns(triangle, TOLERANCE).tolist() == _gram_schmidt_on_rows(basis, TOLERANCE)
+
+
+# ---------------------------------------------------------------------------
+# CholeskyQR2
+# ---------------------------------------------------------------------------
+def test_cholesky_qr2_agrees_with_householder_up_to_signs():
+    rng = np.random.default_rng(21)
+    x = rng.normal(size=(500, 6))
+    x[:, 1:] += 0.8 * x[:, :-1]
+    expected_q, expected_r = np.linalg.qr(x)
+    q, r = cholesky_qr2(np.array(x, order="F"))
+    signs = np.sign(np.diag(expected_r))
+    np.testing.assert_allclose(r, expected_r * signs[:, None], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(q, expected_q * signs, atol=1e-12)
+    np.testing.assert_allclose(q.T @ q, np.eye(6), atol=1e-14)
+
+
+def test_cholesky_qr2_declines_an_ill_conditioned_matrix_and_leaves_it_untouched():
+    t = np.linspace(0.0, 1.0, 200)
+    x = np.asfortranarray(np.column_stack([t**k for k in range(6)]))  # condition ~1e6 with unit columns
+    before = x.copy()
+    assert cholesky_qr2(x) is None
+    np.testing.assert_array_equal(x, before)
+    exactly_dependent = np.asfortranarray(np.column_stack([t, 2 * t, t**2]))
+    assert cholesky_qr2(exactly_dependent) is None
