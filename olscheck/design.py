@@ -7,6 +7,8 @@ knows about pandas beyond the row labels.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from math import comb
 
@@ -187,17 +189,19 @@ class Design:
         for j in range(p):
             if j == intercept_column:
                 continue
+            # one contiguous column of the Fortran-ordered copy, changed in place
             column = raw[:, j]
+            magnitude = np.sqrt(np.sum(column * column)) if dtype is not np.float64 else math.sqrt(column @ column)
             if self.has_intercept:
                 shift[j] = column.mean()
-                column = column - shift[j]
-            norm = np.sqrt(np.sum(column * column))
-            magnitude = np.sqrt(np.sum(raw[:, j] * raw[:, j]))
+                column -= shift[j]
+            norm = np.sqrt(np.sum(column * column)) if dtype is not np.float64 else math.sqrt(column @ column)
             if norm > 1e-12 * magnitude and norm > 0:
                 scale[j] = norm
+                column /= scale[j]
             else:
                 scale[j] = 0
-            raw[:, j] = column / scale[j] if scale[j] > 0 else 0
+                column[:] = 0
         centring = np.eye(p, dtype=dtype)
         for j in range(p):
             if j == intercept_column:
