@@ -123,8 +123,9 @@ class Layout:
         # every row complete (the usual case): whole columns, no copies through a mask
         keep = slice(None) if dropped == 0 else ~incomplete
         m = n - dropped
-        # Fortran order: columns are written whole, and LAPACK and the per-column work read them whole
-        raw = np.zeros((m, self.width), order="F")
+        # Fortran order: columns are written whole, and LAPACK and the per-column work read them whole;
+        # every column is written below (ones, each predictor's slice, y), so no zero fill
+        raw = np.empty((m, self.width), order="F")
         raw[:, 0] = 1.0
         for name in self.predictors:
             columns = self.slices[name]
