@@ -48,8 +48,10 @@ REFINEMENT_STEPS = 4
 #: Extended-precision refinement always runs up to this many rows. Beyond,
 #: it runs only when the condition number of the (centred, unit-norm) basis
 #: exceeds :data:`REFINEMENT_CONDITION` or the design has polynomial groups:
-#: Householder QR alone is then accurate to about cond · eps ≈ 1e-13
-#: relative (Golub & Van Loan, Thm 5.3.1), beyond anything a report shows,
+#: the QR alone (Householder, or CholeskyQR2, whose Q is orthonormal and
+#: X - QR at rounding level in that range) is then accurate to about
+#: cond · eps ≈ 1e-13 relative (Golub & Van Loan, Thm 5.3.1; Yamamoto et
+#: al. 2015), beyond anything a report shows,
 #: and the refinement's n x p long-double passes, the slowest part of a fit
 #: at 10⁶ rows (about 2 s), are skipped.
 REFINEMENT_ALWAYS_ROWS = 100_000
@@ -320,7 +322,7 @@ def fit(design: Design) -> LinearFit:
             residuals = residual.astype(np.float64)
             rss = float(np.sum(residual * residual))
         else:
-            # a well-conditioned basis: Householder's own accuracy, eps·cond(R)
+            # a well-conditioned basis: the QR's own accuracy, eps·cond(R)
             # relative, is already beyond what refinement would add to the
             # statistics, and the n x p extended-precision copy is skipped
             to_reported_extended = to_reported.astype(np.longdouble)
