@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .householder import project, project_augmented
+from .householder import independent_columns, project, project_augmented
 from .scaling import binary_exponent
 
-__all__ = ["ALIASING_TOLERANCE", "Extension", "LeastSquares", "extend", "least_squares", "least_squares_in_place",
-           "centred_scaled_basis"]
+__all__ = ["ALIASING_TOLERANCE", "Extension", "FactoredLeastSquares", "LeastSquares", "extend", "least_squares",
+           "least_squares_from_factor", "least_squares_in_place", "centred_scaled_basis"]
 
 #: Relative size of a column's component orthogonal to the earlier columns
 #: below which it counts as aliased. 1e-7 is R's ``lm.fit`` default ``tol``.
@@ -275,3 +275,72 @@ def extend(q: np.ndarray, z: np.ndarray, v: np.ndarray, *, centre: bool,
     v_orthogonal = work[:, -1].copy()
     kept, _, residuals = project_augmented(work, v_orthogonal, tolerance)
     return Extension(kept=candidate[kept], residuals=residuals, rss=float(residuals @ residuals))
+
+
+@dataclass(frozen=True)
+class FactoredLeastSquares:
+    """What :func:`olscheck.linalg.least_squares` returns that the checks read."""
+
+    rank: int
+    rss: float
+    explained: float      # squared norm of the fitted values' part explained by the regressors
+    total: float          # squared norm of v about its mean (with intercept) or about 0
+    kept: np.ndarray
+    coefficients: np.ndarray  # on the centred (with intercept) and unit-scaled kept columns
+    means: np.ndarray
+    scales: np.ndarray
+    v_mean: float
+
+    def fitted(self, rows: np.ndarray) -> np.ndarray:
+        """Fitted values at regressor rows (same columns as the regression)."""
+        basis = (rows - self.means) / np.where(self.scales > 0, self.scales, 1.0)
+        return self.v_mean + basis[:, self.kept] @ self.coefficients
+
+
+def least_squares_from_factor(upper: np.ndarray, regressors: list[int], response: np.ndarray, intercept: bool,
+                  n: int) -> FactoredLeastSquares:
+    """``least_squares(Z, v, intercept)`` from the triangular factor of ``[1, ..., Z, ..., v]``.
+
+    ``upper`` is the R factor of auxiliary columns with the ones column
+    first; ``regressors`` are positions of Z's columns in it and
+    ``response`` is v as a column of the factor (``upper @ c`` for the
+    combination c). The same centring, scaling, constant-column and
+    aliasing rules as :func:`olscheck.linalg.least_squares` are applied to
+    the small matrix, so the kept set, rank and sums of squares are those of
+    the in-memory regression.
+    """
+    columns = np.column_stack([upper[:, [0, *regressors]], response])
+    factor = np.linalg.qr(columns, mode="r")
+    m = len(regressors)
+    one = factor[:, 0]
+    sqrt_n = one[0]
+    if intercept:
+        means = factor[0, 1:m + 1] / sqrt_n
+        centred = np.vstack([np.zeros((1, m + 1)), factor[1:, 1:]])
+        v_mean = float(factor[0, m + 1] / sqrt_n)
+    else:
+        means = np.zeros(m)
+        centred = factor[:, 1:].copy()
+        v_mean = 0.0
+    magnitude = np.sqrt(np.sum(factor[:, 1:m + 1] ** 2, axis=0))
+    scale = np.sqrt(np.sum(centred[:, :m] ** 2, axis=0))
+    constant = scale <= 1e-12 * np.maximum(magnitude, np.finfo(float).tiny)
+    scale = np.where(constant, 0.0, scale)
+    candidate = np.flatnonzero(~constant)
+    basis = centred[:, candidate] / scale[candidate]
+    kept = candidate[independent_columns(basis, ALIASING_TOLERANCE)] if candidate.size else candidate
+    v = centred[:, m]
+    total = float(v @ v)
+    if kept.size:
+        solved = np.linalg.qr(np.column_stack([centred[:, kept] / scale[kept], v]), mode="r")
+        k = kept.size
+        triangle = solved[:k, :k]
+        projection = solved[:k, k]
+        remainder = solved[k:, k]
+        rss = float(remainder @ remainder)
+        explained = float(projection @ projection)
+        coefficients = np.linalg.solve(triangle, projection)
+    else:
+        rss, explained, coefficients = total, 0.0, np.zeros(0)
+    return FactoredLeastSquares(rank=int(kept.size + (1 if intercept else 0)), rss=rss, explained=explained, total=total,
+                     kept=kept, coefficients=coefficients, means=means, scales=scale, v_mean=v_mean)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from olscheck.householder import cholesky_qr2, independent_columns, project
+from olscheck.householder import cholesky_qr2, independent_columns, project, stack_r, triangular_factor
 
 TOLERANCE = 1e-7
 
@@ -109,3 +109,18 @@ def test_cholesky_qr2_declines_an_ill_conditioned_matrix_and_leaves_it_untouched
     np.testing.assert_array_equal(x, before)
     exactly_dependent = np.asfortranarray(np.column_stack([t, 2 * t, t**2]))
     assert cholesky_qr2(exactly_dependent) is None
+
+
+@pytest.mark.parametrize("shape", [(1, 4), (3, 4), (50, 4), (1000, 28)])
+def test_triangular_factor_is_that_of_numpy(shape):
+    rows = np.random.default_rng(shape[0]).standard_normal(shape)
+    mine, numpy = triangular_factor(rows), np.linalg.qr(rows, mode="r")
+    assert mine.shape == numpy.shape
+    # unique up to the signs of the rows
+    signs = np.sign(np.diag(mine)) * np.sign(np.diag(numpy))
+    np.testing.assert_allclose(mine * signs[:, None], numpy, rtol=1e-10, atol=1e-12)
+    fortran = np.asfortranarray(rows)
+    np.testing.assert_array_equal(triangular_factor(fortran.copy(order="F"), overwrite=True),
+                                  triangular_factor(fortran))
+    stacked = stack_r(stack_r(None, rows[: shape[0] // 2]), rows[shape[0] // 2:])
+    np.testing.assert_allclose(stacked.T @ stacked, rows.T @ rows, rtol=1e-10, atol=1e-10)

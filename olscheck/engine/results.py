@@ -25,85 +25,14 @@ from scipy import stats
 
 from ..checks import autocorrelation, collinearity, heteroskedasticity, influence, linearity, normality
 from ..covariance import StandardErrorChange, newey_west_lags
-from ..householder import independent_columns
-from ..linalg import ALIASING_TOLERANCE
+from ..linalg import least_squares_from_factor
 from ..model import matrix_condition_number, exact_fit_reason
 from ..result import Assumption, TestResult, clean_float, not_computable
 from .accumulate import ResidualStatistics
 from .fit import StreamedFit
 from .residuals import AUX
 
-__all__ = ["Auxiliary", "auxiliary_fit", "Light", "Battery", "battery"]
-
-
-# --------------------------------------------------------------------------- auxiliary regressions
-@dataclass(frozen=True)
-class Auxiliary:
-    """What :func:`olscheck.linalg.least_squares` returns that the checks read."""
-
-    rank: int
-    rss: float
-    explained: float      # squared norm of the fitted values' part explained by the regressors
-    total: float          # squared norm of v about its mean (with intercept) or about 0
-    kept: np.ndarray
-    coefficients: np.ndarray  # on the centred (with intercept) and unit-scaled kept columns
-    means: np.ndarray
-    scales: np.ndarray
-    v_mean: float
-
-    def fitted(self, rows: np.ndarray) -> np.ndarray:
-        """Fitted values at regressor rows (same columns as the regression)."""
-        basis = (rows - self.means) / np.where(self.scales > 0, self.scales, 1.0)
-        return self.v_mean + basis[:, self.kept] @ self.coefficients
-
-
-def auxiliary_fit(upper: np.ndarray, regressors: list[int], response: np.ndarray, intercept: bool,
-                  n: int) -> Auxiliary:
-    """``least_squares(Z, v, intercept)`` from the triangular factor of ``[1, ..., Z, ..., v]``.
-
-    ``upper`` is the R factor of auxiliary columns with the ones column
-    first; ``regressors`` are positions of Z's columns in it and
-    ``response`` is v as a column of the factor (``upper @ c`` for the
-    combination c). The same centring, scaling, constant-column and
-    aliasing rules as :func:`olscheck.linalg.least_squares` are applied to
-    the small matrix, so the kept set, rank and sums of squares are those of
-    the in-memory regression.
-    """
-    columns = np.column_stack([upper[:, [0, *regressors]], response])
-    factor = np.linalg.qr(columns, mode="r")
-    m = len(regressors)
-    one = factor[:, 0]
-    sqrt_n = one[0]
-    if intercept:
-        means = factor[0, 1:m + 1] / sqrt_n
-        centred = np.vstack([np.zeros((1, m + 1)), factor[1:, 1:]])
-        v_mean = float(factor[0, m + 1] / sqrt_n)
-    else:
-        means = np.zeros(m)
-        centred = factor[:, 1:].copy()
-        v_mean = 0.0
-    magnitude = np.sqrt(np.sum(factor[:, 1:m + 1] ** 2, axis=0))
-    scale = np.sqrt(np.sum(centred[:, :m] ** 2, axis=0))
-    constant = scale <= 1e-12 * np.maximum(magnitude, np.finfo(float).tiny)
-    scale = np.where(constant, 0.0, scale)
-    candidate = np.flatnonzero(~constant)
-    basis = centred[:, candidate] / scale[candidate]
-    kept = candidate[independent_columns(basis, ALIASING_TOLERANCE)] if candidate.size else candidate
-    v = centred[:, m]
-    total = float(v @ v)
-    if kept.size:
-        solved = np.linalg.qr(np.column_stack([centred[:, kept] / scale[kept], v]), mode="r")
-        k = kept.size
-        triangle = solved[:k, :k]
-        projection = solved[:k, k]
-        remainder = solved[k:, k]
-        rss = float(remainder @ remainder)
-        explained = float(projection @ projection)
-        coefficients = np.linalg.solve(triangle, projection)
-    else:
-        rss, explained, coefficients = total, 0.0, np.zeros(0)
-    return Auxiliary(rank=int(kept.size + (1 if intercept else 0)), rss=rss, explained=explained, total=total,
-                     kept=kept, coefficients=coefficients, means=means, scales=scale, v_mean=v_mean)
+__all__ = ["Light", "Battery", "battery"]
 
 
 # --------------------------------------------------------------------------- the light fit
@@ -177,7 +106,7 @@ def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, categorical:
     # error-SD spread: Glejser regression of |e| on the regressors, quantiles over the sample rows
     spread = None
     if df_resid >= 1 and rss > 0 and fit.slopes.size and sample_rows is not None:
-        glejser = auxiliary_fit(aux_upper, columns.slopes, aux_upper[:, columns.abs], fit.has_intercept, n)
+        glejser = least_squares_from_factor(aux_upper, columns.slopes, aux_upper[:, columns.abs], fit.has_intercept, n)
         fitted_sd = glejser.fitted(sample_rows["basis"])
         mean_abs = float(aux_upper[0, columns.abs] / aux_upper[0, 0])
         low, high = np.quantile(np.maximum(fitted_sd, 0.1 * mean_abs), [0.1, 0.9])
@@ -250,7 +179,7 @@ def _heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings
     w_column = aux_upper[:, columns.d] - d_mean * aux_upper[:, columns.one]
 
     def variance(regressors, intercept):
-        aux = auxiliary_fit(aux_upper, regressors, w_column if not intercept else aux_upper[:, columns.d],
+        aux = least_squares_from_factor(aux_upper, regressors, w_column if not intercept else aux_upper[:, columns.d],
                             intercept, n)
         return aux, aux.explained, aux.total
 
@@ -314,8 +243,8 @@ def _heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings
     else:
         split = n // 2
         halves = [_square(h, acc.auxiliary_width) for h in acc.halves]
-        first = auxiliary_fit(halves[0], columns.slopes, halves[0][:, columns.e], fit.has_intercept, split)
-        second = auxiliary_fit(halves[1], columns.slopes, halves[1][:, columns.e], fit.has_intercept, n - split)
+        first = least_squares_from_factor(halves[0], columns.slopes, halves[0][:, columns.e], fit.has_intercept, split)
+        second = least_squares_from_factor(halves[1], columns.slopes, halves[1][:, columns.e], fit.has_intercept, n - split)
         out["goldfeld_quandt"] = het.goldfeld_quandt_result(first.rss, second.rss, split, n - split, first.rank,
                                                             second.rank, fit.rank, consequence, settings)
 
@@ -464,7 +393,7 @@ def _linearity(fit, acc, aux_upper, columns, rss, settings, sample_fit, sample_c
     if reason:
         out["reset"] = not_computable("reset", linearity.ASSUMPTION, method, reason)
     else:
-        aux = auxiliary_fit(aux_upper, [*columns.slopes, columns.reset2, columns.reset3], aux_upper[:, columns.e],
+        aux = least_squares_from_factor(aux_upper, [*columns.slopes, columns.reset2, columns.reset3], aux_upper[:, columns.e],
                             fit.has_intercept, n)
         # least_squares' fitted values include the mean of e (0 up to rounding with an intercept)
         drop = aux.explained + (n * aux.v_mean**2 if fit.has_intercept else 0.0)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from olscheck.engine.accumulate import Sequence, stack_r, triangular_factor
+from olscheck.engine.accumulate import Sequence
 from olscheck.engine.residuals import _largest
 
 
@@ -30,21 +30,6 @@ def test_sequence_joined_in_pieces_matches_the_whole(sizes):
     for key, value in whole.sums.items():
         np.testing.assert_allclose(pieces.sums[key], value, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(whole.sums["newey_west"], _newey_west_meat(s, 6), rtol=1e-12)
-
-
-@pytest.mark.parametrize("shape", [(1, 4), (3, 4), (50, 4), (1000, 28)])
-def test_triangular_factor_is_that_of_numpy(shape):
-    rows = np.random.default_rng(shape[0]).standard_normal(shape)
-    mine, numpy = triangular_factor(rows), np.linalg.qr(rows, mode="r")
-    assert mine.shape == numpy.shape
-    # unique up to the signs of the rows
-    signs = np.sign(np.diag(mine)) * np.sign(np.diag(numpy))
-    np.testing.assert_allclose(mine * signs[:, None], numpy, rtol=1e-10, atol=1e-12)
-    fortran = np.asfortranarray(rows)
-    np.testing.assert_array_equal(triangular_factor(fortran.copy(order="F"), overwrite=True),
-                                  triangular_factor(fortran))
-    stacked = stack_r(stack_r(None, rows[: shape[0] // 2]), rows[shape[0] // 2:])
-    np.testing.assert_allclose(stacked.T @ stacked, rows.T @ rows, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("count", [1, 3, 10])
