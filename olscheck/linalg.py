@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .householder import independent_columns, project, project_augmented
+from .householder import independent_columns, project, project_augmented, triangular_factor
 from .scaling import binary_exponent
 
 __all__ = ["ALIASING_TOLERANCE", "Extension", "FactoredLeastSquares", "LeastSquares", "extend", "least_squares",
-           "least_squares_from_factor", "least_squares_in_place", "centred_scaled_basis"]
+           "least_squares_from_factor", "least_squares_in_place", "centred_scaled_basis", "RowSegments"]
 
 #: Relative size of a column's component orthogonal to the earlier columns
 #: below which it counts as aliased. 1e-7 is R's ``lm.fit`` default ``tol``.
@@ -298,7 +298,7 @@ class FactoredLeastSquares:
 
 
 def least_squares_from_factor(upper: np.ndarray, regressors: list[int], response: np.ndarray, intercept: bool,
-                  n: int) -> FactoredLeastSquares:
+                              n: int) -> FactoredLeastSquares:
     """``least_squares(Z, v, intercept)`` from the triangular factor of ``[1, ..., Z, ..., v]``.
 
     ``upper`` is the R factor of auxiliary columns with the ones column
@@ -344,3 +344,57 @@ def least_squares_from_factor(upper: np.ndarray, regressors: list[int], response
         rss, explained, coefficients = total, 0.0, np.zeros(0)
     return FactoredLeastSquares(rank=int(kept.size + (1 if intercept else 0)), rss=rss, explained=explained, total=total,
                      kept=kept, coefficients=coefficients, means=means, scales=scale, v_mean=v_mean)
+
+
+class RowSegments:
+    """Least squares of ``v`` on ``Z`` over row ranges that share boundaries, from one pass over the rows.
+
+    Goldfeld-Quandt's two halves and Rainbow's central rows are
+    regressions of the residuals on the regressors over row subsets whose
+    boundaries are known in advance. The rows between consecutive ``cuts``
+    are factored once each (the R of ``[1, Z, v]``, Householder); a subset
+    that is a union of consecutive pieces gets its factor by stacking
+    theirs (TSQR: the R of ``[A; B]`` is that of ``[R_A; R_B]``), and its
+    regression from that factor by :func:`least_squares_from_factor`, with
+    :func:`least_squares`' centring, scaling and aliasing rules. So the
+    three subset fits cost one QR over n rows instead of three over n/2,
+    and no n/2-row copy exists at once.
+
+    Parameters
+    ----------
+    z : ndarray, shape (n, m)
+    v : ndarray, shape (n,)
+    cuts : sequence of int
+        Row boundaries (0 and n included or not; they are added).
+    intercept : bool
+    """
+
+    def __init__(self, z: np.ndarray, v: np.ndarray, cuts, intercept: bool):
+        z = np.asarray(z, dtype=float)
+        if z.ndim == 1:
+            z = z[:, None]
+        n, m = z.shape
+        self.n, self.intercept, self.width = n, bool(intercept), m
+        self.cuts = sorted({0, n, *(int(c) for c in cuts if 0 <= int(c) <= n)})
+        # one exact power of two per column over all rows, as least_squares would pick for the whole column
+        exponent = binary_exponent(z, axis=0) if n else np.zeros(m, dtype=int)
+        self.factors = []
+        for first, stop in zip(self.cuts[:-1], self.cuts[1:]):
+            block = np.empty((stop - first, m + 2), order="F")
+            block[:, 0] = 1.0
+            np.ldexp(z[first:stop], -exponent, out=block[:, 1:m + 1])
+            block[:, m + 1] = v[first:stop]
+            self.factors.append(triangular_factor(block, overwrite=True))
+
+    def covers(self, first: int, stop: int) -> bool:
+        """Whether rows [first, stop) are a union of pieces."""
+        return first in self.cuts and stop in self.cuts and first < stop
+
+    def least_squares(self, first: int, stop: int) -> "FactoredLeastSquares":
+        """The regression over rows [first, stop) (which :meth:`covers` must accept)."""
+        if not self.covers(first, stop):
+            raise ValueError(f"rows [{first}, {stop}) are not a union of the segments cut at {self.cuts}")
+        pieces = self.factors[self.cuts.index(first):self.cuts.index(stop)]
+        upper = pieces[0] if len(pieces) == 1 else triangular_factor(np.vstack(pieces))
+        m = self.width
+        return least_squares_from_factor(upper, list(range(1, m + 1)), upper[:, m + 1], self.intercept, stop - first)

@@ -50,6 +50,7 @@ from ..model import LinearFit
 from ..result import Assumption, Severity, TestResult, not_computable, p_text
 from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
+from .subsets import subset_regression
 
 __all__ = [
     "breusch_pagan",
@@ -605,10 +606,9 @@ def goldfeld_quandt(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS)
         return not_computable(name, ASSUMPTION, METHOD_GQ, NO_COEFFICIENTS_REASON)
     n = fit.n
     split = n // 2
-    z = fit.regressors
-    e = fit.residuals
-    first = least_squares(z[:split], e[:split], intercept=fit.has_intercept)
-    second = least_squares(z[split:], e[split:], intercept=fit.has_intercept)
+    # both halves from one factorisation of the rows, shared with Rainbow
+    first = subset_regression(fit, 0, split)
+    second = subset_regression(fit, split, n)
     return goldfeld_quandt_result(first.rss, second.rss, split, n - split, first.rank, second.rank, fit.rank,
                                   variance_consequence(fit), thresholds)
 

@@ -45,6 +45,7 @@ from ..model import LinearFit
 from ..result import Assumption, Severity, TestResult, not_computable, p_text
 from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
+from .subsets import central_rows, subset_regression
 
 __all__ = ["reset", "harvey_collier", "rainbow", "recursive_residuals", "run", "reset_method", "reset_result"]
 
@@ -416,27 +417,6 @@ def harvey_collier(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) 
 # ---------------------------------------------------------------------------
 # Rainbow
 # ---------------------------------------------------------------------------
-def _central_rows(n: int, fraction: float, center: float = 0.5) -> tuple[int, int]:
-    """0-based [start, stop) of raintest's central subset.
-
-    R: from = ceiling(quantile(1:n, center - fraction/2)) with quantile's
-    type 7 interpolation, to = from + floor(fraction·n) - 1. The
-    interpolation is reproduced in floating point as R does it, so the
-    ceiling lands on the same row.
-    """
-    probability = min(1.0, max(0.0, center - fraction / 2.0))
-    index = 1.0 + (n - 1) * probability
-    low = math.floor(index)
-    high = math.ceil(index)
-    value = float(low)
-    if index > low:
-        h = index - low
-        value = (1.0 - h) * low + h * high
-    first = math.ceil(value)
-    size = math.floor(fraction * n)
-    return first - 1, first - 1 + size
-
-
 def rainbow(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, fraction: float = 0.5) -> TestResult:
     """Utts' Rainbow test: does the central part of the data fit much better?
 
@@ -469,9 +449,9 @@ def rainbow(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, frac
     if reason:
         return not_computable(name, ASSUMPTION, method, reason)
     n = fit.n
-    first, stop = _central_rows(n, fraction)
+    first, stop = central_rows(n, fraction)
     size = stop - first
-    central = least_squares(fit.regressors[first:stop], fit.residuals[first:stop], intercept=fit.has_intercept)
+    central = subset_regression(fit, first, stop)
     df2 = size - central.rank
     df1 = fit.df_resid - df2
     if df2 < 1:

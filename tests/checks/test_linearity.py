@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from olscheck.checks import linearity
-from olscheck.checks.linearity import _central_rows, harvey_collier, rainbow, recursive_residuals, reset
+from olscheck.checks.linearity import harvey_collier, rainbow, recursive_residuals, reset
 from olscheck.data import prepare
 from olscheck.model import fit as fit_model
 from olscheck.result import Assumption, Severity
@@ -219,14 +219,6 @@ def test_rainbow_matches_raintest(case_id):
             # the nested F test's df, computed in R from lm.fit's rank
             assert_matches(result, want["rank_aware"])
             assert result.df[1] == want["df2"] + (fit.rank - want["central_rank"])
-
-
-def test_rainbow_central_rows_follow_raintest():
-    # from = ceiling(quantile(1:n, 0.25)) (type 7), to = from + floor(n/2) - 1, 1-based
-    assert _central_rows(21, 0.5) == (5, 15)  # rows 6..15
-    assert _central_rows(32, 0.5) == (8, 24)  # 1 + 31/4 = 8.75 -> row 9, 16 rows
-    assert _central_rows(16, 0.3) == (6, 10)  # 1 + 15*0.35 = 6.25 -> row 7, 4 rows
-    assert _central_rows(10, 1.0) == (0, 10)
 
 
 def test_rainbow_on_synthetic_curve_matches_raintest():
