@@ -431,7 +431,8 @@ def _refined_solution(q: np.ndarray, r: np.ndarray, basis_extended: np.ndarray, 
     return a, residual
 
 
-def span_factor(q: np.ndarray, x: np.ndarray, axis: int | None = None, exponent=None) -> np.ndarray:
+def span_factor(q: np.ndarray, x: np.ndarray, axis: int | None = None,
+                exponent: int | np.ndarray | None = None) -> np.ndarray:
     """``Q' (X / 2**e)``: a small factor with the Gram matrix, singular values and right singular vectors of X.
 
     Parameters
