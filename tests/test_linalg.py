@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from olscheck.linalg import centred_scaled_basis, extend, least_squares
+from olscheck.linalg import RowSegments, centred_scaled_basis, extend, least_squares
 
 
 def _data(n: int = 30, seed: int = 0):
@@ -142,3 +142,26 @@ def test_extend_with_every_added_column_aliased_returns_the_model_residuals():
     result = extend(q, x[:, :1] * 3.0, v, centre=True)
     assert result.kept.size == 0
     np.testing.assert_allclose(result.residuals, v - q @ (q.T @ v), atol=1e-13)
+
+
+# ---------------------------------------------------------------------------
+# RowSegments: subset regressions from stacked piece factors
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("intercept", [True, False])
+def test_row_segments_union_of_pieces_is_least_squares_on_those_rows(intercept):
+    z, v = _data(n=90, seed=4)
+    segments = RowSegments(z, v, [10, 40, 70], intercept)
+    assert segments.cuts == [0, 10, 40, 70, 90]
+    for first, stop in [(0, 90), (10, 70), (40, 90), (0, 10)]:
+        got = segments.least_squares(first, stop)
+        expected = least_squares(z[first:stop], v[first:stop], intercept=intercept)
+        assert got.rank == expected.rank
+        assert got.rss == pytest.approx(expected.rss, rel=1e-11)
+
+
+def test_row_segments_refuse_rows_that_are_not_a_union_of_pieces():
+    z, v = _data(n=30, seed=5)
+    segments = RowSegments(z, v, [15], True)
+    assert not segments.covers(5, 15)
+    with pytest.raises(ValueError, match="not a union"):
+        segments.least_squares(5, 15)
