@@ -18,7 +18,7 @@ coefficients, R_f its triangular factor):
 * windows of consecutive rows (:class:`~olscheck.engine.accumulate.Sequence`);
 * Cook's distance and studentized residuals per row, of which only counts,
   extremes and the largest rows are kept;
-* the rows of a systematic sample, whole.
+* the rows of the seeded random sample, whole.
 
 Cost O(n k²) per pass, memory O(chunk · k).
 """

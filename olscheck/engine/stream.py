@@ -24,7 +24,7 @@ __all__ = ["check_streaming", "EXACT_ROWS"]
 #: Up to this many rows the tests that read the whole residual sequence
 #: (Harvey-Collier, Rainbow, the quadratic expansion, Shapiro-Wilk, the
 #: omnibus test, the exact Durbin-Watson p-value, White's full form) use
-#: every row; beyond, a systematic sample of this many rows in row order.
+#: every row; beyond, a seeded random sample of this many rows in row order.
 EXACT_ROWS = 50_000
 
 
@@ -71,9 +71,10 @@ def check_streaming(
         Rows per chunk.
     exact_rows : int
         Tests that need the whole residual sequence use every row when the
-        data has at most this many rows, else a systematic sample of about
-        this many rows in row order (every k-th row from a random start
-        drawn with ``seed``); their ``details["computed_on"]`` says so.
+        data has at most this many rows, else a simple random sample of
+        this many rows drawn with ``seed`` and kept in row order (the
+        sample a reservoir over the stream would give; the plots use these
+        rows too); their ``details["computed_on"]`` says so.
 
     Returns
     -------
@@ -85,7 +86,7 @@ def check_streaming(
     probe : bool
         Run the out-of-sample non-linear probe (:func:`olscheck.probe.probe_fit`)
         on the rows kept whole: every row up to ``exact_rows`` (then it is the
-        in-memory probe exactly), else the systematic sample, refitted.
+        in-memory probe exactly), else the random sample, refitted.
         :func:`olscheck.check` passes its own ``probe`` (default True).
 
     Notes
@@ -141,18 +142,17 @@ def check_streaming(
     nw_lags = newey_west_lags(n)
     split = n // 2
     complete = n <= exact_rows
-    if complete:
-        stride, offset = 1, 0
-    else:
-        stride = max(1, math.ceil(n / max(int(exact_rows), 1)))
-        offset = int(np.random.default_rng(seed).integers(stride))
+    # the rows kept whole: all of them, or a seeded simple random sample of
+    # exact_rows positions in row order. n is known after pass 1, so the
+    # sample is drawn outright; it has the distribution a reservoir sample
+    # over the stream would have, and chunking cannot change it.
+    kept = None if complete else np.sort(
+        np.random.default_rng(seed).choice(n, size=max(int(exact_rows), 0), replace=False))
 
     def sample_positions(low: int, high: int) -> np.ndarray:
-        if exact_rows <= 0 and not complete:
-            return np.zeros(0, dtype=int)
-        first_index = max(0, math.ceil((low - offset) / stride))
-        positions = offset + stride * np.arange(first_index, max(first_index, math.ceil((high - offset) / stride)))
-        return positions[(positions >= low) & (positions < high)]
+        if kept is None:
+            return np.arange(low, high)
+        return kept[np.searchsorted(kept, low):np.searchsorted(kept, high)]
 
     step("pass 2: residual statistics")
     if dask_source:
@@ -170,7 +170,7 @@ def check_streaming(
 
     step("running the assumption tests")
     with _one_blas_thread():
-        return _report(fit, accumulated, settings, complete=complete, stride=stride, offset=offset, seed=seed,
+        return _report(fit, accumulated, settings, complete=complete, seed=seed,
                        durbin_watson_exact=durbin_watson_exact, order=order, alpha=alpha, intercept=bool(intercept),
                        chunk_rows=int(chunk_rows), exact_rows=int(exact_rows), probe=bool(probe), step=step)
 
@@ -309,7 +309,7 @@ def _sample_design(fit: StreamedFit, sample_rows: dict, categorical: tuple[str, 
     )
 
 
-def _report(fit: StreamedFit, accumulated, settings, *, complete, stride, offset, seed, durbin_watson_exact, order,
+def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_watson_exact, order,
             alpha, intercept, chunk_rows, exact_rows, probe=False, step=lambda _description: None):
     from scipy import stats
 
@@ -335,8 +335,8 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, stride, offset
         except Exception:  # a sample can be degenerate (e.g. a constant target in it); then the tests say so
             sample_fit = None
         if not complete:
-            sample_note = (f"computed on a systematic sample of {sample_rows['raw'].shape[0]} of {fit.n} rows "
-                           f"(every {stride}th row from row {offset + 1}, seed {seed}), refitted")
+            sample_note = (f"computed on a random sample of {sample_rows['raw'].shape[0]} of {fit.n} rows "
+                           f"(seed {seed}), in row order, refitted")
     result = battery(fit, accumulated, settings, categorical=categorical, sample_fit=sample_fit,
                      sample_complete=complete, sample_note=sample_note, sample_rows=sample_rows,
                      durbin_watson_exact=durbin_watson_exact, order=order)
@@ -405,7 +405,7 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, stride, offset
     if not complete:
         notes.append(
             f"Streamed {fit.n} rows: tests that read the whole residual sequence and the plotted residuals use a "
-            f"systematic sample of {0 if sample_rows is None else sample_rows['raw'].shape[0]} rows."
+            f"seeded random sample of {0 if sample_rows is None else sample_rows['raw'].shape[0]} rows, in row order."
         )
     summary = DataSummary(
         target=layout.target, predictors=layout.predictors, categorical=categorical, n_rows=fit.n_rows,

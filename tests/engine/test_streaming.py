@@ -242,3 +242,22 @@ def test_more_rows_than_the_old_second_order_sample_still_match(tmp_path):
     streamed = check_streaming(frame, target="y", chunk_rows=1000)
     assert streamed.tests["quadratic"].details["rows_used"] == reference.fit.n
     assert_same(reference, streamed)
+
+
+def test_rows_kept_whole_are_a_seeded_random_sample_whatever_the_chunks():
+    # beyond exact_rows the rows kept whole (whole-sequence tests, probe, plots) are a simple random
+    # sample drawn with the seed, in row order: the same for any chunking, another for another seed
+    frame = make_frame(n=2000, seed=6)
+    kept = {}
+    for chunk_rows, seed in ((97, 3), (1000, 3), (97, 4)):
+        report = check_streaming(frame, target="y", chunk_rows=chunk_rows, exact_rows=300, seed=seed, probe=False)
+        kept[chunk_rows, seed] = np.asarray(report.model.residuals.index)
+    np.testing.assert_array_equal(kept[97, 3], kept[1000, 3])
+    assert not np.array_equal(kept[97, 3], kept[97, 4])
+    rows = kept[97, 3]
+    assert rows.size == 300 and np.all(np.diff(rows) > 0)
+    # positions among the complete rows (the frame has missing values), drawn as documented
+    complete = frame.index[frame.notna().all(axis=1)]
+    positions = np.sort(np.random.default_rng(3).choice(complete.size, size=300, replace=False))
+    np.testing.assert_array_equal(rows, complete[positions])
+    assert np.unique(np.diff(positions)).size > 1  # not every k-th row
