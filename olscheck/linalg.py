@@ -1,10 +1,17 @@
-"""Small numerically careful least-squares helpers shared by the checks.
+"""Small numerically careful least-squares helpers shared by the checks and the engine.
 
-Auxiliary regressions (Breusch-Pagan, White, RESET, Breusch-Godfrey...)
-all go through :func:`least_squares`: columns are centred and scaled before
-a Householder QR, columns that are (nearly) linear combinations of earlier
-ones are dropped the way R's ``lm`` drops aliased terms, and no X'X is ever
-formed or inverted.
+Every auxiliary regression follows one rule set, that of
+:func:`least_squares`: columns are centred and scaled before a Householder
+QR, columns that are (nearly) linear combinations of earlier ones are
+dropped the way R's ``lm`` drops aliased terms, and no X'X is ever formed
+or inverted. Three variants apply it where the work can be shared:
+
+* :func:`extend` adds a few columns to a fitted model through its
+  orthonormal Q (Breusch-Godfrey's lags, RESET's powers);
+* :func:`least_squares_from_factor` works from the triangular factor of
+  ``[1, Z, v]`` (the streaming engine's accumulated factors);
+* :class:`RowSegments` factors row ranges once for regressions on their
+  unions (Goldfeld-Quandt's halves and Rainbow's central rows).
 """
 
 from __future__ import annotations
