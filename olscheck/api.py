@@ -186,7 +186,7 @@ def check(
         order_by=design.order_by,
         order_note=design.order_note,
         notes=design.notes,
-        formula=formula,
+        formula=formula if formula is not None else _results_formula(data),
     )
     options = {
         "alpha": settings.alpha,
@@ -210,6 +210,16 @@ def check(
         version=__version__,
         fit=fitted,
     )
+
+
+def _results_formula(data) -> str | None:
+    """The formula of a statsmodels model fitted with one (``smf.ols(formula, df).fit()``), else None."""
+    from .fitted_results import is_statsmodels_results
+
+    if not is_statsmodels_results(data):
+        return None
+    formula = getattr(getattr(data, "model", None), "formula", None)
+    return str(formula) if formula is not None else None
 
 
 #: Files larger than this stream by default (when no formula or order_by is

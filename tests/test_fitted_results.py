@@ -41,6 +41,8 @@ def test_formula_results_equal_the_formula_path(frame, formula):
     from_results = olscheck.check(results, probe=False)
     from_data = olscheck.check(frame, formula=formula, probe=False)
     assert comparable(from_results) == comparable(from_data)
+    # the report says which model it checked
+    assert from_results.data.formula == formula == from_data.data.formula
     np.testing.assert_allclose(from_results.model.coefficients.to_numpy(), results.params.to_numpy(), rtol=1e-10)
     np.testing.assert_allclose(from_results.model.std_errors.to_numpy(), results.bse.to_numpy(), rtol=1e-10)
 
