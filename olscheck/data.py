@@ -33,7 +33,7 @@ from .errors import (
     NonNumericColumnError,
 )
 
-__all__ = ["prepare", "read_table", "check_header", "MAX_LEVELS", "numeric_values", "check_finite",
+__all__ = ["prepare", "read_table", "check_header", "check_enough_rows", "MAX_LEVELS", "numeric_values", "check_finite",
            "is_categorical", "column_key", "level_label", "single_level_note",
            "singleton_levels_note"]
 
@@ -804,17 +804,7 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
 
     _check_unique_terms(names)
     x = np.column_stack(columns) if columns else np.zeros((y.size, 0))
-    n_used, n_parameters = x.shape
-    if n_used < n_parameters + 1:
-        widest = max((t for t in terms if t.categorical), key=lambda t: len(t.columns), default=None)
-        culprit = (
-            f" Categorical {widest.name!r} alone takes {len(widest.columns)} columns (one per level but the first)."
-            if widest is not None and len(widest.columns) > 1 else ""
-        )
-        raise InsufficientDataError(
-            f"{n_used} usable row(s) for {n_parameters} parameter(s); olscheck needs at least parameters + 1 rows "
-            f"(and many more for the diagnostics to mean anything).{culprit} Use fewer predictors or more rows."
-        )
+    check_enough_rows(x.shape[0], x.shape[1], terms)
     return Design.for_target(
         y,
         x=x,
@@ -830,6 +820,26 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
         order_note=order_note,
         row_index=complete.index,
         notes=tuple(notes),
+    )
+
+
+def check_enough_rows(n_rows: int, n_parameters: int, terms=()) -> None:
+    """Raise :class:`InsufficientDataError` unless there are at least parameters + 1 usable rows.
+
+    One message for every way in (columns, a formula, a statsmodels model,
+    the streaming engine): the counts, and the categorical term that takes
+    the most columns when one does.
+    """
+    if n_rows >= n_parameters + 1:
+        return
+    widest = max((t for t in terms if t.categorical), key=lambda t: len(t.columns), default=None)
+    culprit = (
+        f" Categorical {widest.name!r} alone takes {len(widest.columns)} columns (one per level but the first)."
+        if widest is not None and len(widest.columns) > 1 else ""
+    )
+    raise InsufficientDataError(
+        f"{n_rows} usable row(s) for {n_parameters} parameter(s); olscheck needs at least parameters + 1 rows "
+        f"(and many more for the diagnostics to mean anything).{culprit} Use fewer predictors or more rows."
     )
 
 
@@ -1062,10 +1072,7 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
         if len(by_power) >= 2 and 1 in by_power:
             base = x[:, by_power[1]]
             polynomials.append(PolynomialGroup(base_name, base.copy(), tuple(by_power), tuple(by_power.values())))
-    if x.shape[0] < x.shape[1] + 1:
-        raise InsufficientDataError(
-            f"{x.shape[0]} usable row(s) for {x.shape[1]} parameter(s); olscheck needs at least parameters + 1 rows."
-        )
+    check_enough_rows(x.shape[0], x.shape[1], terms)
     return Design.for_target(
         y,
         x=x,

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import NUMPY_POWER_TERM, POWER_TERM
+from .data import NUMPY_POWER_TERM, POWER_TERM, check_enough_rows
 from .design import Design, PolynomialGroup, Term
 from .errors import ConstantTargetError, DataError, InsufficientDataError, NonFiniteValueError
 
@@ -156,10 +156,7 @@ def design_from_results(
 
     if y.size == 0:
         raise InsufficientDataError("the statsmodels model has no rows.")
-    if x.shape[0] < x.shape[1] + 1:
-        raise InsufficientDataError(
-            f"{x.shape[0]} row(s) for {x.shape[1]} parameter(s); olscheck needs at least parameters + 1 rows."
-        )
+    check_enough_rows(x.shape[0], x.shape[1], terms)
     if float(np.ptp(y)) == 0.0:
         raise ConstantTargetError(f"target {target_name!r} is constant ({y[0]:g}) over the {y.size} rows used.")
     return Design.for_target(

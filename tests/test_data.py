@@ -224,3 +224,14 @@ def test_bad_files(tmp_path, content, suffix, fragment):
 def test_read_table_rejects_directory(tmp_path):
     with pytest.raises(InputFileError, match="directory"):
         read_table(tmp_path)
+
+
+def test_check_enough_rows_names_the_widest_categorical_term():
+    from olscheck.data import check_enough_rows
+    from olscheck.design import Term
+    from olscheck.errors import InsufficientDataError
+
+    terms = [Term("x", (1,), False), Term("city", (2, 3, 4, 5), True)]
+    check_enough_rows(6, 5, terms)  # parameters + 1 rows: enough
+    with pytest.raises(InsufficientDataError, match=r"5 usable row\(s\) for 6 parameter\(s\).*'city' alone takes 4"):
+        check_enough_rows(5, 6, terms)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import linalg as scipy_linalg
 
-from ..data import level_label, single_level_note, singleton_levels_note
+from ..data import check_enough_rows, level_label, single_level_note, singleton_levels_note
 from ..design import Term
 from ..errors import ConstantTargetError, InsufficientDataError
 from ..householder import independent_columns
@@ -198,11 +198,7 @@ def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:
             notes.append(singleton_levels_note(name, singletons))
         terms.append(Term(name, tuple(range(start, len(names))), True))
     p = len(names)
-    if n < p + 1:
-        raise InsufficientDataError(
-            f"{n} usable row(s) for {p} parameter(s); olscheck needs at least parameters + 1 rows "
-            "(and many more for the diagnostics to mean anything). Use fewer predictors or more rows."
-        )
+    check_enough_rows(n, p, terms)
 
     # R of [reported columns, y] on the raw scale: raw_j = scale_j * shifted_j + shift_j * 1
     width = layout.width
