@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .householder import independent_columns, project, project_augmented, triangular_factor
+from .householder import project, project_augmented, triangular_factor
 from .scaling import binary_exponent
 
 __all__ = ["ALIASING_TOLERANCE", "Extension", "FactoredLeastSquares", "LeastSquares", "extend", "least_squares",
@@ -203,12 +203,15 @@ class Extension:
         Indices of the added columns that were not aliased.
     residuals : ndarray
         ``v`` minus its projection on the model's span and the kept columns.
-    rss : float
     """
 
     kept: np.ndarray
     residuals: np.ndarray
-    rss: float
+
+    @property
+    def rss(self) -> float:
+        """Residual sum of squares."""
+        return float(self.residuals @ self.residuals)
 
 
 #: Kahan's criterion: a column that keeps more than this share of its norm
@@ -260,9 +263,10 @@ def extend(q: np.ndarray, z: np.ndarray, v: np.ndarray, *, centre: bool,
     Notes
     -----
     With ``W = (I - QQ') Z_scaled``, orthogonal to the model by projecting
-    (twice where one projection cancelled much of a column), the extended column space is ``span(Q) ⊕ span(W)``, so the
-    residual of v is the residual of ``(I - QQ')v`` on W, from one
-    Householder QR of ``[W | (I - QQ')v]`` (:func:`olscheck.householder.project_augmented`),
+    (twice where one projection cancelled much of a column), the extended
+    column space is ``span(Q) ⊕ span(W)``, so the residual of v is the
+    residual of ``(I - QQ')v`` on W, from one Householder QR of
+    ``[W | (I - QQ')v]`` (:func:`olscheck.householder.project_augmented`),
     where ``|R_jj|`` is column j's distance from the model and the earlier
     added columns.
     """
@@ -281,7 +285,7 @@ def extend(q: np.ndarray, z: np.ndarray, v: np.ndarray, *, centre: bool,
         work = np.asfortranarray(work[:, np.append(candidate, m)])
     v_orthogonal = work[:, -1].copy()
     kept, _, residuals = project_augmented(work, v_orthogonal, tolerance)
-    return Extension(kept=candidate[kept], residuals=residuals, rss=float(residuals @ residuals))
+    return Extension(kept=candidate[kept], residuals=residuals)
 
 
 @dataclass(frozen=True)
@@ -304,8 +308,8 @@ class FactoredLeastSquares:
         return self.v_mean + basis[:, self.kept] @ self.coefficients
 
 
-def least_squares_from_factor(upper: np.ndarray, regressors: list[int], response: np.ndarray, intercept: bool,
-                              n: int) -> FactoredLeastSquares:
+def least_squares_from_factor(upper: np.ndarray, regressors: list[int], response: np.ndarray,
+                              intercept: bool) -> FactoredLeastSquares:
     """``least_squares(Z, v, intercept)`` from the triangular factor of ``[1, ..., Z, ..., v]``.
 
     ``upper`` is the R factor of auxiliary columns with the ones column
@@ -313,44 +317,34 @@ def least_squares_from_factor(upper: np.ndarray, regressors: list[int], response
     ``response`` is v as a column of the factor (``upper @ c`` for the
     combination c). The same centring, scaling, constant-column and
     aliasing rules as :func:`olscheck.linalg.least_squares` are applied to
-    the small matrix, so the kept set, rank and sums of squares are those of
-    the in-memory regression.
+    the small matrix (aliasing and solve by
+    :func:`olscheck.householder.project`), so the kept set, rank and sums
+    of squares are those of the in-memory regression.
     """
     columns = np.column_stack([upper[:, [0, *regressors]], response])
     factor = np.linalg.qr(columns, mode="r")
     m = len(regressors)
-    one = factor[:, 0]
-    sqrt_n = one[0]
+    sqrt_n = factor[0, 0]
     if intercept:
         means = factor[0, 1:m + 1] / sqrt_n
         centred = np.vstack([np.zeros((1, m + 1)), factor[1:, 1:]])
         v_mean = float(factor[0, m + 1] / sqrt_n)
     else:
         means = np.zeros(m)
-        centred = factor[:, 1:].copy()
+        centred = factor[:, 1:]
         v_mean = 0.0
     magnitude = np.sqrt(np.sum(factor[:, 1:m + 1] ** 2, axis=0))
     scale = np.sqrt(np.sum(centred[:, :m] ** 2, axis=0))
     constant = scale <= 1e-12 * np.maximum(magnitude, np.finfo(float).tiny)
     scale = np.where(constant, 0.0, scale)
     candidate = np.flatnonzero(~constant)
-    basis = centred[:, candidate] / scale[candidate]
-    kept = candidate[independent_columns(basis, ALIASING_TOLERANCE)] if candidate.size else candidate
     v = centred[:, m]
-    total = float(v @ v)
-    if kept.size:
-        solved = np.linalg.qr(np.column_stack([centred[:, kept] / scale[kept], v]), mode="r")
-        k = kept.size
-        triangle = solved[:k, :k]
-        projection = solved[:k, k]
-        remainder = solved[k:, k]
-        rss = float(remainder @ remainder)
-        explained = float(projection @ projection)
-        coefficients = np.linalg.solve(triangle, projection)
-    else:
-        rss, explained, coefficients = total, 0.0, np.zeros(0)
-    return FactoredLeastSquares(rank=int(kept.size + (1 if intercept else 0)), rss=rss, explained=explained, total=total,
-                     kept=kept, coefficients=coefficients, means=means, scales=scale, v_mean=v_mean)
+    kept, coefficients, residuals = project(centred[:, candidate] / scale[candidate], v, ALIASING_TOLERANCE)
+    kept = candidate[kept]
+    explained_part = v - residuals
+    return FactoredLeastSquares(rank=int(kept.size + (1 if intercept else 0)), rss=float(residuals @ residuals),
+                                explained=float(explained_part @ explained_part), total=float(v @ v), kept=kept,
+                                coefficients=coefficients, means=means, scales=scale, v_mean=v_mean)
 
 
 class RowSegments:
@@ -381,7 +375,7 @@ class RowSegments:
         if z.ndim == 1:
             z = z[:, None]
         n, m = z.shape
-        self.n, self.intercept, self.width = n, bool(intercept), m
+        self.intercept, self.width = bool(intercept), m
         self.cuts = sorted({0, n, *(int(c) for c in cuts if 0 <= int(c) <= n)})
         # one exact power of two per column over all rows, as least_squares would pick for the whole column
         exponent = binary_exponent(z, axis=0) if n else np.zeros(m, dtype=int)
@@ -397,11 +391,11 @@ class RowSegments:
         """Whether rows [first, stop) are a union of pieces."""
         return first in self.cuts and stop in self.cuts and first < stop
 
-    def least_squares(self, first: int, stop: int) -> "FactoredLeastSquares":
+    def least_squares(self, first: int, stop: int) -> FactoredLeastSquares:
         """The regression over rows [first, stop) (which :meth:`covers` must accept)."""
         if not self.covers(first, stop):
             raise ValueError(f"rows [{first}, {stop}) are not a union of the segments cut at {self.cuts}")
         pieces = self.factors[self.cuts.index(first):self.cuts.index(stop)]
         upper = pieces[0] if len(pieces) == 1 else triangular_factor(np.vstack(pieces))
         m = self.width
-        return least_squares_from_factor(upper, list(range(1, m + 1)), upper[:, m + 1], self.intercept, stop - first)
+        return least_squares_from_factor(upper, list(range(1, m + 1)), upper[:, m + 1], self.intercept)

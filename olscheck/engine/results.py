@@ -106,7 +106,7 @@ def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, categorical:
     # error-SD spread: Glejser regression of |e| on the regressors, quantiles over the sample rows
     spread = None
     if df_resid >= 1 and rss > 0 and fit.slopes.size and sample_rows is not None:
-        glejser = least_squares_from_factor(aux_upper, columns.slopes, aux_upper[:, columns.abs], fit.has_intercept, n)
+        glejser = least_squares_from_factor(aux_upper, columns.slopes, aux_upper[:, columns.abs], fit.has_intercept)
         fitted_sd = glejser.fitted(sample_rows["basis"])
         mean_abs = float(aux_upper[0, columns.abs] / aux_upper[0, 0])
         low, high = np.quantile(np.maximum(fitted_sd, 0.1 * mean_abs), [0.1, 0.9])
@@ -180,7 +180,7 @@ def _heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings
 
     def variance(regressors, intercept):
         aux = least_squares_from_factor(aux_upper, regressors, w_column if not intercept else aux_upper[:, columns.d],
-                            intercept, n)
+                                        intercept)
         return aux, aux.explained, aux.total
 
     # Breusch-Pagan, both forms
@@ -243,8 +243,8 @@ def _heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings
     else:
         split = n // 2
         halves = [_square(h, acc.auxiliary_width) for h in acc.halves]
-        first = least_squares_from_factor(halves[0], columns.slopes, halves[0][:, columns.e], fit.has_intercept, split)
-        second = least_squares_from_factor(halves[1], columns.slopes, halves[1][:, columns.e], fit.has_intercept, n - split)
+        first = least_squares_from_factor(halves[0], columns.slopes, halves[0][:, columns.e], fit.has_intercept)
+        second = least_squares_from_factor(halves[1], columns.slopes, halves[1][:, columns.e], fit.has_intercept)
         out["goldfeld_quandt"] = het.goldfeld_quandt_result(first.rss, second.rss, split, n - split, first.rank,
                                                             second.rank, fit.rank, consequence, settings)
 
@@ -393,8 +393,8 @@ def _linearity(fit, acc, aux_upper, columns, rss, settings, sample_fit, sample_c
     if reason:
         out["reset"] = not_computable("reset", linearity.ASSUMPTION, method, reason)
     else:
-        aux = least_squares_from_factor(aux_upper, [*columns.slopes, columns.reset2, columns.reset3], aux_upper[:, columns.e],
-                            fit.has_intercept, n)
+        aux = least_squares_from_factor(aux_upper, [*columns.slopes, columns.reset2, columns.reset3],
+                                        aux_upper[:, columns.e], fit.has_intercept)
         # least_squares' fitted values include the mean of e (0 up to rounding with an intercept)
         drop = aux.explained + (n * aux.v_mean**2 if fit.has_intercept else 0.0)
         out["reset"] = linearity.reset_result(method, powers, drop, aux.rss, aux.rank, fit.rank, n, settings)
