@@ -62,6 +62,7 @@ __all__ = [
     "breusch_godfrey_result",
     "durbin_watson_eigenvalues",
     "durbin_watson_moments",
+    "durbin_watson_null_moments",
     "pan_probability",
     "imhof_probability",
     "exact_probability",
@@ -235,40 +236,38 @@ def durbin_watson_moments(q: np.ndarray) -> tuple[float, float]:
     A = D'D is tridiagonal and A² pentadiagonal, so every trace is a
     combination of the lag sums ``S_l = sum_t q_t·q_{t+l}`` (l = 0, 1, 2),
     the lag-1 product ``C = sum_t q_{t+1} q_t'`` and a few boundary rows:
-    ``Q'AQ = 2 Q'Q - q_1 q_1' - q_n q_n' - C - C'``, ``tr(Q'AQ) = 2 S_0 -
-    |q_1|² - |q_n|² - 2 S_1``, and ``tr(Q'A²Q) = ||AQ||²`` expanded the same
-    way. No n x k temporary (DQ, AQ) is formed: each term is one product
+    ``Q'AQ = 2 Q'Q - q_1 q_1' - q_n q_n' - C - C'``, and ``tr(Q'A²Q) =
+    ||AQ||²`` expanded the same way. No n x k temporary (DQ, AQ) is formed: each term is one product
     over views of Q, and the cancellation in the differences is absolute
     (about eps · k), negligible against the 2(n - 1) and 2(3n - 4) they
     are subtracted from.
     """
     q = np.asarray(q, dtype=float)
     n, k = q.shape
-    if n < 3:
-        # A has no second differences to expand; the direct formula
-        difference_q = np.diff(q, axis=0)
-        a_q = np.zeros_like(q)
-        a_q[:-1] -= difference_q
-        a_q[1:] += difference_q
-        q_a_q = difference_q.T @ difference_q
-        trace_q_a_q = float(np.trace(q_a_q))
-        trace_q_a2_q = float(np.sum(a_q * a_q))
-    else:
-        s0, s1, s2 = (float(np.einsum("ij,ij->", q[: n - lag], q[lag:])) for lag in range(3))
+    s0, s1, s2 = (float(np.einsum("ij,ij->", q[: n - lag], q[lag:])) for lag in range(3))
 
-        def dot(i: int, j: int) -> float:
-            return float(q[i] @ q[j])
+    def dot(i: int, j: int) -> float:
+        return float(q[i] @ q[j])
 
-        lag_one = q[1:].T @ q[:-1]
-        q_a_q = 2.0 * (q.T @ q) - np.outer(q[0], q[0]) - np.outer(q[-1], q[-1]) - lag_one - lag_one.T
-        trace_q_a_q = 2.0 * s0 - dot(0, 0) - dot(n - 1, n - 1) - 2.0 * s1
-        # ||AQ||²: rows 2..n-1 of AQ are second differences of Q, rows 1 and n first differences
-        trace_q_a2_q = (6.0 * s0 - 8.0 * s1 + 2.0 * s2
-                        - 5.0 * dot(0, 0) - dot(1, 1) - dot(n - 2, n - 2) - 5.0 * dot(n - 1, n - 1)
-                        + 4.0 * dot(0, 1) + 4.0 * dot(n - 2, n - 1)
-                        + float((q[1] - q[0]) @ (q[1] - q[0])) + float((q[-1] - q[-2]) @ (q[-1] - q[-2])))
-    trace_ma = 2.0 * (n - 1) - trace_q_a_q
-    trace_ma_squared = 2.0 * (3 * n - 4) - 2.0 * trace_q_a2_q + float(np.sum(q_a_q * q_a_q))
+    lag_one = q[1:].T @ q[:-1]
+    q_a_q = 2.0 * (q.T @ q) - np.outer(q[0], q[0]) - np.outer(q[-1], q[-1]) - lag_one - lag_one.T
+    # ||AQ||²: rows 2..n-1 of AQ are second differences of Q, rows 1 and n
+    # first differences (for n = 2 the lag sums cancel to the two end rows)
+    norm_a_q = (6.0 * s0 - 8.0 * s1 + 2.0 * s2
+                - 5.0 * dot(0, 0) - dot(1, 1) - dot(n - 2, n - 2) - 5.0 * dot(n - 1, n - 1)
+                + 4.0 * dot(0, 1) + 4.0 * dot(n - 2, n - 1)
+                + float((q[1] - q[0]) @ (q[1] - q[0])) + float((q[-1] - q[-2]) @ (q[-1] - q[-2])))
+    return durbin_watson_null_moments(n, k, q_a_q, norm_a_q)
+
+
+def durbin_watson_null_moments(n: int, k: int, q_a_q: np.ndarray, norm_a_q: float) -> tuple[float, float]:
+    """E d and Var d under H0 from ``Q'AQ`` (k x k) and ``||AQ||² = tr(Q'A²Q)``.
+
+    The formulas of :func:`durbin_watson_moments`; shared with the
+    streaming engine, which accumulates the same two quantities over chunks.
+    """
+    trace_ma = 2.0 * (n - 1) - float(np.trace(q_a_q))
+    trace_ma_squared = 2.0 * (3 * n - 4) - 2.0 * norm_a_q + float(np.sum(q_a_q * q_a_q))
     nu = n - k
     mean = trace_ma / nu
     variance = 2.0 / (nu * (nu + 2)) * (trace_ma_squared - trace_ma * mean)

@@ -289,12 +289,7 @@ def _autocorrelation(fit, acc, light, rss, settings, newey_west, sample_fit, sam
         # exact null moments of d from Q'AQ = (DQ)'(DQ) and ||AQ||², O(n k²) streamed
         dq = sums["dq"]
         end_terms = float(np.sum((head_q[0] - head_q[1]) ** 2) + np.sum((tail_q[-1] - tail_q[-2]) ** 2))
-        aq = sums["aq"] + end_terms
-        trace_ma = 2.0 * (n - 1) - float(np.trace(dq))
-        trace_ma_squared = 2.0 * (3 * n - 4) - 2.0 * aq + float(np.sum(dq * dq))
-        nu = n - k
-        mean = trace_ma / nu
-        variance = 2.0 / (nu * (nu + 2)) * (trace_ma_squared - trace_ma * mean)
+        mean, variance = ac.durbin_watson_null_moments(n, k, dq, sums["aq"] + end_terms)
         note = None
         if use_exact:
             note = ("exact distribution requested, but the streamed data has more rows than are kept whole "
