@@ -42,7 +42,7 @@ from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = ["InfluenceSummary", "summarize", "run", "influence_result", "outlier_test", "outlier_result",
-           "LEVERAGE_ONE_TOLERANCE", "TOP_ROWS"]
+           "LEVERAGE_ONE_TOLERANCE", "TOP_ROWS", "row_influence"]
 
 INFLUENCE_METHOD = "Cook's distance with the 4/n screening cut-off (stats::cooks.distance)"
 OUTLIER_METHOD = (
@@ -198,23 +198,29 @@ def influence_measures(residuals: np.ndarray, leverage: np.ndarray, rank: int
     and cannot be negative; rounding can push it below zero when row i
     carries nearly all of the RSS, so it is clipped at 0.
     """
-    e = np.asarray(residuals, dtype=float)
-    h = np.asarray(leverage, dtype=float)
-    n = e.size
-    e = binary_scaled(e)
+    e = binary_scaled(np.asarray(residuals, dtype=float))
+    return row_influence(e, np.asarray(leverage, dtype=float), rank, float(e @ e), e.size - rank)
+
+
+def row_influence(residuals: np.ndarray, leverage: np.ndarray, rank: int, rss: float, df_resid: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`influence_measures` for some rows of a fit, given the fit's RSS and residual df.
+
+    ``cooks_i = e_i² h_i / (p s² (1 - h_i)²)`` and ``t_i = e_i / (s_(i)
+    sqrt(1 - h_i))`` with ``s_(i)² = (RSS - e_i²/(1 - h_i)) / (df - 1)``;
+    the streaming engine calls it per chunk with the whole fit's RSS.
+    """
+    e, h = residuals, leverage
     leverage_one = h >= 1.0 - LEVERAGE_ONE_TOLERANCE
     complement = np.where(leverage_one, np.nan, 1.0 - h)
-    df_resid = n - rank
-    rss = float(e @ e)
-    s2 = rss / df_resid
+    s2 = rss / df_resid if df_resid > 0 else np.nan
     with np.errstate(divide="ignore", invalid="ignore"):
         cooks = e * e * h / (rank * s2 * complement * complement)
         if df_resid - 1 > 0:
             deleted_rss = np.maximum(rss - e * e / complement, 0.0)
-            deleted_s = np.sqrt(deleted_rss / (df_resid - 1))
-            studentized = e / (deleted_s * np.sqrt(complement))
+            studentized = e / (np.sqrt(deleted_rss / (df_resid - 1)) * np.sqrt(complement))
         else:
-            studentized = np.full(n, np.nan)
+            studentized = np.full(e.size, np.nan)
     cooks[~np.isfinite(cooks)] = np.nan
     studentized[~np.isfinite(studentized)] = np.nan
     return cooks, studentized, leverage_one

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import blas
 
-from ..checks.influence import LEVERAGE_ONE_TOLERANCE
+from ..checks.influence import row_influence
 from .accumulate import TOP_KEPT, ResidualStatistics, Sequence, stack_r
 from .fit import StreamedFit
 
@@ -120,21 +120,8 @@ def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: i
     out.hc3 = (g * g).T @ weights
     out.sequence.add_rows(e, q, scores)
 
-    # influence: Cook's distance and externally studentized residuals (olscheck.checks.influence)
-    df_resid = n - k
-    rss = fit.rss_pass1
-    s2 = rss / df_resid if df_resid > 0 else np.nan
-    leverage_one = h >= 1.0 - LEVERAGE_ONE_TOLERANCE
-    complement = np.where(leverage_one, np.nan, one_minus_h)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cooks = e2 * h / (k * s2 * complement * complement)
-        if df_resid - 1 > 0:
-            deleted = np.maximum(rss - e2 / complement, 0.0)
-            studentized = e / (np.sqrt(deleted / (df_resid - 1)) * np.sqrt(complement))
-        else:
-            studentized = np.full(m, np.nan)
-    cooks[~np.isfinite(cooks)] = np.nan
-    studentized[~np.isfinite(studentized)] = np.nan
+    # influence: Cook's distance and externally studentized residuals, with the whole fit's RSS
+    cooks, studentized, leverage_one = row_influence(e, h, k, fit.rss_pass1, n - k)
     leverage = np.where(leverage_one, 1.0, h)
     out.max_leverage = float(leverage.max())
     out.n_leverage_one = int(leverage_one.sum())
