@@ -59,7 +59,9 @@ class StandardErrorChange:
 
 
 #: Rows per block of the O(n p) passes below: the n x p matrices of slope
-#: directions and scores exist one block at a time, never whole.
+#: directions and scores exist one block at a time, never whole, and the
+#: running sums of :func:`bartlett_sums` restart at every block, so their
+#: rounding grows with the block, not with n.
 _BLOCK_ROWS = 1 << 16
 
 
@@ -94,11 +96,6 @@ def newey_west_lags(n: int) -> int:
     return max(1, int(math.floor(4.0 * (n / 100.0) ** (2.0 / 9.0))))
 
 
-#: Rows per block of :func:`bartlett_sums`' running sums: their rounding
-#: grows with the block, not with n.
-_BARTLETT_BLOCK = 1 << 16
-
-
 def bartlett_sums(scores: np.ndarray, window: int, lags: int) -> np.ndarray:
     r"""Per column, ``sum_t s_t² + 2 sum_{l=1}^{window} w_l sum_t s_t s_{t-l}`` with Bartlett weights.
 
@@ -115,7 +112,7 @@ def bartlett_sums(scores: np.ndarray, window: int, lags: int) -> np.ndarray:
     over t = 0 .. n - 1 + L with s zero outside the rows: O(n) per column
     from running sums instead of O(n L) lagged products, and a sum of
     squares, so the result is never negative (Newey & West's point). The
-    running sums restart every :data:`_BARTLETT_BLOCK` rows, so their
+    running sums restart every :data:`_BLOCK_ROWS` rows, so their
     rounding is bounded by the block, not by n. ``window < lags`` (fewer
     rows than lags) keeps only the lags that exist, as the direct sum does,
     through the general formula.
@@ -139,8 +136,8 @@ def _bartlett_blocks(rows, n: int, columns: int, window: int, lags: int) -> np.n
     # rows t = 0 .. n - 1 + L of the moving sums, a block at a time; each
     # block's running sums start `width` rows earlier (zero before row 0 and
     # after row n - 1), so row t's window is running[t + width] - running[t]
-    for start in range(0, n + lags, _BARTLETT_BLOCK):
-        stop = min(start + _BARTLETT_BLOCK, n + lags)
+    for start in range(0, n + lags, _BLOCK_ROWS):
+        stop = min(start + _BLOCK_ROWS, n + lags)
         segment = np.zeros((stop - start + width, columns))
         low, high = max(start - width, 0), min(stop, n)
         segment[low - (start - width): high - (start - width)] = rows(low, high)

@@ -41,6 +41,13 @@ __all__ = ["CHOLESKY_QR_CONDITION", "cholesky_qr2", "independent_columns", "orth
 _BLOCK = 64
 
 
+def _fortran_work(matrix: np.ndarray, overwrite: bool) -> np.ndarray:
+    """``matrix`` itself when it may be overwritten and LAPACK can use it as is, else a Fortran-ordered copy."""
+    if overwrite and matrix.dtype == np.float64 and matrix.flags.f_contiguous:
+        return matrix
+    return np.array(matrix, dtype=np.float64, order="F")
+
+
 def _factor(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Householder QR in LAPACK's compact form (reflectors below the diagonal, tau)."""
     columns = matrix.shape[1]
@@ -60,11 +67,7 @@ def orthonormal_factor(matrix: np.ndarray, overwrite: bool = False) -> tuple[np.
     n, m = matrix.shape
     if m == 0 or n < m:
         return np.linalg.qr(matrix)
-    if overwrite and matrix.dtype == np.float64 and matrix.flags.f_contiguous:
-        work = matrix
-    else:
-        work = np.array(matrix, dtype=float, order="F")
-    qr, tau = _factor(work)
+    qr, tau = _factor(_fortran_work(matrix, overwrite))
     upper = np.triu(qr[:m, :m])
     q, _, info = lapack.dorgqr(qr, tau, lwork=max(1, m * _BLOCK), overwrite_a=1)
     if info != 0:
@@ -239,9 +242,7 @@ def triangular_factor(rows: np.ndarray, overwrite: bool = False) -> np.ndarray:
     m, n = rows.shape
     if m == 0 or n == 0:
         return np.zeros((min(m, n), n))
-    in_place = overwrite and rows.dtype == np.float64 and rows.flags.f_contiguous
-    block = rows if in_place else np.array(rows, dtype=np.float64, order="F")
-    factored, _, _, info = lapack.dgeqrf(block, overwrite_a=1)
+    factored, _, _, info = lapack.dgeqrf(_fortran_work(rows, overwrite), overwrite_a=1)
     if info != 0:
         raise np.linalg.LinAlgError(f"dgeqrf failed (info={info})")
     return np.triu(factored[:min(m, n)])

@@ -40,7 +40,8 @@ from .householder import cholesky_qr2, independent_columns, orthonormal_factor
 from .linalg import ALIASING_TOLERANCE
 from .scaling import binary_exponent, binary_scaled
 
-__all__ = ["LinearFit", "fit", "span_factor", "exact_fit_reason", "EXACT_FIT_RELATIVE_NORM", "EXACT_FIT_REASON"]
+__all__ = ["LinearFit", "fit", "span_factor", "exact_fit_reason", "EXACT_FIT_RELATIVE_NORM", "EXACT_FIT_REASON",
+           "NO_COEFFICIENTS_REASON"]
 
 #: Refinement steps; each gains about -log10(cond * eps) digits, and the
 #: loop stops early once a step changes nothing at float64 precision.
@@ -78,6 +79,8 @@ REFINEMENT_CONDITION = 1e3
 EXACT_FIT_RELATIVE_NORM = 1e-12
 #: The one not-computable reason every family gives for an exact fit.
 EXACT_FIT_REASON = "the model fits the data exactly (the residuals are zero up to rounding)"
+#: The not-computable reason of the tests that need at least one coefficient.
+NO_COEFFICIENTS_REASON = "the model has no coefficients"
 
 
 def exact_fit_reason(rss: float, y_squares: float, n: int, rank: int) -> str | None:

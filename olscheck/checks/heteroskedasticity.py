@@ -46,7 +46,7 @@ from scipy import stats
 
 from ..covariance import StandardErrorChange, hc3_change
 from ..linalg import LeastSquares, least_squares
-from ..model import LinearFit
+from ..model import NO_COEFFICIENTS_REASON, LinearFit
 from ..result import Assumption, Severity, TestResult, not_computable, p_text
 from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
@@ -108,7 +108,6 @@ FITTED_FINDING = "the error variance changes with the fitted values"
 REGRESSORS_EFFECT = "auxiliary R² (e² on the regressors)"
 REGRESSORS_FINDING = "the error variance changes with the regressors"
 NCV_EFFECT = "auxiliary R² (e² on the fitted values)"
-NO_COEFFICIENTS_REASON = "the model has no coefficients"
 
 METHOD_NCV = "Cook-Weisberg score test on the fitted values, ESS/2 of e²/σ̂² on fitted, 1 df (car::ncvTest)"
 

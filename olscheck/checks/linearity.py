@@ -41,7 +41,7 @@ from scipy.linalg import lapack
 from scipy import stats
 
 from ..linalg import ALIASING_TOLERANCE, extend, least_squares, least_squares_in_place
-from ..model import LinearFit
+from ..model import NO_COEFFICIENTS_REASON, LinearFit
 from ..result import Assumption, Severity, TestResult, not_computable, p_text
 from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
@@ -64,7 +64,6 @@ _REMEDY = (
 
 #: Shared with the streaming engine.
 CONSTANT_FITTED_REASON = "the fitted values are constant (no predictors)"
-NO_COEFFICIENTS_REASON = "the model has no coefficients"
 
 _METHOD_HC = (
     "Harvey-Collier t test on the recursive residuals in data order, two-sided "
