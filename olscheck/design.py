@@ -186,16 +186,21 @@ class Design:
         intercept_column = 0 if self.has_intercept else None
         shift = np.zeros(p, dtype=dtype)
         scale = np.ones(p, dtype=dtype)
+
+        def euclidean(column):
+            # BLAS's dot for float64; numpy's sum keeps long double's extra digits
+            return math.sqrt(column @ column) if dtype is np.float64 else np.sqrt(np.sum(column * column))
+
         for j in range(p):
             if j == intercept_column:
                 continue
             # one contiguous column of the Fortran-ordered copy, changed in place
             column = raw[:, j]
-            magnitude = np.sqrt(np.sum(column * column)) if dtype is not np.float64 else math.sqrt(column @ column)
+            magnitude = euclidean(column)
             if self.has_intercept:
                 shift[j] = column.mean()
                 column -= shift[j]
-            norm = np.sqrt(np.sum(column * column)) if dtype is not np.float64 else math.sqrt(column @ column)
+            norm = euclidean(column)
             if norm > 1e-12 * magnitude and norm > 0:
                 scale[j] = norm
                 column /= scale[j]
