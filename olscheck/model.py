@@ -196,7 +196,7 @@ class LinearFit:
         of the n rows.
         """
         exponent = np.asarray(binary_exponent(self.x, axis=0))
-        return span_factor(self.q, self.x, exponent=exponent), exponent
+        return span_factor(self.q, self.x, exponent), exponent
 
     @cached_property
     def condition_number(self) -> float | None:
@@ -434,8 +434,7 @@ def _refined_solution(q: np.ndarray, r: np.ndarray, basis_extended: np.ndarray, 
     return a, residual
 
 
-def span_factor(q: np.ndarray, x: np.ndarray, axis: int | None = None,
-                exponent: int | np.ndarray | None = None) -> np.ndarray:
+def span_factor(q: np.ndarray, x: np.ndarray, exponent: np.ndarray) -> np.ndarray:
     """``Q' (X / 2**e)``: a small factor with the Gram matrix, singular values and right singular vectors of X.
 
     Parameters
@@ -444,11 +443,9 @@ def span_factor(q: np.ndarray, x: np.ndarray, axis: int | None = None,
         Orthonormal columns whose span contains the columns of ``x`` (the
         fit's Q and the kept design columns).
     x : ndarray, shape (n, m)
-    axis : None or 0
-        ``e`` is one power of two for all of ``x`` (None; singular-value
-        ratios unchanged) or one per column (0; each column's norm kept).
-    exponent : int or ndarray, optional
-        ``e`` when already known (:func:`olscheck.scaling.binary_exponent`).
+    exponent : ndarray of int, shape (m,)
+        One power of two per column (:func:`olscheck.scaling.binary_exponent`
+        with ``axis=0``).
 
     Notes
     -----
@@ -460,7 +457,6 @@ def span_factor(q: np.ndarray, x: np.ndarray, axis: int | None = None,
     1e±300 finite; it is applied to the small product when that cannot
     over- or underflow, so X is not copied.
     """
-    exponent = np.asarray(binary_exponent(x, axis=axis) if exponent is None else exponent)
     if np.all(np.abs(exponent) < 900):
         return np.ldexp(q.T @ x, -exponent)
     return q.T @ np.ldexp(x, -exponent)
