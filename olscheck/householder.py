@@ -21,6 +21,12 @@ The work is one ``dgeqrf`` (2 n m² flops, blocked) and one ``dormqr``
 (4 n m), instead of a column-by-column Gram-Schmidt over n rows followed by
 a second QR and an explicit Q.
 
+When the columns are well conditioned and far from the aliasing tolerance,
+:func:`project_augmented` solves the same problem from one Gram product
+instead (:func:`corrected_normal_equations`): on tall matrices a ``dsyrk``
+runs five to ten times faster than ``dgeqrf`` here, and refining the
+solution with the residual returns the digits of the Householder solve.
+
 References
 ----------
 Golub, G. H. & Van Loan, C. F. (2013). *Matrix Computations*, 4th ed.,
@@ -33,7 +39,7 @@ import numpy as np
 from scipy import linalg as scipy_linalg
 from scipy.linalg import blas, lapack
 
-__all__ = ["CHOLESKY_QR_CONDITION", "cholesky_qr2", "independent_columns", "orthonormal_factor", "project",
+__all__ = ["CHOLESKY_QR_CONDITION", "cholesky_qr2", "corrected_normal_equations", "independent_columns", "orthonormal_factor", "project",
            "project_augmented", "stack_r", "triangular_factor"]
 
 # LAPACK's blocked routines want a workspace of (columns x block size);
@@ -191,12 +197,98 @@ def project(basis: np.ndarray, v: np.ndarray, tolerance: float) -> tuple[np.ndar
     return project_augmented(augmented, v, tolerance)
 
 
+#: :func:`corrected_normal_equations` is used only when the smallest singular
+#: value of the columns exceeds the aliasing tolerance this many times: every
+#: column is then kept by the Householder rule too (|R_jj| >= σ_min), with a
+#: margin far beyond the Gram matrix's rounding (about cond² eps relative).
+GRAM_ALIASING_MARGIN = 100.0
+
+#: Refinement steps of :func:`corrected_normal_equations`: within its
+#: condition bound each contracts the error by about cond² eps <= 1e-8, so
+#: two take the normal-equations solution (relative error up to ~1e-8) to
+#: the rounding floor of the residual, that of a Householder solve.
+_REFINEMENT_STEPS = 2
+
+
+def corrected_normal_equations(augmented: np.ndarray, v: np.ndarray, tolerance: float
+                               ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    r"""Least squares of ``v`` on ``basis`` from its Gram matrix, refined with the residual; or None.
+
+    ``augmented`` is ``[basis | v]`` (n x (m + 1), Fortran-ordered, not
+    modified). One ``dsyrk`` gives ``[B v]'[B v]``; ``B'B = R'R``
+    (Cholesky); then the corrected semi-normal equations (Björck 1987):
+
+    .. math:: b_0 = R^{-1} R^{-T} B'v, \quad
+              b_{i+1} = b_i + R^{-1} R^{-T} B'(v - B b_i)
+
+    for two steps (fewer when a correction is already at rounding level),
+    and the residual ``v - B b``. Each step contracts the error by about
+    cond² eps, so within :data:`CHOLESKY_QR_CONDITION` (columns scaled to
+    unit norm) the solution has the forward error of a Householder solve,
+    at the cost of one Gram product and a few matrix-vector products.
+
+    Returns None (the caller then uses Householder QR) when the matrix is
+    not tall (n < 2m), the Cholesky factor fails, the condition number
+    exceeds :data:`CHOLESKY_QR_CONDITION`, the smallest singular value is
+    within :data:`GRAM_ALIASING_MARGIN` times ``tolerance`` (a column may
+    then be aliased, which only the Householder rule decides) or a value
+    is not finite. Otherwise every column is kept, as the Householder rule
+    would keep them.
+
+    References
+    ----------
+    Björck, Å. (1987). Stability analysis of the method of seminormal
+    equations for linear least squares problems. Linear Algebra Appl. 88,
+    31-48.
+    """
+    n, m = augmented.shape[0], augmented.shape[1] - 1
+    if m == 0 or n < 2 * m or augmented.dtype != np.float64 or not augmented.flags.f_contiguous:
+        return None
+    gram = blas.dsyrk(1.0, augmented, trans=1)  # upper triangle of [B v]'[B v]
+    if not np.all(np.isfinite(gram)):
+        return None
+    upper, info = lapack.dpotrf(gram[:m, :m], lower=0, clean=1)
+    if info != 0:
+        return None
+    singular = np.linalg.svd(upper, compute_uv=False)
+    norms = np.sqrt(np.einsum("ij,ij->j", upper, upper))
+    if not singular[-1] > GRAM_ALIASING_MARGIN * tolerance:
+        return None
+    if not np.linalg.cond(upper / norms) <= CHOLESKY_QR_CONDITION:
+        return None
+    basis = augmented[:, :m]
+    v = np.asarray(v, dtype=float)
+
+    def solve(right_hand_side: np.ndarray) -> np.ndarray:
+        return lapack.dpotrs(upper, right_hand_side, lower=0)[0]
+
+    coefficients = solve(gram[:m, m])
+    # the coefficients' scale: |b| itself, or |v| / σ_max when b is near zero
+    scale = np.linalg.norm(coefficients) + np.sqrt(max(gram[m, m], 0.0)) / singular[0]
+    for _ in range(_REFINEMENT_STEPS):
+        correction = solve(basis.T @ (v - basis @ coefficients))
+        coefficients = coefficients + correction
+        if np.linalg.norm(correction) <= 16 * np.finfo(float).eps * scale:
+            break
+    residuals = v - basis @ coefficients
+    if not np.all(np.isfinite(coefficients)):
+        return None
+    return np.arange(m), coefficients, residuals
+
+
 def project_augmented(augmented: np.ndarray, v: np.ndarray, tolerance: float
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`project` given ``[basis | v]`` as one Fortran-ordered array, which is overwritten."""
+    """:func:`project` given ``[basis | v]`` as one Fortran-ordered array, which may be overwritten.
+
+    Well-conditioned columns are solved by :func:`corrected_normal_equations`
+    (``augmented`` left as it is), the others by Householder QR in place.
+    """
     n, m = augmented.shape[0], augmented.shape[1] - 1
     if m == 0 or n == 0:
         return np.zeros(0, dtype=int), np.zeros(0), np.array(v, dtype=float)
+    solved = corrected_normal_equations(augmented, v, tolerance)
+    if solved is not None:
+        return solved
     qr, tau = _factor(augmented)
     size = min(n, m + 1)
     triangle = np.triu(qr[:size, :])

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from olscheck.householder import cholesky_qr2, independent_columns, project, stack_r, triangular_factor
+from olscheck.householder import (cholesky_qr2, corrected_normal_equations, independent_columns, project, stack_r,
+                                 triangular_factor)
 
 TOLERANCE = 1e-7
 
@@ -124,3 +125,57 @@ def test_triangular_factor_is_that_of_numpy(shape):
                                   triangular_factor(fortran))
     stacked = stack_r(stack_r(None, rows[: shape[0] // 2]), rows[shape[0] // 2:])
     np.testing.assert_allclose(stacked.T @ stacked, rows.T @ rows, rtol=1e-10, atol=1e-10)
+
+
+# ---------------------------------------------------------------------------
+# Corrected semi-normal equations (the Gram fast path of project_augmented)
+# ---------------------------------------------------------------------------
+def _with_condition(rng, n, m, condition):
+    """Unit columns whose singular values run from 1 to 1/condition before scaling."""
+    left, _ = np.linalg.qr(rng.standard_normal((n, m)))
+    right, _ = np.linalg.qr(rng.standard_normal((m, m)))
+    return _unit_columns((left * np.logspace(0, -np.log10(condition), m)) @ right.T)
+
+
+@pytest.mark.parametrize("condition, noise", [(3.0, 1.0), (3e3, 1e-3), (3e3, 10.0)])
+def test_corrected_normal_equations_match_the_householder_solution(condition, noise):
+    rng = np.random.default_rng(31)
+    basis = _with_condition(rng, 2000, 40, condition)
+    v = basis @ rng.standard_normal(40) + noise * rng.standard_normal(2000)
+    augmented = np.asfortranarray(np.column_stack([basis, v]))
+    before = augmented.copy()
+    solved = corrected_normal_equations(augmented, v, TOLERANCE)
+    assert solved is not None
+    kept, coefficients, residuals = solved
+    np.testing.assert_array_equal(augmented, before)  # the Gram path leaves its input alone
+    q, r = np.linalg.qr(basis)
+    reference = np.linalg.solve(r, q.T @ v)
+    reference_residuals = v - q @ (q.T @ v)
+    assert kept.tolist() == list(range(40))
+    # the normal equations alone lose cond² eps ~ 2e-9 relative in the coefficients, about 1e-6 of
+    # the residual when it is small (noise 1e-3); the refinement brings both back to rounding level
+    np.testing.assert_allclose(coefficients, reference, rtol=1e-10 * condition, atol=1e-12)
+    assert np.linalg.norm(residuals - reference_residuals) <= 1e-11 * np.linalg.norm(reference_residuals)
+    through_project = project(basis, v, TOLERANCE)
+    np.testing.assert_array_equal(through_project[2], residuals)
+
+
+def test_corrected_normal_equations_decline_what_only_householder_decides():
+    rng = np.random.default_rng(32)
+    v = rng.standard_normal(1000)
+
+    def declines(basis):
+        augmented = np.asfortranarray(np.column_stack([basis, v]))
+        return corrected_normal_equations(augmented, v, TOLERANCE) is None
+
+    assert not declines(_with_condition(rng, 1000, 10, 10.0))
+    assert declines(_with_condition(rng, 1000, 10, 1e5))              # beyond CHOLESKY_QR_CONDITION
+    near = _unit_columns(rng.standard_normal((1000, 3)))
+    near = np.column_stack([near, _unit_columns(near[:, :1] + 1e-6 * rng.standard_normal((1000, 1)))])
+    assert declines(near)  # a column 1e-6 from the others: within 100 x the aliasing tolerance
+    assert declines(_unit_columns(rng.standard_normal((1000, 600))))  # not tall enough (n < 2m)
+    # and project then falls back on Householder, which keeps or drops as R does
+    kept, _, residuals = project(near, v, TOLERANCE)
+    assert kept.tolist() == [0, 1, 2, 3] == _gram_schmidt_on_rows(near, TOLERANCE)
+    reference, *_ = np.linalg.lstsq(near, v, rcond=None)
+    np.testing.assert_allclose(residuals, v - near @ reference, atol=1e-10)
