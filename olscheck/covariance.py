@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["StandardErrorChange", "bartlett_sums", "hc3_change", "newey_west_change", "newey_west_lags"]
+__all__ = ["SandwichChanges", "StandardErrorChange", "bartlett_sums", "hc3_weights", "newey_west_lags",
+           "sandwich_changes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,24 +72,13 @@ def _slope_directions(fit) -> tuple[np.ndarray, tuple[str, ...]]:
     return fit.coefficient_directions[start:], fit.column_names[start:]
 
 
-def hc3_change(fit) -> StandardErrorChange | None:
-    """HC3 over classical standard errors, per slope; None when not defined (df_resid < 1, h = 1)."""
-    if fit.df_resid < 1 or fit.rss <= 0:
-        return None
-    directions, names = _slope_directions(fit)
-    if not names:
-        return None
-    one_minus_h = 1.0 - fit.leverage
-    usable = one_minus_h > 1e-10  # rows fitted exactly (h = 1) carry no residual information
-    weights = np.zeros(fit.n)
-    weights[usable] = (fit.residuals[usable] / one_minus_h[usable]) ** 2
-    sigma2 = fit.rss / fit.df_resid
-    meat = np.zeros(len(names))
-    for start in range(0, fit.n, _BLOCK_ROWS):
-        g = fit.q[start:start + _BLOCK_ROWS] @ directions.T
-        meat += np.einsum("ij,ij,i->j", g, g, weights[start:start + _BLOCK_ROWS])
-    ratios = np.sqrt(meat / sigma2)
-    return StandardErrorChange(tuple(float(r) for r in ratios), names, "HC3")
+def hc3_weights(residuals: np.ndarray, leverage: np.ndarray) -> np.ndarray:
+    """HC3's ω_t = (e_t / (1 - h_t))²; 0 for rows fitted exactly (h_t = 1), which carry no residual information."""
+    one_minus_h = 1.0 - leverage
+    usable = one_minus_h > 1e-10
+    weights = np.zeros(residuals.shape[0])
+    weights[usable] = (residuals[usable] / one_minus_h[usable]) ** 2
+    return weights
 
 
 def newey_west_lags(n: int) -> int:
@@ -147,20 +137,48 @@ def _bartlett_blocks(rows, n: int, columns: int, window: int, lags: int) -> np.n
     return total / width
 
 
-def newey_west_change(fit, lags: int | None = None) -> StandardErrorChange | None:
-    """Newey-West (Bartlett kernel) HAC over classical standard errors, per slope."""
+@dataclass(frozen=True, slots=True)
+class SandwichChanges:
+    """HC3 and Newey-West over classical standard errors of one fit; each None when undefined."""
+
+    hc3: StandardErrorChange | None
+    newey_west: StandardErrorChange | None
+
+
+def sandwich_changes(fit, lags: int | None = None) -> SandwichChanges:
+    """HC3 and Newey-West (Bartlett kernel) over classical standard errors, per slope, in one pass over Q.
+
+    Both read the same g_j = Q u_j (:func:`_slope_directions`), built a
+    block of rows at a time and used twice: HC3's meat is
+    ``sum_t g_tj² ω_t`` (:func:`hc3_weights`), Newey-West's the Bartlett sum
+    of the scores ``g_tj e_t`` (:func:`bartlett_sums`) with ``lags``
+    (default :func:`newey_west_lags`). Both are undefined (None) without
+    residual degrees of freedom, with a zero RSS or without slopes.
+    """
     if fit.df_resid < 1 or fit.rss <= 0:
-        return None
+        return SandwichChanges(None, None)
     directions, names = _slope_directions(fit)
     if not names:
-        return None
+        return SandwichChanges(None, None)
     lags = newey_west_lags(fit.n) if lags is None else int(lags)
+    weights = hc3_weights(fit.residuals, fit.leverage)
+    hc3_meat = np.zeros(len(names))
+    counted = 0
 
     def scores(first: int, stop: int) -> np.ndarray:
-        # row t: g_tj e_t, built a block at a time
-        return (fit.q[first:stop] @ directions.T) * fit.residuals[first:stop, None]
+        nonlocal counted, hc3_meat
+        g = fit.q[first:stop] @ directions.T
+        # the Bartlett blocks overlap by lags + 1 rows: HC3 counts each row once
+        new = slice(max(counted, first) - first, stop - first)
+        hc3_meat += np.einsum("ij,ij,i->j", g[new], g[new], weights[first + new.start:stop])
+        counted = max(counted, stop)
+        g *= fit.residuals[first:stop, None]
+        return g
 
-    meat = _bartlett_blocks(scores, fit.n, len(names), min(lags, fit.n - 1), lags)
+    newey_west_meat = _bartlett_blocks(scores, fit.n, len(names), min(lags, fit.n - 1), lags)
     sigma2 = fit.rss / fit.df_resid
-    ratios = np.sqrt(np.clip(meat, 0.0, None) / sigma2)
-    return StandardErrorChange(tuple(float(r) for r in ratios), names, f"Newey-West HAC, Bartlett kernel, {lags} lags")
+    return SandwichChanges(
+        StandardErrorChange(tuple(float(r) for r in np.sqrt(hc3_meat / sigma2)), names, "HC3"),
+        StandardErrorChange(tuple(float(r) for r in np.sqrt(np.clip(newey_west_meat, 0.0, None) / sigma2)), names,
+                            f"Newey-West HAC, Bartlett kernel, {lags} lags"),
+    )

@@ -27,7 +27,7 @@ BIT 7, 257-278. Golub & Van Loan, *Matrix Computations*, 4th ed., §5.3.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -141,6 +141,11 @@ class LinearFit:
     rss, tss : float
         Residual and total sum of squares (total about the mean when the
         model has an intercept, about zero otherwise, as R's summary.lm).
+    shared : dict
+        Work that several checks read from this fit, computed by the first
+        that needs it (the sandwich standard-error changes, the row
+        segments of Goldfeld-Quandt and Rainbow, the variance consequence);
+        keyed by what it holds. Not part of the fit's value.
     """
 
     design: Design
@@ -157,6 +162,7 @@ class LinearFit:
     leverage: np.ndarray
     rss: float
     tss: float
+    shared: dict = field(default_factory=dict, init=False, repr=False)
 
     # ---- sizes -----------------------------------------------------------
     @property
@@ -262,6 +268,15 @@ class LinearFit:
         if df_model <= 0 or df_resid <= 0 or self.rss <= 0:
             return None
         return float(((self.tss - self.rss) / df_model) / (self.rss / df_resid))
+
+    @property
+    def sandwich(self):
+        """HC3 and Newey-West over classical standard errors (:func:`olscheck.covariance.sandwich_changes`), once."""
+        if "sandwich" not in self.shared:
+            from .covariance import sandwich_changes
+
+            self.shared["sandwich"] = sandwich_changes(self)
+        return self.shared["sandwich"]
 
     @cached_property
     def exact_fit_reason(self) -> str | None:

@@ -1,4 +1,4 @@
-"""olscheck.covariance: the Bartlett-kernel sums against their definition."""
+"""olscheck.covariance: the Bartlett-kernel sums and the sandwiches against their definitions."""
 
 from __future__ import annotations
 
@@ -37,3 +37,36 @@ def test_bartlett_sums_across_blocks_of_running_sums():
     for lag in range(1, lags + 1):
         direct += 2.0 * (1.0 - lag / (lags + 1.0)) * np.einsum("ij,ij->j", scores[lag:], scores[:-lag])
     np.testing.assert_allclose(bartlett_sums(scores, lags, lags), direct, rtol=1e-11)
+
+
+def test_sandwich_changes_over_several_blocks_match_the_textbook_sandwiches():
+    # more rows than one block of Q (65536): HC3 must count the rows the Bartlett blocks share only once
+    from olscheck.covariance import sandwich_changes
+    from tests.helpers import fit_arrays
+
+    rng = np.random.default_rng(17)
+    n, lags = 70_001, 13
+    x = rng.normal(size=(n, 2))
+    errors = rng.normal(size=n) * (1.0 + np.abs(x[:, 0]))
+    errors[1:] += 0.5 * errors[:-1]
+    y = 1.0 + x @ [2.0, -1.0] + errors
+    fit = fit_arrays(y, {"a": x[:, 0], "b": x[:, 1]})
+    changes = sandwich_changes(fit, lags)
+
+    design = np.column_stack([np.ones(n), x])
+    bread = np.linalg.inv(design.T @ design)
+    e = y - design @ (bread @ design.T @ y)
+    leverage = np.einsum("ij,jk,ik->i", design, bread, design)
+    classical = np.diag(bread) * (e @ e) / (n - 3)
+    scores = design * (e / (1.0 - leverage))[:, None]
+    hc3 = np.diag(bread @ scores.T @ scores @ bread)
+    scores = design * e[:, None]
+    meat = scores.T @ scores
+    for lag in range(1, lags + 1):
+        product = scores[lag:].T @ scores[:-lag]
+        meat += (1.0 - lag / (lags + 1.0)) * (product + product.T)
+    newey_west = np.diag(bread @ meat @ bread)
+    np.testing.assert_allclose(changes.hc3.ratios, np.sqrt(hc3 / classical)[1:], rtol=1e-9)
+    np.testing.assert_allclose(changes.newey_west.ratios, np.sqrt(newey_west / classical)[1:], rtol=1e-9)
+    assert changes.newey_west.estimator == "Newey-West HAC, Bartlett kernel, 13 lags"
+    assert fit.sandwich is fit.sandwich  # computed once per fit

@@ -37,7 +37,6 @@ distribution of quadratic forms in normal variables. Biometrika 48, 419-426.
 
 from __future__ import annotations
 
-import weakref
 
 import math
 import warnings
@@ -49,7 +48,7 @@ from scipy import linalg as scipy_linalg
 
 from ..errors import ConfigurationError
 from ..linalg import extend
-from ..covariance import StandardErrorChange, newey_west_change
+from ..covariance import StandardErrorChange
 from ..result import Assumption, Severity, TestResult, not_computable, p_text_decimals
 from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
@@ -150,20 +149,9 @@ def _severity(p_value: float, effect: float, thresholds: Thresholds, hac_change:
     return Severity.OK
 
 
-_HAC_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def _hac(fit) -> StandardErrorChange | None:
-    # DW and BG share one fit; the O(n p² L) sandwich is computed once
-    try:
-        return _HAC_CACHE[fit]
-    except (KeyError, TypeError):
-        change = newey_west_change(fit)
-        try:
-            _HAC_CACHE[fit] = change
-        except TypeError:
-            pass
-        return change
+    # DW and BG share one fit's O(n p²) sandwich, computed with HC3 in one pass
+    return fit.sandwich.newey_west
 
 
 def _hac_details(change: StandardErrorChange | None) -> dict[str, Any]:

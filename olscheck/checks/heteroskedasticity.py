@@ -37,14 +37,13 @@ regression. *Biometrika* 70, 1-10.
 
 from __future__ import annotations
 
-import weakref
 
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
-from ..covariance import StandardErrorChange, hc3_change
+from ..covariance import StandardErrorChange
 from ..linalg import LeastSquares, least_squares
 from ..model import NO_COEFFICIENTS_REASON, LinearFit
 from ..result import Assumption, Severity, TestResult, not_computable, p_text
@@ -196,7 +195,7 @@ class VarianceConsequence:
     ----------
     hc3 : StandardErrorChange or None
         HC3 over classical standard errors of the slopes
-        (:func:`olscheck.covariance.hc3_change`); None when undefined.
+        (:func:`olscheck.covariance.sandwich_changes`); None when undefined.
     error_sd_spread : float or None
         Ratio of the fitted error SD at its 90th and 10th percentile (a
         Glejser regression of |e| on the regressors); None when undefined.
@@ -210,16 +209,11 @@ class VarianceConsequence:
     error_sd_spread: float | None
 
 
-_CONSEQUENCES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def variance_consequence(fit: LinearFit) -> VarianceConsequence:
     """The :class:`VarianceConsequence` of a fit, computed once per fit (five tests share it; O(n p²))."""
-    consequence = _CONSEQUENCES.get(fit)
-    if consequence is None:
-        consequence = VarianceConsequence(hc3_change(fit), _variance_spread(fit))
-        _CONSEQUENCES[fit] = consequence
-    return consequence
+    if "variance_consequence" not in fit.shared:
+        fit.shared["variance_consequence"] = VarianceConsequence(fit.sandwich.hc3, _variance_spread(fit))
+    return fit.shared["variance_consequence"]
 
 
 def _variance_spread(fit: LinearFit) -> float | None:

@@ -10,14 +10,10 @@ test uses, so the rows are factored once.
 from __future__ import annotations
 
 import math
-import weakref
 
 from ..linalg import FactoredLeastSquares, RowSegments
 
 __all__ = ["central_rows", "subset_regression"]
-
-_SEGMENTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
 
 def central_rows(n: int, fraction: float, center: float = 0.5) -> tuple[int, int]:
     """0-based [start, stop) of ``lmtest::raintest``'s central subset.
@@ -47,11 +43,11 @@ def subset_regression(fit, first: int, stop: int) -> FactoredLeastSquares:
     default central rows and n, and at ``first`` and ``stop`` when a call
     asks for other rows (the segments are then rebuilt with those cuts).
     """
-    segments = _SEGMENTS.get(fit)
+    segments = fit.shared.get("row_segments")
     if segments is None or not segments.covers(first, stop):
         cuts = {0, fit.n // 2, fit.n, *central_rows(fit.n, 0.5), first, stop}
         if segments is not None:
             cuts.update(segments.cuts)
         segments = RowSegments(fit.regressors, fit.residuals, cuts, fit.has_intercept)
-        _SEGMENTS[fit] = segments
+        fit.shared["row_segments"] = segments
     return segments.least_squares(first, stop)

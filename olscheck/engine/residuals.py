@@ -29,6 +29,7 @@ import numpy as np
 from scipy.linalg import blas
 
 from ..checks.influence import row_influence
+from ..covariance import hc3_weights
 from .accumulate import TOP_KEPT, ResidualStatistics, Sequence, stack_r
 from .fit import StreamedFit
 
@@ -113,11 +114,7 @@ def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: i
     np.abs(e, out=auxiliary[:, columns.abs])
 
     # sandwich sums: HC3 here, Newey-West in the sequence
-    one_minus_h = 1.0 - h
-    usable = one_minus_h > 1e-10
-    weights = np.zeros(m)
-    weights[usable] = (e[usable] / one_minus_h[usable]) ** 2
-    out.hc3 = (g * g).T @ weights
+    out.hc3 = (g * g).T @ hc3_weights(e, h)
     out.sequence.add_rows(e, q, scores)
 
     # influence: Cook's distance and externally studentized residuals, with the whole fit's RSS
