@@ -484,11 +484,12 @@ _METHOD_QUADRATIC = (
 QUADRATIC_MAX_SHARE = 0.5
 
 
-def _two_valued(column: np.ndarray, low: float, high: float) -> bool:
-    """Whether every value is ``low`` or ``high``; the first rows settle it for almost every continuous column."""
+def _two_valued(column: np.ndarray) -> bool:
+    """Whether the column takes at most two values; its first rows settle it for almost every continuous column."""
     head = column[:1024]
-    if not np.all((head == low) | (head == high)):
+    if not np.all((head == head.min()) | (head == head.max())):
         return False
+    low, high = column.min(), column.max()
     return bool(np.all((column == low) | (column == high)))
 
 
@@ -524,8 +525,7 @@ def quadratic(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Te
     if k == 0:
         return not_computable(name, ASSUMPTION, _METHOD_QUADRATIC, "the model has no predictors")
     # the square of a two-valued column (a dummy) is affine in it
-    low, high = regressors.min(axis=0), regressors.max(axis=0)
-    binary = np.array([_two_valued(regressors[:, j], low[j], high[j]) for j in range(k)], dtype=bool)
+    binary = np.array([_two_valued(regressors[:, j]) for j in range(k)], dtype=bool)
     square_count = int(np.count_nonzero(~binary))
     product_count = k * (k - 1) // 2
     cells = int(thresholds.auxiliary_max_cells)
@@ -562,9 +562,10 @@ def quadratic(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Te
         details["sampling"] = f"every {fit.n / rows:.4g}th row (positions floor(i·n/rows)), refitted"
     else:
         y, restricted_rss, restricted_rank = fit.y, fit.rss, fit.rank
-    centred = regressors - regressors.mean(axis=0) if fit.has_intercept else regressors
+    # column-major, so that each square and product below reads two contiguous columns
+    centred = np.asfortranarray(regressors - regressors.mean(axis=0) if fit.has_intercept else regressors)
     scale = np.max(np.abs(centred), axis=0)
-    centred = centred / np.where(scale > 0, scale, 1.0)
+    centred /= np.where(scale > 0, scale, 1.0)
     # [X, squares, products | y] filled in place: the widest array of the battery, made once
     work = np.empty((rows, k + count + 1), order="F")
     work[:, :k] = regressors

@@ -315,6 +315,24 @@ def _f_test_by_lstsq(x, y, added):
     return ((rss[0] - rss[1]) / df1) / (rss[1] / df2), df1, df2
 
 
+def test_quadratic_squares_only_columns_with_more_than_two_values():
+    # the square of a two-valued column is affine in it: not added. A column two-valued in its first
+    # thousand rows but not beyond is squared all the same.
+    rng = np.random.default_rng(12)
+    n = 3000
+    x = rng.standard_normal(n)
+    dummy = (rng.random(n) < 0.4).astype(float)
+    late = np.where(np.arange(n) < 2000, rng.integers(0, 2, n), 2).astype(float)
+    y = 1 + x + dummy + 0.2 * late + 0.1 * x * x + rng.standard_normal(n)
+    fit = fit_arrays(y, {"x": x, "dummy": dummy, "late": late})
+    result = linearity.quadratic(fit)
+    added = np.column_stack([x ** 2, late ** 2, x * dummy, x * late, dummy * late])
+    statistic, df1, df2 = _f_test_by_lstsq(np.column_stack([x, dummy, late]), y, added)
+    assert result.details["terms_added"] == 5
+    assert result.df == (df1, df2)
+    assert result.statistic == pytest.approx(statistic, rel=1e-9)
+
+
 def test_quadratic_over_the_work_budget_runs_on_evenly_spaced_rows():
     rng = np.random.default_rng(11)
     n = 3000
