@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.linalg import lapack
 
+from ..checks.autocorrelation import difference_sums
 from ..covariance import bartlett_sums
 from ..householder import stack_r, triangular_factor
 
@@ -112,7 +113,8 @@ class Sequence:
 
     * ``dw``: sum (e_t - e_{t-1})²
     * ``dq``: sum (q_t - q_{t-1})(q_t - q_{t-1})' = Q'AQ (Durbin-Watson moments)
-    * ``aq``: sum ||2 q_t - q_{t-1} - q_{t+1}||² over interior rows
+    * ``aq``: sum ||2 q_t - q_{t-1} - q_{t+1}||² over interior rows (both
+      :func:`olscheck.checks.autocorrelation.difference_sums`)
     * ``lag_e[l-1]``: sum e_t e_{t-l}, l = 1..max(order, 1)
     * ``lag_qe[l-1]``: sum q_t e_{t-l}, l = 1..order
     * ``newey_west``: the Newey-West meat, sum over |l| <= nw_lags of
@@ -152,12 +154,7 @@ class Sequence:
         if n >= 2:
             difference = np.diff(e)
             out["dw"] = float(difference @ difference)
-            dq = np.diff(q, axis=0)
-            out["dq"] = dq.T @ dq
-        if n >= 3:
-            # 2 q_t - q_{t-1} - q_{t+1} = (q_t - q_{t-1}) - (q_{t+1} - q_t)
-            second = dq[:-1] - dq[1:]
-            out["aq"] = float(np.einsum("ij,ij->", second, second))
+            out["dq"], out["aq"] = difference_sums(q)
         for lag in range(1, min(len(out["lag_e"]), n - 1) + 1):
             out["lag_e"][lag - 1] = float(e[lag:] @ e[:-lag])
         for lag in range(1, min(self.order, n - 1) + 1):

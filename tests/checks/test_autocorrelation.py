@@ -378,3 +378,15 @@ def test_newey_west_ratios_match_statsmodels():
     expected = (hac.bse / reference.bse)[1:]
     np.testing.assert_allclose(list(result.details["hac_se_ratios"].values()), expected, rtol=1e-10)
     assert result.details["hac_se_change"] == pytest.approx(np.max(np.abs(expected - 1)), rel=1e-10)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 4, 50])
+def test_difference_sums_match_the_differences_written_out(rows):
+    from olscheck.checks.autocorrelation import difference_sums
+
+    q = np.random.default_rng(rows).normal(size=(rows, 3)) + np.arange(rows)[:, None] * 0.1
+    first = np.diff(q, axis=0)
+    second = 2 * q[1:-1] - q[:-2] - q[2:]
+    outer, interior = difference_sums(q)
+    np.testing.assert_allclose(outer, first.T @ first, rtol=1e-12, atol=1e-12)
+    assert interior == pytest.approx(float(np.sum(second * second)), rel=1e-12, abs=1e-12)
