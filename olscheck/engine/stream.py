@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -19,7 +20,12 @@ from .layout import Layout, build_layout
 from .residuals import chunk_statistics, new_statistics
 from .sources import first_chunk, is_dask, iterate_chunks, source_columns
 
-__all__ = ["check_streaming", "EXACT_ROWS"]
+__all__ = ["check_streaming", "EXACT_ROWS", "MAX_WORKERS"]
+
+#: Default ceiling on the threads that work on chunks at once: each holds
+#: a chunk and its temporaries, and beyond a few the passes are bound by
+#: reading the file.
+MAX_WORKERS = 4
 
 #: Up to this many rows the tests that read the whole residual sequence
 #: (Harvey-Collier, Rainbow, the quadratic expansion, Shapiro-Wilk, the
@@ -38,6 +44,7 @@ def check_streaming(
     order_by: str | None = None,
     alpha: float = 0.05,
     chunk_rows: int = 100_000,
+    workers: int | None = None,
     thresholds: Thresholds | Mapping[str, Any] | None = None,
     exact_rows: int = EXACT_ROWS,
     seed: int = 0,
@@ -69,6 +76,12 @@ def check_streaming(
         row); sort the file first. Passing a column raises.
     chunk_rows : int
         Rows per chunk.
+    workers : int, optional
+        Threads that work on chunks of a file at once, each with one BLAS
+        thread (default: the cores available to the process, at most
+        :data:`MAX_WORKERS`). Memory grows with ``workers + 1`` chunks in
+        flight; the result does not depend on it (chunks are merged in row
+        order). A Dask source runs its partitions on Dask's own workers.
     exact_rows : int
         Tests that need the whole residual sequence use every row when the
         data has at most this many rows, else a simple random sample of
@@ -110,6 +123,11 @@ def check_streaming(
         )
     if not isinstance(chunk_rows, (int, np.integer)) or isinstance(chunk_rows, bool) or chunk_rows < 1:
         raise ConfigurationError(f"chunk_rows must be a positive integer, not {chunk_rows!r}.")
+    if workers is None:
+        workers = _available_cores()
+    if not isinstance(workers, (int, np.integer)) or isinstance(workers, bool) or workers < 1:
+        raise ConfigurationError(f"workers must be a positive integer, not {workers!r}.")
+    workers = int(workers)
     order = breusch_godfrey_order
     if not isinstance(order, (int, np.integer)) or isinstance(order, bool) or order < 1:
         raise ConfigurationError(f"breusch_godfrey_order must be a positive integer, not {order!r}.")
@@ -127,13 +145,21 @@ def check_streaming(
                           lambda columns, dtypes: _level_chunks(source, columns, chunk_rows, dtypes))
 
     step("pass 1: accumulating the fit")
+    chunk_counts: list[int] = []  # complete rows per chunk: where each chunk of pass 2 starts
     if dask_source:
         statistics = _dask_pass1(source, used, layout, chunk_rows)
     else:
+        def fit_statistics(chunk) -> FitStatistics:
+            piece = FitStatistics(layout.width)
+            piece.add(layout.rows(chunk))
+            return piece
+
         with _one_blas_thread():
             statistics = FitStatistics(layout.width)
-            for chunk in iterate_chunks(source, used, chunk_rows, layout.csv_dtypes):
-                statistics.add(layout.rows(chunk))
+            for piece in _in_order(fit_statistics, iterate_chunks(source, used, chunk_rows, layout.csv_dtypes),
+                                   workers):
+                chunk_counts.append(piece.n)
+                statistics = statistics.merge(piece)
     fit = solve(layout, statistics)
 
     n = fit.n
@@ -159,20 +185,70 @@ def check_streaming(
         accumulated = _dask_pass2(source, used, layout, fit, chunk_rows, statistics.partition_counts, order, nw_lags,
                                   split, sample_positions)
     else:
+        starts = np.concatenate([[0], np.cumsum(chunk_counts, dtype=np.int64)]).tolist()
+
+        def residual_statistics(item):
+            index, chunk = item
+            rows = layout.rows(chunk)
+            if index >= len(chunk_counts) or rows.raw.shape[0] != chunk_counts[index]:
+                raise DataError(f"'{source}' changed between the two passes over it; run the check again on a "
+                                "file that is not being written to.")
+            return chunk_statistics(fit, rows, starts[index], order, nw_lags, split, sample_positions)
+
         with _one_blas_thread():
             accumulated = new_statistics(fit, order, nw_lags)
-            position = 0
-            for chunk in iterate_chunks(source, used, chunk_rows, layout.csv_dtypes):
-                rows = layout.rows(chunk)
-                accumulated = accumulated.merge(
-                    chunk_statistics(fit, rows, position, order, nw_lags, split, sample_positions))
-                position += rows.raw.shape[0]
+            chunks = enumerate(iterate_chunks(source, used, chunk_rows, layout.csv_dtypes))
+            merged = 0
+            for piece in _in_order(residual_statistics, chunks, workers):
+                accumulated = accumulated.merge(piece)
+                merged += 1
+            if merged != len(chunk_counts):
+                raise DataError(f"'{source}' changed between the two passes over it; run the check again on a "
+                                "file that is not being written to.")
 
     step("running the assumption tests")
     with _one_blas_thread():
         return _report(fit, accumulated, settings, complete=complete, seed=seed,
                        durbin_watson_exact=durbin_watson_exact, order=order, alpha=alpha, intercept=bool(intercept),
                        chunk_rows=int(chunk_rows), exact_rows=int(exact_rows), probe=bool(probe), step=step)
+
+
+def _available_cores() -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_WORKERS))
+
+
+def _in_order(function, items, workers: int):
+    """``function(item)`` for each item, on ``workers`` threads, yielded in the order of the items.
+
+    The items (chunks) are read on the calling thread while the workers
+    compute; at most ``workers + 1`` are in flight, so memory stays bounded
+    by the chunk size. Results are merged by the caller in row order, so
+    they do not depend on which thread finished first. The heavy work
+    (BLAS, LAPACK, ufunc loops, pyarrow decoding) releases the GIL.
+    """
+    if workers <= 1:
+        for item in items:
+            yield function(item)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="olscheck-chunk") as pool:
+        pending: deque = deque()
+        try:
+            for item in items:
+                pending.append(pool.submit(function, item))
+                if len(pending) > workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def _one_blas_thread():

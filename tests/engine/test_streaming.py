@@ -261,3 +261,15 @@ def test_rows_kept_whole_are_a_seeded_random_sample_whatever_the_chunks():
     positions = np.sort(np.random.default_rng(3).choice(complete.size, size=300, replace=False))
     np.testing.assert_array_equal(rows, complete[positions])
     assert np.unique(np.diff(positions)).size > 1  # not every k-th row
+
+
+def test_worker_threads_do_not_change_the_report(frame, tmp_path):
+    # chunks are computed on several threads but merged in row order: the same report, to the last bit
+    parquet = tmp_path / "data.parquet"
+    frame.to_parquet(parquet, index=False, row_group_size=40)
+    reports = [check_streaming(parquet, target="y", chunk_rows=23, workers=workers).to_dict()
+               for workers in (1, 3)]
+    assert reports[0] == reports[1]
+    for workers in (0, 1.5, True):
+        with pytest.raises(ConfigurationError, match="workers must be a positive integer"):
+            check_streaming(parquet, target="y", workers=workers)
