@@ -106,7 +106,7 @@ def check(
     from .data import prepare
     from .model import fit as fit_model
     from .report import DataSummary, Report
-    from .verdict import data_findings, decide, materially_nonlinear
+    from .verdict import ModelFacts, data_findings, decide, materially_nonlinear
 
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigurationError(f"seed must be a non-negative integer, not {seed!r}.")
@@ -175,7 +175,8 @@ def check(
         step("trying transforms of the target and predictors")
         transforms = assess_transforms(fitted, settings, probe=bool(probe), probe_options={"seed": int(seed)})
     nonlinearity = _nonlinearity(tests, probe_result, transforms, fitted)
-    verdict = decide(tests, data_findings(fitted), nonlinearity, settings, fit=fitted, transforms=transforms)
+    facts = ModelFacts.of_fit(fitted)
+    verdict = decide(tests, data_findings(facts), nonlinearity, settings, model=facts, transforms=transforms)
     summary = DataSummary(
         target=design.target,
         predictors=design.predictors,

@@ -10,8 +10,9 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["Remedy", "formula_of", "quote"]
+__all__ = ["FormulaParts", "Remedy", "formula_of", "quote"]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -28,6 +29,27 @@ class Remedy:
         return {"assumption": self.assumption, "title": self.title, "code": self.code}
 
 
+@dataclass(frozen=True)
+class FormulaParts:
+    """What the remedies' code is written from: the model's formula and row order.
+
+    Built from a :class:`olscheck.design.Design` (:meth:`of`) or directly
+    by the streaming engine, which has no Design of all rows.
+    """
+
+    target: str
+    predictors: tuple[str, ...]
+    categorical: tuple[str, ...]
+    terms: tuple[Any, ...]  # olscheck.design.Term: name, columns, categorical
+    has_intercept: bool
+    order_by: str | None = None
+
+    @classmethod
+    def of(cls, design) -> "FormulaParts":
+        return cls(target=design.target, predictors=tuple(design.predictors), categorical=tuple(design.categorical),
+                   terms=tuple(design.terms), has_intercept=bool(design.has_intercept), order_by=design.order_by)
+
+
 def quote(name: str) -> str:
     """A column name as a patsy formula term (``Q("stack.loss")`` when it is not an identifier)."""
     if _IDENTIFIER.match(name) and not keyword.iskeyword(name):
@@ -36,7 +58,7 @@ def quote(name: str) -> str:
 
 
 def formula_of(design, target_expression: str | None = None, log_columns: set[str] | frozenset = frozenset()) -> str:
-    """The model as a statsmodels formula string."""
+    """The model as a statsmodels formula string (``design``: a Design or :class:`FormulaParts`)."""
     terms = []
     for term in design.terms:
         if not term.columns:

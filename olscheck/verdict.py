@@ -26,14 +26,16 @@ skewness against n, VIF bands, Cook's distance, probe gain).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from . import remedies as remedy_code
+from .remedies import FormulaParts
 from .report import Finding, Verdict
 from .result import Assumption, Severity, TestResult
 from .thresholds import Thresholds
 
-__all__ = ["data_findings", "decide", "LINEAR", "LINEAR_WITH_REMEDIES", "NONLINEAR"]
+__all__ = ["ModelFacts", "data_findings", "decide", "LINEAR", "LINEAR_WITH_REMEDIES", "NONLINEAR"]
 
 LINEAR = "linear"
 LINEAR_WITH_REMEDIES = "linear_with_remedies"
@@ -42,11 +44,46 @@ NONLINEAR = "nonlinear"
 _SPECIFICATION_TESTS = ("reset", "harvey_collier", "rainbow", "quadratic")
 
 
-def data_findings(fit) -> list[Finding]:
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the verdict reads about the fitted model beyond the test results.
+
+    The in-memory path builds it from a LinearFit (:meth:`of_fit`), the
+    streaming engine from its accumulated fit, so the verdict never needs
+    the rows.
+
+    Attributes
+    ----------
+    formula : FormulaParts
+        The model's formula and row order, for the remedies' code.
+    aliased : tuple of str
+        Columns dropped as linear combinations of earlier ones.
+    notes : tuple of str
+        Notes on the data (dropped rows, order).
+    n : int
+        Rows used (the Newey-West lag rule of the autocorrelation remedy).
+    positive_target : bool
+        Every target value is positive (the normality remedy then offers a log).
+    """
+
+    formula: FormulaParts
+    aliased: tuple[str, ...]
+    notes: tuple[str, ...]
+    n: int
+    positive_target: bool
+
+    @classmethod
+    def of_fit(cls, fit) -> "ModelFacts":
+        design = fit.design
+        return cls(formula=FormulaParts.of(design), aliased=tuple(fit.aliased), notes=tuple(design.notes),
+                   n=int(fit.n), positive_target=bool((design.y > 0).all()))
+
+
+def data_findings(model: ModelFacts) -> list[Finding]:
     """Findings about the data and the design: aliased columns, dropped rows, order."""
     findings: list[Finding] = []
-    if fit.aliased:
-        names = ", ".join(repr(a) for a in fit.aliased)
+    if model.aliased:
+        names = ", ".join(repr(a) for a in model.aliased)
         findings.append(
             Finding(
                 check="aliasing",
@@ -56,12 +93,12 @@ def data_findings(fit) -> list[Finding]:
                     f"Warning: column(s) {names} are exact (or numerically exact) linear combinations of earlier "
                     "columns; the model was fitted without them, as R's lm does (their coefficients are NA)."
                 ),
-                effect=float(len(fit.aliased)),
+                effect=float(len(model.aliased)),
                 effect_name="aliased columns",
                 remedy="Drop the aliased column(s) or combine them with the columns they duplicate.",
             )
         )
-    for note in fit.design.notes:
+    for note in model.notes:
         findings.append(Finding(check="data", assumption=Assumption.DATA, severity=Severity.NOTE, message=f"Note: {note}"))
     return findings
 
@@ -78,7 +115,7 @@ def decide(
     nonlinearity: Mapping[str, Any],
     thresholds: Thresholds,
     *,
-    fit=None,
+    model: ModelFacts | None = None,
     transforms=None,
 ) -> Verdict:
     """Combine the findings into the verdict (see the module docstring)."""
@@ -88,7 +125,7 @@ def decide(
     transform = transforms.remedy if transforms is not None else None
     inference = [f for f in findings
                  if f.severity in (Severity.WARN, Severity.FAIL) and f.check not in failing_linearity]
-    suggested = _remedies(tests, findings, fit, transform, failing_linearity) if fit is not None else []
+    suggested = _remedies(tests, findings, model, transform, failing_linearity) if model is not None else []
 
     if failing_linearity and transform is None:
         level = NONLINEAR
@@ -166,10 +203,10 @@ def _inference_tail(inference: list[Finding]) -> str:
 
 
 # ---------------------------------------------------------------------------- remedies
-def _remedies(tests, findings, fit, transform, failing_linearity) -> list:
+def _remedies(tests, findings, model: ModelFacts, transform, failing_linearity) -> list:
     from .covariance import newey_west_lags
 
-    design = fit.design
+    design = model.formula
     troubled = {f.assumption for f in findings if f.severity in (Severity.WARN, Severity.FAIL)}
     out = []
     if failing_linearity:
@@ -182,9 +219,9 @@ def _remedies(tests, findings, fit, transform, failing_linearity) -> list:
             worst = max(ratios, key=lambda k: abs(ratios[k] - 1))
         out.append(remedy_code.heteroskedasticity(design, worst))
     if Assumption.INDEPENDENCE in troubled:
-        out.append(remedy_code.autocorrelation(design, newey_west_lags(fit.n)))
+        out.append(remedy_code.autocorrelation(design, newey_west_lags(model.n)))
     if Assumption.NORMALITY in troubled:
-        out.append(remedy_code.normality(design, bool((design.y > 0).all())))
+        out.append(remedy_code.normality(design, model.positive_target))
     if Assumption.NO_COLLINEARITY in troubled:
         names = []
         vif = tests.get("vif")
@@ -193,7 +230,7 @@ def _remedies(tests, findings, fit, transform, failing_linearity) -> list:
         index = tests.get("condition_index")
         if index is not None and index.severity in (Severity.WARN, Severity.FAIL):
             names.extend(str(n) for n in index.details.get("involved", []) if n != "Intercept" and str(n) not in names)
-        names.extend(repr(a) for a in fit.aliased)
+        names.extend(repr(a) for a in model.aliased)
         out.append(remedy_code.collinearity(design, names))
     if Assumption.NO_INFLUENTIAL_POINTS in troubled:
         rows = [f"row {tests[name].details['row']}" for name in ("influence", "outlier_test")

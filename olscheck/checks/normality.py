@@ -179,6 +179,12 @@ def jarque_bera(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
     return jarque_bera_result(skewness, kurtosis, fit.n, fit.df_resid, thresholds)
 
 
+def shapiro_wilk_rows_reason(n: int) -> str:
+    """Why Shapiro-Wilk is not computed on ``n`` rows (outside 3..5000)."""
+    return (f"Shapiro-Wilk's p-value approximation covers {SHAPIRO_WILK_MIN_N} to {SHAPIRO_WILK_MAX_N} observations; "
+            f"this model has {n} (see jarque_bera and omnibus)")
+
+
 def shapiro_wilk(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
     """Shapiro-Wilk test of the residuals, R's ``shapiro.test``.
 
@@ -188,11 +194,7 @@ def shapiro_wilk(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult
     """
     n = fit.n
     if not SHAPIRO_WILK_MIN_N <= n <= SHAPIRO_WILK_MAX_N:
-        return not_computable(
-            "shapiro_wilk", Assumption.NORMALITY, SHAPIRO_WILK_METHOD,
-            f"Shapiro-Wilk's p-value approximation covers 3 to 5000 observations; this model has {n} "
-            "(see jarque_bera and omnibus)",
-        )
+        return not_computable("shapiro_wilk", Assumption.NORMALITY, SHAPIRO_WILK_METHOD, shapiro_wilk_rows_reason(n))
     reason = fit.exact_fit_reason
     if reason is not None:
         return not_computable("shapiro_wilk", Assumption.NORMALITY, SHAPIRO_WILK_METHOD, reason)

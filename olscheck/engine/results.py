@@ -27,43 +27,24 @@ from ..checks import autocorrelation, collinearity, heteroskedasticity, influenc
 from ..covariance import StandardErrorChange, newey_west_lags
 from ..linalg import least_squares_from_factor
 from ..model import matrix_condition_number, exact_fit_reason
+from ..remedies import FormulaParts
 from ..result import Assumption, TestResult, clean_float, not_computable
 from .accumulate import ResidualStatistics
 from .fit import StreamedFit
+from ..verdict import ModelFacts
 from .residuals import AUX
 
-__all__ = ["Light", "Battery", "battery"]
+__all__ = ["Battery", "battery", "model_facts"]
 
 
-# --------------------------------------------------------------------------- the light fit
-class _LightDesign:
-    """The attributes of a Design that the verdict and the remedies read."""
-
-    def __init__(self, fit: StreamedFit, categorical: tuple[str, ...]):
-        layout = fit.layout
-        self.target = layout.target
-        self.predictors = layout.predictors
-        self.categorical = categorical
-        self.terms = fit.terms
-        self.column_names = fit.column_names
-        self.has_intercept = fit.has_intercept
-        self.order_by = None
-        self.notes = fit.notes
-        # remedies only ask whether the target is positive
-        self.y = np.array([fit.y_min])
-
-
-class Light:
-    """Stands in for a LinearFit where the checks' decision helpers read one (n, rank, design, aliased)."""
-
-    def __init__(self, fit: StreamedFit, categorical: tuple[str, ...], rss: float):
-        self.design = _LightDesign(fit, categorical)
-        self.n = fit.n
-        self.rank = fit.rank
-        self.df_resid = fit.df_resid
-        self.aliased = fit.aliased
-        self.has_intercept = fit.has_intercept
-        self.rss = rss
+# --------------------------------------------------------------------------- what the verdict reads
+def model_facts(fit: StreamedFit, categorical: tuple[str, ...]) -> ModelFacts:
+    """The verdict's :class:`~olscheck.verdict.ModelFacts` from the accumulated fit (no rows needed)."""
+    layout = fit.layout
+    formula = FormulaParts(target=layout.target, predictors=tuple(layout.predictors), categorical=categorical,
+                           terms=tuple(fit.terms), has_intercept=fit.has_intercept, order_by=None)
+    return ModelFacts(formula=formula, aliased=tuple(fit.aliased), notes=tuple(fit.notes), n=int(fit.n),
+                      positive_target=bool(fit.y_min > 0))
 
 
 # --------------------------------------------------------------------------- the battery
@@ -73,7 +54,7 @@ class Battery:
     collinearity: Any
     influence: Any
     rss: float
-    light: Light
+    facts: ModelFacts
     hc3: StandardErrorChange | None
     newey_west: StandardErrorChange | None
 
@@ -88,7 +69,6 @@ def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, categorical:
     shift = fit.residual_shift
     rss = float(sums[2] + 2.0 * shift * sums[1] + n * shift * shift)
     sigma2 = rss / df_resid if df_resid > 0 else math.nan
-    light = Light(fit, categorical, rss)
     aux_upper = _stack_halves(acc)
     columns = AUX(fit.slopes.size)
     slope_names = tuple(fit.kept_names[j] for j in fit.slopes)
@@ -116,15 +96,15 @@ def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, categorical:
     tests: dict[str, TestResult] = {}
     tests.update(_heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings, sample_fit,
                                      sample_complete, sample_note))
-    tests.update(_autocorrelation(fit, acc, light, rss, settings, newey_west, sample_fit, sample_complete,
+    tests.update(_autocorrelation(fit, acc, rss, settings, newey_west, sample_fit, sample_complete,
                                   durbin_watson_exact, order))
-    tests.update(_normality(fit, acc, light, rss, settings, sample_fit, sample_complete, sample_note))
+    tests.update(_normality(fit, acc, rss, settings, sample_fit, sample_complete, sample_note))
     tests.update(_linearity(fit, acc, aux_upper, columns, rss, settings, sample_fit, sample_complete, sample_note))
     collinearity_summary = _collinearity(fit, settings)
     tests.update(collinearity_summary.results)
     influence_summary = _influence(fit, acc, rss, settings)
     tests.update(influence_summary.results)
-    return Battery(tests, collinearity_summary, influence_summary, rss, light, hc3, newey_west)
+    return Battery(tests, collinearity_summary, influence_summary, rss, model_facts(fit, categorical), hc3, newey_west)
 
 
 def _stack_halves(acc: ResidualStatistics) -> np.ndarray:
@@ -267,7 +247,7 @@ def _heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings
 
 
 # --------------------------------------------------------------------------- autocorrelation
-def _autocorrelation(fit, acc, light, rss, settings, newey_west, sample_fit, sample_complete, exact,
+def _autocorrelation(fit, acc, rss, settings, newey_west, sample_fit, sample_complete, exact,
                      order) -> dict[str, TestResult]:
     ac = autocorrelation
     n, k = fit.n, fit.rank
@@ -348,7 +328,7 @@ def moments(fit: StreamedFit, acc: ResidualStatistics) -> tuple[float, float]:
     return float(m3 / m2**1.5), float(m4 / (m2 * m2))
 
 
-def _normality(fit, acc, light, rss, settings, sample_fit, sample_complete, sample_note) -> dict[str, TestResult]:
+def _normality(fit, acc, rss, settings, sample_fit, sample_complete, sample_note) -> dict[str, TestResult]:
     n = fit.n
     out: dict[str, TestResult] = {}
     reason = _exact_fit_reason(fit, rss)
@@ -359,7 +339,8 @@ def _normality(fit, acc, light, rss, settings, sample_fit, sample_complete, samp
         out["jarque_bera"] = normality.jarque_bera_result(skewness, kurtosis, n, fit.df_resid, settings)
     # Shapiro-Wilk and the omnibus test read every residual: on the rows kept whole
     if not normality.SHAPIRO_WILK_MIN_N <= n <= normality.SHAPIRO_WILK_MAX_N:
-        out["shapiro_wilk"] = normality.shapiro_wilk(light, settings)  # not computable: n outside the range
+        out["shapiro_wilk"] = not_computable("shapiro_wilk", Assumption.NORMALITY, normality.SHAPIRO_WILK_METHOD,
+                                             normality.shapiro_wilk_rows_reason(n))
     else:
         out["shapiro_wilk"] = _whole(normality.shapiro_wilk, "shapiro_wilk", Assumption.NORMALITY,
                                      normality.SHAPIRO_WILK_METHOD, sample_fit, settings, sample_note)

@@ -500,7 +500,7 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
         "collapse_statement": ("Any linear-activation network, of any depth, trained to its optimum on this data is "
                                f"{model.equation()}"),
     }
-    verdict = decide(tests, data_findings(result.light), nonlinearity, settings, fit=result.light, transforms=None)
+    verdict = decide(tests, data_findings(result.facts), nonlinearity, settings, model=result.facts, transforms=None)
     options = {
         "alpha": settings.alpha, "intercept": intercept, "order_by": None, "probe": bool(probe), "seed": int(seed),
         "durbin_watson_exact": durbin_watson_exact, "breusch_godfrey_order": order,
