@@ -35,7 +35,7 @@ def check(
     breusch_godfrey_order: int = 1,
     progress=None,
     streaming: bool | None = None,
-    chunk_rows: int = 100_000,
+    chunk_rows: int | None = None,
 ):
     """Fit the collapsed linear model and run the OLS assumption battery.
 
@@ -87,8 +87,9 @@ def check(
         a seeded sample of rows; the probe runs on the rows kept whole (all
         of them up to 50,000) and transforms are not tried. ``False``
         reads everything into memory (a dask frame is computed).
-    chunk_rows : int
-        Rows per chunk when streaming.
+    chunk_rows : int, optional
+        Rows per chunk when streaming (default
+        :data:`olscheck.engine.CHUNK_ROWS`, 50,000).
 
     Returns
     -------

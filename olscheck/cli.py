@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--streaming", choices=("auto", "on", "off"), default="auto",
                      help="two passes over chunks of rows, memory bounded by --chunk-rows (default auto: files "
                           "over 256 MiB without --formula/--order-by)")
-    run.add_argument("--chunk-rows", type=int, default=100_000, help="rows per chunk when streaming (default 100000)")
+    run.add_argument("--chunk-rows", type=int, default=None, help="rows per chunk when streaming (default 50000)")
     run.add_argument("--json", metavar="OUT", help="write the JSON report to OUT ('-' for stdout)")
     run.add_argument("--html", metavar="FILE", help="write the HTML report to FILE")
     run.add_argument("--markdown", metavar="FILE", help="write the Markdown report to FILE (plots beside it)")

@@ -9,7 +9,7 @@ data, with memory bounded by the chunk size. See
 
 from __future__ import annotations
 
-__all__ = ["check_streaming", "EXACT_ROWS"]
+__all__ = ["check_streaming", "CHUNK_ROWS", "EXACT_ROWS", "MAX_WORKERS"]
 
 
 def __getattr__(name: str):
