@@ -316,8 +316,11 @@ def _recursion(x, y, triangle, start, block, out) -> None:
     # LAPACK called directly: this loop runs n / block times, and the scipy
     # wrappers' argument checks cost more than the small factorisations
     n, k = x.shape
-    # [R; X_B y_B] for the update, refilled per block (no n x (k + 1) copy of [X y])
-    stacked = np.empty((k + block, k + 1), order="F")
+    # [R z; X_B y_B], factored in place per block: its first k rows then hold
+    # the next block's [R z] (the reflectors below the diagonal are zeroed),
+    # so neither R nor the rows are copied out and back
+    stacked = np.zeros((k + block, k + 1), order="F")
+    stacked[:k] = triangle
     dtrtrs, dpotrf, dgeqrf = lapack.dtrtrs, lapack.dpotrf, lapack.dgeqrf
     below = np.tril(np.ones((k, k + 1), dtype=bool), -1)
     work = max(1, (k + 1) * 64)
@@ -325,26 +328,26 @@ def _recursion(x, y, triangle, start, block, out) -> None:
         end = min(n, begin + block)
         rows_x = x[begin:end]
         size = end - begin
-        coefficients, _ = dtrtrs(triangle[:, :k], triangle[:, k])
-        errors = y[begin:end] - rows_x @ coefficients
-        u, _ = dtrtrs(triangle[:, :k], rows_x.T, trans=1)
+        if size < block:
+            stacked = np.vstack([stacked[:k], np.zeros((size, k + 1))]).copy(order="F")
+        upper = stacked[:k]
+        # U = R⁻ᵀ X_B' and the prediction errors y_B - X_B b = y_B - U'z (b = R⁻¹z): one triangular solve
+        u, _ = dtrtrs(upper[:, :k], rows_x.T, trans=1)
+        errors = y[begin:end] - u.T @ upper[:, k]
         covariance = u.T @ u
         if np.trace(covariance) <= CHOLESKY_TRACE_LIMIT:
             covariance.flat[:: size + 1] += 1.0
             lower, info = dpotrf(covariance, lower=1, clean=0, overwrite_a=1)
             out[begin - start:end - start] = dtrtrs(lower, errors, lower=1)[0]
         else:
-            upper = np.linalg.qr(np.vstack([np.eye(size), u]), mode="r")[:size]
-            upper = upper * np.where(np.diag(upper) < 0, -1.0, 1.0)[:, None]
-            out[begin - start:end - start] = scipy_linalg.solve_triangular(upper, errors, trans="T",
+            factor = np.linalg.qr(np.vstack([np.eye(size), u]), mode="r")[:size]
+            factor = factor * np.where(np.diag(factor) < 0, -1.0, 1.0)[:, None]
+            out[begin - start:end - start] = scipy_linalg.solve_triangular(factor, errors, trans="T",
                                                                            check_finite=False)
-        rows = stacked if size == block else np.empty((k + size, k + 1), order="F")
-        rows[:k] = triangle
-        rows[k:, :k] = rows_x
-        rows[k:, k] = y[begin:end]
-        factored = dgeqrf(rows, lwork=work, overwrite_a=1)[0]
-        triangle = factored[:k].copy()
-        triangle[below] = 0.0
+        stacked[k:, :k] = rows_x
+        stacked[k:, k] = y[begin:end]
+        stacked = dgeqrf(stacked, lwork=work, overwrite_a=1)[0]
+        stacked[:k][below] = 0.0
 
 
 def harvey_collier(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
