@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from math import comb
 
 import numpy as np
@@ -131,6 +132,13 @@ class Design:
     def n_used(self) -> int:
         return int(self.y.shape[0])
 
+    @cached_property
+    def column_exponents(self) -> np.ndarray:
+        """One power of two per column of ``x`` near its largest magnitude (:func:`olscheck.scaling.binary_exponent`)."""
+        exponents = binary_exponent(self.x, axis=0)
+        exponents.setflags(write=False)
+        return exponents
+
     def fitting_basis(self, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
         """A well-conditioned basis of the design's column space.
 
@@ -148,7 +156,7 @@ class Design:
         raw = np.array(self.x, dtype=dtype, order="F")
         # Power-of-two column scaling is exact and keeps squares of 1e±300
         # magnitudes finite; it is folded into to_reported like any other map.
-        exponents = binary_exponent(self.x, axis=0)
+        exponents = self.column_exponents.copy()
         if self.has_intercept and p:
             exponents[0] = 0  # the intercept column must stay a column of ones
         binary_scale = np.ldexp(1.0, exponents).astype(dtype)

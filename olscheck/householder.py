@@ -39,7 +39,8 @@ import numpy as np
 from scipy import linalg as scipy_linalg
 from scipy.linalg import blas, lapack
 
-__all__ = ["CHOLESKY_QR_CONDITION", "GRAM_CONDITION_BOUND", "cholesky_qr2", "corrected_normal_equations", "independent_columns", "orthonormal_factor", "project",
+__all__ = ["CHOLESKY_QR_CONDITION", "GRAM_CONDITION_BOUND", "cholesky_qr2", "corrected_normal_equations",
+           "gram_is_reliable", "independent_columns", "orthonormal_factor", "project",
            "project_augmented", "stack_r", "triangular_factor"]
 
 # LAPACK's blocked routines want a workspace of (columns x block size);
@@ -219,6 +220,27 @@ GRAM_CONDITION_BOUND = 1e5
 _REFINEMENT_STEPS = 3
 
 
+def gram_is_reliable(upper: np.ndarray, tolerance: float) -> bool:
+    """Whether columns whose Gram matrix is ``upper'upper`` (Cholesky) may be solved from that Gram matrix.
+
+    True when a bound on the condition number of the columns scaled to unit
+    norm is at most :data:`GRAM_CONDITION_BOUND` and a lower bound on the
+    smallest singular value exceeds :data:`GRAM_ALIASING_MARGIN` times
+    ``tolerance``, so that the Householder rule would keep every column.
+    Both bounds come from one triangular inverse: ``1/||R^-1||_F <= σ_min``
+    and ``cond <= ||R D^-1||_F ||D R^-1||_F = sqrt(m) ||D R^-1||_F`` with D
+    the column norms.
+    """
+    m = upper.shape[1]
+    inverse, info = lapack.dtrtri(upper, lower=0)
+    if info != 0 or not np.all(np.isfinite(inverse)):
+        return False
+    norms = np.sqrt(np.einsum("ij,ij->j", upper, upper))
+    if not 1.0 / np.linalg.norm(inverse) > GRAM_ALIASING_MARGIN * tolerance:
+        return False
+    return bool(np.sqrt(m) * np.linalg.norm(norms[:, None] * inverse) <= GRAM_CONDITION_BOUND)
+
+
 def corrected_normal_equations(augmented: np.ndarray, v: np.ndarray, tolerance: float
                                ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     r"""Least squares of ``v`` on ``basis`` from its Gram matrix, refined with the residual; or None.
@@ -259,15 +281,7 @@ def corrected_normal_equations(augmented: np.ndarray, v: np.ndarray, tolerance: 
     upper, info = lapack.dpotrf(gram[:m, :m], lower=0, clean=1)
     if info != 0:
         return None
-    inverse, info = lapack.dtrtri(upper, lower=0)
-    if info != 0:
-        return None
-    # 1/||R^-1||_F <= σ_min(R); the unit-column condition number is at most
-    # ||R D^-1||_F ||D R^-1||_F = sqrt(m) ||D R^-1||_F with D the column norms
-    norms = np.sqrt(np.einsum("ij,ij->j", upper, upper))
-    if not 1.0 / np.linalg.norm(inverse) > GRAM_ALIASING_MARGIN * tolerance:
-        return None
-    if not np.sqrt(m) * np.linalg.norm(norms[:, None] * inverse) <= GRAM_CONDITION_BOUND:
+    if not gram_is_reliable(upper, tolerance):
         return None
     basis = augmented[:, :m]
     v = np.asarray(v, dtype=float)

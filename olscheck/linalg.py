@@ -19,9 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import blas, lapack
 
-from .householder import project, project_augmented, triangular_factor
-from .scaling import binary_exponent
+from .householder import gram_is_reliable, project, project_augmented, triangular_factor
+from .scaling import binary_exponent, divided_by_power_of_two
 
 __all__ = ["ALIASING_TOLERANCE", "Extension", "FactoredLeastSquares", "LeastSquares", "extend", "least_squares",
            "least_squares_from_factor", "least_squares_in_place", "centred_scaled_basis", "RowSegments"]
@@ -95,7 +96,7 @@ def _binary_centred_scaled_basis(z: np.ndarray, centre: bool, out: np.ndarray | 
     exponent = binary_exponent(z, axis=0) if n else np.zeros(m, dtype=int)
     # the one n x m copy; everything after works in place (auxiliary designs
     # are up to auxiliary_max_cells large, so each copy counts)
-    basis = np.ldexp(z, -exponent, out=out)
+    basis = divided_by_power_of_two(z, exponent, out=out)
     # relative to the column's own magnitude, so a column equal to its mean
     # up to rounding counts as constant
     magnitude = np.sqrt(np.einsum("ij,ij->j", basis, basis))
@@ -353,13 +354,23 @@ class RowSegments:
     Goldfeld-Quandt's two halves and Rainbow's central rows are
     regressions of the residuals on the regressors over row subsets whose
     boundaries are known in advance. The rows between consecutive ``cuts``
-    are factored once each (the R of ``[1, Z, v]``, Householder); a subset
-    that is a union of consecutive pieces gets its factor by stacking
-    theirs (TSQR: the R of ``[A; B]`` is that of ``[R_A; R_B]``), and its
-    regression from that factor by :func:`least_squares_from_factor`, with
-    :func:`least_squares`' centring, scaling and aliasing rules. So the
-    three subset fits cost one QR over n rows instead of three over n/2,
-    and no n/2-row copy exists at once.
+    are summarised once each, and a subset that is a union of consecutive
+    pieces gets its regression from their summaries by
+    :func:`least_squares_from_factor`, with :func:`least_squares`'
+    centring, scaling and aliasing rules. So the three subset fits cost one
+    pass over n rows instead of three over n/2, and no n/2-row copy exists
+    at once.
+
+    With an intercept each piece keeps its row count, column means and
+    centred Gram matrix of ``[Z, v]`` (one ``dsyrk`` of the centred rows);
+    a union pools them without cancellation (Chan, Golub & LeVeque 1983:
+    ``C = sum C_p + sum n_p (m_p - m)(m_p - m)'``), and its factor is
+    ``[[sqrt(N), sqrt(N) m'], [0, S]]`` with ``S'S = C`` (Cholesky of the
+    unit-scaled C). That is used when the union's centred regressors pass
+    :func:`olscheck.householder.gram_is_reliable` (every non-constant
+    column is then kept by the Householder rule too); otherwise, and
+    without an intercept, the pieces are factored by Householder QR
+    (TSQR: the R of ``[A; B]`` is that of ``[R_A; R_B]``) on demand.
 
     Parameters
     ----------
@@ -368,24 +379,83 @@ class RowSegments:
     cuts : sequence of int
         Row boundaries (0 and n included or not; they are added).
     intercept : bool
+    exponent : ndarray of int, optional
+        ``binary_exponent(z, axis=0)`` when the caller has it already.
+
+    References
+    ----------
+    Chan, T. F., Golub, G. H. & LeVeque, R. J. (1983). Algorithms for
+    computing the sample variance: analysis and recommendations. Amer.
+    Statist. 37, 242-247.
     """
 
-    def __init__(self, z: np.ndarray, v: np.ndarray, cuts, intercept: bool):
+    def __init__(self, z: np.ndarray, v: np.ndarray, cuts, intercept: bool, exponent: np.ndarray | None = None):
         z = np.asarray(z, dtype=float)
         if z.ndim == 1:
             z = z[:, None]
         n, m = z.shape
         self.intercept, self.width = bool(intercept), m
         self.cuts = sorted({0, n, *(int(c) for c in cuts if 0 <= int(c) <= n)})
+        self._z, self._v = z, np.asarray(v, dtype=float)
         # one exact power of two per column over all rows, as least_squares would pick for the whole column
-        exponent = binary_exponent(z, axis=0) if n else np.zeros(m, dtype=int)
-        self.factors = []
-        for first, stop in zip(self.cuts[:-1], self.cuts[1:]):
-            block = np.empty((stop - first, m + 2), order="F")
-            block[:, 0] = 1.0
-            np.ldexp(z[first:stop], -exponent, out=block[:, 1:m + 1])
-            block[:, m + 1] = v[first:stop]
-            self.factors.append(triangular_factor(block, overwrite=True))
+        if exponent is None:
+            exponent = binary_exponent(z, axis=0) if n else np.zeros(m, dtype=int)
+        self._exponent = np.asarray(exponent, dtype=int)
+        self._factors: dict[int, np.ndarray] = {}
+        self._moments = ([self._piece_moments(first, stop) for first, stop in zip(self.cuts[:-1], self.cuts[1:])]
+                         if self.intercept else None)
+
+    def _block(self, first: int, stop: int) -> np.ndarray:
+        """``[1, Z / 2**e, v]`` of rows [first, stop), column-major."""
+        m = self.width
+        block = np.empty((stop - first, m + 2), order="F")
+        block[:, 0] = 1.0
+        divided_by_power_of_two(self._z[first:stop], self._exponent, out=block[:, 1:m + 1])
+        block[:, m + 1] = self._v[first:stop]
+        return block
+
+    def _piece_moments(self, first: int, stop: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """Row count, means and centred Gram matrix of ``[Z / 2**e, v]`` over rows [first, stop)."""
+        block = self._block(first, stop)[:, 1:]
+        count = stop - first
+        means = block.mean(axis=0) if count else np.zeros(block.shape[1])
+        block -= means
+        gram = blas.dsyrk(1.0, block, trans=1) if count else np.zeros((block.shape[1],) * 2)
+        gram = np.triu(gram) + np.triu(gram, 1).T
+        return count, means, gram
+
+    def _piece_factor(self, index: int) -> np.ndarray:
+        if index not in self._factors:
+            first, stop = self.cuts[index], self.cuts[index + 1]
+            self._factors[index] = triangular_factor(self._block(first, stop), overwrite=True)
+        return self._factors[index]
+
+    def _gram_factor(self, pieces: range) -> np.ndarray | None:
+        """A factor F of ``[1, Z, v]`` over the union of ``pieces`` (F'F its Gram matrix) from their moments, or None."""
+        m = self.width
+        moments = [self._moments[i] for i in pieces]
+        total = sum(count for count, _, _ in moments)
+        if total == 0:
+            return None
+        means = sum(count * mean for count, mean, _ in moments) / total
+        centred = sum(gram + count * np.outer(mean - means, mean - means) for count, mean, gram in moments)
+        scale = np.sqrt(np.maximum(np.diag(centred), 0.0))
+        magnitude = np.sqrt(np.diag(centred) + total * means * means)
+        # least_squares_from_factor's constant-column rule, on the same quantities
+        constant = scale <= 1e-12 * np.maximum(magnitude, np.finfo(float).tiny)
+        active = np.flatnonzero(~constant[:m])
+        if constant[m] or active.size == 0:
+            return None
+        used = np.append(active, m)
+        unit = centred[np.ix_(used, used)] / np.outer(scale[used], scale[used])
+        upper, info = lapack.dpotrf(unit, lower=0, clean=1)
+        if info != 0 or not gram_is_reliable(upper[:active.size, :active.size], ALIASING_TOLERANCE):
+            return None
+        factor = np.zeros((used.size + 1, m + 2))
+        factor[0, 0] = np.sqrt(total)
+        factor[0, 1:] = np.sqrt(total) * means
+        factor[1:, 1 + used] = upper * scale[used]
+        return factor
 
     def covers(self, first: int, stop: int) -> bool:
         """Whether rows [first, stop) are a union of pieces."""
@@ -395,7 +465,10 @@ class RowSegments:
         """The regression over rows [first, stop) (which :meth:`covers` must accept)."""
         if not self.covers(first, stop):
             raise ValueError(f"rows [{first}, {stop}) are not a union of the segments cut at {self.cuts}")
-        pieces = self.factors[self.cuts.index(first):self.cuts.index(stop)]
-        upper = pieces[0] if len(pieces) == 1 else triangular_factor(np.vstack(pieces))
+        pieces = range(self.cuts.index(first), self.cuts.index(stop))
         m = self.width
+        upper = self._gram_factor(pieces) if self.intercept else None
+        if upper is None:
+            factors = [self._piece_factor(i) for i in pieces]
+            upper = factors[0] if len(factors) == 1 else triangular_factor(np.vstack(factors))
         return least_squares_from_factor(upper, list(range(1, m + 1)), upper[:, m + 1], self.intercept)

@@ -201,7 +201,7 @@ class LinearFit:
         collinearity diagnostics work on this rank x rank matrix instead
         of the n rows.
         """
-        exponent = np.asarray(binary_exponent(self.x, axis=0))
+        exponent = self.design.column_exponents[self.kept]
         return span_factor(self.q, self.x, exponent), exponent
 
     @cached_property

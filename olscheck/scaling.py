@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["binary_exponent", "binary_scaled"]
+__all__ = ["binary_exponent", "binary_scaled", "divided_by_power_of_two"]
 
 
 def binary_exponent(values: np.ndarray, axis: int | None = None):
@@ -30,7 +30,20 @@ def binary_exponent(values: np.ndarray, axis: int | None = None):
     return int(exponent) if axis is None else exponent
 
 
+def divided_by_power_of_two(values: np.ndarray, exponent, out: np.ndarray | None = None) -> np.ndarray:
+    """``values / 2**exponent`` (exponent broadcast over the last axis), correctly rounded as ``np.ldexp``.
+
+    A multiplication by ``2**-exponent`` when that factor is a normal float
+    (|exponent| <= 1022): the product is then the correctly rounded
+    ``ldexp``, and numpy multiplies about twice as fast as it runs ``ldexp``.
+    """
+    exponent = np.asarray(exponent)
+    if exponent.size == 0 or np.max(np.abs(exponent)) <= 1022:
+        return np.multiply(values, np.ldexp(1.0, -exponent), out=out)
+    return np.ldexp(values, -exponent, out=out)
+
+
 def binary_scaled(values: np.ndarray, axis: int | None = None) -> np.ndarray:
     """``values`` divided by ``2**binary_exponent(values, axis)``: largest magnitude in [1, 2), exactly."""
     values = np.asarray(values, dtype=float)
-    return np.ldexp(values, -np.asarray(binary_exponent(values, axis)))
+    return divided_by_power_of_two(values, binary_exponent(values, axis))

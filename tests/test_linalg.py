@@ -165,3 +165,28 @@ def test_row_segments_refuse_rows_that_are_not_a_union_of_pieces():
     assert not segments.covers(5, 15)
     with pytest.raises(ValueError, match="not a union"):
         segments.least_squares(5, 15)
+
+
+def test_row_segments_pool_centred_moments_and_fall_back_on_householder_near_aliasing():
+    rng = np.random.default_rng(8)
+    n = 400
+    z = rng.normal(size=(n, 3)) + np.array([1e6, 0.0, -3e4])  # means far from the spread
+    v = z @ np.array([1.0, -2.0, 0.25]) + rng.normal(size=n)
+    segments = RowSegments(z, v, [100, 200, 300], True)
+    # well conditioned: the union comes from the pooled moments (no Householder factor made) ...
+    assert segments._gram_factor(range(0, 3)) is not None
+    for first, stop in [(0, 300), (100, 400), (0, 400)]:
+        got = segments.least_squares(first, stop)
+        expected = least_squares(z[first:stop], v[first:stop])
+        assert got.rank == expected.rank == 4
+        assert got.rss == pytest.approx(expected.rss, rel=1e-10)
+    assert not segments._factors
+    # ... a column within 100 x the aliasing tolerance of the others: Householder decides, as least_squares
+    near = z.copy()
+    near[:, 2] = near[:, 0] * 0.5 + 1e-8 * rng.normal(size=n)
+    segments = RowSegments(near, v, [200], True)
+    assert segments._gram_factor(range(0, 2)) is None
+    got = segments.least_squares(0, 400)
+    expected = least_squares(near, v)
+    assert got.rank == expected.rank and got.kept.tolist() == expected.kept.tolist()
+    assert got.rss == pytest.approx(expected.rss, rel=1e-9)

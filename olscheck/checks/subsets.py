@@ -48,6 +48,8 @@ def subset_regression(fit, first: int, stop: int) -> FactoredLeastSquares:
         cuts = {0, fit.n // 2, fit.n, *central_rows(fit.n, 0.5), first, stop}
         if segments is not None:
             cuts.update(segments.cuts)
-        segments = RowSegments(fit.regressors, fit.residuals, cuts, fit.has_intercept)
+        exponent = fit.design.column_exponents[fit.kept]
+        segments = RowSegments(fit.regressors, fit.residuals, cuts, fit.has_intercept,
+                               exponent[1:] if fit.has_intercept else exponent)
         fit.shared["row_segments"] = segments
     return segments.least_squares(first, stop)
