@@ -173,7 +173,12 @@ def reset(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
     if size <= 1e-12 * float(np.linalg.norm(unit_fitted)) or size == 0.0:
         return not_computable(name, ASSUMPTION, method, CONSTANT_FITTED_REASON)
     scaled = fitted / size * math.sqrt(fit.n)
-    added = np.column_stack([scaled**p for p in powers])
+    # integer powers by repeated products, column by column into one array (numpy's ** calls pow for p > 2)
+    added = np.empty((fit.n, len(powers)), order="F")
+    for column, power in enumerate(powers):
+        np.multiply(scaled, scaled, out=added[:, column])
+        for _ in range(power - 2):
+            added[:, column] *= scaled
     # the model's own Q plus the powers: O(n k) beyond one QR of the added columns
     aux = extend(fit.q, added, fit.residuals, centre=fit.has_intercept)
     # the projection of e on [X, Z] has squared norm RSS₀ - RSS₁ (Pythagoras), without the subtraction
