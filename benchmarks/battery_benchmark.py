@@ -24,8 +24,9 @@ this_file --run STEP``, wall time and peak RSS from ``os.wait4``):
                 plots and reports).
 
 Peak RSS is the child's own VmHWM (ru_maxrss from wait4 would include the
-parent's memory at fork). (a), (c) and (s) are also timed inside one warm process (imports done, one
-untimed warm-up run), to separate the engine from start-up. The median over
+parent's memory at fork). (a), (c) and (s) are also timed warm, each in a
+process of its own (imports done, one untimed warm-up run), to separate the
+engine from start-up. The median over
 --repeats runs is printed, with the ratios c/a, s/a and b/c. ``--breakdown``
 adds, per size, the warm time of each stage of (c): reading the frame into
 the design, the fit, and each family of tests.
@@ -154,6 +155,20 @@ def peak_kib() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
+def warm_process(name: str, path: str, repeats: int) -> float:
+    """Median warm seconds of ``name`` measured in a process of its own (``--run-warm``).
+
+    Each step gets a fresh interpreter, so what an earlier step left in the
+    allocator or the page tables (a 5e6-row run frees gigabytes) does not
+    change its time.
+    """
+    process = subprocess.run([sys.executable, __file__, "--run", name, "--data", path, "--warm-repeats",
+                              str(repeats)], capture_output=True, text=True)
+    if process.returncode != 0:
+        raise RuntimeError(f"warm step {name} failed with exit code {process.returncode}: {process.stderr[-2000:]}")
+    return float([line for line in process.stdout.splitlines() if line.startswith("WARM_SECONDS ")][-1].split()[1])
+
+
 def warm(name: str, path: str, repeats: int) -> float:
     run_step(name, path)  # imports and caches
     times = []
@@ -225,14 +240,18 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement (median reported)")
     parser.add_argument("--skip", default="", help=f"comma-separated steps to skip, of {','.join(STEPS)}")
     parser.add_argument("--warm", default="floor,naive,battery,stream",
-                        help="steps also timed inside one warm process (default floor,naive,battery,stream; "
+                        help="steps also timed warm, each in a process of its own (default floor,naive,battery,stream; "
                              "naive warm is the recipe's compute-only time)")
     parser.add_argument("--breakdown", action="store_true",
                         help="also time each stage of the in-memory battery in a warm process")
     parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "olscheck-benchmark"))
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--warm-repeats", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.run and args.warm_repeats:
+        print(f"WARM_SECONDS {warm(args.run, args.data, args.warm_repeats)}")
+        return 0
     if args.run:
         run_step(args.run, args.data)
         print(f"PEAK_KIB {peak_kib()}")
@@ -258,7 +277,7 @@ def main(argv=None) -> int:
             runs = [whole_process(name, str(path)) for _ in range(args.repeats)]
             wall = statistics.median(r[0] for r in runs)
             peak = statistics.median(r[1] for r in runs)
-            warm_time = warm(name, str(path), args.repeats) if name in warm_steps else None
+            warm_time = warm_process(name, str(path), args.repeats) if name in warm_steps else None
             results[name] = (wall, peak, warm_time)
             line = (f"{n:>9.0e}x{p:<2} {name:>8} {wall:9.2f} {peak:9.0f} "
                     f"{'' if warm_time is None else f'{warm_time:8.2f}'}")
