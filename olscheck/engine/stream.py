@@ -199,8 +199,7 @@ def check_streaming(
             index, chunk = item
             rows = layout.rows(chunk)
             if index >= len(chunk_counts) or rows.raw.shape[0] != chunk_counts[index]:
-                raise DataError(f"'{source}' changed between the two passes over it; run the check again on a "
-                                "file that is not being written to.")
+                raise _changed_between_passes(source)
             return chunk_statistics(fit, rows, starts[index], order, nw_lags, split, sample_positions)
 
         with _one_blas_thread():
@@ -211,14 +210,19 @@ def check_streaming(
                 accumulated = accumulated.merge(piece)
                 merged += 1
             if merged != len(chunk_counts):
-                raise DataError(f"'{source}' changed between the two passes over it; run the check again on a "
-                                "file that is not being written to.")
+                raise _changed_between_passes(source)
 
     step("running the assumption tests")
     with _one_blas_thread():
         return _report(fit, accumulated, settings, complete=complete, seed=seed,
                        durbin_watson_exact=durbin_watson_exact, order=order, alpha=alpha, intercept=bool(intercept),
                        chunk_rows=int(chunk_rows), exact_rows=int(exact_rows), probe=bool(probe), step=step)
+
+
+def _changed_between_passes(source) -> DataError:
+    name = f"'{source}'" if isinstance(source, (str, os.PathLike)) else "the data"
+    return DataError(f"{name} changed between the two passes over it (pass 2 read other rows than pass 1); run "
+                     "the check again once nothing is writing to it.")
 
 
 def _available_cores() -> int:

@@ -273,3 +273,22 @@ def test_worker_threads_do_not_change_the_report(frame, tmp_path):
     for workers in (0, 1.5, True):
         with pytest.raises(ConfigurationError, match="workers must be a positive integer"):
             check_streaming(parquet, target="y", workers=workers)
+
+
+def test_a_file_that_changes_between_the_passes_is_refused(frame, tmp_path, monkeypatch):
+    from olscheck.engine import stream
+    from olscheck.errors import DataError
+
+    parquet = tmp_path / "data.parquet"
+    frame[["y", "x1", "x2"]].to_parquet(parquet, index=False)
+    original = stream.iterate_chunks
+    calls = []
+
+    def shrinking(*args, **kwargs):  # the second pass sees one chunk fewer, as if the file were truncated
+        calls.append(1)
+        chunks = list(original(*args, **kwargs))
+        yield from (chunks[:-1] if len(calls) == 2 else chunks)
+
+    monkeypatch.setattr(stream, "iterate_chunks", shrinking)
+    with pytest.raises(DataError, match="changed between the two passes"):
+        check_streaming(parquet, target="y", chunk_rows=50)
