@@ -300,8 +300,10 @@ def _component_plus_residual(report, rows, note) -> list[Plot]:
         partial = residuals + component - np.mean(component)
         figure, axes = _figure()
         axes.scatter(values[rows], partial[rows], color="#3b6ea5", edgecolors="none", **_marker(rows.size))
-        order = np.argsort(values)
-        axes.plot(values[order], (component - np.mean(component))[order], color="#555", linestyle="--", linewidth=1)
+        # the component is linear in the column: its line is drawn through its two ends, not through n points
+        ends = np.array([np.min(values), np.max(values)])
+        axes.plot(ends, (ends - np.mean(values)) * fit.coefficients[column], color="#555", linestyle="--",
+                  linewidth=1)
         line = _smooth(values[rows], partial[rows])
         if line is not None:
             axes.plot(*line, color="#c0392b", linewidth=1.6)
