@@ -1,4 +1,4 @@
-"""One Householder QR per auxiliary regression, with R's aliasing rule.
+"""One Householder QR (or, when it is safe, one Gram product) per auxiliary regression, with R's aliasing rule.
 
 Every auxiliary regression in the battery (Breusch-Pagan, White, RESET,
 the second-order test, Goldfeld-Quandt's halves, Breusch-Godfrey) needs the
@@ -24,8 +24,13 @@ a second QR and an explicit Q.
 When the columns are well conditioned and far from the aliasing tolerance,
 :func:`project_augmented` solves the same problem from one Gram product
 instead (:func:`corrected_normal_equations`): on tall matrices a ``dsyrk``
-runs five to ten times faster than ``dgeqrf`` here, and refining the
-solution with the residual returns the digits of the Householder solve.
+runs five to ten times faster than ``dgeqrf`` here (the whole solve three
+times faster on the second-order test's 50,000 x 231 columns), and
+refining the solution with the residual returns the digits of the
+Householder solve. Its residual is ``v - B b``: with the refined b that
+difference has rounding of the order of eps ||v||, the same as the
+Householder residual's (tested against it to 1e-11 relative at condition
+3e3, down to residuals 1e-3 of v).
 
 References
 ----------

@@ -1,10 +1,15 @@
 """Small numerically careful least-squares helpers shared by the checks and the engine.
 
 Every auxiliary regression follows one rule set, that of
-:func:`least_squares`: columns are centred and scaled before a Householder
-QR, columns that are (nearly) linear combinations of earlier ones are
-dropped the way R's ``lm`` drops aliased terms, and no X'X is ever formed
-or inverted. Three variants apply it where the work can be shared:
+:func:`least_squares`: columns are centred and scaled, columns that are
+(nearly) linear combinations of earlier ones are dropped the way R's ``lm``
+drops aliased terms (decided by a Householder QR), and no X'X is ever
+inverted. A Gram matrix is formed only for columns that
+:func:`olscheck.householder.gram_is_reliable` clears (well conditioned, no
+column near the aliasing tolerance), and then solved by Cholesky with the
+residual's correction (:func:`olscheck.householder.corrected_normal_equations`)
+or pooled from centred moments (:class:`RowSegments`). Three variants apply
+the rules where the work can be shared:
 
 * :func:`extend` adds a few columns to a fitted model through its
   orthonormal Q (Breusch-Godfrey's lags, RESET's powers);
