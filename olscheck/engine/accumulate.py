@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg import lapack
 
 from ..checks.autocorrelation import difference_sums
 from ..covariance import bartlett_sums
