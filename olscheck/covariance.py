@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["SandwichChanges", "StandardErrorChange", "bartlett_sums", "hc3_weights", "newey_west_lags",
-           "sandwich_changes"]
+           "sandwich_changes", "sandwich_from_meats"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +176,16 @@ def sandwich_changes(fit, lags: int | None = None) -> SandwichChanges:
         return g
 
     newey_west_meat = _bartlett_blocks(scores, fit.n, len(names), min(lags, fit.n - 1), lags)
-    sigma2 = fit.rss / fit.df_resid
+    return sandwich_from_meats(hc3_meat, newey_west_meat, fit.rss / fit.df_resid, names, lags)
+
+
+def sandwich_from_meats(hc3_meat: np.ndarray, newey_west_meat: np.ndarray, sigma2: float, names: tuple[str, ...],
+                        lags: int) -> SandwichChanges:
+    """The ratios ``sqrt(meat_j / sigma²)`` of both estimators, from their meats along the slope directions.
+
+    :func:`sandwich_changes` sums the meats over the rows in memory; the
+    streaming engine sums them over chunks.
+    """
     return SandwichChanges(
         StandardErrorChange(tuple(float(r) for r in np.sqrt(hc3_meat / sigma2)), names, "HC3"),
         StandardErrorChange(tuple(float(r) for r in np.sqrt(np.clip(newey_west_meat, 0.0, None) / sigma2)), names,

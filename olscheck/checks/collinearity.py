@@ -32,7 +32,8 @@ from ..result import Assumption, Severity, TestResult, clean_float, not_computab
 from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
-__all__ = ["TermInflation", "CollinearitySummary", "summarize", "run"]
+__all__ = ["TermInflation", "CollinearitySummary", "summarize", "run", "correlation_factor", "generalized_vifs",
+           "generalized_vifs_from_factor", "inflation_rows"]
 
 VIF_METHOD = (
     "Variance inflation factors; generalized VIF with GVIF^(1/(2 df)) for multi-column terms "
@@ -202,7 +203,7 @@ def generalized_vifs_from_factor(upper: np.ndarray, term_columns: list[tuple[int
     U is the R of the centred, unit-length predictors (as in
     :func:`generalized_vifs`), or, from the fit, the trailing block of the
     R of ``[1, X]`` with its columns scaled to unit length
-    (:func:`_centred_factor`): the Householder step on the intercept column
+    (:func:`correlation_factor`): the Householder step on the intercept column
     centres the others. Cost O(m³).
     """
     upper = np.asarray(upper, dtype=float)
@@ -283,7 +284,7 @@ def _vif_rows(fit) -> tuple[tuple[TermInflation, ...], str | None]:
     position = {c: i for i, c in enumerate(predictor_columns)}
     columns = [tuple(position[c] for c in t.columns) for t in terms]
     if _spans_design(fit):
-        gvifs = generalized_vifs_from_factor(_centred_factor(fit, predictor_columns), columns)
+        gvifs = generalized_vifs_from_factor(correlation_factor(fit.design_factor[0], predictor_columns), columns)
     else:
         gvifs = generalized_vifs(fit.x[:, predictor_columns], columns)
     return inflation_rows(terms, gvifs), None
@@ -294,13 +295,17 @@ def _spans_design(fit) -> bool:
     return fit.q.shape[1] == fit.rank and fit.q.shape[0] >= fit.rank
 
 
-def _centred_factor(fit, predictor_columns: list[int]) -> np.ndarray:
-    """U with U'U the correlation matrix of the predictor columns, from the small factor ``Q'[1, X]``.
+def correlation_factor(factor: np.ndarray, predictor_columns: list[int]) -> np.ndarray:
+    """U with U'U the correlation matrix of the predictor columns, from any F with ``F'F = [1, X]'[1, X]``.
 
-    The design's column 0 is the intercept (VIFs need one).
+    F's column 0 is the intercept (VIFs need one): the fit's small factor
+    ``Q'[1, X]``, or the streaming engine's R of the accumulated columns.
+    The Householder step on the intercept column of F centres the others,
+    so the trailing block of the QR of ``F[:, [0, predictors]]``, scaled
+    to unit columns, is U. O(m³).
     """
-    factor, _ = fit.design_factor
-    upper = scipy_linalg.qr(factor[:, [0] + list(predictor_columns)], mode="r", check_finite=False)[0][1:, 1:]
+    upper = scipy_linalg.qr(factor[:, [0] + list(predictor_columns)], mode="r", check_finite=False)[0]
+    upper = upper[:min(upper.shape)][1:, 1:]  # scipy pads R with zero rows when F has more rows than columns
     return upper / np.sqrt(np.einsum("ij,ij->j", upper, upper))
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from ..checks import autocorrelation, collinearity, heteroskedasticity, influence, linearity, normality
-from ..covariance import StandardErrorChange, newey_west_lags
+from ..covariance import StandardErrorChange, newey_west_lags, sandwich_from_meats
 from ..linalg import least_squares_from_factor
 from ..model import matrix_condition_number, exact_fit_reason
 from ..remedies import FormulaParts
@@ -75,11 +75,10 @@ def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, categorical:
 
     # sandwich standard-error changes (olscheck.covariance)
     if df_resid >= 1 and rss > 0 and slope_names:
-        hc3 = StandardErrorChange(tuple(float(r) for r in np.sqrt(acc.hc3 / sigma2)), slope_names, "HC3")
-        lags = newey_west_lags(n)
-        meat = acc.sequence.sums["newey_west"]  # summed with the Bartlett weights of these lags (same n)
-        newey_west = StandardErrorChange(tuple(float(r) for r in np.sqrt(np.clip(meat, 0.0, None) / sigma2)),
-                                         slope_names, f"Newey-West HAC, Bartlett kernel, {lags} lags")
+        # the Newey-West meat was summed with the Bartlett weights of these lags (the same n)
+        changes = sandwich_from_meats(acc.hc3, acc.sequence.sums["newey_west"], sigma2, slope_names,
+                                      newey_west_lags(n))
+        hc3, newey_west = changes.hc3, changes.newey_west
     else:
         hc3 = newey_west = None
 
@@ -385,12 +384,6 @@ def _linearity(fit, acc, aux_upper, columns, rss, settings, sample_fit, sample_c
 
 
 # --------------------------------------------------------------------------- collinearity
-def _complement_of_ones(rows: int) -> np.ndarray:
-    """Orthonormal basis (rows x rows-1) of the vectors orthogonal to the ones vector."""
-    basis = np.linalg.qr(np.column_stack([np.ones(rows), np.eye(rows)[:, :rows - 1]]))[0]
-    return basis[:, 1:]
-
-
 def _collinearity(fit: StreamedFit, settings) -> collinearity.CollinearitySummary:
     terms = fit.kept_terms
     kept_upper = fit.upper[:, fit.kept]  # orthogonally equivalent to the kept design columns
@@ -400,11 +393,9 @@ def _collinearity(fit: StreamedFit, settings) -> collinearity.CollinearitySummar
     else:
         predictor_columns = [c for t in terms for c in t.columns]
         position = {c: i for i, c in enumerate(predictor_columns)}
-        # the centred predictors are orthogonally equivalent to rows 1.. of the factor; a matrix with zero
-        # column means and that Gram matrix lets collinearity.generalized_vifs centre it harmlessly
-        centred = kept_upper[1:, predictor_columns]
-        z = _complement_of_ones(centred.shape[0] + 1) @ centred
-        gvifs = collinearity.generalized_vifs(z, [tuple(position[c] for c in t.columns) for t in terms])
+        gvifs = collinearity.generalized_vifs_from_factor(
+            collinearity.correlation_factor(kept_upper, predictor_columns),
+            [tuple(position[c] for c in t.columns) for t in terms])
         rows = collinearity.inflation_rows(terms, gvifs)
     if fit.rank:
         indices, proportions = collinearity.belsley_diagnostics(kept_upper)
