@@ -269,14 +269,18 @@ class LinearFit:
             return None
         return float(((self.tss - self.rss) / df_model) / (self.rss / df_resid))
 
+    def computed_once(self, key: str, compute):
+        """``shared[key]``, made by ``compute()`` the first time a check asks for it."""
+        if key not in self.shared:
+            self.shared[key] = compute()
+        return self.shared[key]
+
     @property
     def sandwich(self):
         """HC3 and Newey-West over classical standard errors (:func:`olscheck.covariance.sandwich_changes`), once."""
-        if "sandwich" not in self.shared:
-            from .covariance import sandwich_changes
+        from .covariance import sandwich_changes
 
-            self.shared["sandwich"] = sandwich_changes(self)
-        return self.shared["sandwich"]
+        return self.computed_once("sandwich", lambda: sandwich_changes(self))
 
     @cached_property
     def exact_fit_reason(self) -> str | None:

@@ -211,9 +211,8 @@ class VarianceConsequence:
 
 def variance_consequence(fit: LinearFit) -> VarianceConsequence:
     """The :class:`VarianceConsequence` of a fit, computed once per fit (five tests share it; O(n p²))."""
-    if "variance_consequence" not in fit.shared:
-        fit.shared["variance_consequence"] = VarianceConsequence(fit.sandwich.hc3, _variance_spread(fit))
-    return fit.shared["variance_consequence"]
+    return fit.computed_once("variance_consequence",
+                             lambda: VarianceConsequence(fit.sandwich.hc3, _variance_spread(fit)))
 
 
 def _variance_spread(fit: LinearFit) -> float | None:
