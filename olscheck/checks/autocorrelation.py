@@ -37,7 +37,6 @@ distribution of quadratic forms in normal variables. Biometrika 48, 419-426.
 
 from __future__ import annotations
 
-
 import math
 import warnings
 from typing import Any

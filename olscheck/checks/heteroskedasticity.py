@@ -37,7 +37,6 @@ regression. *Biometrika* 70, 1-10.
 
 from __future__ import annotations
 
-
 from dataclasses import dataclass
 
 import numpy as np

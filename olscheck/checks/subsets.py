@@ -15,6 +15,7 @@ from ..linalg import FactoredLeastSquares, RowSegments
 
 __all__ = ["central_rows", "subset_regression"]
 
+
 def central_rows(n: int, fraction: float, center: float = 0.5) -> tuple[int, int]:
     """0-based [start, stop) of ``lmtest::raintest``'s central subset.
 
