@@ -28,8 +28,8 @@ class OlscheckAccessor:
         """Run :func:`olscheck.check` on this DataFrame and return the Report.
 
         Takes every option of :func:`olscheck.check` (``formula``,
-        ``categorical``, ``order_by``, ``probe``, ``seed`` ...). The
-        DataFrame is not modified.
+        ``categorical``, ``order_by``, ``groups``, ``probe``, ``seed`` ...).
+        The DataFrame is not modified.
         """
         from .api import check
 

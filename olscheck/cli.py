@@ -64,12 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--formula", help='patsy formula, e.g. "y ~ x1 + np.log(x2) + C(g)"')
     run.add_argument("--no-intercept", action="store_true", help="fit without an intercept")
     run.add_argument("--order-by", help="column giving the time order for autocorrelation tests")
+    run.add_argument("--groups", metavar="COLUMN",
+                     help="column saying which rows share a group (customer, store, school): tests whether errors "
+                          "are correlated within groups (never a predictor)")
     run.add_argument("--alpha", type=float, help="significance level (default 0.05)")
     run.add_argument("--no-probe", action="store_true", help="skip the out-of-sample non-linear probe")
     run.add_argument("--seed", type=int, help="random seed (default 0)")
     run.add_argument("--streaming", choices=("auto", "on", "off"), default="auto",
                      help="two passes over chunks of rows, memory bounded by --chunk-rows (default auto: files "
-                          "over 256 MiB without --formula/--order-by)")
+                          "over 256 MiB without --formula/--order-by/--groups)")
     run.add_argument("--chunk-rows", type=int, default=None, help="rows per chunk when streaming (default 50000)")
     run.add_argument("--json", metavar="OUT", help="write the JSON report to OUT ('-' for stdout)")
     run.add_argument("--html", metavar="FILE", help="write the HTML report to FILE")
@@ -144,6 +147,7 @@ def _check(args) -> int:
     seed = args.seed if args.seed is not None else config.get("seed", 0)
     probe = not args.no_probe and bool(config.get("probe", True))
     fail_on = args.fail_on or config.get("fail_on")
+    groups = args.groups if args.groups is not None else config.get("groups")
     if fail_on is not None and fail_on not in GATES:
         raise ConfigurationError(f"fail_on = {fail_on!r} in the configuration; use one of {', '.join(GATES)}.")
     if args.target is None and args.formula is None:
@@ -157,6 +161,7 @@ def _check(args) -> int:
         formula=args.formula,
         intercept=not args.no_intercept,
         order_by=args.order_by,
+        groups=groups,
         alpha=alpha,
         probe=probe,
         seed=seed,

@@ -7,6 +7,7 @@ A configuration looks like::
     seed = 7
     probe = false
     fail_on = "warn"         # the CLI's --fail-on when the command line gives none
+    groups = "store"         # the CLI's --groups when the command line gives none
 
     [tool.olscheck.thresholds]
     vif_warn = 4.0
@@ -27,7 +28,7 @@ from .errors import ConfigurationError
 
 __all__ = ["load_config", "KNOWN_KEYS", "FAIL_ON_CHOICES"]
 
-KNOWN_KEYS = {"alpha", "seed", "probe", "fail_on", "thresholds"}
+KNOWN_KEYS = {"alpha", "seed", "probe", "fail_on", "groups", "thresholds"}
 #: The values of ``fail_on`` (and of the CLI's ``--fail-on``).
 FAIL_ON_CHOICES = ("warn", "fail", "nonlinear")
 # keys that show a file is a project's pyproject.toml rather than an olscheck file
@@ -113,6 +114,10 @@ def _validated(section: Any, path: Path) -> dict[str, Any]:
     if "fail_on" in section and section["fail_on"] not in FAIL_ON_CHOICES:
         raise ConfigurationError(
             f"fail_on = {section['fail_on']!r} in '{path}'; use one of {', '.join(FAIL_ON_CHOICES)}."
+        )
+    if "groups" in section and not (isinstance(section["groups"], str) and section["groups"].strip()):
+        raise ConfigurationError(
+            f"groups = {section['groups']!r} in '{path}'; it must name one column, e.g. groups = \"store\"."
         )
     thresholds = section.get("thresholds", {})
     if not isinstance(thresholds, dict):

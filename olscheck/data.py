@@ -34,7 +34,7 @@ from .errors import (
 )
 
 __all__ = ["prepare", "read_table", "check_header", "check_enough_rows", "MAX_LEVELS", "numeric_values", "check_finite",
-           "is_categorical", "column_key", "level_label", "single_level_note",
+           "is_categorical", "column_key", "level_label", "level_columns", "single_level_note",
            "singleton_levels_note"]
 
 #: A categorical with more levels than this is almost always an identifier
@@ -508,6 +508,20 @@ def single_level_note(name: str, level: Any) -> str:
             "it carries no information and is left out of the model.")
 
 
+def level_columns(name: str, levels: Sequence[Any], full: bool) -> list[tuple[Any, str]]:
+    """The (level, column name) pairs a factor with these levels (two or more, sorted) is coded with.
+
+    Treatment coding drops the first level (the reference) and names the
+    others ``g[T.b]``; ``full`` keeps every level, named ``g[a]``, ``g[b]``
+    (patsy's names for the first factor of a model without an intercept,
+    which R's ``lm`` codes the same way). Shared by the in-memory and the
+    streaming design.
+    """
+    if full:
+        return [(level, f"{name}[{level_label(level)}]") for level in levels]
+    return [(level, f"{name}[T.{level_label(level)}]") for level in levels[1:]]
+
+
 def level_label(level: Any) -> str:
     if isinstance(level, (bool, np.bool_)):
         return "True" if level else "False"
@@ -601,6 +615,7 @@ def prepare(
     formula: str | None = None,
     intercept: bool = True,
     order_by: str | None = None,
+    groups: str | None = None,
 ) -> Design:
     """Build the :class:`Design` for ``data``.
 
@@ -626,10 +641,21 @@ def prepare(
     order_by : str, optional
         Column giving the time order for the order-dependent tests; it is
         not a predictor unless named as one.
+    groups : str, optional
+        Column whose values say which rows share a group (a customer, a
+        store, a school) for the grouped-errors test. Never a predictor;
+        rows with a missing group are dropped and counted, and the labels
+        follow the rows (``Design.groups``). At least two groups, and fewer
+        groups than rows, are needed.
     """
     from .fitted_results import design_from_results, is_statsmodels_results
 
     if is_statsmodels_results(data):  # a model the user already fitted with statsmodels
+        if groups is not None:
+            raise DataError(
+                "groups= needs the data itself (a DataFrame or a file), not a fitted statsmodels model: pass the "
+                "DataFrame with the formula, e.g. olscheck.check(df, formula=..., groups=...)."
+            )
         return design_from_results(data, target=target, predictors=predictors, categorical=categorical,
                                    formula=formula, intercept=intercept, order_by=order_by)
     frame = _as_frame(data)
@@ -641,18 +667,58 @@ def prepare(
     if formula is not None:
         if predictors is not None or categorical:
             raise DataError("give either formula= or predictors=/categorical=, not both.")
-        return _prepare_formula(frame, formula, target, intercept, order_by)
+        return _prepare_formula(frame, formula, target, intercept, order_by, groups)
     if target is None:
         raise DataError("name the target column (target='y') or give a formula ('y ~ x1 + x2').")
-    return _prepare_columns(frame, target, predictors, categorical, intercept, order_by)
+    return _prepare_columns(frame, target, predictors, categorical, intercept, order_by, groups)
 
 
-def _prepare_columns(frame, target, predictors, categorical, intercept, order_by) -> Design:
+def _group_key(frame: pd.DataFrame, groups: Any) -> Any:
+    """The frame's label of the ``groups`` column (None without groups), with a clear error for a bad one."""
+    if groups is None:
+        return None
+    if isinstance(groups, bool) or (isinstance(groups, str) and not groups.strip()):
+        raise DataError(f"groups must name one column of the data (e.g. groups='store'), not {groups!r}.")
+    key = column_key(frame, groups, "groups")
+    _check_cells(frame[key], str(key), "groups")
+    return key
+
+
+def _group_labels(labels: pd.Series, name: str) -> pd.Series:
+    """The group of each row used, checked: at least two groups, and not one group per row.
+
+    ``labels`` has no missing values (those rows were dropped) and is in
+    analysis order, indexed by the rows' labels.
+    """
+    n = int(len(labels))
+    codes, uniques = pd.factorize(labels, sort=False)
+    count = int(len(uniques))
+    if count < 2:
+        shown = f" ({level_label(_label(uniques[0]))!r})" if count else ""
+        raise DataError(
+            f"groups column {name!r} has a single group{shown} in the {n} row(s) used; the grouped-errors test "
+            "compares groups, so it needs at least two. Name a column that rows share in several groups (a customer, "
+            "store or school id), or leave groups= out."
+        )
+    if count == n:
+        raise DataError(
+            f"groups column {name!r} has a different value in each of the {n} rows used, so no two rows share a "
+            "group (it looks like a row identifier): name the column whose value rows share (a customer, store or "
+            "school id), or leave groups= out."
+        )
+    return pd.Series(labels.to_numpy(), index=labels.index, name=name)
+
+
+def _prepare_columns(frame, target, predictors, categorical, intercept, order_by, groups=None) -> Design:
     target_key = column_key(frame, target, "target")
     order_key = column_key(frame, order_by, "order_by") if order_by is not None else None
+    group_key = _group_key(frame, groups)
+    if group_key is not None and group_key == target_key:
+        raise DataError(f"groups column {str(group_key)!r} is the target; name the column that says which rows "
+                        "share a group.")
     early_notes: list[str] = []
     if predictors is None:
-        predictor_keys = [c for c in frame.columns if c != target_key and c != order_key]
+        predictor_keys = [c for c in frame.columns if c != target_key and c != order_key and c != group_key]
         for key in [k for k in predictor_keys if _is_saved_row_index(frame, k)]:
             # df.to_csv() without index=False writes the row numbers as a first, unnamed column
             predictor_keys.remove(key)
@@ -674,6 +740,12 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
         repeated = sorted({str(p) for p in predictor_keys if predictor_keys.count(p) > 1})
         if repeated:
             raise DataError(f"predictor(s) {', '.join(map(repr, repeated))} are listed more than once.")
+        if group_key is not None and group_key in predictor_keys:
+            raise DataError(
+                f"groups column {str(group_key)!r} is also listed as a predictor; the groups column is never a "
+                "predictor (its effect is what the grouped-errors test looks for in the residuals): remove it "
+                "from predictors."
+            )
     categorical = _name_list(categorical, "categorical") if categorical is not None else None
     declared = [column_key(frame, c, "categorical") for c in (categorical or [])]
     for key in declared:
@@ -681,6 +753,8 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
             raise DataError(f"categorical column {str(key)!r} is not among the predictors; add it to predictors.")
 
     used = [target_key, *predictor_keys] + ([order_key] if order_key is not None and order_key not in predictor_keys and order_key != target_key else [])
+    if group_key is not None and group_key not in used:
+        used.append(group_key)
     for key in used:
         if key is None or (isinstance(key, float) and np.isnan(key)):
             position = next(i for i, c in enumerate(frame.columns) if c is key or (c is None and key is None)
@@ -694,6 +768,9 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
     # Columns that are entirely missing would silently drop every row.
     for key in used:
         if working[key].isna().all():
+            if key == group_key:
+                raise DataError(f"groups column {str(key)!r} has no values (all missing); name a column with the "
+                                "group of each row.")
             raise DataError(f"column {str(key)!r} has no values (all missing); drop it from the model.")
 
     target_values = numeric_values(working[target_key], str(target_key), "target")
@@ -763,6 +840,10 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
     if intercept:
         columns.append(np.ones(y.size))
         names.append("Intercept")
+    # Without an intercept nothing spans the constant, so the first factor (with two levels or more) is coded with
+    # one column per level, named g[a], g[b], ... as patsy names them; later factors keep treatment coding (R's
+    # lm(y ~ x + g + h - 1) and patsy's "y ~ x + g + h - 1" fit the same model).
+    full_coding = not intercept
     for key in predictor_keys:
         name = str(key)
         if kinds[key] == "numeric":
@@ -792,19 +873,19 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
             )
         codes = series.to_numpy()
         start = len(columns)
-        reference_level = levels[0]
-        for level in levels[1:]:
+        for level, column_name in level_columns(name, levels, full_coding):
             columns.append(_equals(codes, level).astype(float))
-            names.append(f"{name}[T.{level_label(level)}]")
+            names.append(column_name)
+        full_coding = False
         singletons = [lv for lv in levels if int(_equals(codes, lv).sum()) == 1]
         if singletons:
             notes.append(singleton_levels_note(name, singletons))
-        del reference_level
         terms.append(Term(name, tuple(range(start, len(columns))), True))
 
     _check_unique_terms(names)
     x = np.column_stack(columns) if columns else np.zeros((y.size, 0))
     check_enough_rows(x.shape[0], x.shape[1], terms)
+    group_labels = _group_labels(complete[group_key], str(group_key)) if group_key is not None else None
     return Design.for_target(
         y,
         x=x,
@@ -820,6 +901,7 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
         order_note=order_note,
         row_index=complete.index,
         notes=tuple(notes),
+        groups=group_labels,
     )
 
 
@@ -834,7 +916,8 @@ def check_enough_rows(n_rows: int, n_parameters: int, terms=()) -> None:
         return
     widest = max((t for t in terms if t.categorical), key=lambda t: len(t.columns), default=None)
     culprit = (
-        f" Categorical {widest.name!r} alone takes {len(widest.columns)} columns (one per level but the first)."
+        f" Categorical {widest.name!r} alone takes {len(widest.columns)} columns (one per level, less the "
+        "reference level when there is an intercept)."
         if widest is not None and len(widest.columns) > 1 else ""
     )
     raise InsufficientDataError(
@@ -950,7 +1033,7 @@ def _check_formula_terms(formula: str) -> None:
                 )
 
 
-def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
+def _prepare_formula(frame, formula, target, intercept, order_by, groups=None) -> Design:
     if not isinstance(formula, str) or "~" not in formula:
         raise FormulaError(f"formula {formula!r} must have the form 'y ~ x1 + x2'.")
     try:
@@ -962,8 +1045,11 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
     if not intercept:
         formula = f"{formula} - 1"
     order_key = column_key(frame, order_by, "order_by") if order_by is not None else None
+    group_key = _group_key(frame, groups)
     order, order_name, order_note, notes = _order(frame, order_key)
     ordered = frame.iloc[order]
+    if group_key is not None:
+        ordered = ordered[ordered[group_key].notna().to_numpy()]  # rows without a group are dropped, as R's na.omit
     n_rows = int(len(frame))
     namespace = {"np": np, "numpy": np, "pd": pd}
     try:
@@ -1017,6 +1103,13 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
         n_missing_order = int(frame[order_key].isna().sum())
         if n_missing_order:
             notes.append(f"Dropped {n_missing_order} row(s) with a missing {str(order_key)!r} (order_by).")
+    if group_key is not None:
+        if str(group_key) == target_name:
+            raise DataError(f"groups column {str(group_key)!r} is the target; name the column that says which rows "
+                            "share a group.")
+        n_missing_group = int(frame[group_key].isna().sum())
+        if n_missing_group:
+            notes.append(f"Dropped {n_missing_group} row(s) with a missing {str(group_key)!r} (groups).")
     if n_dropped:
         notes.insert(0, f"Dropped {n_dropped} of {n_rows} rows with missing values in the formula's variables.")
     if len(outcome) == 0:
@@ -1073,6 +1166,16 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
             base = x[:, by_power[1]]
             polynomials.append(PolynomialGroup(base_name, base.copy(), tuple(by_power), tuple(by_power.values())))
     check_enough_rows(x.shape[0], x.shape[1], terms)
+    group_labels = None
+    if group_key is not None:
+        if str(group_key) in predictors:
+            raise FormulaError(
+                f"formula {formula!r} uses the groups column {str(group_key)!r}; the groups column is never a "
+                "predictor (its effect is what the grouped-errors test looks for in the residuals): remove it "
+                "from the formula."
+            )
+        labels = ordered[group_key].iloc[kept_positions]
+        group_labels = _group_labels(pd.Series(labels.to_numpy(), index=row_index), str(group_key))
     return Design.for_target(
         y,
         x=x,
@@ -1089,6 +1192,7 @@ def _prepare_formula(frame, formula, target, intercept, order_by) -> Design:
         row_index=row_index,
         polynomials=tuple(polynomials),
         notes=tuple(notes),
+        groups=group_labels,
     )
 
 

@@ -103,6 +103,10 @@ class Design:
     polynomials : tuple of PolynomialGroup
     notes : tuple of str
         Facts about the data worth a line in the report (dropped rows...).
+    groups : pandas.Series or None
+        With ``groups=``: the group of each row used, in analysis order
+        (indexed like ``row_index``, named after the groups column); the
+        grouped-errors test reads it. None otherwise.
     """
 
     y: np.ndarray
@@ -121,6 +125,7 @@ class Design:
     polynomials: tuple[PolynomialGroup, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
     response_scale: float = 1.0
+    groups: pd.Series | None = None
 
     @classmethod
     def for_target(cls, y: np.ndarray, **fields) -> "Design":

@@ -118,6 +118,38 @@ def autocorrelation(design, lags: int) -> Remedy:
     return Remedy("independence", "Autocorrelation-robust (HAC) standard errors, or GLSAR for AR(1) errors", code)
 
 
+def grouped_code(design, group: str) -> tuple[str, str]:
+    """The two statsmodels calls for errors correlated within groups: cluster-robust OLS and a mixed model.
+
+    Written with the model's formula and the ``group`` column, on ``data``
+    (the rows with every used column and a group, see :func:`grouped`).
+    """
+    formula = formula_of(design)
+    cluster = (f"smf.ols({formula!r}, data=data).fit(cov_type=\"cluster\", "
+               f"cov_kwds={{\"groups\": data[{group!r}]}})")
+    mixed = f"smf.mixedlm({formula!r}, data, groups=data[{group!r}]).fit()"
+    return cluster, mixed
+
+
+def grouped(design, group: str) -> Remedy:
+    """Cluster-robust standard errors by ``group`` (CR1), or a random intercept per group (mixed model)."""
+    formula = formula_of(design)
+    columns = list(dict.fromkeys([design.target, *design.predictors, group]))
+    code = _header(formula) + (
+        f"# the rows the model uses, each with its group ({group!r})\n"
+        f"data = df.dropna(subset=[c for c in {columns!r} if c in df.columns])\n"
+        "# 1. keep the OLS estimates, use standard errors robust to correlation within groups\n"
+        "#    (CR1, as R's sandwich::vcovCL(fit, cluster = ~group, type = \"HC1\"))\n"
+        f"clustered = smf.ols(formula, data=data).fit(cov_type=\"cluster\", cov_kwds={{\"groups\": data[{group!r}]}})\n"
+        "print(clustered.summary())\n"
+        "# 2. or model the group effect: a random intercept per group (linear mixed model)\n"
+        f"mixed = smf.mixedlm(formula, data, groups=data[{group!r}]).fit()\n"
+        "print(mixed.summary())\n"
+    )
+    return Remedy("independence", f"Cluster-robust standard errors by {group!r}, or a mixed model with a random "
+                  "intercept per group", code)
+
+
 def normality(design, positive_target: bool) -> Remedy:
     formula = formula_of(design)
     lines = _header(formula)

@@ -327,6 +327,9 @@ def test_new_user_files_end_in_a_report_or_one_line(tmp_path, capsys, name, cont
     (["--formula", "y ~ ."], "'.'"),
     (["--formula", "y ~ `x1`"], "Q('name with spaces')"),
     (["--target", "y", "--order-by", "nope"], "'nope'"),
+    (["--target", "y", "--groups", "nope"], "'nope'"),
+    (["--target", "y", "--groups", "x"], "different value in each"),
+    (["--target", "y", "--groups", "g", "--streaming", "on"], "not supported when streaming"),
 ])
 def test_bad_options_exit_2_with_exactly_one_line(data_file, capsys, arguments, fragment):
     code = main(["check", str(data_file), *arguments, "--no-probe"])
@@ -358,3 +361,45 @@ def test_streaming_on_gives_the_in_memory_numbers(tmp_path, capsys):
     assert differences(outputs["off"]["tests"], outputs["on"]["tests"]) == []
     assert main(["check", str(path), "--target", "y", "--streaming", "on", "--formula", "y ~ x1"]) == 2
     assert "formula is not supported when streaming" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- groups
+@pytest.fixture
+def grouped_file(tmp_path) -> Path:
+    rng = np.random.default_rng(5)
+    n, stores = 400, 20
+    store = rng.integers(0, stores, n)
+    x = rng.normal(size=n) + rng.normal(size=stores)[store]
+    y = 1 + x + 0.8 * rng.normal(size=stores)[store] + 0.6 * rng.normal(size=n)
+    path = tmp_path / "grouped.csv"
+    pd.DataFrame({"y": y, "x": x, "store": [f"s{k}" for k in store]}).to_csv(path, index=False)
+    return path
+
+
+def test_groups_option_adds_the_grouped_test(grouped_file, capsys):
+    code = main(["check", str(grouped_file), "--target", "y", "--groups", "store", "--json", "-", "--no-probe"])
+    assert code == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["data"]["groups"] == "store" and document["options"]["groups"] == "store"
+    assert document["data"]["predictors"] == ["x"]
+    assert document["tests"]["grouped_errors"]["severity"] == "warn"
+    assert "'store'" in document["tests"]["grouped_errors"]["message"]
+
+
+def test_groups_from_the_configuration_and_the_command_line_wins(grouped_file, tmp_path, capsys):
+    config = tmp_path / "olscheck.toml"
+    config.write_text('groups = "store"\n', encoding="utf-8")
+    assert main(["check", str(grouped_file), "--target", "y", "--config", str(config), "--json", "-",
+                 "--no-probe"]) == 0
+    assert json.loads(capsys.readouterr().out)["data"]["groups"] == "store"
+    assert main(["check", str(grouped_file), "--target", "y", "--config", str(config), "--groups", "nope",
+                 "--no-probe"]) == 2
+    assert "'nope'" in capsys.readouterr().err
+
+
+def test_without_groups_the_json_has_no_groups(grouped_file, capsys):
+    assert main(["check", str(grouped_file), "--target", "y", "--json", "-", "--no-probe"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert "groups" not in document["data"] and "groups" not in document["options"]
+    assert "grouped_errors" not in document["tests"]
+    assert document["data"]["predictors"] == ["x", "store"]

@@ -68,6 +68,9 @@ def test_no_pyproject_anywhere(tmp_path, monkeypatch):
     ("[thresholds]\nvif_warn = -1\n", "non-negative number"),
     ("[thresholds]\nlarge_sample_n = 2.5\n", "must be an integer"),
     ("alpha = \n", "cannot read"),
+    ("groups = 3\n", "groups = 3"),
+    ('groups = ""\n', "must name one column"),
+    ('groups = ["store"]\n', "must name one column"),
 ])
 def test_bad_configuration_is_one_clear_error(tmp_path, text, fragment):
     path = write(tmp_path / "olscheck.toml", text)
@@ -95,3 +98,8 @@ def test_thresholds_built_directly_name_the_bad_field(field, value):
 
     with pytest.raises(ConfigurationError, match=f"threshold {field}="):
         Thresholds(**{field: value})
+
+
+def test_groups_is_an_option(tmp_path):
+    path = write(tmp_path / "olscheck.toml", 'groups = "store"\nseed = 2\n')
+    assert load_config(path) == {"groups": "store", "seed": 2}

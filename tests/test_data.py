@@ -18,6 +18,7 @@ from olscheck.errors import (
     NonNumericColumnError,
     OlscheckError,
 )
+from tests.helpers import load_reference, needs_reference, reference_cases
 
 
 @pytest.fixture
@@ -95,6 +96,88 @@ def test_formula_without_intercept(frame):
     design = prepare(frame, formula="y ~ x1 + x2", intercept=False)
     assert design.column_names == ("x1", "x2")
     assert not design.has_intercept
+
+
+# ------------------------------------------------------- no intercept: the first factor with every level
+def r_to_patsy(r_name: str, factors, predictors, intercept: bool) -> str:
+    """R's coefficient name (``tensionH``, ``woolB``) as olscheck/patsy name it (``tension[H]``, ``wool[T.B]``).
+
+    Without an intercept R and patsy code the first factor with one column per level, ``f[level]``;
+    every other factor keeps treatment coding, ``f[T.level]``.
+    """
+    if r_name == "(Intercept)":
+        return "Intercept"
+    full = None if intercept else next((p for p in predictors if p in factors), None)
+    for factor in factors:
+        if r_name.startswith(factor) and r_name not in predictors:
+            level = r_name[len(factor):]
+            return f"{factor}[{level}]" if factor == full else f"{factor}[T.{level}]"
+    return r_name
+
+
+def test_no_intercept_codes_the_first_factor_with_every_level(frame):
+    two = frame.assign(h=np.where(frame["x2"] > 0, "u", "v"))
+    design = prepare(two, target="y", predictors=["x1", "g", "h"], intercept=False)
+    assert design.column_names == ("x1", "g[a]", "g[b]", "g[c]", "h[T.v]")
+    assert not design.has_intercept
+    assert [term.columns for term in design.terms] == [(0,), (1, 2, 3), (4,)]
+    np.testing.assert_array_equal(design.x[:, 1:4].sum(axis=1), np.ones(len(frame)))  # the indicators span the constant
+    np.testing.assert_array_equal(design.x[:, 1], (two["g"] == "a").to_numpy(dtype=float))
+    # with an intercept nothing changes: treatment coding for every factor
+    assert prepare(two, target="y", predictors=["x1", "g", "h"]).column_names == \
+        ("Intercept", "x1", "g[T.b]", "g[T.c]", "h[T.v]")
+
+
+def test_no_intercept_columns_and_formula_fit_the_same_model(frame):
+    import olscheck
+
+    two = frame.assign(h=np.where(frame["x2"] > 0, "u", "v"))
+    by_columns = olscheck.check(two, target="y", predictors=["x1", "g", "h"], intercept=False, probe=False)
+    by_formula = olscheck.check(two, formula="y ~ x1 + g + h - 1", probe=False)
+    assert set(by_columns.model.coefficients.index) == {"x1", "g[a]", "g[b]", "g[c]", "h[T.v]"}
+    assert set(by_formula.model.coefficients.index) == set(by_columns.model.coefficients.index)
+    names = list(by_formula.model.coefficients.index)  # patsy puts the factors first: compare by name
+    np.testing.assert_allclose(by_columns.model.coefficients[names], by_formula.model.coefficients[names], rtol=1e-10)
+    np.testing.assert_allclose(by_columns.model.std_errors[names], by_formula.model.std_errors[names], rtol=1e-10)
+    for field in ("sigma", "r_squared", "adj_r_squared", "f_statistic"):
+        assert getattr(by_columns.model, field) == pytest.approx(getattr(by_formula.model, field), rel=1e-10)
+    for key, result in by_formula.tests.items():
+        other = by_columns.tests[key]
+        assert other.computable == result.computable, key
+        if result.statistic is not None:
+            assert other.statistic == pytest.approx(result.statistic, rel=1e-7, abs=1e-12), key
+        if result.p_value is not None:
+            assert other.p_value == pytest.approx(result.p_value, rel=1e-6, abs=1e-12), key
+    # intercept=False with a formula means "- 1": the same design again
+    again = olscheck.check(two, formula="y ~ x1 + g + h", intercept=False, probe=False)
+    assert list(again.model.coefficients.index) == names
+
+
+def test_no_intercept_single_level_first_factor_passes_full_coding_on(frame):
+    design = prepare(frame.assign(k="only"), target="y", predictors=["k", "g", "x1"], intercept=False)
+    assert design.column_names == ("g[a]", "g[b]", "g[c]", "x1")
+    assert any("single level" in note for note in design.notes)
+
+
+@needs_reference
+def test_no_intercept_matches_r_lm_on_warpbreaks():
+    from olscheck.model import fit
+
+    if "warpbreaks_nointercept" not in reference_cases():
+        pytest.skip("this checkout's ../shared/reference has no warpbreaks_nointercept case")
+    expected, data = load_reference("warpbreaks_nointercept")
+    assert expected["intercept"] is False  # lm(breaks ~ tension + wool - 1)
+    result = fit(prepare(data, target=expected["response"], predictors=expected["predictors"],
+                         categorical=expected["factors"], intercept=False))
+    assert result.column_names == ("tension[H]", "tension[L]", "tension[M]", "wool[T.B]")
+    coefficients, std_errors = result.coefficient_series(), result.std_error_series()
+    for r_name, value in expected["coefficients"].items():
+        name = r_to_patsy(r_name, expected["factors"], expected["predictors"], intercept=False)
+        assert coefficients[name] == pytest.approx(value, rel=1e-9)
+        assert std_errors[name] == pytest.approx(expected["std_errors"][r_name], rel=1e-9)
+    for field in ("sigma", "r_squared", "adj_r_squared", "f_statistic"):
+        assert getattr(result, field) == pytest.approx(expected[field], rel=1e-9)
+    assert result.condition_number == pytest.approx(expected["condition_number"], rel=1e-7)
 
 
 # --------------------------------------------------------------------- bad input
@@ -235,3 +318,20 @@ def test_check_enough_rows_names_the_widest_categorical_term():
     check_enough_rows(6, 5, terms)  # parameters + 1 rows: enough
     with pytest.raises(InsufficientDataError, match=r"5 usable row\(s\) for 6 parameter\(s\).*'city' alone takes 4"):
         check_enough_rows(5, 6, terms)
+
+
+# ------------------------------------------------------------------------------------ groups
+def test_groups_follow_the_rows_and_are_never_a_predictor(frame):
+    holes = frame.assign(store=np.where(frame["t"] % 3 == 0, "north", "south"))
+    holes.loc[4, "store"] = None
+    holes.loc[6, "x1"] = np.nan
+    for design in (prepare(holes, target="y", groups="store", order_by="t"),
+                   prepare(holes, formula="y ~ x1 + x2 + g", groups="store", order_by="t")):
+        assert "store" not in design.predictors
+        assert design.n_dropped == 2 and design.n_used == 28
+        assert design.groups.name == "store"
+        assert list(design.groups.index) == list(design.row_index)
+        assert design.groups.to_dict() == holes.loc[design.row_index, "store"].to_dict()
+        assert list(design.row_index) == list(holes.drop(index=[4, 6]).sort_values("t").index)
+    assert prepare(holes, target="y").groups is None
+    assert "store" in prepare(holes, target="y").predictors  # without groups= it is an ordinary column

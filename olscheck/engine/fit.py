@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import linalg as scipy_linalg
 
-from ..data import check_enough_rows, level_label, single_level_note, singleton_levels_note
+from ..data import check_enough_rows
 from ..design import Term
 from ..errors import ConstantTargetError, InsufficientDataError
 from ..householder import independent_columns
@@ -169,34 +169,8 @@ def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:
         )
 
     # reported columns: intercept, then each predictor's column(s), levels present in complete rows only
-    names: list[str] = []
-    accumulated: list[int] = []
-    terms: list[Term] = []
-    if layout.intercept:
-        names.append("Intercept")
-        accumulated.append(0)
-    counts = statistics.level_counts
-    for name in layout.predictors:
-        columns = layout.slices[name]
-        if layout.kinds[name] == "numeric":
-            names.append(name)
-            accumulated.append(columns.start)
-            terms.append(Term(name, (len(names) - 1,), False))
-            continue
-        levels = layout.levels[name]
-        present = [(level, columns.start + i) for i, level in enumerate(levels) if counts[columns.start + i] > 0]
-        if len(present) < 2:
-            notes.append(single_level_note(name, present[0][0] if present else None))
-            terms.append(Term(name, (), True))
-            continue
-        start = len(names)
-        for level, column in present[1:]:
-            names.append(f"{name}[T.{level_label(level)}]")
-            accumulated.append(column)
-        singletons = [level for level, column in present if counts[column] == 1]
-        if singletons:
-            notes.append(singleton_levels_note(name, singletons))
-        terms.append(Term(name, tuple(range(start, len(names))), True))
+    names, accumulated, terms, factor_notes = layout.reported_columns(statistics.level_counts)
+    notes.extend(factor_notes)
     p = len(names)
     check_enough_rows(n, p, terms)
 

@@ -8,8 +8,10 @@ where a numeric predictor is one column and a categorical predictor is one
 indicator column for **every** level seen in the level pass (the reference
 level included). Keeping the full indicator set means a level's reference
 role can be decided after the data has been seen (the first level, in
-sorted order, that occurs in a complete row), and a level that only occurs
-in incomplete rows simply gets a zero column that is left out. Columns of a
+sorted order, that occurs in a complete row; without an intercept the
+first factor keeps every level, :meth:`Layout.reported_columns`), and a
+level that only occurs in incomplete rows simply gets a zero column that
+is left out. Columns of a
 triangular factor can be selected and re-triangularised at will
 (``X[:, S] = Q R[:, S]``), so nothing is lost by accumulating more columns
 than the model uses.
@@ -29,7 +31,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import MAX_LEVELS, check_finite, is_categorical, level_label, numeric_values
+from ..data import (MAX_LEVELS, check_finite, is_categorical, level_columns, level_label, numeric_values,
+                    single_level_note, singleton_levels_note)
+from ..design import Term
 from ..errors import DataError
 
 __all__ = ["Layout", "ChunkRows", "build_layout"]
@@ -97,6 +101,51 @@ class Layout:
             width = 1 if self.kinds[name] == "numeric" else len(self.levels[name])
             self.slices[name] = slice(position, position + width)
             position += width
+
+    def reported_columns(self, counts: np.ndarray) -> tuple[list[str], list[int], list[Term], list[str]]:
+        """The model's columns, as the in-memory design builds them from the same rows.
+
+        ``counts`` holds, per accumulated column, its sum over the complete
+        rows (for an indicator: the level's row count). Returns the reported
+        column names, the accumulated column behind each, the terms and the
+        notes on the factors: the intercept (when fitted), then each
+        predictor's column(s) with the levels present in complete rows only;
+        treatment coding, except that without an intercept the first factor
+        with two levels or more gets a column for every level
+        (:func:`olscheck.data.level_columns`).
+        """
+        names: list[str] = []
+        accumulated: list[int] = []
+        terms: list[Term] = []
+        notes: list[str] = []
+        if self.intercept:
+            names.append("Intercept")
+            accumulated.append(0)
+        full_coding = not self.intercept
+        for name in self.predictors:
+            columns = self.slices[name]
+            if self.kinds[name] == "numeric":
+                names.append(name)
+                accumulated.append(columns.start)
+                terms.append(Term(name, (len(names) - 1,), False))
+                continue
+            present = [(level, columns.start + i) for i, level in enumerate(self.levels[name])
+                       if counts[columns.start + i] > 0]
+            if len(present) < 2:
+                notes.append(single_level_note(name, present[0][0] if present else None))
+                terms.append(Term(name, (), True))
+                continue
+            start = len(names)
+            column_of = dict(present)
+            for level, column_name in level_columns(name, [level for level, _ in present], full_coding):
+                names.append(column_name)
+                accumulated.append(column_of[level])
+            full_coding = False
+            singletons = [level for level, column in present if counts[column] == 1]
+            if singletons:
+                notes.append(singleton_levels_note(name, singletons))
+            terms.append(Term(name, tuple(range(start, len(names))), True))
+        return names, accumulated, terms, notes
 
     def rows(self, frame: pd.DataFrame) -> ChunkRows:
         """Complete rows of ``frame`` as accumulated columns (raises the in-memory path's errors)."""

@@ -121,6 +121,70 @@ def test_model_variants_match_in_memory(options):
         assert_same(reference, check_streaming(frame, target="y", chunk_rows=chunk_rows, **options))
 
 
+@pytest.mark.parametrize("predictors", [["x1", "g", "h"], ["h", "x1", "g"], ["x2", "g"]])
+def test_no_intercept_codes_the_first_factor_with_every_level_as_in_memory(predictors):
+    # R's lm(y ~ x1 + g + h - 1) and patsy: g[a], g[b], g[c] (every level), then h[T.v] (treatment coding)
+    frame = make_frame(n=160, seed=5)
+    frame["h"] = np.where(frame["x2"] > 0, "u", "v")
+    frame.loc[30, "h"] = None
+    reference = olscheck.check(frame, target="y", predictors=predictors, intercept=False, probe=False)
+    first = next(p for p in predictors if p in ("g", "h"))
+    levels = {"g": ["a", "b", "c"], "h": ["u", "v"]}[first]
+    assert [f"{first}[{level}]" for level in levels] == \
+        [name for name in reference.model.coefficients.index if name.startswith(f"{first}[")]
+    for chunk_rows in (1, 13, 10_000):
+        streamed = check_streaming(frame, target="y", predictors=predictors, intercept=False, chunk_rows=chunk_rows)
+        assert list(streamed.model.coefficients.index) == list(reference.model.coefficients.index)
+        assert_same_but_tied_components(reference, streamed)
+
+
+def assert_same_but_tied_components(reference, streamed):
+    """:func:`assert_same`, with Belsley's variance proportions compared summed over tied condition indices.
+
+    Indicator columns of a fully coded factor, scaled to unit length, are orthogonal: the scaled design
+    has repeated singular values, whose singular vectors are any orthonormal basis of their common space,
+    so the two paths' SVDs split the proportions differently among them. Their sum over each group of
+    equal singular values does not depend on that choice and is compared.
+    """
+    expected, actual = reference.to_dict(), streamed.to_dict()
+    indices = np.asarray(expected["collinearity"]["condition_indices"])
+    np.testing.assert_allclose(actual["collinearity"]["condition_indices"], indices, rtol=RELATIVE)
+    groups, start = [], 0
+    for k in range(1, indices.size + 1):
+        if k == indices.size or not math.isclose(indices[k], indices[start], rel_tol=1e-8):
+            groups.append(slice(start, k))
+            start = k
+    proportions = {}
+    for document in (expected, actual):
+        table = document["collinearity"].pop("variance_proportions")
+        proportions[id(document)] = {name: [sum(row[g]) for g in groups] for name, row in table.items()}
+    assert not differences(proportions[id(expected)], proportions[id(actual)])
+    # a null SD that is exactly 0 (a balanced design: every row the same weight) comes out as the square root of
+    # a difference of equal sums, so as sqrt(rounding) ~ 1e-9 on one path and 0 on the other
+    for document in (expected, actual):
+        for result in document["tests"].values():
+            for key, table in result.items():
+                if key.endswith("_null_sds") and isinstance(table, dict):
+                    result[key] = {name: 0.0 if abs(value) < 1e-7 else value for name, value in table.items()}
+    problems = differences(expected, actual)
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_no_intercept_reference_case_streams_as_in_memory():
+    from tests.helpers import REFERENCE, load_reference
+
+    if not (REFERENCE / "expected" / "warpbreaks_nointercept.json").is_file():
+        pytest.skip("../shared/reference has no warpbreaks_nointercept case")
+    expected, frame = load_reference("warpbreaks_nointercept")
+    options = dict(target=expected["response"], predictors=expected["predictors"],
+                   categorical=expected["factors"], intercept=False)
+    reference = olscheck.check(frame, probe=False, **options)
+    assert list(reference.model.coefficients.index) == ["tension[H]", "tension[L]", "tension[M]", "wool[T.B]"]
+    streamed = olscheck.check(frame, streaming=True, chunk_rows=10, probe=False, **options)
+    assert list(streamed.model.coefficients.index) == list(reference.model.coefficients.index)
+    assert_same_but_tied_components(reference, streamed)
+
+
 def test_level_only_in_dropped_rows_gets_no_column():
     frame = make_frame(n=150, seed=3)
     frame.loc[40, "g"] = "zz"
@@ -171,6 +235,12 @@ def test_closed_form_simple_regression():
 def test_order_by_is_refused(frame):
     with pytest.raises(ConfigurationError, match="order_by"):
         check_streaming(frame, target="y", order_by="x1")
+
+
+def test_groups_are_refused(frame):
+    # the grouped-errors test needs every row's group at once: olscheck.check runs it in memory
+    with pytest.raises(ConfigurationError, match="groups='g' is not supported when streaming"):
+        check_streaming(frame, target="y", groups="g")
 
 
 def test_exact_fit_is_not_computable_as_in_memory():
