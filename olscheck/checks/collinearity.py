@@ -251,7 +251,31 @@ def belsley_diagnostics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # small mu_min is; the common factor mu_min² cancels in the proportions
     weighted = (vt.T * (singular[-1] / singular)) ** 2
     proportions = weighted / weighted.sum(axis=1, keepdims=True)
-    return indices, proportions
+    return indices, pooled_over_ties(singular, proportions)
+
+
+def pooled_over_ties(singular: np.ndarray, proportions: np.ndarray, tolerance: float = 1e-10) -> np.ndarray:
+    """Proportions with every group of tied singular values sharing its total equally.
+
+    When singular values are equal (orthogonal columns of equal norm, e.g.
+    every level of a factor coded without an intercept) the singular
+    vectors of that group are any rotation of each other, so the
+    per-dimension proportions are not defined, only their sum over the
+    group is. Each tied dimension then gets the group's mean: the one
+    choice that does not depend on which SVD routine (R's, LAPACK's, the
+    streaming engine's) picked the basis. Ties within a relative
+    ``tolerance``.
+    """
+    out = proportions.copy()
+    start = 0
+    while start < singular.size:
+        stop = start + 1
+        while stop < singular.size and abs(singular[stop] - singular[start]) <= tolerance * singular[0]:
+            stop += 1
+        if stop - start > 1:
+            out[:, start:stop] = proportions[:, start:stop].mean(axis=1, keepdims=True)
+        start = stop
+    return out
 
 
 # ---------------------------------------------------------------------------

@@ -123,12 +123,17 @@ def test_belsley_matches_hand_svd_in_r(case_id):
     assert len(summary.condition_indices) == len(want["condition_indices"])
     np.testing.assert_allclose(summary.condition_indices, want["condition_indices"], rtol=1e-8)
     got = np.array([summary.variance_proportions[name] for name in fitted.column_names])
-    np.testing.assert_allclose(got, np.array(want["variance_proportions"]), rtol=0, atol=1e-8)
+    # tied singular values (warpbreaks without an intercept: three orthogonal level columns) leave the
+    # per-dimension split arbitrary; only the group's total is defined, so R's numbers are pooled the same way
+    singular = 1.0 / np.asarray(want["condition_indices"], dtype=float)
+    expected = collinearity.pooled_over_ties(singular, np.array(want["variance_proportions"]), tolerance=1e-8)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-8)
     np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-12)
 
 
 @needs_reference
-@pytest.mark.parametrize("case_id", [c for c in reference_cases() if c not in ("cars", "stackloss_nointercept")])
+@pytest.mark.parametrize("case_id", [c for c in reference_cases()
+                                     if c not in ("cars", "stackloss_nointercept", "warpbreaks_nointercept")])
 def test_gvif_equals_cars_formula_on_the_coefficient_correlation(case_id):
     # car's literal computation, det(R_SS) det(R_-S-S) / det(R) on cov2cor(vcov) without the intercept
     _, fitted = fit_reference(case_id)
