@@ -27,6 +27,7 @@ def check(
     formula: str | None = None,
     intercept: bool = True,
     order_by: str | None = None,
+    groups: str | None = None,
     alpha: float = 0.05,
     probe: bool = True,
     thresholds: Thresholds | Mapping[str, Any] | None = None,
@@ -59,6 +60,15 @@ def check(
         Column giving the time order for Durbin-Watson, Breusch-Godfrey,
         Harvey-Collier, Rainbow and Goldfeld-Quandt; otherwise row order (a
         DatetimeIndex counts as an order).
+    groups : str, optional
+        Column saying which rows share a group (a customer, a store, a
+        school, a subject measured repeatedly): adds the ``grouped_errors``
+        test of the independence family (intraclass correlation of the
+        residuals, Honda's test of no group effect, and cluster-robust
+        standard errors against the classical ones). Never a predictor;
+        rows with a missing group are dropped and counted; needs at least
+        two groups and fewer groups than rows. Not streamed: with groups
+        the default is in memory, and ``streaming=True`` raises.
     alpha : float
         Significance level of every test.
     probe : bool
@@ -82,10 +92,10 @@ def check(
         memory is then bounded by ``chunk_rows``, not by the data. Default
         (None): a dask DataFrame always streams, partition by partition
         where it lives; a Parquet/CSV/TSV file streams when it is larger
-        than :data:`STREAMING_FILE_BYTES` and neither ``formula`` nor
-        ``order_by`` is given. Streaming reports state which tests ran on
-        a seeded sample of rows; the probe runs on the rows kept whole (all
-        of them up to 50,000) and transforms are not tried. ``False``
+        than :data:`STREAMING_FILE_BYTES` and none of ``formula``,
+        ``order_by`` and ``groups`` is given. Streaming reports state which
+        tests ran on a seeded sample of rows; the probe runs on the rows kept
+        whole (all of them up to 50,000) and transforms are not tried. ``False``
         reads everything into memory (a dask frame is computed).
     chunk_rows : int, optional
         Rows per chunk when streaming (default
@@ -121,7 +131,7 @@ def check(
         raise ConfigurationError(f"breusch_godfrey_order must be a positive integer, not {breusch_godfrey_order!r}.")
     if streaming is not None and not isinstance(streaming, (bool, np.bool_)):
         raise ConfigurationError(f"streaming must be True, False or None, not {streaming!r}.")
-    if _should_stream(data, streaming, formula, order_by):
+    if _should_stream(data, streaming, formula, order_by, groups):
         from .engine import check_streaming
 
         if formula is not None:
@@ -138,14 +148,15 @@ def check(
             data, target, predictors, categorical=categorical, intercept=intercept, order_by=order_by,
             alpha=alpha, chunk_rows=chunk_rows, thresholds=settings, seed=int(seed),
             durbin_watson_exact=durbin_watson_exact, breusch_godfrey_order=breusch_godfrey_order,
-            progress=progress, probe=bool(probe),
+            progress=progress, probe=bool(probe), groups=groups,
         )
-    if streaming is False and _is_dask(data):
+    if (streaming is False or groups is not None) and _is_dask(data):
         step("computing the dask DataFrame into memory")
         data = data.compute()
     step("reading the data")
     design = prepare(
-        data, target, predictors, categorical=categorical, formula=formula, intercept=intercept, order_by=order_by
+        data, target, predictors, categorical=categorical, formula=formula, intercept=intercept, order_by=order_by,
+        groups=groups,
     )
     step("fitting the linear model")
     fitted = fit_model(design)
@@ -155,12 +166,19 @@ def check(
     tests.update(heteroskedasticity.run(fitted, settings))
     tests.update(autocorrelation.run(fitted, settings, durbin_watson_exact=durbin_watson_exact,
                                      breusch_godfrey_order=int(breusch_godfrey_order)))
+    if groups is not None:
+        from .checks import grouped
+
+        tests.update(grouped.run(fitted, design.groups, settings))
     tests.update(normality.run(fitted, settings))
     tests.update(linearity.run(fitted, settings))
     collinearity_summary = collinearity.summarize(fitted, settings)
     tests.update(collinearity_summary.results)
-    influence_summary = influence.summarize(fitted, settings)
+    influence_summary = influence.summarize(fitted, settings, seed=int(seed))
     tests.update(influence_summary.results)
+    if influence_summary.robust is not None:
+        # a specification test failing only through the rows a robust fit rejects is about those rows
+        tests.update(linearity.recheck_without_outliers(tests, fitted, influence_summary.robust.rejected, settings))
 
     probe_result = None
     if probe:
@@ -189,6 +207,7 @@ def check(
         order_note=design.order_note,
         notes=design.notes,
         formula=formula if formula is not None else _results_formula(data),
+        groups=None if design.groups is None else str(design.groups.name),
     )
     options = {
         "alpha": settings.alpha,
@@ -200,6 +219,8 @@ def check(
         "breusch_godfrey_order": int(breusch_godfrey_order),
         "thresholds": settings.to_dict(),
     }
+    if groups is not None:  # without groups the options (and the report) are as they always were
+        options["groups"] = str(design.groups.name)
     return Report(
         data=summary,
         model=model_summary(fitted),
@@ -236,7 +257,7 @@ def _is_dask(data) -> bool:
     return is_dask(data)
 
 
-def _should_stream(data, streaming, formula, order_by) -> bool:
+def _should_stream(data, streaming, formula, order_by, groups=None) -> bool:
     if streaming:
         if not (isinstance(data, (pd.DataFrame, str, bytes, os.PathLike)) or _is_dask(data)):
             raise ConfigurationError(
@@ -246,6 +267,8 @@ def _should_stream(data, streaming, formula, order_by) -> bool:
         return True
     if streaming is not None:
         return False
+    if groups is not None:
+        return False  # grouping rows needs every row's group at once: in memory, as order_by's sorting
     if _is_dask(data):
         return True
     if formula is not None or order_by is not None or not isinstance(data, (str, os.PathLike)):

@@ -32,16 +32,33 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["SandwichChanges", "StandardErrorChange", "bartlett_sums", "hc3_weights", "newey_west_lags",
-           "sandwich_changes", "sandwich_from_meats"]
+           "null_sums", "sandwich_changes", "sandwich_from_meats", "NULL_SUMS"]
 
 
 @dataclass(frozen=True, slots=True)
 class StandardErrorChange:
-    """Robust / classical standard-error ratios of the slope coefficients."""
+    """Robust / classical standard-error ratios of the slope coefficients.
+
+    Attributes
+    ----------
+    ratios : tuple of float
+        ``se_robust_j / se_classical_j`` per slope.
+    names : tuple of str
+    estimator : str
+    null_ratios, null_sds : tuple of float, optional
+        The ratio each slope would show in expectation, and its standard
+        deviation, under constant variance and uncorrelated errors at this n
+        (see :func:`null_sums`); None when not computed. HC3 exceeds the
+        classical standard error by design at small n (its weights divide by
+        (1 - h)²), and all robust estimators are noisy: a change matters
+        only beyond both.
+    """
 
     ratios: tuple[float, ...]
     names: tuple[str, ...]
     estimator: str
+    null_ratios: tuple[float, ...] | None = None
+    null_sds: tuple[float, ...] | None = None
 
     @property
     def largest_change(self) -> float:
@@ -54,9 +71,34 @@ class StandardErrorChange:
             return None
         return self.names[int(np.argmax([abs(r - 1.0) for r in self.ratios]))]
 
+    @property
+    def changes_beyond_null(self) -> tuple[float, ...]:
+        """``ratio_j / null_ratio_j - 1``: the change the violation causes, net of the estimator's own bias."""
+        if self.null_ratios is None:
+            return tuple(r - 1.0 for r in self.ratios)
+        return tuple(r / m - 1.0 for r, m in zip(self.ratios, self.null_ratios))
+
+    def material(self, smallest: float, noise: float) -> tuple[float, str] | None:
+        """The largest change that is both at least ``smallest`` and ``noise`` null SDs; None when none is.
+
+        A slope's change counts when ``|ratio_j / null_ratio_j - 1| >= max(smallest, noise × null_sd_j /
+        null_ratio_j)``: material in size (``Thresholds.se_change_warn``) and outside what constant
+        variance and uncorrelated errors give at this n (``Thresholds.se_change_noise``).
+        """
+        changes = self.changes_beyond_null
+        spreads = (tuple(sd / m for sd, m in zip(self.null_sds, self.null_ratios))
+                   if self.null_sds is not None else (0.0,) * len(changes))
+        counted = [(abs(c), name) for c, name, sd in zip(changes, self.names, spreads)
+                   if abs(c) >= max(smallest, noise * sd)]
+        return max(counted) if counted else None
+
     def to_dict(self) -> dict:
-        return {"estimator": self.estimator, "ratios": dict(zip(self.names, self.ratios)),
-                "largest_change": self.largest_change}
+        out = {"estimator": self.estimator, "ratios": dict(zip(self.names, self.ratios)),
+               "largest_change": self.largest_change}
+        if self.null_ratios is not None:
+            out["null_ratios"] = dict(zip(self.names, self.null_ratios))
+            out["null_sds"] = dict(zip(self.names, self.null_sds))
+        return out
 
 
 #: Rows per block of the O(n p) passes below: the n x p matrices of slope
@@ -79,6 +121,79 @@ def hc3_weights(residuals: np.ndarray, leverage: np.ndarray) -> np.ndarray:
     weights = np.zeros(residuals.shape[0])
     weights[usable] = (residuals[usable] / one_minus_h[usable]) ** 2
     return weights
+
+
+#: What :func:`null_sums` returns, row by row.
+NULL_SUMS = ("sum a/(1-h)", "sum a/(1-h)^2", "sum a^2/(1-h)^4", "sum a^2", "sum a h")
+
+
+def null_sums(g: np.ndarray, leverage: np.ndarray) -> np.ndarray:
+    r"""Per slope direction, the sums over rows that give the null distribution of the robust/classical ratios.
+
+    With a_t = g_tj² (the g_j = Q u_j have unit norm, so sum_t a_t = 1) and
+    h_t the leverage, returns the rows of :data:`NULL_SUMS` (shape (5, k));
+    sums over chunks add up, so the streaming engine calls it per chunk.
+    Rows fitted exactly (h_t = 1) are left out, as :func:`hc3_weights` does.
+
+    Under constant variance sigma² and uncorrelated errors with kurtosis
+    kappa (E e⁴ / sigma⁴), E e_t² = sigma² (1 - h_t), so the *variance*
+    ratio r = meat / sigma² has
+
+    * HC3: mean M = sum a_t/(1-h_t); with c_t = a_t/(1-h_t)², variance
+      (kappa - 1) (sum c_t² - (sum c_t)²/n) (a weighted sum of the e_t²,
+      less the part the variance estimate shares);
+    * Newey-West (Bartlett weights w_l, L lags): mean 1 - sum a_t h_t; the
+      lag-0 part as HC0, (kappa - 1)(sum a_t² - 1/n), plus
+      4 sum_l w_l² sum_t a_t a_{t-l} for the cross-products of different
+      rows, bounded by Cauchy-Schwarz with sum_t a_t a_{t-l} <= sum a_t²
+      (tight for a smooth, time-series design, where autocorrelation
+      moves standard errors; conservative otherwise).
+
+    The standard error ratio sqrt(r) then has mean about sqrt(M) and SD
+    about sd(r) / (2 sqrt(M)) (the delta method).
+
+    References
+    ----------
+    Andrews, D. W. K. (1991). Heteroskedasticity and autocorrelation
+    consistent covariance matrix estimation. *Econometrica* 59, 817-858
+    (the variance of kernel estimates: 4 L / (3 n) for the Bartlett kernel).
+    Kauermann, G. & Carroll, R. J. (2001). A note on the efficiency of
+    sandwich covariance matrix estimation. *JASA* 96, 1387-1396.
+    """
+    one_minus_h = 1.0 - leverage
+    usable = one_minus_h > 1e-10
+    inverse = np.zeros_like(one_minus_h)
+    inverse[usable] = 1.0 / one_minus_h[usable]
+    a = g * g
+    out = np.empty((5, g.shape[1]))
+    out[0] = inverse @ a
+    inverse_squared = inverse * inverse
+    out[1] = inverse_squared @ a
+    a_squared = a * a
+    out[2] = (inverse_squared * inverse_squared) @ a_squared
+    out[3] = a_squared.sum(axis=0)
+    out[4] = leverage @ a
+    return out
+
+
+def _null_spreads(sums: np.ndarray, n: int, kurtosis: float, lags: int) -> tuple[tuple, tuple, tuple, tuple]:
+    """HC3 and Newey-West null ratio means and SDs (of the standard-error ratio) from :func:`null_sums`."""
+    excess = max(float(kurtosis) - 1.0, 0.0)
+    hc3_mean = sums[0]
+    # sum c² - (sum c)²/n cancels to rounding when the c_t are nearly equal (a balanced design): below a
+    # relative 1e-10 it is zero, so that summing in chunks or in memory gives the same answer
+    centred = sums[2] - sums[1] ** 2 / n
+    hc3_variance = excess * np.where(centred > 1e-10 * sums[2], centred, 0.0)
+    weights_squared = sum((1.0 - lag / (lags + 1.0)) ** 2 for lag in range(1, min(lags, n - 1) + 1))
+    nw_mean = np.maximum(1.0 - sums[4], 1e-12)
+    lag_zero = sums[3] - 1.0 / n
+    nw_variance = excess * np.where(lag_zero > 1e-10 * sums[3], lag_zero, 0.0) + 4.0 * weights_squared * sums[3]
+
+    def ratio_spread(mean, variance):
+        root = np.sqrt(mean)
+        return tuple(float(v) for v in root), tuple(float(v) for v in np.sqrt(variance) / (2.0 * root))
+
+    return (*ratio_spread(hc3_mean, hc3_variance), *ratio_spread(nw_mean, nw_variance))
 
 
 def newey_west_lags(n: int) -> int:
@@ -163,31 +278,49 @@ def sandwich_changes(fit, lags: int | None = None) -> SandwichChanges:
     lags = newey_west_lags(fit.n) if lags is None else int(lags)
     weights = hc3_weights(fit.residuals, fit.leverage)
     hc3_meat = np.zeros(len(names))
+    sums = np.zeros((len(NULL_SUMS), len(names)))
     counted = 0
 
     def scores(first: int, stop: int) -> np.ndarray:
-        nonlocal counted, hc3_meat
+        nonlocal counted, hc3_meat, sums
         g = fit.q[first:stop] @ directions.T
         # the Bartlett blocks overlap by lags + 1 rows: HC3 counts each row once
         new = slice(max(counted, first) - first, stop - first)
         hc3_meat += np.einsum("ij,ij,i->j", g[new], g[new], weights[first + new.start:stop])
+        sums += null_sums(g[new], fit.leverage[first + new.start:stop])
         counted = max(counted, stop)
         g *= fit.residuals[first:stop, None]
         return g
 
     newey_west_meat = _bartlett_blocks(scores, fit.n, len(names), min(lags, fit.n - 1), lags)
-    return sandwich_from_meats(hc3_meat, newey_west_meat, fit.rss / fit.df_resid, names, lags)
+    return sandwich_from_meats(hc3_meat, newey_west_meat, fit.rss / fit.df_resid, names, lags,
+                               null=(sums, fit.n, residual_kurtosis(fit.residuals)))
 
 
 def sandwich_from_meats(hc3_meat: np.ndarray, newey_west_meat: np.ndarray, sigma2: float, names: tuple[str, ...],
-                        lags: int) -> SandwichChanges:
+                        lags: int, null: tuple[np.ndarray, int, float] | None = None) -> SandwichChanges:
     """The ratios ``sqrt(meat_j / sigma²)`` of both estimators, from their meats along the slope directions.
 
     :func:`sandwich_changes` sums the meats over the rows in memory; the
-    streaming engine sums them over chunks.
+    streaming engine sums them over chunks. ``null`` is ``(null_sums, n,
+    residual kurtosis)``, from which each ratio's expectation and SD under
+    constant variance and uncorrelated errors are computed (:func:`null_sums`).
     """
+    hc3_null = nw_null = (None, None)
+    if null is not None:
+        sums, n, kurtosis = null
+        hc3_mean, hc3_sd, nw_mean, nw_sd = _null_spreads(sums, n, kurtosis, lags)
+        hc3_null, nw_null = (hc3_mean, hc3_sd), (nw_mean, nw_sd)
     return SandwichChanges(
-        StandardErrorChange(tuple(float(r) for r in np.sqrt(hc3_meat / sigma2)), names, "HC3"),
+        StandardErrorChange(tuple(float(r) for r in np.sqrt(hc3_meat / sigma2)), names, "HC3", *hc3_null),
         StandardErrorChange(tuple(float(r) for r in np.sqrt(np.clip(newey_west_meat, 0.0, None) / sigma2)), names,
-                            f"Newey-West HAC, Bartlett kernel, {lags} lags"),
+                            f"Newey-West HAC, Bartlett kernel, {lags} lags", *nw_null),
     )
+
+
+def residual_kurtosis(residuals: np.ndarray) -> float:
+    """m4 / m2² of the residuals (3 for normal errors), the kappa of :func:`null_sums`."""
+    centred = residuals - residuals.mean()
+    squared = centred * centred
+    m2 = float(squared.mean())
+    return float((squared @ squared) / squared.size / (m2 * m2)) if m2 > 0 else 3.0

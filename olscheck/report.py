@@ -68,15 +68,19 @@ class Verdict:
     summary: str
     findings: tuple[Finding, ...]
     remedies: tuple[Any, ...] = ()
+    #: What the data could have shown (:func:`olscheck.verdict.probe_power`): the smallest non-linearity the
+    #: probe detects with 80% power, and whether power was low.
+    power: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"level": self.level, "summary": self.summary, "findings": [f.to_dict() for f in self.findings],
-                "remedies": [r.to_dict() for r in self.remedies]}
+                "remedies": [r.to_dict() for r in self.remedies],
+                "power": None if self.power is None else dict(self.power)}
 
 
 @dataclass(frozen=True, slots=True)
 class DataSummary:
-    """What was analysed: columns, rows used and dropped, order."""
+    """What was analysed: columns, rows used and dropped, order, groups."""
 
     target: str
     predictors: tuple[str, ...]
@@ -88,9 +92,11 @@ class DataSummary:
     order_note: str
     notes: tuple[str, ...] = ()
     formula: str | None = None
+    #: The ``groups=`` column (rows sharing a value share a group), or None.
+    groups: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "target": self.target,
             "predictors": list(self.predictors),
             "categorical": list(self.categorical),
@@ -102,6 +108,9 @@ class DataSummary:
             "formula": self.formula,
             "notes": list(self.notes),
         }
+        if self.groups is not None:  # only with groups=, so reports without it are unchanged
+            out["groups"] = self.groups
+        return out
 
 
 @dataclass(frozen=True, eq=False)

@@ -17,6 +17,17 @@ statistic with a cut-off itself. The rule:
 3. Otherwise, ``linear_with_remedies`` when any finding warns or fails
    (inference needs remedies), else ``linear``.
 
+False alarms are controlled family-wise (see :mod:`olscheck.thresholds`):
+each tested assumption family decides from its primary tests at
+``alpha / 5`` (Bonferroni within the family too); the other tests add
+notes. A specification test that fails only because of rows a robust fit
+rejects is a warning about those rows, not evidence of a non-linear mean
+(:func:`olscheck.checks.linearity.recheck_without_outliers`).
+
+Power: when the mean is called linear, the verdict says how large a
+non-linearity the probe could have seen (:func:`probe_power`); a ``linear``
+verdict at low power says so instead of "suits this data as it is".
+
 A p-value alone never decides: at n = 10⁶ every test rejects for
 deviations nobody cares about, so each check weighs its p-value with the
 size of the consequence (standard-error changes under HC3/HAC, |rho|,
@@ -35,13 +46,67 @@ from .report import Finding, Verdict
 from .result import Assumption, Severity, TestResult
 from .thresholds import Thresholds
 
-__all__ = ["ModelFacts", "data_findings", "decide", "LINEAR", "LINEAR_WITH_REMEDIES", "NONLINEAR"]
+__all__ = ["ModelFacts", "data_findings", "decide", "probe_power", "LINEAR", "LINEAR_WITH_REMEDIES", "NONLINEAR"]
 
 LINEAR = "linear"
 LINEAR_WITH_REMEDIES = "linear_with_remedies"
 NONLINEAR = "nonlinear"
 
 _SPECIFICATION_TESTS = ("reset", "harvey_collier", "rainbow", "quadratic")
+
+
+def probe_power(probe: Mapping[str, Any] | None, thresholds: Thresholds) -> dict[str, Any]:
+    r"""The smallest non-linearity the probe would have detected, from its interval.
+
+    The probe calls the mean non-linear when the best learner's mean
+    relative MSE reduction g is at least ``probe_gain_material`` and its
+    interval's lower end is above zero. With the interval's standard error
+    se (half-width / t_{K-1, 0.975}, Nadeau & Bengio) and K folds, a true
+    gain g is detected with probability ``probe_power`` (0.8) when
+
+    .. math:: g \ge \max(m,\ t_{K-1,\,0.975}\,\mathrm{se}) + t_{K-1,\,0.8}\,\mathrm{se}
+
+    (m the material gain; the usual minimum-detectable-effect formula,
+    Cohen 1988, with the t quantiles of the probe's own interval). Power is
+    *low* when that smallest detectable gain exceeds
+    ``detectable_gain_warn``: a non-linearity removing that much of OLS's
+    error could have gone unseen.
+
+    ``probe`` is :meth:`olscheck.probe.ProbeResult.to_dict`'s mapping (None
+    when the probe did not run). Returns a JSON-ready dict (the report's
+    ``verdict.power``).
+    """
+    from scipy import stats
+
+    if not probe or not probe.get("computed"):
+        reason = "the probe was switched off (probe=False)" if not probe else probe.get("reason")
+        return {"computed": False, "reason": reason, "low": None,
+                "statement": ("The out-of-sample probe did not run, so olscheck cannot say how large a "
+                              f"non-linearity these rows could have shown ({reason}).")}
+    gain = probe.get("gain") or {}
+    low, high = (gain.get("relative_mse_reduction_ci") or [None, None])[:2]
+    folds = int(probe.get("folds") or 0)
+    if low is None or high is None or folds < 2:
+        return {"computed": False, "reason": "the probe's interval is undefined", "low": None,
+                "statement": "The probe's interval is undefined, so its power cannot be stated."}
+    df = folds - 1
+    confidence = float(probe.get("confidence", 0.95))
+    critical = float(stats.t.ppf(0.5 + confidence / 2, df))
+    standard_error = (high - low) / (2.0 * critical)
+    detectable = max(thresholds.probe_gain_material, critical * standard_error) \
+        + float(stats.t.ppf(thresholds.probe_power, df)) * standard_error
+    is_low = detectable > thresholds.detectable_gain_warn
+    rows = probe.get("n_used_for_probe")
+    if detectable < 1.0:
+        statement = (f"With these {rows} rows the probe detects a non-linearity ({thresholds.probe_power:.0%} power) "
+                     f"only if it cuts OLS's out-of-sample error by at least {detectable:.0%}; a smaller one would "
+                     "go unseen.")
+    else:
+        statement = (f"With these {rows} rows the probe's interval is so wide that it would miss even a "
+                     "non-linearity removing all of OLS's error more often than not.")
+    return {"computed": True, "detectable_gain": detectable, "power": thresholds.probe_power,
+            "standard_error": standard_error, "folds": folds, "rows": rows, "low": bool(is_low),
+            "threshold": thresholds.detectable_gain_warn, "statement": statement}
 
 
 @dataclass(frozen=True)
@@ -119,6 +184,7 @@ def decide(
     transforms=None,
 ) -> Verdict:
     """Combine the findings into the verdict (see the module docstring)."""
+    power = probe_power(nonlinearity.get("probe") if nonlinearity else None, thresholds)
     findings = list(extra_findings) + [Finding.from_result(r) for r in tests.values()]
     findings.sort(key=lambda f: -f.severity.rank)
     failing_linearity = materially_nonlinear(tests)
@@ -143,14 +209,25 @@ def decide(
     elif inference:
         level = LINEAR_WITH_REMEDIES
         summary = "The mean is linear" + _linear_evidence(tests) + ", but inference needs remedies: " + "; ".join(
-            _short(f) for f in _unique_checks(inference)[:4]) + "."
-    else:
+            _short(f) for f in _unique_checks(inference)[:4]) + "." + _power_caveat(power)
+    elif power.get("low") is False:
         level = LINEAR
         summary = "The mean is linear" + _linear_evidence(tests) + (
             " and no assumption check warns: ordinary least squares suits this data as it is, so any "
-            "linear-activation network trained on it reduces to this fit."
+            "linear-activation network trained on it reduces to this fit. " + power["statement"]
         )
-    return Verdict(level=level, summary=summary, findings=tuple(findings), remedies=tuple(suggested))
+    elif power.get("low") is None:
+        level = LINEAR
+        summary = "No assumption check warns and no specification test finds a non-linear mean" + (
+            ", so OLS is the model these rows support. " + power["statement"])
+    else:
+        level = LINEAR
+        summary = "No assumption check warns and no test finds a non-linear mean" + _linear_evidence(tests) + (
+            ", so OLS is the model these rows support; but their power is low. " + power["statement"]
+            + " Treat 'linear' as 'no evidence against linear', and check again with more rows."
+        )
+    return Verdict(level=level, summary=summary, findings=tuple(findings), remedies=tuple(suggested),
+                   power=power)
 
 
 # ---------------------------------------------------------------------------- wording
@@ -196,6 +273,12 @@ def _nonlinear_summary(tests, failing, transforms) -> str:
     return text + " Use a non-linear model (gradient boosting or a ReLU network), or add the missing curvature and interactions to the linear model."
 
 
+def _power_caveat(power: Mapping[str, Any]) -> str:
+    if power.get("low") is not True:
+        return ""
+    return " Power against a non-linear mean is low: " + power["statement"]
+
+
 def _inference_tail(inference: list[Finding]) -> str:
     if not inference:
         return ""
@@ -218,8 +301,11 @@ def _remedies(tests, findings, model: ModelFacts, transform, failing_linearity) 
             ratios = bp.details["hc3_se_ratios"]
             worst = max(ratios, key=lambda k: abs(ratios[k] - 1))
         out.append(remedy_code.heteroskedasticity(design, worst))
-    if Assumption.INDEPENDENCE in troubled:
+    warned = {name for name, result in tests.items() if result.severity in (Severity.WARN, Severity.FAIL)}
+    if warned & {"durbin_watson", "breusch_godfrey"}:
         out.append(remedy_code.autocorrelation(design, newey_west_lags(model.n)))
+    if "grouped_errors" in warned:
+        out.append(remedy_code.grouped(design, str(tests["grouped_errors"].details["groups"])))
     if Assumption.NORMALITY in troubled:
         out.append(remedy_code.normality(design, model.positive_target))
     if Assumption.NO_COLLINEARITY in troubled:
@@ -232,9 +318,12 @@ def _remedies(tests, findings, model: ModelFacts, transform, failing_linearity) 
             names.extend(str(n) for n in index.details.get("involved", []) if n != "Intercept" and str(n) not in names)
         names.extend(repr(a) for a in model.aliased)
         out.append(remedy_code.collinearity(design, names))
-    if Assumption.NO_INFLUENTIAL_POINTS in troubled:
-        rows = [f"row {tests[name].details['row']}" for name in ("influence", "outlier_test")
-                if name in tests and tests[name].severity in (Severity.WARN, Severity.FAIL)
-                and tests[name].details.get("row") is not None]
+    rejected_curvature = any(name in tests and tests[name].severity is Severity.WARN
+                             and "recheck_without_outliers_p_value" in tests[name].details
+                             for name in _SPECIFICATION_TESTS)
+    if Assumption.NO_INFLUENTIAL_POINTS in troubled or rejected_curvature:
+        robust = tests.get("robust_fit")
+        rows = [f"row {label}" for label in (robust.details.get("rejected_rows") or [])[:5]] \
+            if robust is not None and robust.computable else []
         out.append(remedy_code.influence(design, rows))
     return out

@@ -56,11 +56,32 @@ def test_report_gives_frozen_results_and_pandas_model():
     assert report.verdict.level in {"linear", "linear_with_remedies", "nonlinear"}
 
 
+#: Where olscheck differs from R on purpose, with the proof: each entry is a parity key, the report detail
+#: that holds R's own convention's value (which must then equal R's number), and the test that shows why.
+DOCUMENTED_DEVIATIONS = {
+    "warpbreaks_nointercept.goldfeld_quandt.p_value": (
+        "goldfeld_quandt", "p_value_lmtest",
+        "tests/checks/test_heteroskedasticity.py::test_goldfeld_quandt_df_of_a_rank_deficient_half_is_n_minus_rank"),
+}
+
+
 @needs_reference
 def test_parity_script_reports_no_problems():
     completed = subprocess.run(
         [sys.executable, str(REFERENCE / "parity.py"), str(REFERENCE)], capture_output=True, text=True, timeout=600
     )
+    mismatches = [line.split()[1].rstrip(":") for line in completed.stdout.splitlines() if line.startswith("MISMATCH")]
+    unexplained = [key for key in mismatches if key not in DOCUMENTED_DEVIATIONS]
+    assert not unexplained, completed.stdout[-3000:] + completed.stderr[-3000:]
     last_line = completed.stdout.strip().splitlines()[-1]
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    assert last_line.endswith(" 0 problems"), last_line
+    assert last_line.endswith(f" {len(mismatches)} problems"), last_line
+    # each documented deviation: R's convention, computed beside olscheck's, gives R's number
+    for key in mismatches:
+        case_id, test_name, field = key.split(".")
+        detail_test, detail_key, _proof = DOCUMENTED_DEVIATIONS[key]
+        expected, frame = load_reference(case_id)
+        report = olscheck.check(frame, target=expected["response"], predictors=expected["predictors"],
+                                categorical=expected.get("factors") or [],
+                                intercept=expected.get("intercept", True) is not False,
+                                order_by=expected.get("order_by"), probe=False)
+        assert report.tests[detail_test].details[detail_key] == pytest.approx(expected[test_name][field], rel=1e-6)

@@ -110,3 +110,77 @@ def test_nonlinear_remedy_runs_on_user_columns():
     code = next(r.code for r in report.verdict.remedies if r.assumption == "linearity")
     assert "HistGradientBoostingRegressor" in code and "['a', 'b']" in code
     exec(compile(code.replace("cv=5", "cv=2"), "<remedy>", "exec"), {"df": frame})  # noqa: S102
+
+
+# ---------------------------------------------------------------------------- calibration, outliers, power
+def _clean(n: int, seed: int, errors: str = "normal") -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    noise = {"normal": rng.normal(size=n), "t5": rng.standard_t(5, size=n), "laplace": rng.laplace(size=n)}[errors]
+    return pd.DataFrame({"y": 1 + x[:, 0] - 0.5 * x[:, 1] + noise, "a": x[:, 0], "b": x[:, 1], "c": x[:, 2]})
+
+
+@pytest.mark.parametrize("errors", ["normal", "t5"])
+def test_false_alarms_on_clean_data_are_about_alpha(errors):
+    # the family-wise rule: on a clean linear model the verdict is other than linear with probability <= ~5%;
+    # 60 data sets: 8 or more alarms would have probability < 1% at a true rate of 5%
+    alarms = sum(olscheck.check(_clean(150, seed, errors), target="y", probe=False).verdict.level != "linear"
+                 for seed in range(60))
+    assert alarms <= 7
+
+
+def test_heavy_tails_with_a_linear_mean_are_linear_and_only_noted():
+    for seed in range(4):
+        report = olscheck.check(_clean(2000, 100 + seed, "t5"), target="y", probe=False)
+        assert report.verdict.level == "linear", report.verdict.summary
+        # the Bonferroni outlier test rejects under heavy tails; it is a screen, so a note
+        assert report.tests["outlier_test"].severity in (Severity.OK, Severity.NOTE)
+        assert report.tests["jarque_bera"].severity is Severity.NOTE
+
+
+def test_gross_outliers_are_influence_never_a_nonlinear_mean():
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        frame = _clean(400, 200 + seed)
+        count = int(rng.integers(4, 21))  # 1-5% of the rows
+        rows = rng.choice(400, count, replace=False)
+        frame.loc[rows[: count // 2], "a"] = rng.uniform(4, 6, count // 2)  # half at high leverage
+        truth = 1 + frame["a"] - 0.5 * frame["b"]
+        frame.loc[rows, "y"] = truth[rows] + rng.choice([-1, 1]) * rng.uniform(8, 15, count)
+        report = olscheck.check(frame, target="y", probe=False)
+        assert report.verdict.level == "linear_with_remedies", report.verdict.summary
+        assert report.tests["robust_fit"].severity is Severity.WARN
+        assert any(r.assumption == "no_influential_points" for r in report.verdict.remedies)
+
+
+def test_probe_power_is_the_minimum_detectable_gain_of_its_interval():
+    from scipy import stats
+
+    from olscheck.thresholds import DEFAULT_THRESHOLDS
+    from olscheck.verdict import probe_power
+
+    low, high, folds = -0.30, 0.34, 5
+    probe = {"computed": True, "folds": folds, "confidence": 0.95, "n_used_for_probe": 60,
+             "gain": {"relative_mse_reduction_ci": [low, high]}}
+    power = probe_power(probe, DEFAULT_THRESHOLDS)
+    se = (high - low) / 2 / stats.t.ppf(0.975, 4)
+    assert power["standard_error"] == pytest.approx(se)
+    assert power["detectable_gain"] == pytest.approx(max(0.10, stats.t.ppf(0.975, 4) * se) + stats.t.ppf(0.8, 4) * se)
+    assert power["low"] is True and "60 rows" in power["statement"]
+    narrow = probe_power({**probe, "gain": {"relative_mse_reduction_ci": [-0.01, 0.01]}}, DEFAULT_THRESHOLDS)
+    assert narrow["low"] is False and narrow["detectable_gain"] == pytest.approx(
+        0.10 + stats.t.ppf(0.8, 4) * 0.02 / 2 / stats.t.ppf(0.975, 4))
+    off = probe_power(None, DEFAULT_THRESHOLDS)
+    assert off["computed"] is False and off["low"] is None
+
+
+def test_linear_at_low_power_says_so_and_never_suits_as_it_is():
+    small = olscheck.check(_clean(60, 7), target="y", seed=0)
+    assert small.verdict.level == "linear"
+    assert small.verdict.power["low"] is True
+    assert "power is low" in small.verdict.summary and "suits this data as it is" not in small.verdict.summary
+    assert small.to_dict()["verdict"]["power"]["detectable_gain"] > 0.2
+    large = olscheck.check(_clean(4000, 7), target="y", seed=0)
+    assert large.verdict.level == "linear" and large.verdict.power["low"] is False
+    assert "suits this data as it is" in large.verdict.summary and large.verdict.power["statement"] in \
+        large.verdict.summary

@@ -132,16 +132,28 @@ _REMEDY = (
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-def _severity(p_value: float, effect: float, thresholds: Thresholds, hac_change: float | None = None) -> Severity:
-    """The family's rule: significance together with the size of the correlation or its consequence.
+#: The independence family's primary tests: Durbin-Watson for the row order (exact under normal errors) and,
+#: when ``groups=`` is given, the grouped-errors test (:mod:`olscheck.checks.grouped`). The family-wise level
+#: is shared between the two whether or not groups are given, so the level of a report does not depend on an
+#: option that has nothing to do with the row order (without groups this is slightly conservative).
+INDEPENDENCE_PRIMARIES = 2
 
-    WARN when significant and either |rho| >= autocorrelation_rho_warn or the
-    Newey-West standard errors move a slope's SE by se_change_warn or more;
-    NOTE when significant with |rho| >= autocorrelation_rho_note; else OK.
+
+def _severity(p_value: float, effect: float, thresholds: Thresholds, hac: StandardErrorChange | None = None,
+              *, primary: bool = True) -> Severity:
+    """The family's rule: significance at the family-wise level together with the size of the correlation.
+
+    WARN when a primary test has p < ``thresholds.primary_level(2)`` and
+    either |rho| >= ``autocorrelation_rho_warn`` or the Newey-West standard
+    errors move a slope's SE materially (beyond ``se_change_warn`` and
+    ``se_change_noise`` null SDs: :meth:`StandardErrorChange.material`);
+    NOTE when p < alpha and |rho| >= ``autocorrelation_rho_note``; else OK. Breusch-Godfrey is supporting evidence (NOTE at
+    most): it answers the same question as Durbin-Watson for lag 1.
     """
     significant = p_value < thresholds.alpha
-    if significant and (effect >= thresholds.autocorrelation_rho_warn
-                        or (hac_change is not None and hac_change >= thresholds.se_change_warn)):
+    family_significant = primary and p_value < thresholds.primary_level(INDEPENDENCE_PRIMARIES)
+    moved = hac is not None and hac.material(thresholds.se_change_warn, thresholds.se_change_noise) is not None
+    if family_significant and (effect >= thresholds.autocorrelation_rho_warn or moved):
         return Severity.WARN
     if significant and effect >= thresholds.autocorrelation_rho_note:
         return Severity.NOTE
@@ -156,8 +168,12 @@ def _hac(fit) -> StandardErrorChange | None:
 def _hac_details(change: StandardErrorChange | None) -> dict[str, Any]:
     if change is None:
         return {}
-    return {"hac_se_change": change.largest_change, "hac_se_ratios": change.to_dict()["ratios"],
-            "hac_estimator": change.estimator}
+    out = {"hac_se_change": change.largest_change, "hac_se_ratios": change.to_dict()["ratios"],
+           "hac_estimator": change.estimator}
+    if change.null_ratios is not None:
+        out["hac_se_null_ratios"] = dict(zip(change.names, change.null_ratios))
+        out["hac_se_null_sds"] = dict(zip(change.names, change.null_sds))
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -582,7 +598,7 @@ def durbin_watson_result(d: float, p_value: float, p_upper: float, *, method: st
     and ``note`` becomes ``details["distribution_note"]``.
     """
     rho = 1.0 - d / 2.0
-    severity = _severity(p_value, rho, thresholds, None if hac is None else hac.largest_change)
+    severity = _severity(p_value, rho, thresholds, hac)
     pv = p_text_decimals(p_value)
     if severity is Severity.WARN:
         message = (
@@ -590,7 +606,9 @@ def durbin_watson_result(d: float, p_value: float, p_upper: float, *, method: st
             "p-values of the coefficients are too optimistic."
         )
     elif severity is Severity.NOTE:
-        message = f"Note: residuals show mild positive autocorrelation (rho = {rho:.2f}, {pv})."
+        message = (f"Note: residuals show some positive autocorrelation (rho = {rho:.2f}, {pv}), short of a warning "
+                   f"(that needs p < {thresholds.primary_level(INDEPENDENCE_PRIMARIES):.3g}, the family-wise level, "
+                   f"and |rho| >= {thresholds.autocorrelation_rho_warn:g} or a material Newey-West change).")
     elif p_value < thresholds.alpha:
         message = f"OK: positive autocorrelation is detectable but negligible (rho = {rho:.2f}, {pv})."
     else:
@@ -695,13 +713,13 @@ def breusch_godfrey_result(explained: float, total: float, rss_auxiliary: float,
         f_statistic = f_p_value = None
 
     correlation = math.sqrt(max(r_squared, 0.0))
-    severity = _severity(p_value, correlation, thresholds, None if hac is None else hac.largest_change)
+    severity = _severity(p_value, correlation, thresholds, hac, primary=False)
     pv = p_text_decimals(p_value)
     lags_text = "the previous residual" if order == 1 else f"the previous {order} residuals"
-    if severity is Severity.WARN:
+    if severity is Severity.NOTE and correlation >= thresholds.autocorrelation_rho_warn:
         message = (
-            f"Warning: residuals are autocorrelated: {lags_text} explain {100 * r_squared:.0f}% of their "
-            f"variation ({pv}); standard errors and p-values of the coefficients are unreliable."
+            f"Note: residuals are autocorrelated: {lags_text} explain {100 * r_squared:.0f}% of their "
+            f"variation ({pv}); supporting evidence: the independence decision rests on Durbin-Watson."
         )
     elif severity is Severity.NOTE:
         message = (

@@ -33,6 +33,7 @@ Utts, J. M. (1982). The rainbow test for lack of fit in regression.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Sequence
 
 import numpy as np
@@ -47,7 +48,8 @@ from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 from .subsets import central_rows, subset_regression
 
-__all__ = ["reset", "harvey_collier", "rainbow", "recursive_residuals", "run", "reset_method", "reset_result"]
+__all__ = ["reset", "harvey_collier", "rainbow", "recursive_residuals", "run", "reset_method", "reset_result",
+           "SPECIFICATION_TESTS", "without_outliers", "recheck_without_outliers"]
 
 ASSUMPTION = Assumption.LINEARITY
 
@@ -84,24 +86,36 @@ def _variance_reduction(rss: float, df: int, rss_extended: float, df_extended: i
 
 
 def _decide(name, method, statistic, p_value, df, effect, effect_name, thresholds: Thresholds,
-            findings: tuple[str, str], details: dict | None = None, material: bool = False) -> TestResult:
-    """Severity from the strength of the evidence; ``findings`` = (text when OK, text when rejected).
+            findings: tuple[str, str], details: dict | None = None, material: bool | None = None) -> TestResult:
+    """Severity from the strength AND the size of the evidence; ``findings`` = (text when OK, text when rejected).
 
-    p >= alpha: OK. alpha > p >= specification_strong_p: NOTE (with three
-    specification tests, one such rejection is common under a linear mean).
-    p < specification_strong_p: WARN. FAIL only when the caller says the
-    departure is ``material`` and p < specification_strong_p (the added
-    terms cut the residual variance estimate by at least
-    ``specification_material_reduction``).
+    p >= alpha: OK. FAIL when p < ``specification_strong_p`` and the caller
+    says the departure is ``material`` (the added terms cut the residual
+    variance estimate by at least ``specification_material_reduction``).
+    Every other rejection is a NOTE: alpha > p (with four specification
+    tests one such result is common under a linear mean), a strong p with
+    an immaterial departure (a trivially small curvature at large n does
+    not make OLS inadequate), or a strong p from a test without a size
+    (``material`` None: Harvey-Collier, Rainbow), whose size RESET, the
+    second-order test and the probe judge. The four tests at
+    ``specification_strong_p`` = 0.001 each stay within the linearity
+    family's share of alpha (0.004 <= alpha / 5).
     """
     if p_value < thresholds.specification_strong_p and material:
         severity = Severity.FAIL
         message = f"Problem: {findings[1]} ({p_text(p_value)}, {effect_name} {effect:.3g})."
         remedy = _REMEDY
+    elif p_value < thresholds.specification_strong_p and material is None:
+        severity = Severity.NOTE
+        message = (f"Note: {findings[1]} ({p_text(p_value)}); this test has no effect size, so whether the "
+                   "departure matters is judged by RESET, the second-order test and the out-of-sample probe.")
+        remedy = None
     elif p_value < thresholds.specification_strong_p:
-        severity = Severity.WARN
-        message = f"Warning: {findings[1]} ({p_text(p_value)})."
-        remedy = _REMEDY
+        severity = Severity.NOTE
+        message = (f"Note: {findings[1]} ({p_text(p_value)}), but the departure is small: the added terms cut "
+                   f"the residual variance by less than {thresholds.specification_material_reduction:.0%}, so a "
+                   "linear model loses little.")
+        remedy = None
     elif p_value < thresholds.alpha:
         severity = Severity.NOTE
         message = f"Note: weak evidence that {findings[1]} ({p_text(p_value)}); with several specification tests one such result is common under a linear mean."
@@ -615,6 +629,79 @@ def run(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, **options) 
         "rainbow": rainbow(fit, thresholds),
         "quadratic": quadratic(fit, thresholds),
     }
+
+
+#: The specification tests whose failure makes the mean non-linear, in report order.
+SPECIFICATION_TESTS = ("reset", "harvey_collier", "rainbow", "quadratic")
+
+
+def without_outliers(result: TestResult, recheck: TestResult | None, rejected: int, computed_on: str,
+                     level: float) -> TestResult:
+    """A failing specification test, judged again without the rows a robust fit rejects.
+
+    Two gross outliers at high leverage can make the square of the
+    displaced predictor "explain" a quarter of the residual variance: the
+    curvature is theirs, not the mean's. ``recheck`` is the same test on the
+    model refitted without the ``rejected`` rows (:func:`olscheck.checks.influence.robust_comparison`);
+    ``computed_on`` says which rows. The failure stands when the test still
+    fails there or still rejects at ``level`` (the linearity family's share
+    of alpha, ``Thresholds.family_alpha``): a genuine curve, e.g. an
+    exponential, keeps its evidence without its most extreme rows, while
+    after gross outliers the remaining rows' p-value is uniform, so an
+    outlier-made failure survives with probability ``level``. Otherwise it
+    becomes a WARN naming the rows: the data need
+    a remedy for the outliers (the robust comparison says how much they move
+    the slopes), not a non-linear model.
+    """
+    if result.severity is not Severity.FAIL or recheck is None:
+        return result
+    details = {**result.details, "recheck_without_outliers_p_value": recheck.p_value,
+               "recheck_without_outliers_severity": recheck.severity.value, "recheck_rows_dropped": rejected,
+               "recheck_computed_on": computed_on}
+    if recheck.severity is Severity.FAIL or (recheck.p_value is not None and recheck.p_value < level):
+        message = (f"{result.message[:-1]}; it survives dropping the {rejected} rows a robust fit rejects "
+                   f"(p = {recheck.p_value:.2g} without them).")
+        return replace(result, message=message, details=details)
+    return replace(
+        result, severity=Severity.WARN, details=details,
+        remedy=("The curvature comes from outlying rows, not from the mean: inspect them and compare a robust fit "
+                "(`smf.rlm(formula, data, M=sm.robust.norms.TukeyBiweight()).fit()`); do not add terms for them."),
+        message=(f"Warning: {result.message.split(': ', 1)[-1][:-1]}; but only because of {rejected} outlying rows: "
+                 f"without the rows a robust fit rejects the test gives p = {recheck.p_value:.2g} "
+                 f"({recheck.severity.value}), so the curvature is theirs, not the mean's (see robust_fit)."),
+    )
+
+
+def recheck_without_outliers(tests: dict[str, TestResult], fit: LinearFit, rejected: np.ndarray,
+                             thresholds: Thresholds = DEFAULT_THRESHOLDS, computed_on: str = "every other row"
+                             ) -> dict[str, TestResult]:
+    """Every failing specification test of ``tests`` judged again on ``fit`` without the rows ``rejected``.
+
+    ``fit`` is the model the rows ``rejected`` (positions in it) belong to;
+    returns the updated results (the others unchanged). Nothing is refitted
+    when no specification test fails or no row is rejected.
+    """
+    from ..model import fit as fit_model
+
+    failing = [name for name in SPECIFICATION_TESTS if name in tests and tests[name].severity is Severity.FAIL]
+    if not failing or rejected.size == 0:
+        return dict(tests)
+    keep = np.ones(fit.n, dtype=bool)
+    keep[rejected] = False
+    design = fit.design
+    try:
+        refit = fit_model(replace(
+            design, y=design.y[keep], x=design.x[keep],
+            row_index=None if design.row_index is None else design.row_index[keep],
+            n_rows=int(keep.sum()), n_dropped=0))
+    except Exception:  # a model that cannot be refitted without the rows keeps its failure
+        return dict(tests)
+    checks = {"reset": reset, "harvey_collier": harvey_collier, "rainbow": rainbow, "quadratic": quadratic}
+    out = dict(tests)
+    for name in failing:
+        out[name] = without_outliers(tests[name], checks[name](refit, thresholds), int(rejected.size), computed_on,
+                                     thresholds.family_alpha)
+    return out
 
 
 _METHOD_PROBE = (

@@ -213,6 +213,7 @@ class ResidualStatistics:
     q_e: np.ndarray | None = None
     halves: list = field(default_factory=lambda: [None, None])
     hc3: np.ndarray | None = None
+    null_sums: np.ndarray | None = None  # covariance.null_sums: the robust/classical ratios' null spread
     # influence
     max_leverage: float = -np.inf
     n_leverage_one: int = 0
@@ -233,6 +234,7 @@ class ResidualStatistics:
         out.q_e = _add(self.q_e, other.q_e)
         out.halves = [_stack(a, b) for a, b in zip(self.halves, other.halves)]
         out.hc3 = _add(self.hc3, other.hc3)
+        out.null_sums = _add(self.null_sums, other.null_sums)
         out.max_leverage = max(self.max_leverage, other.max_leverage)
         out.n_leverage_one = self.n_leverage_one + other.n_leverage_one
         out.n_influential = self.n_influential + other.n_influential

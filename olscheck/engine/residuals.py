@@ -29,7 +29,7 @@ import numpy as np
 from scipy.linalg import blas
 
 from ..checks.influence import row_influence
-from ..covariance import hc3_weights
+from ..covariance import hc3_weights, null_sums
 from .accumulate import TOP_KEPT, ResidualStatistics, Sequence, stack_r
 from .fit import StreamedFit
 
@@ -115,6 +115,7 @@ def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: i
 
     # sandwich sums: HC3 here, Newey-West in the sequence
     out.hc3 = (g * g).T @ hc3_weights(e, h)
+    out.null_sums = null_sums(g, h)
     out.sequence.add_rows(e, q, scores)
 
     # influence: Cook's distance and externally studentized residuals, with the whole fit's RSS

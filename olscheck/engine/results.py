@@ -77,7 +77,7 @@ def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, categorical:
     if df_resid >= 1 and rss > 0 and slope_names:
         # the Newey-West meat was summed with the Bartlett weights of these lags (the same n)
         changes = sandwich_from_meats(acc.hc3, acc.sequence.sums["newey_west"], sigma2, slope_names,
-                                      newey_west_lags(n))
+                                      newey_west_lags(n), null=(acc.null_sums, n, moments(fit, acc)[1]))
         hc3, newey_west = changes.hc3, changes.newey_west
     else:
         hc3 = newey_west = None
@@ -225,7 +225,8 @@ def _heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings
         first = least_squares_from_factor(halves[0], columns.slopes, halves[0][:, columns.e], fit.has_intercept)
         second = least_squares_from_factor(halves[1], columns.slopes, halves[1][:, columns.e], fit.has_intercept)
         out["goldfeld_quandt"] = het.goldfeld_quandt_result(first.rss, second.rss, split, n - split, first.rank,
-                                                            second.rank, fit.rank, consequence, settings)
+                                                            second.rank, fit.rank, consequence, settings,
+                                                            columns=fit.rank + len(fit.aliased))
 
     # Cook-Weisberg on the fitted values
     if reason:
@@ -335,7 +336,10 @@ def _normality(fit, acc, rss, settings, sample_fit, sample_complete, sample_note
         out["jarque_bera"] = not_computable("jarque_bera", Assumption.NORMALITY, normality.JARQUE_BERA_METHOD, reason)
     else:
         skewness, kurtosis = moments(fit, acc)
-        out["jarque_bera"] = normality.jarque_bera_result(skewness, kurtosis, n, fit.df_resid, settings)
+        # the octile skewness reads the residuals: those of the rows kept whole (all of them up to
+        # exact_rows; beyond, residual df exceed large_sample_n and the skewness gate cannot warn)
+        robust = normality.octile_skewness(sample_fit.residuals) if sample_fit is not None else None
+        out["jarque_bera"] = normality.jarque_bera_result(skewness, kurtosis, n, fit.df_resid, settings, robust)
     # Shapiro-Wilk and the omnibus test read every residual: on the rows kept whole
     if not normality.SHAPIRO_WILK_MIN_N <= n <= normality.SHAPIRO_WILK_MAX_N:
         out["shapiro_wilk"] = not_computable("shapiro_wilk", Assumption.NORMALITY, normality.SHAPIRO_WILK_METHOD,

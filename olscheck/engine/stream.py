@@ -58,6 +58,7 @@ def check_streaming(
     breusch_godfrey_order: int = 1,
     progress=None,
     probe: bool = False,
+    groups: str | None = None,
 ):
     """Fit the linear model and run the battery in two passes over chunks of rows.
 
@@ -80,6 +81,9 @@ def check_streaming(
     order_by : None
         Only the row order is supported when streaming (sorting needs every
         row); sort the file first. Passing a column raises.
+    groups : None
+        The grouped-errors test (``olscheck.check(..., groups=...)``) runs in
+        memory only; passing a column raises.
     chunk_rows : int, optional
         Rows per chunk (default :data:`CHUNK_ROWS`).
     workers : int, optional
@@ -126,6 +130,12 @@ def check_streaming(
         raise ConfigurationError(
             "order_by is not supported when streaming: the order-dependent tests use the row order of the file. "
             "Sort the data by that column first (or pass a DataFrame to olscheck.check)."
+        )
+    if groups is not None:
+        raise ConfigurationError(
+            f"groups={groups!r} is not supported when streaming: the grouped-errors test needs every row's group "
+            "at once. Use streaming=False (or leave streaming at its default, which reads the data into memory "
+            "when groups is given)."
         )
     if chunk_rows is None:
         chunk_rows = CHUNK_ROWS
@@ -401,7 +411,7 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
             alpha, intercept, chunk_rows, exact_rows, probe=False, step=lambda _description: None):
     from scipy import stats
 
-    from ..checks import linearity
+    from ..checks import influence, linearity
     from ..model import fit as fit_model
     from ..report import DataSummary, ModelSummary, Report
     from ..verdict import data_findings, decide
@@ -429,6 +439,7 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
                      sample_complete=complete, sample_note=sample_note, sample_rows=sample_rows,
                      durbin_watson_exact=durbin_watson_exact, order=order)
     tests = result.tests
+    tests.update(_robust_results(tests, sample_fit, sample_note, settings, int(seed), influence, linearity))
     # the rows kept whole, for the plots (component + residual needs their x)
     fit.extra["sample_fit"] = sample_fit
     probe_result = probe_reason = None
@@ -521,3 +532,28 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
     return Report(data=summary, model=model, tests=MappingProxyType(tests), collinearity=result.collinearity,
                   influence=result.influence, nonlinearity=MappingProxyType(nonlinearity), verdict=verdict,
                   options=MappingProxyType(options), version=__version__, fit=fit)
+
+
+def _robust_results(tests, sample_fit, sample_note, settings, seed, influence, linearity) -> dict:
+    """The robust comparison and the outlier re-check of failing specification tests, on the rows kept whole.
+
+    Those are every row up to ``exact_rows`` (then identical to the in-memory
+    results) and otherwise the seeded sample that the in-memory comparison
+    draws too (:func:`olscheck.checks.influence.robust_comparison`).
+    """
+    from dataclasses import replace
+
+    from ..result import Assumption, not_computable
+
+    if sample_fit is None:
+        return {"robust_fit": not_computable("robust_fit", Assumption.NO_INFLUENTIAL_POINTS, influence.ROBUST_METHOD,
+                                             "no rows were kept whole to fit it on")}
+    robust_result, robust = influence.robust_comparison(sample_fit, settings, seed=seed)
+    if sample_note is not None and robust_result.computable:
+        robust_result = replace(robust_result, details={**robust_result.details, "computed_on": sample_note})
+    out = {"robust_fit": robust_result}
+    if robust is not None:
+        rechecked = linearity.recheck_without_outliers(dict(tests), sample_fit, robust.rejected, settings,
+                                                       computed_on=sample_note or "every other row")
+        out.update({name: rechecked[name] for name in linearity.SPECIFICATION_TESTS if name in rechecked})
+    return out

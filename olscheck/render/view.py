@@ -44,8 +44,9 @@ LEVEL_TEXT = {
 SEVERITY_ORDER = ["ok", "note", "warn", "fail"]
 
 #: Options of :func:`olscheck.check` in the order a reproducing call names them.
-_CALL_OPTIONS = ("intercept", "order_by", "alpha", "probe", "seed", "durbin_watson_exact", "breusch_godfrey_order")
-_CALL_DEFAULTS = {"intercept": True, "order_by": None, "alpha": 0.05, "probe": True, "seed": 0,
+_CALL_OPTIONS = ("intercept", "order_by", "groups", "alpha", "probe", "seed", "durbin_watson_exact",
+                 "breusch_godfrey_order")
+_CALL_DEFAULTS = {"intercept": True, "order_by": None, "groups": None, "alpha": 0.05, "probe": True, "seed": 0,
                   "durbin_watson_exact": None, "breusch_godfrey_order": 1}
 
 

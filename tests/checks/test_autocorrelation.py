@@ -302,9 +302,13 @@ def test_severity_follows_rho_bands_and_significance():
     result = ac.durbin_watson(fit, mild)
     assert result.severity is Severity.NOTE and result.message.startswith("Note:")
 
-    # ... and the consequence alone: Newey-West SEs move enough to warn
-    by_consequence = DEFAULT_THRESHOLDS.with_overrides({"autocorrelation_rho_warn": 0.95, "se_change_warn": 0.0})
+    # ... and the consequence alone: Newey-West SEs move enough to warn (beyond 0% and beyond 0 null SDs)
+    by_consequence = DEFAULT_THRESHOLDS.with_overrides({"autocorrelation_rho_warn": 0.95, "se_change_warn": 0.0,
+                                                        "se_change_noise": 0.0})
     assert ac.durbin_watson(fit, by_consequence).severity is Severity.WARN
+    # with the default noise gate, a change inside two null SDs of the Newey-West ratio at n = 80 does not count
+    change = ac.durbin_watson(fit).details
+    assert set(change["hac_se_null_sds"]) == set(change["hac_se_ratios"])
 
     negligible = Thresholds(autocorrelation_rho_note=0.9, autocorrelation_rho_warn=0.95, se_change_warn=100.0)
     result = ac.durbin_watson(fit, negligible)
@@ -313,8 +317,9 @@ def test_severity_follows_rho_bands_and_significance():
     strict_alpha = Thresholds(alpha=1e-30)
     assert ac.durbin_watson(fit, strict_alpha).severity is Severity.OK
 
+    # Breusch-Godfrey is the family's supporting test: a note, never a warning
     bg = ac.breusch_godfrey(fit)
-    assert bg.severity is Severity.WARN and bg.message.startswith("Warning:")
+    assert bg.severity is Severity.NOTE and bg.message.startswith("Note:") and "Durbin-Watson" in bg.message
     assert bg.details["multiple_correlation"] == pytest.approx(math.sqrt(bg.effect))
     assert ac.breusch_godfrey(fit, negligible).severity is Severity.OK
 

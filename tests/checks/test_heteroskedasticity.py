@@ -90,7 +90,17 @@ def test_ncv_fitted_matches_car_ncvtest(case_id):
 def test_goldfeld_quandt_matches_gqtest(case_id):
     expected, fit = fit_reference(case_id)
     result = goldfeld_quandt(fit)
-    assert_matches(result, expected["goldfeld_quandt"], df_keys=("df1", "df2"))
+    want = expected["goldfeld_quandt"]
+    if "p_value_lmtest" in result.details:
+        # a rank-deficient half (warpbreaks without an intercept): olscheck's df are n - rank (see
+        # test_goldfeld_quandt_df_of_a_rank_deficient_half_is_n_minus_rank); lmtest's own numbers, df n - ncol(X),
+        # are computed beside them and must equal R's
+        assert result.details["statistic_lmtest"] == pytest.approx(want["statistic"], rel=STATISTIC_RTOL)
+        assert math.isclose(result.details["p_value_lmtest"], want["p_value"], rel_tol=P_RTOL, abs_tol=P_ATOL)
+        assert result.df == (want["df1"] + result.details["columns"] - result.details["rank_second"],
+                             want["df2"] + result.details["columns"] - result.details["rank_first"])
+        return
+    assert_matches(result, want, df_keys=("df1", "df2"))
     two_sided = R_FIXTURE["reference_cases"][case_id]["goldfeld_quandt"]["p_value_two_sided"]
     assert math.isclose(result.details["p_value_two_sided"], two_sided, rel_tol=P_RTOL, abs_tol=P_ATOL)
     assert result.effect == result.statistic
@@ -166,10 +176,12 @@ def test_goldfeld_quandt_odd_n_puts_the_extra_row_in_the_later_half():
     assert fit.n == 41
     assert (result.details["n_first"], result.details["n_second"]) == (20, 21)
     assert result.df == (21 - 3, 20 - 3)
-    # variance grows along the rows in this data
-    assert result.severity is Severity.WARN
-    assert result.message.startswith("Warning: ")
+    # variance grows along the rows in this data; Goldfeld-Quandt is supporting evidence (the family's
+    # decision rests on the studentized Breusch-Pagan test), so at most a note
+    assert result.severity is Severity.NOTE
+    assert result.message.startswith("Note: ") and "supporting" in result.message
     assert "(p < 0.001)" in result.message
+    assert result.details["primary"] is False
     assert "cov_type=\"HC3\"" in result.remedy
 
 
@@ -250,9 +262,14 @@ def test_severity_follows_alpha():
     assert result.severity is Severity.OK
     assert result.message.startswith("OK: ") and "(p = 0.115)" in result.message
     assert result.remedy is None
+    # p = 0.115 < alpha = 0.2, but a warning needs the family-wise level alpha / 5 families = 0.04
     stricter = breusch_pagan(fit, Thresholds(alpha=0.2))
-    assert stricter.severity is Severity.WARN
-    assert stricter.message.startswith("Warning: ")
+    assert stricter.severity is Severity.NOTE
+    assert stricter.details["family_level"] == pytest.approx(0.2 / 5)
+    assert stricter.message.startswith("Note: weak evidence") and "0.04" in stricter.message
+    # ... which alpha = 0.9 lifts to 0.18 > 0.115: a warning when the consequence is material too
+    lenient = breusch_pagan(fit, Thresholds(alpha=0.9, se_change_warn=0.0, se_change_noise=0.0))
+    assert lenient.severity is Severity.WARN and lenient.message.startswith("Warning: ")
     assert stricter.effect_name.startswith("auxiliary R²")
 
 
@@ -376,3 +393,34 @@ def test_white_over_the_work_budget_uses_the_special_form():
     assert result.statistic == pytest.approx(n * r_squared, rel=1e-9)
     assert result.df == (2,)
     assert heteroskedasticity.white(fit).details["form"] == "full"
+
+
+def test_goldfeld_quandt_df_of_a_rank_deficient_half_is_n_minus_rank():
+    # warpbreaks' layout without an intercept: every tension level coded, wool B only in the later half, so
+    # each half has rank 3 of 4 columns. Under constant variance RSS_half / sigma² is chi-square on
+    # n_half - rank_half = 24 (the trace of the half's residual maker), not lmtest's n_half - ncol(X) = 23.
+    rng = np.random.default_rng(42)
+    tension = np.tile(np.repeat(["L", "M", "H"], 9), 2)
+    wool = np.repeat(["A", "B"], 27)
+    frame = pd.DataFrame({"tension": tension, "wool": wool})
+    design = np.column_stack([(tension == level).astype(float) for level in ("H", "L", "M")] +
+                             [(wool == "B").astype(float)])
+    first_half = design[:27]
+    residual_maker = np.eye(27) - first_half @ np.linalg.pinv(first_half)
+    assert np.trace(residual_maker) == pytest.approx(24.0)
+    draws = 1500
+    rss_first = np.empty(draws)
+    p_values = np.empty(draws)
+    for i in range(draws):
+        y = 20 + rng.normal(size=54)
+        fit = fit_model(prepare(frame.assign(y=y), target="y", categorical=["tension", "wool"], intercept=False))
+        result = goldfeld_quandt(fit)
+        rss_first[i] = result.details["rss_first"]
+        p_values[i] = result.p_value
+    # E[RSS/sigma²] = df: 24 is within sampling error (sd of the mean sqrt(48/1500) = 0.18), 23 is not
+    assert rss_first.mean() == pytest.approx(24.0, abs=0.55)
+    assert abs(rss_first.mean() - 23.0) > 0.45
+    # and the rank-based p-values are uniform: the share below 0.5 is 1/2 within 4 binomial SDs
+    assert abs(np.mean(p_values < 0.5) - 0.5) < 4 * np.sqrt(0.25 / draws)
+    assert result.details["rank_first"] == 3 and result.details["columns"] == 4
+    assert "ncol(X) = 4" in result.method
