@@ -5,6 +5,7 @@ Registered when :mod:`olscheck` is imported::
     import olscheck
     report = df.olscheck.check(target="y")
     df.olscheck.report("report.html", target="y")
+    df.olscheck.report("report.md", report=report)   # write a report you already have
 """
 
 from __future__ import annotations
@@ -36,21 +37,38 @@ class OlscheckAccessor:
         return check(self._frame, target, predictors, **options)
 
     def report(self, path: str | Path | Sequence[str | Path], target: str | None = None,
-               predictors: Sequence[str] | None = None, **options):
-        """Check this DataFrame, write the report and return the Report.
+               predictors: Sequence[str] | None = None, *, report=None, **options):
+        """Write the report of this DataFrame to ``path`` and return the Report.
 
-        ``path`` names the format by its suffix (.html, .md or .json); a list
-        of paths writes each of them, drawing the plots only once.
+        ``path`` names the format by its suffix (.html/.htm, .md or .json); a
+        list of paths writes each of them, drawing the plots only once. The
+        check runs with ``target``, ``predictors`` and ``options``, unless
+        ``report=`` gives a Report already made from this DataFrame: it is then
+        written as it is (:meth:`olscheck.Report.save`), without running the
+        check again.
         """
         from .errors import ConfigurationError
-        from .render import FORMATS, write_reports
+        from .render import format_of
 
         paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
         for file in paths:  # before the (possibly slow) check, not after it
-            if file.suffix.lower() not in FORMATS:
+            format_of(file)
+        if report is not None:
+            if target is not None or predictors is not None or options:
+                given = [name for name, value in (("target", target), ("predictors", predictors)) if value is not None]
                 raise ConfigurationError(
-                    f"cannot tell the report format from {file.name!r}; use a .html, .md or .json file name."
+                    f"report= writes an existing report as it is; {', '.join(given + sorted(options))} would "
+                    "need a new check. Pass either report= or the check's options, not both."
                 )
-        result = self.check(target, predictors, **options)
-        write_reports(result, paths)
+            if not hasattr(report, "save") or not hasattr(report, "data"):
+                raise ConfigurationError(f"report= must be an olscheck Report; got {type(report).__name__}.")
+            if report.data.n_rows != len(self._frame):
+                raise ConfigurationError(
+                    f"report= was made from {report.data.n_rows} rows but this DataFrame has {len(self._frame)}; "
+                    "pass the report of this DataFrame, or leave report= out to check it."
+                )
+            result = report
+        else:
+            result = self.check(target, predictors, **options)
+        result.save(paths)
         return result

@@ -9,13 +9,17 @@ Exit codes
    failure; nonlinear: the verdict is ``nonlinear``)
 2  bad usage or bad input: one line on stderr, no traceback (an internal
    error is also one line, saying so; OLSCHECK_DEBUG=1 shows its traceback)
+130 interrupted (Ctrl-C, SIGINT): one line on stderr; the report being written
+   is not left behind (every report file is written atomically, whole or not at all)
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +31,10 @@ from .errors import ConfigurationError, OlscheckError
 EXIT_OK = 0
 EXIT_GATE = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
+
+#: Seconds a run has, after Ctrl-C, to stop by itself (KeyboardInterrupt) before the process ends anyway.
+INTERRUPT_GRACE_SECONDS = 1.0
 
 GATES = ("warn", "fail", "nonlinear")
 
@@ -52,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _ArgumentParser(
         prog="olscheck",
         description="Check whether a data set suits ordinary least squares or needs a non-linear model.",
-        epilog="Exit codes: 0 passed, 1 a --fail-on gate tripped, 2 bad usage or bad input.",
+        epilog="Exit codes: 0 passed, 1 a --fail-on gate tripped, 2 bad usage or bad input, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"olscheck {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_ArgumentParser)
@@ -88,6 +96,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code.
+
+    ``argv=None`` (the ``olscheck`` program and ``python -m olscheck``) reads
+    ``sys.argv`` and runs as the program: a Ctrl-C then ends the process
+    with exit code 130 within :data:`INTERRUPT_GRACE_SECONDS` even where a
+    library holds on to the interrupt (worker threads finishing their task,
+    a KeyboardInterrupt caught inside a fit), and a second Ctrl-C ends it at
+    once. Called with a list (from Python, in tests) an interrupt is a
+    return value of 130 and nothing else.
+    """
+    global _said
+    _said = threading.Lock()  # one "interrupted" line per run
+    _interrupted_once.clear()
+    program = argv is None and threading.current_thread() is threading.main_thread()
+    previous = _install_interrupt_handler() if program else None
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # anywhere, even while reporting another error
+        _say_interrupted()
+        if program:
+            _exit_now(EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -112,15 +148,69 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OlscheckError as error:
         print(f"olscheck: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("olscheck: interrupted", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except Exception as error:  # a bug: still one line, unless asked for the traceback
         if os.environ.get("OLSCHECK_DEBUG"):
             raise
         print(f"olscheck: internal error: {type(error).__name__}: {_one_line(error)} "
               "(please report it; set OLSCHECK_DEBUG=1 for the traceback)", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+# ----------------------------------------------------------------------------- Ctrl-C
+_said = threading.Lock()
+_interrupted_once = threading.Event()
+
+
+def _say_interrupted() -> None:
+    """The one line an interrupt prints, however many threads and signals report it."""
+    if _said.acquire(blocking=False):
+        try:
+            print("olscheck: interrupted", file=sys.stderr, flush=True)
+        except Exception:  # a closed or broken stderr must not hide the exit code
+            pass
+
+
+def _exit_now(code: int) -> None:
+    """End the process without waiting for worker threads; no report file is left half-written."""
+    from .render.files import discard_pending
+
+    discard_pending()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(code)
+
+
+def _install_interrupt_handler():
+    """SIGINT raises KeyboardInterrupt as usual, and starts a watchdog that ends the process if it lingers.
+
+    Returns the previous handler, or None when SIGINT was being ignored (a
+    job started in the background) and is left alone.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN or previous is None:
+        return None
+
+    def on_interrupt(signum, frame):
+        if _interrupted_once.is_set():  # a second Ctrl-C: now
+            _say_interrupted()
+            _exit_now(EXIT_INTERRUPTED)
+        _interrupted_once.set()
+        threading.Thread(target=_watchdog, name="olscheck-interrupt", daemon=True).start()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    return previous
+
+
+def _watchdog() -> None:
+    # the KeyboardInterrupt normally ends the run at once; this covers a library that holds on to it
+    # (a thread pool waiting for its running tasks, an interrupt caught and ignored inside a fit)
+    threading.Event().wait(INTERRUPT_GRACE_SECONDS)
+    _say_interrupted()
+    _exit_now(EXIT_INTERRUPTED)
 
 
 def _one_line(error: BaseException) -> str:
@@ -177,7 +267,7 @@ def _check(args) -> int:
 
 
 def _write_outputs(report, args, show_progress: bool) -> None:
-    from .render import render_plots, write_report
+    from .render import render_plots
 
     if args.json == "-":
         sys.stdout.write(report.to_json() + "\n")
@@ -192,8 +282,8 @@ def _write_outputs(report, args, show_progress: bool) -> None:
         if show_progress:
             print(f"olscheck: writing {path}…", file=sys.stderr, flush=True)
         try:
-            # the option names the format, whatever the file's suffix
-            write_report(report, Path(path), plots=plots, format=kind)
+            # the option names the format, whatever the file's suffix; Report.save writes atomically
+            report.save(path, format=kind, plots=plots)
         except OSError as error:
             raise ConfigurationError(f"cannot write {path}: {error.strerror or error}") from None
 
@@ -201,22 +291,32 @@ def _write_outputs(report, args, show_progress: bool) -> None:
 def _gate(report, fail_on: str | None) -> int:
     if fail_on is None:
         return EXIT_OK
-    severities = {f.severity.value for f in report.verdict.findings}
-    tripped = {
-        "warn": bool(severities & {"warn", "fail"}),
-        "fail": "fail" in severities,
-        "nonlinear": report.verdict.level == "nonlinear",
-    }[fail_on]
-    if tripped:
-        print(f"olscheck: gate --fail-on {fail_on} tripped (verdict: {report.verdict.level})", file=sys.stderr)
-        return EXIT_GATE
-    return EXIT_OK
+    tripped = _tripped_by(report, fail_on)
+    if tripped is None:
+        return EXIT_OK
+    named = ", ".join(f"{finding.check} ({finding.severity.value})" for finding in tripped)
+    print(f"olscheck: gate --fail-on {fail_on} tripped by: {named or 'the verdict'}; "
+          f"verdict: {report.verdict.level}", file=sys.stderr)
+    return EXIT_GATE
+
+
+def _tripped_by(report, fail_on: str) -> list | None:
+    """The findings that trip the gate (None: it does not trip; empty: the verdict alone trips it)."""
+    findings = list(report.verdict.findings)
+    if fail_on == "warn":
+        named = [f for f in findings if f.severity.value in ("warn", "fail")]
+        return named or None
+    if fail_on == "fail":
+        named = [f for f in findings if f.severity.value == "fail"]
+        return named or None
+    if report.verdict.level != "nonlinear":
+        return None
+    return [f for f in findings if f.severity.value == "fail" and f.assumption.value == "linearity"]
 
 
 def _demo(args) -> int:
     from . import datasets
     from .api import check
-    from .render import render_plots, write_report
 
     out = Path(args.out)
     try:
@@ -227,9 +327,7 @@ def _demo(args) -> int:
         frame = datasets.load(name)
         report = check(frame, target=datasets.target_of(name), probe=not args.no_probe,
                        **datasets.check_options(name))
-        plots = render_plots(report)  # once, for the HTML and the Markdown report alike
-        written: list[Any] = []
-        for suffix in (".html", ".md", ".json"):
-            written.append(write_report(report, out / f"{name}{suffix}", plots=plots))
+        # one save for the three formats: the plots are drawn once for the HTML and the Markdown report
+        written: list[Any] = report.save([out / f"{name}{suffix}" for suffix in (".html", ".md", ".json")])
         print(f"{name:<12} {report.verdict.level:<22} {', '.join(str(p) for p in written)}")
     return EXIT_OK

@@ -10,8 +10,10 @@ Stacking affine layers with the identity between them gives
 so however deep or wide, such a network can represent exactly the affine
 functions of x: it *is* a linear regression, and the least-squares optimum of
 any such network trained on squared error is the OLS fit. :func:`collapse`
-computes ``W_z`` and ``b_z`` from the layers, or from a fitted
-scikit-learn ``MLPRegressor(activation="identity")``.
+computes ``W_z`` and ``b_z`` from the layers' matrices, from a fitted
+scikit-learn ``MLPRegressor(activation="identity")`` (``collapse(net)``), or
+from PyTorch-style layer objects (``collapse([nn.Linear(3, 8), nn.Linear(8, 1)])``,
+duck-typed on ``.weight``/``.bias``; torch is never imported).
 
 A non-linear activation (ReLU, tanh, logistic...) breaks the identity: the
 composition is no longer affine, so :func:`collapse` refuses it with
@@ -20,7 +22,7 @@ composition is no longer affine, so :func:`collapse` refuses it with
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,10 +167,10 @@ class CollapsedNetwork:
 
 
 def collapse(
-    weights: Sequence[Any] | None = None,
+    weights: Any = None,
     biases: Sequence[Any] | None = None,
     *,
-    orientation: str = "x_at_w",
+    orientation: str | None = None,
     activations: str | Sequence[str | None] | None = None,
     model: Any = None,
     extended_precision: bool = False,
@@ -188,15 +190,27 @@ def collapse(
 
     Parameters
     ----------
-    weights : sequence of array-like
-        Weight matrices from the input layer to the output layer.
+    weights : sequence of array-like, a fitted MLPRegressor, or layer objects
+        Weight matrices from the input layer to the output layer. Also
+        accepted here: a fitted scikit-learn ``MLPRegressor`` (as
+        ``model=``), or a sequence of layer objects with ``weight`` and
+        ``bias`` attributes in PyTorch's ``nn.Linear`` convention (``weight``
+        of shape (outputs, inputs), ``bias`` of shape (outputs,) or None),
+        such as a list of ``nn.Linear`` or an ``nn.Sequential`` of them.
+        Tensors are read with ``.detach().cpu().numpy()``; torch itself is
+        never imported. Elements named ``Identity`` or ``Dropout`` (the identity
+        at inference) are skipped; any other
+        element without a ``weight`` (``ReLU``, ``Tanh``...) is a non-linear
+        step and raises :class:`~olscheck.errors.NotCollapsibleError`.
     biases : sequence of array-like, optional
-        Bias vectors, one per layer (zeros when omitted).
-    orientation : {"x_at_w", "w_at_x"}
+        Bias vectors, one per layer (zeros when omitted). Not with layer
+        objects, which carry their own.
+    orientation : {"x_at_w", "w_at_x"}, optional
         ``"x_at_w"``: layer ``i`` computes ``h @ W_i`` and ``W_i`` has shape
-        (inputs, outputs) -- scikit-learn's ``coefs_`` (the default).
-        ``"w_at_x"``: layer ``i`` computes ``W_i @ h`` and ``W_i`` has shape
-        (outputs, inputs) -- the textbook form, PyTorch's ``nn.Linear``.
+        (inputs, outputs) -- scikit-learn's ``coefs_`` (the default for
+        matrices). ``"w_at_x"``: layer ``i`` computes ``W_i @ h`` and ``W_i``
+        has shape (outputs, inputs) -- the textbook form, PyTorch's
+        ``nn.Linear`` (the only one for layer objects).
     activations : str or sequence of str, optional
         The activation after each layer (``n`` names), or after each hidden
         layer (``n - 1`` names; the output layer is then the identity, as in
@@ -244,11 +258,39 @@ def collapse(
     'y = 2.5 + 3·x1 + 6·x2'
     """
     feature_names = None
+    if isinstance(weights, Iterator):  # a generator of layers: read it once
+        weights = list(weights)
+    if model is None and _is_sklearn_network(weights):  # collapse(net): the fitted network given positionally
+        model, weights = weights, None
+        if biases is not None:
+            raise ConfigurationError("a scikit-learn network carries its own biases; call collapse(net) alone.")
     if model is not None:
         if weights is not None or biases is not None:
             raise ConfigurationError("pass either model=... or weights/biases, not both.")
         weights, biases, activations, feature_names = _from_sklearn(model)
         orientation = "x_at_w"
+    elif weights is not None and _is_layer_sequence(weights):
+        if biases is not None:
+            raise ConfigurationError(
+                "layer objects carry their own biases (their .bias); pass the layers alone, without biases."
+            )
+        if orientation not in (None, "w_at_x"):
+            raise ConfigurationError(
+                f"layer objects with .weight/.bias follow PyTorch's nn.Linear convention (weight of shape "
+                f"(outputs, inputs), orientation 'w_at_x'); orientation={orientation!r} does not apply to them."
+            )
+        weights, biases = _from_layer_objects(weights)
+        orientation = "w_at_x"
+    if orientation is None:
+        orientation = "x_at_w"
+    if weights is not None and not isinstance(weights, np.ndarray):
+        try:
+            iter(weights)
+        except TypeError:
+            raise ConfigurationError(
+                f"collapse needs a list of weight matrices, a fitted scikit-learn MLPRegressor, or layer objects "
+                f"with .weight/.bias (PyTorch nn.Linear style); got {type(weights).__name__}."
+            ) from None
     if weights is None:
         raise ConfigurationError("collapse needs the layers' weights (a list of matrices) or a fitted model=...")
     if orientation not in ORIENTATIONS:
@@ -266,8 +308,8 @@ def collapse(
         if this_in != previous_out:
             raise ConfigurationError(
                 f"layer {i + 1} expects {this_in} input(s) but layer {i} gives {previous_out} output(s) "
-                f"(orientation {orientation!r}: weight shapes {np.shape(weights[i - 1])} and "
-                f"{np.shape(weights[i])}). Check the orientation or the order of the layers."
+                f"(orientation {orientation!r}: weight shapes {_given_shape(layers[i - 1], orientation)} and "
+                f"{_given_shape(layers[i], orientation)}). Check the orientation or the order of the layers."
             )
     if biases is None:
         bias_vectors = [np.zeros(w.shape[0]) for w in layers]
@@ -310,6 +352,83 @@ def _from_sklearn(model: Any):
     return list(model.coefs_), list(model.intercepts_), activations, names
 
 
+def _is_sklearn_network(value: Any) -> bool:
+    """A scikit-learn MLP (fitted or not): it has an activation and hidden layer sizes, and is no sequence."""
+    return (value is not None and not isinstance(value, (list, tuple, np.ndarray))
+            and hasattr(value, "activation") and hasattr(value, "hidden_layer_sizes"))
+
+
+def _has_weight(value: Any) -> bool:
+    return not isinstance(value, np.ndarray) and hasattr(value, "weight")
+
+
+def _is_layer_sequence(value: Any) -> bool:
+    """One layer object, or an iterable (list, nn.Sequential...) holding at least one, duck-typed on ``.weight``."""
+    if isinstance(value, (np.ndarray, str, bytes)):
+        return False
+    if _has_weight(value):
+        return True
+    try:
+        items = list(value)
+    except TypeError:
+        return False
+    return any(_has_weight(item) for item in items)
+
+
+#: Class names of layers that pass their input through unchanged at inference (skipped when collapsing
+#: layer objects): PyTorch's ``nn.Identity``, and ``nn.Dropout``, the identity in evaluation mode.
+_PASS_THROUGH = frozenset({"identity", "dropout"})
+
+
+def _from_layer_objects(value: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Weights (outputs, inputs) and biases of layer objects in PyTorch's ``nn.Linear`` convention."""
+    items = [value] if _has_weight(value) else list(value)
+    weights, biases = [], []
+    for position, item in enumerate(items, start=1):
+        kind = type(item).__name__
+        if not _has_weight(item):
+            if kind.lower() in _PASS_THROUGH or kind.lower() in IDENTITY_NAMES:
+                continue
+            if isinstance(item, (np.ndarray, list, tuple)) or hasattr(item, "__array__"):
+                raise ConfigurationError(
+                    f"element {position} of the layers is a matrix ({kind}) among layer objects; give either "
+                    "weight matrices or layer objects with .weight/.bias, not a mix."
+                )
+            raise NotCollapsibleError(
+                f"element {position} of the layers ({kind}) is not an affine layer with .weight and .bias; "
+                "only a network of affine layers with the identity between them collapses to one linear map "
+                "y = W_z x + b_z. An activation such as ReLU or tanh makes the network a non-linear function of "
+                "x, which no single weight matrix reproduces."
+            )
+        weight = _as_array(item.weight, f"the weight of layer {position} ({kind}) is not a numeric array")
+        if weight.ndim != 2:
+            raise ConfigurationError(
+                f"weight of layer {position} ({kind}) has shape {weight.shape}; a PyTorch-style layer holds a "
+                "2-D (outputs, inputs) matrix."
+            )
+        bias = getattr(item, "bias", None)
+        weights.append(weight)
+        biases.append(np.zeros(weight.shape[0]) if bias is None
+                      else _as_array(bias, f"the bias of layer {position} ({kind}) is not a numeric array"))
+    if not weights:
+        raise ConfigurationError("collapse found no layer with a .weight among the objects given.")
+    return weights, biases
+
+
+def _as_array(value: Any, problem: str) -> np.ndarray:
+    """A numpy array from an array, or from a tensor via ``.detach().cpu().numpy()`` (torch is not imported)."""
+    try:
+        if hasattr(value, "detach"):
+            value = value.detach()
+        if hasattr(value, "cpu"):
+            value = value.cpu()
+        if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
+            value = value.numpy()
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise ConfigurationError(f"{problem} ({error}).") from None
+
+
 def _check_activations(activations, n_layers: int) -> None:
     if activations is None:
         return
@@ -339,10 +458,7 @@ def _check_activations(activations, n_layers: int) -> None:
 
 def _as_matrix(value: Any, layer: int, orientation: str) -> np.ndarray:
     """Layer weights as a float (outputs, inputs) matrix."""
-    try:
-        matrix = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise ConfigurationError(f"weights of layer {layer} are not a numeric matrix ({error}).") from None
+    matrix = _as_array(value, f"weights of layer {layer} are not a numeric matrix")
     if matrix.ndim != 2:
         raise ConfigurationError(f"weights of layer {layer} must be a 2-D matrix; got shape {matrix.shape}.")
     if matrix.size == 0:
@@ -352,11 +468,13 @@ def _as_matrix(value: Any, layer: int, orientation: str) -> np.ndarray:
     return matrix.T if orientation == "x_at_w" else matrix
 
 
+def _given_shape(matrix: np.ndarray, orientation: str) -> tuple[int, ...]:
+    """A layer's weight shape as the caller gave it (``_as_matrix`` stores (outputs, inputs))."""
+    return tuple(matrix.T.shape if orientation == "x_at_w" else matrix.shape)
+
+
 def _as_bias(value: Any, layer: int, width: int) -> np.ndarray:
-    try:
-        vector = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise ConfigurationError(f"bias of layer {layer} is not numeric ({error}).") from None
+    vector = _as_array(value, f"bias of layer {layer} is not numeric")
     if vector.ndim == 2 and 1 in vector.shape:  # a column or row vector
         vector = vector.ravel()
     if vector.ndim == 0 and width == 1:

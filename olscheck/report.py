@@ -256,6 +256,49 @@ class Report:
             lines.append(f"  [{finding.severity.value:>4}] {finding.check:<{width}}  {finding.message}")
         return "\n".join(line for line in lines)
 
+    def to_html(self, *, plots: Any = None, fragment: bool = False, generated: str | None = None) -> str:
+        """The HTML report as text: one self-contained page (plots inline), what :meth:`save` writes to ``.html``.
+
+        ``plots`` from :func:`olscheck.render.render_plots` are reused instead
+        of drawn again; ``fragment=True`` gives the ``<div>`` Jupyter shows;
+        ``generated`` replaces the time stamp (default: now, or
+        ``SOURCE_DATE_EPOCH``).
+        """
+        from .render import to_html
+
+        return to_html(self, plots=plots, fragment=fragment, generated=generated)
+
+    def to_markdown(self, *, images: Mapping[str, str] | None = None, plots: Any = None,
+                    generated: str | None = None) -> str:
+        """The Markdown report as text.
+
+        A Markdown file cannot hold its images, so the plots appear only for
+        the keys ``images`` maps to links (``{"qq": "report_files/qq.png"}``);
+        :meth:`save` to a ``.md`` file writes them into ``<stem>_files/`` and
+        links them. Without ``images`` this is the text alone.
+        """
+        from .render import to_markdown
+
+        return to_markdown(self, images=dict(images) if images else None, plots=plots, generated=generated)
+
+    def save(self, path: Any, *, format: str | None = None, plots: Any = None) -> Any:
+        """Write the report to ``path`` in the format its suffix names; returns the Path.
+
+        ``.html``/``.htm``: one self-contained page; ``.md``: Markdown with its
+        plots as PNG files in ``<stem>_files/`` beside it; ``.json``: the
+        ``olscheck.report/1`` document (:meth:`to_json`). ``format``
+        (``"html"``, ``"markdown"``, ``"json"``) overrides the suffix. A list
+        of paths writes each (every suffix checked first, the plots drawn
+        once) and returns a list. Writes are atomic: an interrupted save leaves
+        the previous file or none, never a half-written one.
+
+        Raises :class:`~olscheck.errors.ConfigurationError` naming the suffix
+        when it names no format.
+        """
+        from .render import save
+
+        return save(self, path, format=format, plots=plots)
+
     def _repr_html_(self) -> str:
         """Jupyter display: the HTML report as a fragment (CSS scoped to it)."""
         from .render.html import to_html

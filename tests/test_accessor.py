@@ -58,3 +58,36 @@ def test_bad_suffix_fails_before_the_check(frame, tmp_path, monkeypatch):
     monkeypatch.setattr(olscheck.api, "check", lambda *a, **k: pytest.fail("check ran before the path was validated"))
     with pytest.raises(ConfigurationError, match="report format"):
         frame.olscheck.report(tmp_path / "out.pdf", target="y")
+
+
+def test_report_writes_an_existing_report_without_checking_again(frame, tmp_path, monkeypatch):
+    import olscheck.api
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    existing = olscheck.check(frame, target="y", probe=False, seed=3)
+    monkeypatch.setattr(olscheck.api, "check", lambda *a, **k: pytest.fail("the check ran again"))
+    returned = frame.olscheck.report([tmp_path / "r.json", tmp_path / "r.html"], report=existing)
+    assert returned is existing
+    assert (tmp_path / "r.json").read_text(encoding="utf-8") == existing.to_json() + "\n"
+    assert (tmp_path / "r.html").read_text(encoding="utf-8") == existing.to_html()
+    single = frame.olscheck.report(tmp_path / "one.md", report=existing)
+    assert single is existing and (tmp_path / "one_files" / "qq.png").is_file()
+
+
+def test_report_with_an_existing_report_refuses_check_options(frame, tmp_path):
+    existing = olscheck.check(frame, target="y", probe=False)
+    with pytest.raises(ConfigurationError, match="either report= or") as caught:
+        frame.olscheck.report(tmp_path / "r.json", target="y", report=existing, seed=2)
+    assert "target, seed" in str(caught.value)
+    with pytest.raises(ConfigurationError, match="made from 89 rows but this DataFrame has 90"):
+        frame.olscheck.report(tmp_path / "r.json", report=olscheck.check(frame.iloc[1:], target="y", probe=False))
+    with pytest.raises(ConfigurationError, match="must be an olscheck Report"):
+        frame.olscheck.report(tmp_path / "r.json", report={"verdict": "linear"})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_suffix_names_the_suffix_even_with_an_existing_report(frame, tmp_path):
+    existing = olscheck.check(frame, target="y", probe=False)
+    with pytest.raises(ConfigurationError, match=r"the suffix '\.docx' names no report format"):
+        frame.olscheck.report(tmp_path / "out.docx", report=existing)
+    assert list(tmp_path.iterdir()) == []

@@ -95,14 +95,44 @@ GATE_TABLE = {
 
 @pytest.mark.parametrize("name", sorted(GATE_TABLE))
 @pytest.mark.parametrize("gate", ["warn", "fail", "nonlinear"])
-def test_fail_on_gates(bundled, name, gate, capsys):
-    code = main(["check", str(bundled[name]), "--target", TARGETS[name], "--no-probe", "--quiet", "--fail-on", gate])
+def test_fail_on_gates(bundled, name, gate, capsys, tmp_path):
+    out = tmp_path / "r.json"
+    code = main(["check", str(bundled[name]), "--target", TARGETS[name], "--no-probe", "--quiet", "--fail-on", gate,
+                 "--json", str(out)])
     assert code == GATE_TABLE[name][gate]
     err = capsys.readouterr().err
     if code == 1:
-        assert f"gate --fail-on {gate} tripped" in err and len(err.strip().splitlines()) == 1
+        assert f"gate --fail-on {gate} tripped by: " in err and len(err.strip().splitlines()) == 1
+        # the checks that tripped it, named with their severity, and nothing else
+        verdict = json.loads(out.read_text())["verdict"]
+        levels = {"warn": ("warn", "fail"), "fail": ("fail",), "nonlinear": ("fail",)}[gate]
+        expected = [f"{f['check']} ({f['severity']})" for f in verdict["findings"] if f["severity"] in levels
+                    and (gate != "nonlinear" or f["assumption"] == "linearity")]
+        assert expected
+        named = err.split("tripped by: ", 1)[1].rsplit("; verdict: ", 1)
+        assert named[0].split(", ") == expected
+        assert named[1].strip() == verdict["level"]
     else:
         assert err == ""
+
+
+def test_fail_on_names_the_tripping_checks_of_a_made_up_report(capsys):
+    from types import SimpleNamespace
+
+    from olscheck.cli import _gate
+    from olscheck.result import Assumption, Severity
+
+    def finding(check, assumption, severity):
+        return SimpleNamespace(check=check, assumption=Assumption(assumption), severity=Severity(severity))
+
+    report = SimpleNamespace(verdict=SimpleNamespace(level="linear_with_remedies", findings=(
+        finding("breusch_pagan", "homoskedasticity", "warn"), finding("jarque_bera", "normality", "note"),
+        finding("robust_fit", "no_influential_points", "warn"), finding("vif", "no_collinearity", "ok"))))
+    assert _gate(report, "warn") == 1
+    assert capsys.readouterr().err == ("olscheck: gate --fail-on warn tripped by: breusch_pagan (warn), "
+                                       "robust_fit (warn); verdict: linear_with_remedies\n")
+    assert _gate(report, "fail") == 0 and _gate(report, "nonlinear") == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_no_gate_means_exit_0_even_for_a_nonlinear_verdict(bundled):
@@ -403,3 +433,182 @@ def test_without_groups_the_json_has_no_groups(grouped_file, capsys):
     assert "groups" not in document["data"] and "groups" not in document["options"]
     assert "grouped_errors" not in document["tests"]
     assert document["data"]["predictors"] == ["x", "store"]
+
+
+# ----------------------------------------------------------------------------- Ctrl-C
+def test_interrupt_exits_130_with_one_line_and_no_report(data_file, tmp_path, capsys, monkeypatch):
+    import olscheck.api
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(olscheck.api, "check", interrupted)
+    out = tmp_path / "out.html"
+    assert main(["check", str(data_file), "--target", "y", "--html", str(out)]) == 130
+    captured = capsys.readouterr()
+    assert captured.err == "olscheck: interrupted\n" and captured.out == ""
+    assert not out.exists()
+
+
+def test_interrupt_while_writing_leaves_each_report_whole_or_absent(data_file, tmp_path, capsys, monkeypatch):
+    import olscheck.render.files as files
+
+    real_fsync, calls = files.os.fsync, []
+
+    def fsync(fd):
+        calls.append(fd)
+        if len(calls) == 2:  # the JSON went through; Ctrl-C lands while the HTML is being written
+            raise KeyboardInterrupt
+        real_fsync(fd)
+
+    monkeypatch.setattr(files.os, "fsync", fsync)
+    code = main(["check", str(data_file), "--target", "y", "--no-probe", "--json", str(tmp_path / "r.json"),
+                 "--html", str(tmp_path / "r.html")])
+    assert code == 130
+    assert capsys.readouterr().err == "olscheck: interrupted\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv", "r.json"]
+    assert json.loads((tmp_path / "r.json").read_text())["data"]["target"] == "y"
+
+
+def _read_lines_until(stream_fd: int, done, timeout: float) -> list[str]:
+    """Lines from a pty (or pipe) until ``done(lines)`` or the timeout; an ended writer ends the read."""
+    import os
+    import select
+    import time
+
+    buffer, deadline = b"", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([stream_fd], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(stream_fd, 4096)
+            except OSError:  # the pty's other side closed
+                chunk = b""
+            if not chunk:
+                break
+            buffer += chunk
+            if done(buffer.decode("utf-8", "replace").splitlines()):
+                break
+    return buffer.decode("utf-8", "replace").splitlines()
+
+
+def _wait(process, timeout: float) -> float | None:
+    import time
+
+    start = time.monotonic()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return None
+    return time.monotonic() - start
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT and a pseudo-terminal")
+def test_ctrl_c_during_the_probe_exits_130_within_seconds_and_writes_no_report(tmp_path):
+    """``python -m olscheck check`` interrupted while the probe runs (its progress line on a terminal says when)."""
+    import os
+    import pty
+    import signal
+
+    rng = np.random.default_rng(0)
+    n, p = 20_000, 12  # the probe's largest sample: a few seconds of boosting and splines
+    x = rng.normal(size=(n, p))
+    frame = pd.DataFrame(x, columns=[f"x{j}" for j in range(p)])
+    frame["y"] = np.sin(x[:, 0]) + x[:, 1] ** 2 + x[:, 2] + rng.normal(size=n)
+    data = tmp_path / "big.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "out.html"
+    controller, terminal = pty.openpty()  # stderr on a terminal: the progress lines name each step
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "olscheck", "check", str(data), "--target", "y",
+                                    "--html", str(out)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=terminal)
+    finally:
+        os.close(terminal)
+    try:
+        before = _read_lines_until(controller, lambda lines: any("non-linear probe" in line for line in lines), 600)
+        assert any("non-linear probe" in line for line in before), before
+        import time
+
+        time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        elapsed = _wait(process, 30)
+        after = _read_lines_until(controller, lambda lines: False, 2)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(controller)
+    assert elapsed is not None and elapsed < 5, f"still running {elapsed} s after SIGINT"
+    assert process.returncode == 130
+    messages = [line.strip() for line in before + after if line.strip() and not line.strip().endswith("…")]
+    assert messages == ["olscheck: interrupted"], before + after
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["big.csv"]  # no report, no temporary file
+
+
+STUBBORN = """
+import sys, threading, time
+import olscheck.api
+
+def stubborn(*args, **kwargs):
+    if {thread!r}:
+        threading.Thread(target=time.sleep, args=(120,)).start()  # a worker that would hold the exit
+    print("ready", flush=True)
+    while True:
+        try:
+            time.sleep(0.05)
+        except KeyboardInterrupt:  # swallowed, as scikit-learn's MLP does
+            if not {swallow!r}:
+                raise
+
+olscheck.api.check = stubborn
+from olscheck.cli import main
+sys.argv = ["olscheck", "check", {data!r}, "--target", "y", "--html", {out!r}]
+sys.exit(main())
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
+@pytest.mark.parametrize("thread, swallow", [(True, False), (False, True), (True, True)],
+                         ids=["worker-thread", "swallowed", "both"])
+def test_ctrl_c_ends_the_program_even_when_a_library_holds_on_to_it(data_file, tmp_path, thread, swallow):
+    import signal
+
+    out = tmp_path / "out.html"
+    script = STUBBORN.format(thread=thread, swallow=swallow, data=str(data_file), out=str(out))
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "ready"
+        process.send_signal(signal.SIGINT)
+        elapsed = _wait(process, 30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    err = process.stderr.read()
+    assert elapsed is not None and elapsed < 5, err
+    assert process.returncode == 130, err
+    assert err == "olscheck: interrupted\n"
+    assert not out.exists()
+
+
+def test_the_cli_writes_through_report_save(bundled, tmp_path, monkeypatch):
+    from olscheck.report import Report
+
+    calls = []
+    original = Report.save
+
+    def recording(self, path, **options):
+        calls.append((str(path), options.get("format")))
+        return original(self, path, **options)
+
+    monkeypatch.setattr(Report, "save", recording)
+    assert main(["check", str(bundled["spending"]), "--target", "spending", "--no-probe", "--quiet",
+                 "--json", str(tmp_path / "r.json"), "--html", str(tmp_path / "r.html"),
+                 "--markdown", str(tmp_path / "r.md")]) == 0
+    assert calls == [(str(tmp_path / "r.json"), "json"), (str(tmp_path / "r.html"), "html"),
+                     (str(tmp_path / "r.md"), "markdown")]
+    assert (tmp_path / "r.json").read_text().endswith("}\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html", "r.json", "r.md", "r_files"]

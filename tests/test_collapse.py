@@ -298,3 +298,173 @@ def test_predict_checks_the_width():
         net.predict(np.ones((4, 3)))
     single = collapse([np.array([[2.0]])], [np.array([1.0])])
     np.testing.assert_array_equal(single.predict(np.array([0.0, 1.0, 2.0])), [1.0, 3.0, 5.0])
+
+
+# ---- positional networks: collapse(net) ------------------------------------------
+@pytest.mark.parametrize("hidden", [(5,), (8, 4)])
+def test_fitted_sklearn_network_positionally(hidden):
+    from sklearn.neural_network import MLPRegressor
+
+    x, y = _regression_data(seed=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = MLPRegressor(hidden_layer_sizes=hidden, activation="identity", max_iter=50, random_state=2).fit(x, y)
+    net = collapse(model)  # raised "'MLPRegressor' object is not iterable" before
+    by_keyword = collapse(model=model)
+    np.testing.assert_array_equal(net.weights, by_keyword.weights)
+    np.testing.assert_array_equal(net.bias, by_keyword.bias)
+    # by hand from scikit-learn's x @ W orientation: W_z = (W1 W2 ... Wn)^T, b_z = ((b1 W2 + b2) W3 + ...)
+    product, bias = model.coefs_[0], model.intercepts_[0]
+    for w, b in zip(model.coefs_[1:], model.intercepts_[1:]):
+        product, bias = product @ w, bias @ w + b
+    np.testing.assert_allclose(net.weights, product.T, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(net.bias, bias, rtol=1e-12, atol=1e-15)
+    assert relative_error(net.predict(x), model.predict(x)) < 1e-10
+
+
+def test_positional_sklearn_network_unfitted_non_linear_or_with_biases():
+    from sklearn.neural_network import MLPRegressor
+
+    with pytest.raises(ConfigurationError, match="not fitted"):
+        collapse(MLPRegressor(activation="identity"))
+    x, y = _regression_data(seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        relu = MLPRegressor(hidden_layer_sizes=(4,), activation="relu", max_iter=20, random_state=0).fit(x, y)
+    with pytest.raises(NotCollapsibleError, match="'relu'"):
+        collapse(relu)
+    with pytest.raises(ConfigurationError, match="its own biases"):
+        collapse(relu, [np.zeros(4), np.zeros(1)])
+
+
+class Linear:
+    """A stand-in for torch.nn.Linear: ``weight`` (out, in) and ``bias`` (out,) as numpy arrays."""
+
+    def __init__(self, weight, bias=None):
+        self.weight = weight
+        self.bias = bias
+
+
+class FakeTensor:
+    """A stand-in for a torch tensor that requires grad: only ``.detach().cpu().numpy()`` gives its values."""
+
+    def __init__(self, values, detached=False):
+        self._values = np.array(values, dtype=np.float32)  # torch's default dtype
+        self._detached = detached
+
+    def detach(self):
+        return FakeTensor(self._values, detached=True)
+
+    def cpu(self):
+        return self
+
+    def numpy(self):
+        if not self._detached:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self._values
+
+    def __array__(self, dtype=None, copy=None):
+        raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+
+    @property
+    def shape(self):
+        return self._values.shape
+
+
+class TensorLinear:
+    """A stand-in for nn.Linear whose parameters are tensors (``.weight``/``.bias`` with ``.detach()``)."""
+
+    def __init__(self, weight, bias):
+        self.weight = FakeTensor(weight)
+        self.bias = None if bias is None else FakeTensor(bias)
+
+
+class Sequential:
+    """A stand-in for nn.Sequential: iterating gives its modules."""
+
+    def __init__(self, *modules):
+        self._modules = modules
+
+    def __iter__(self):
+        return iter(self._modules)
+
+
+class Identity:
+    pass
+
+
+class Dropout:
+    pass
+
+
+class ReLU:
+    pass
+
+
+def _pytorch_layers(seed=0, sizes=(3, 5, 4, 2)):
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(size=(fan_out, fan_in)) for fan_in, fan_out in zip(sizes[:-1], sizes[1:])]
+    biases = [rng.normal(size=fan_out) for fan_out in sizes[1:]]
+    return weights, biases
+
+
+def test_pytorch_style_layers_with_numpy_arrays_collapse_to_the_hand_product():
+    (w1, w2, w3), (b1, b2, b3) = _pytorch_layers()
+    net = collapse([Linear(w1, b1), Linear(w2, b2), Linear(w3, b3)])
+    np.testing.assert_allclose(net.weights, w3 @ w2 @ w1, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(net.bias, w3 @ w2 @ b1 + w3 @ b2 + b3, rtol=1e-13, atol=1e-14)
+    assert net.layer_sizes == (3, 5, 4, 2)
+    x = np.random.default_rng(9).normal(size=(20, 3))
+    expected = ((x @ w1.T + b1) @ w2.T + b2) @ w3.T + b3  # nn.Linear's forward: x @ W.T + b
+    assert relative_error(net.predict(x), expected) < 1e-12
+    # the same layers as matrices in W @ x orientation give the same map
+    same = collapse([w1, w2, w3], [b1, b2, b3], orientation="w_at_x")
+    np.testing.assert_allclose(net.weights, same.weights, rtol=1e-15)
+    # orientation may be said, when it is the layers' own
+    np.testing.assert_array_equal(collapse([Linear(w1, b1)], orientation="w_at_x").weights, w1)
+
+
+def test_tensor_parameters_are_read_through_detach_cpu_numpy():
+    (w1, w2, w3), (b1, b2, b3) = _pytorch_layers(seed=1)
+    w1, w2, w3, b1, b2, b3 = (np.float32(v).astype(np.float64) for v in (w1, w2, w3, b1, b2, b3))
+    with pytest.raises(RuntimeError):
+        np.asarray(FakeTensor(w1))  # the stand-in refuses the plain route, as torch does
+    net = collapse(Sequential(TensorLinear(w1, b1), Identity(), TensorLinear(w2, None), Dropout(),
+                              TensorLinear(w3, b3)))
+    np.testing.assert_allclose(net.weights, w3 @ w2 @ w1, rtol=1e-12)
+    np.testing.assert_allclose(net.bias, w3 @ w2 @ b1 + b3, rtol=1e-12)  # layer 2 has no bias: zeros
+    assert net.weights.dtype == np.float64 and net.n_layers == 3
+    # tensors in plain lists of weights and biases work too
+    plain = collapse([FakeTensor(w1), FakeTensor(w2)], [FakeTensor(b1), FakeTensor(b2)], orientation="w_at_x")
+    np.testing.assert_allclose(plain.weights, w2 @ w1, rtol=1e-12)
+    np.testing.assert_allclose(plain.bias, w2 @ b1 + b2, rtol=1e-12)
+
+
+def test_single_layer_object_and_generators():
+    (w1, w2, _), (b1, b2, _) = _pytorch_layers(seed=2)
+    one = collapse(Linear(w1, b1))
+    np.testing.assert_array_equal(one.weights, w1)
+    np.testing.assert_array_equal(one.bias, b1)
+    chained = collapse(layer for layer in [Linear(w1, b1), Linear(w2, b2)])
+    np.testing.assert_allclose(chained.weights, w2 @ w1, rtol=1e-13)
+    from_matrices = collapse((w for w in [w1, w2]), orientation="w_at_x")
+    np.testing.assert_allclose(from_matrices.weights, w2 @ w1, rtol=1e-13)
+
+
+def test_layer_objects_refuse_activations_mixes_and_foreign_arguments():
+    (w1, w2, _), (b1, b2, _) = _pytorch_layers(seed=3)
+    with pytest.raises(NotCollapsibleError, match=r"element 2 of the layers \(ReLU\)"):
+        collapse(Sequential(Linear(w1, b1), ReLU(), Linear(w2, b2)))
+    with pytest.raises(ConfigurationError, match="carry their own biases"):
+        collapse([Linear(w1, b1), Linear(w2, b2)], [b1, b2])
+    with pytest.raises(ConfigurationError, match="nn.Linear convention"):
+        collapse([Linear(w1, b1), Linear(w2, b2)], orientation="x_at_w")
+    with pytest.raises(ConfigurationError, match="not a mix"):
+        collapse([Linear(w1, b1), w2])
+    with pytest.raises(ConfigurationError, match=r"layer 2 expects 3 input\(s\) but layer 1 gives 5") as caught:
+        collapse([Linear(w1, b1), Linear(w1, b1)])
+    assert "(5, 3) and (5, 3)" in str(caught.value)
+    with pytest.raises(ConfigurationError, match="2-D"):
+        collapse([Linear(np.ones(3), b1)])
+    with pytest.raises(ConfigurationError, match="got object"):
+        collapse(object())

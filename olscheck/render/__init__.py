@@ -10,14 +10,16 @@ and pass them to every format::
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..errors import ConfigurationError
 
-__all__ = ["write_report", "write_reports", "to_html", "to_markdown", "render_plots", "FORMATS"]
+__all__ = ["write_report", "write_reports", "save", "format_of", "to_html", "to_markdown", "render_plots", "FORMATS"]
 
 #: File suffixes and the format each one names.
 FORMATS = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown", ".json": "json"}
+_FORMAT_NAMES = {"html": "html", "htm": "html", "markdown": "markdown", "md": "markdown", "json": "json"}
 
 
 def render_plots(report, seed: int | None = None):
@@ -39,8 +41,33 @@ def to_markdown(report, **options) -> str:
     return render(report, **options)
 
 
+def format_of(path: str | Path, format: str | None = None) -> str:
+    """The format (``"html"``, ``"markdown"`` or ``"json"``) that ``format`` or the suffix of ``path`` names.
+
+    Raises :class:`~olscheck.errors.ConfigurationError` naming the suffix when
+    it names no report format.
+    """
+    if format is not None:
+        kind = _FORMAT_NAMES.get(str(format).strip().lower())
+        if kind is None:
+            raise ConfigurationError(f"unknown report format {format!r}; use html, markdown or json.")
+        return kind
+    path = Path(path)
+    kind = FORMATS.get(path.suffix.lower())
+    if kind is None:
+        said = f"the suffix {path.suffix!r} names no report format" if path.suffix else "it has no suffix"
+        raise ConfigurationError(
+            f"cannot tell the report format from {path.name!r}: {said}; use a .html (or .htm), .md or .json "
+            "file name (or format='html', 'markdown' or 'json')."
+        )
+    return kind
+
+
 def write_report(report, path: str | Path, *, plots=None, format: str | None = None) -> Path:
     """Write ``report`` to ``path`` in the format its suffix names (.html, .md or .json).
+
+    The write is atomic (:func:`olscheck.render.files.write_atomic`): an
+    interrupted run leaves the previous file or none, never half a report.
 
     Parameters
     ----------
@@ -52,10 +79,10 @@ def write_report(report, path: str | Path, *, plots=None, format: str | None = N
         Plots from :func:`render_plots`, reused instead of rendered again
         (render once, write several formats).
     format : {"html", "markdown", "json"}, optional
-        The format when the suffix does not say it.
+        The format, whatever the suffix says (the suffix decides when omitted).
     """
     path = Path(path)
-    kind = format or FORMATS.get(path.suffix.lower())
+    kind = format_of(path, format)
     if kind == "html":
         from .html import write_html
 
@@ -64,19 +91,25 @@ def write_report(report, path: str | Path, *, plots=None, format: str | None = N
         from .markdown import write_markdown
 
         return write_markdown(report, path, plots=plots)
-    if kind == "json":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(report.to_json() + "\n", encoding="utf-8")
-        return path
-    if format is not None:
-        raise ConfigurationError(f"unknown report format {format!r}; use html, markdown or json.")
-    raise ConfigurationError(f"cannot tell the report format from {path.name!r}; use a .html, .md or .json file name.")
+    from .files import write_atomic
+
+    return write_atomic(path, report.to_json() + "\n")
 
 
-def write_reports(report, paths, *, plots=None) -> list[Path]:
-    """Write ``report`` to several files, rendering the plots at most once."""
+def write_reports(report, paths, *, plots=None, format: str | None = None) -> list[Path]:
+    """Write ``report`` to several files, rendering the plots at most once.
+
+    Every path is checked before anything is rendered or written.
+    """
     paths = [Path(p) for p in paths]
-    needs_plots = any(FORMATS.get(p.suffix.lower()) in ("html", "markdown") for p in paths)
-    if plots is None and needs_plots:
+    kinds = [format_of(p, format) for p in paths]
+    if plots is None and any(kind in ("html", "markdown") for kind in kinds):
         plots = render_plots(report)
-    return [write_report(report, p, plots=plots) for p in paths]
+    return [write_report(report, p, plots=plots, format=kind) for p, kind in zip(paths, kinds)]
+
+
+def save(report, path, *, format: str | None = None, plots=None):
+    """:meth:`olscheck.Report.save`: one path gives its Path, a list of paths a list of Paths."""
+    if isinstance(path, (str, bytes, os.PathLike)):
+        return write_reports(report, [os.fsdecode(path)], format=format, plots=plots)[0]
+    return write_reports(report, [os.fsdecode(p) for p in path], format=format, plots=plots)

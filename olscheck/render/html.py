@@ -53,8 +53,11 @@ def to_html(report, *, plots=None, generated: str | None = None, fragment: bool 
 
 
 def write_html(report, path: str | Path, **options) -> Path:
-    """Write the HTML report to ``path`` (options as :func:`to_html`)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(to_html(report, **options), encoding="utf-8")
-    return path
+    """Write the HTML report to ``path`` (options as :func:`to_html`), atomically.
+
+    The whole page is rendered first, then written to a temporary file beside
+    ``path`` and moved over it: an interrupted write leaves no half page.
+    """
+    from .files import write_atomic
+
+    return write_atomic(path, to_html(report, **options))

@@ -102,24 +102,41 @@ def write_markdown(report, path: str | Path, *, plots=None, generated: str | Non
     """Write ``path`` and its plots into ``<stem>_files/`` beside it, linked relatively.
 
     ``plots`` are reused when given (see :func:`olscheck.render.write_report`).
+    Every file is written atomically, the Markdown last, and PNGs of an
+    earlier report that this one no longer has are removed only once it is
+    written; when the write fails, a folder it created is removed again.
     """
+    from .files import write_atomic
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if plots is None:
         from .plots import render_plots
 
         plots = render_plots(report)
     folder = path.parent / f"{path.stem}_files"
-    images = {}
-    if plots:
-        folder.mkdir(exist_ok=True)
-        wanted = {f"{plot.key}.png" for plot in plots}
+    images = {plot.key: f"{folder.name}/{plot.key}.png" for plot in plots}
+    text = to_markdown(report, images=images, plots=plots, generated=generated)  # before any file is touched
+    path.parent.mkdir(parents=True, exist_ok=True)
+    created = bool(plots) and not folder.exists()
+    written: list[Path] = []
+    try:
+        if plots:
+            folder.mkdir(exist_ok=True)
+            for plot in plots:
+                written.append(write_atomic(folder / f"{plot.key}.png", plot.png))
+        write_atomic(path, text)
+    except BaseException:
+        if created:  # leave nothing of a report that was never written
+            for file in written:
+                file.unlink(missing_ok=True)
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+        raise
+    wanted = {f"{plot.key}.png" for plot in plots}
+    if folder.is_dir():
         for stale in folder.glob("*.png"):
             if stale.name not in wanted:  # a plot from an earlier run that this report no longer has
-                stale.unlink()
-        for plot in plots:
-            file = folder / f"{plot.key}.png"
-            file.write_bytes(plot.png)
-            images[plot.key] = f"{folder.name}/{file.name}"
-    path.write_text(to_markdown(report, images=images, plots=plots, generated=generated), encoding="utf-8")
+                stale.unlink(missing_ok=True)
     return path

@@ -159,3 +159,13 @@ def test_code_span_and_fence_survive_backticks():
     assert code_span("`x`") == "`` `x` ``"
     assert code_fence("no ticks") == "```"
     assert code_fence("has ```` four") == "`````"
+
+
+def test_data_table_has_a_real_header_row(written, report):
+    markdown = written.read_text(encoding="utf-8")
+    assert "## Data\n\n| item | value |\n|---|---|\n| target | target y |\n" in markdown
+    # no table anywhere starts with an empty header row (CommonMark renders it as a blank bar)
+    for line in outside_code_lines(markdown):
+        if line.startswith("|"):
+            assert [cell.strip() for cell in line.strip("|").split("|")] != ["", ""], line
+            assert not re.fullmatch(r"\|(\s*\|)+", line), line
