@@ -1104,14 +1104,29 @@ def _run_tasks(tasks: Mapping[tuple[str, int], Callable[[], Any]], workers: int)
     lanes += [free[start::free_lanes] for start in range(free_lanes)]
     lanes = [lane for lane in lanes if lane]
 
-    def run_lane(lane: list[tuple[str, int]]) -> dict[tuple[str, int], Any]:
-        return {key: tasks[key]() for key in lane}
+    stop = threading.Event()
 
-    with ThreadPoolExecutor(max_workers=len(lanes), initializer=_one_openmp_thread) as pool:
+    def run_lane(lane: list[tuple[str, int]]) -> dict[tuple[str, int], Any]:
+        results = {}
+        for key in lane:
+            if stop.is_set():  # the caller was interrupted: start no further fit
+                break
+            results[key] = tasks[key]()
+        return results
+
+    pool = ThreadPoolExecutor(max_workers=len(lanes), initializer=_one_openmp_thread)
+    try:
         done = [pool.submit(run_lane, lane) for lane in lanes]
         outcomes: dict[tuple[str, int], Any] = {}
         for future in done:
             outcomes.update(future.result())
+    except BaseException:
+        # Ctrl-C (or an error) in the caller: return at once instead of waiting for the other lanes, which
+        # stop after the fit they are in (a thread cannot be killed mid-fit)
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return {key: outcomes[key] for key in keys}
 
 

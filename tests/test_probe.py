@@ -465,3 +465,36 @@ def test_bends_name_the_predictor_that_bends():
     assert max(linear.bends.values()) < 0.02
     # without the additive spline there is nothing to say about bends
     assert run_probe(x, y, learners=("gradient_boosting",)).to_dict()["bends"] == {}
+
+
+def test_an_interrupted_probe_returns_without_waiting_for_the_other_lane():
+    # Ctrl-C arrives as KeyboardInterrupt in one task; the caller must get it at once, not after the other
+    # lane's remaining fits (which are not started once the stop is set)
+    import threading
+    import time
+
+    from olscheck import probe as probe_module
+
+    started = []
+    release = threading.Event()
+
+    def slow(name):
+        def run():
+            started.append(name)
+            release.wait(5)
+            return name
+        return run
+
+    def interrupted():
+        time.sleep(0.05)
+        raise KeyboardInterrupt
+
+    tasks = {("gradient_boosting", 0): interrupted, ("additive_spline", 0): slow("a"),
+             ("additive_spline", 1): slow("b"), ("additive_spline", 2): slow("c")}
+    begin = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        probe_module._run_tasks(tasks, workers=2)
+    assert time.perf_counter() - begin < 1.0  # not the 5 s the running fit would take
+    release.set()
+    time.sleep(0.2)
+    assert started == ["a"]  # the lane finished the fit it was in and started no other
