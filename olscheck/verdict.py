@@ -89,7 +89,8 @@ def probe_power(probe: Mapping[str, Any] | None, thresholds: Thresholds) -> dict
     if low is None or high is None or folds < 2:
         return {"computed": False, "reason": "the probe's interval is undefined", "low": None,
                 "statement": "The probe's interval is undefined, so its power cannot be stated."}
-    df = folds - 1
+    # K R - 1 with repeated folds (Bouckaert & Frank), K - 1 otherwise
+    df = int(gain.get("df") or folds * int(probe.get("repeats") or 1) - 1)
     confidence = float(probe.get("confidence", 0.95))
     critical = float(stats.t.ppf(0.5 + confidence / 2, df))
     standard_error = (high - low) / (2.0 * critical)

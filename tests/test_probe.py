@@ -111,7 +111,7 @@ def _lstsq_fold_mse(x, y, folds, seed):
 @pytest.mark.parametrize("folds", [5, 3])
 def test_ols_fold_scores_match_a_hand_computed_lstsq_fit(folds):
     x, y = make_data("sine", 400, seed=5)
-    result = run_probe(x, y, folds=folds, seed=11, learners=("gradient_boosting",))
+    result = run_probe(x, y, folds=folds, seed=11, learners=("gradient_boosting",), repeats=1)
     mse, r2 = _lstsq_fold_mse(x, y, folds, seed=11)
     np.testing.assert_allclose(result.models["ols"].mse_per_fold, mse, rtol=1e-10)
     np.testing.assert_allclose(result.models["ols"].r_squared_per_fold, r2, rtol=1e-10)
@@ -148,7 +148,7 @@ def test_corrected_interval_is_wider_than_the_naive_one():
 
 def test_sampling_above_max_rows():
     x, y = make_data("linear", 600, seed=2)
-    result = run_probe(x, y, max_rows=200, seed=9, learners=("gradient_boosting",))
+    result = run_probe(x, y, max_rows=200, seed=9, learners=("gradient_boosting",), repeats=1)
     assert result.sampled is True
     assert result.n_rows == 600 and result.n_used_for_probe == 200
     assert sum(result.fold_sizes) == 200
@@ -194,8 +194,10 @@ def test_no_predictors_or_constant_target_is_not_computed():
 def test_to_dict_is_json_ready_and_has_the_render_fields(linear_result):
     document = json.loads(json.dumps(linear_result.to_dict(), allow_nan=False))
     assert list(document["models"]) == ["ols", "additive_spline", "gradient_boosting"]
+    # 500 rows: the 5 folds are repeated 3 times (REPEATED_MAX_ROWS)
+    assert document["folds"] == 5 and document["repeats"] == 3
     for scores in document["models"].values():
-        assert len(scores["r_squared_per_fold"]) == 5 and len(scores["mse_per_fold"]) == 5
+        assert len(scores["r_squared_per_fold"]) == 15 and len(scores["mse_per_fold"]) == 15
         assert set(scores) >= {"r_squared", "mse", "description"}
     assert document["gain"]["learner"] == document["best_learner"]
     assert len(document["gain"]["r_squared_gain_ci"]) == 2
@@ -442,11 +444,12 @@ def test_standard_error_and_df_are_the_corrected_formula_by_hand(linear_result):
         k = d.size
         by_hand = np.sqrt((1 / k + ratio) * np.sum((d - d.mean()) ** 2) / (k - 1))
         assert gain.relative_mse_reduction_se == pytest.approx(by_hand, rel=1e-9)
-        assert gain.df == k - 1 == 4
+        # Bouckaert & Frank's corrected repeated k-fold t: K R differences, K R - 1 df
+        assert gain.df == k - 1 == 5 * 3 - 1
         low, high = gain.relative_mse_reduction_ci
-        assert (high - low) / 2 == pytest.approx(stats.t.ppf(0.975, 4) * by_hand, rel=1e-9)
+        assert (high - low) / 2 == pytest.approx(stats.t.ppf(0.975, k - 1) * by_hand, rel=1e-9)
         document = gain.to_dict()
-        assert document["relative_mse_reduction_se"] == pytest.approx(by_hand, rel=1e-9) and document["df"] == 4
+        assert document["relative_mse_reduction_se"] == pytest.approx(by_hand, rel=1e-9) and document["df"] == k - 1
     assert np.isnan(corrected_standard_error(np.array([0.1, np.nan]), 0.25))
 
 
@@ -498,3 +501,15 @@ def test_an_interrupted_probe_returns_without_waiting_for_the_other_lane():
     release.set()
     time.sleep(0.2)
     assert started == ["a"]  # the lane finished the fit it was in and started no other
+
+
+def test_repeated_folds_are_k_fold_splits_with_successive_seeds():
+    # each repeat r is KFold(shuffle=True, random_state=seed + r); OLS's per-fold MSEs by hand on those splits
+    x, y = make_data("linear", 300)
+    result = run_probe(x, y, folds=4, seed=5, learners=("gradient_boosting",), repeats=3)
+    assert result.repeats == 3 and len(result.fold_sizes) == 12
+    by_hand = np.concatenate([_lstsq_fold_mse(x, y, 4, seed=5 + r)[0] for r in range(3)])
+    np.testing.assert_allclose(result.models["ols"].mse_per_fold, by_hand, rtol=1e-10)
+    assert result.gain.df == 11
+    # small data repeats by default, large data does not
+    assert run_probe(x[:100], y[:100], learners=("gradient_boosting",)).repeats == 3
