@@ -176,9 +176,6 @@ def check(
     tests.update(collinearity_summary.results)
     influence_summary = influence.summarize(fitted, settings, seed=int(seed))
     tests.update(influence_summary.results)
-    if influence_summary.robust is not None:
-        # a specification test failing only through the rows a robust fit rejects is about those rows
-        tests.update(linearity.recheck_without_outliers(tests, fitted, influence_summary.robust.rejected, settings))
 
     probe_result = None
     if probe:
@@ -187,6 +184,10 @@ def check(
         step("running the out-of-sample non-linear probe")
         probe_result = probe_fit(fitted, seed=int(seed))
     tests["nonlinear_probe"] = linearity.nonlinear_probe(probe_result, settings)
+    if influence_summary.robust is not None:
+        # a specification test (or the probe) failing only through the rows a robust fit rejects is about them
+        tests.update(linearity.recheck_without_outliers(tests, fitted, influence_summary.robust.rejected, settings,
+                                                        probe_options={"seed": int(seed)}))
     transforms = None
     if materially_nonlinear(tests):
         from .transforms import assess_transforms

@@ -320,8 +320,8 @@ def _remedies(tests, findings, model: ModelFacts, transform, failing_linearity) 
         names.extend(repr(a) for a in model.aliased)
         out.append(remedy_code.collinearity(design, names))
     rejected_curvature = any(name in tests and tests[name].severity is Severity.WARN
-                             and "recheck_without_outliers_p_value" in tests[name].details
-                             for name in _SPECIFICATION_TESTS)
+                             and "recheck_rows_dropped" in tests[name].details
+                             for name in (*_SPECIFICATION_TESTS, "nonlinear_probe"))
     if Assumption.NO_INFLUENTIAL_POINTS in troubled or rejected_curvature:
         robust = tests.get("robust_fit")
         rows = [f"row {label}" for label in (robust.details.get("rejected_rows") or [])[:5]] \

@@ -184,3 +184,26 @@ def test_linear_at_low_power_says_so_and_never_suits_as_it_is():
     assert large.verdict.level == "linear" and large.verdict.power["low"] is False
     assert "suits this data as it is" in large.verdict.summary and large.verdict.power["statement"] in \
         large.verdict.summary
+
+
+def test_a_probe_gain_made_by_outliers_is_a_warning_about_them():
+    # 60 rows, one gross outlier: boosting "wins" folds by fitting it; without it the gain is gone
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import verdict_cases
+
+    case = verdict_cases.make("gross_outliers", 60, 7)
+    report = olscheck.check(case.data, target=case.target, seed=0, **case.check_arguments)
+    probe = report.tests["nonlinear_probe"]
+    assert report.verdict.level == "linear_with_remedies", report.verdict.summary
+    assert probe.severity is Severity.WARN and "outlying row" in probe.message
+    assert probe.details["recheck_rows_dropped"] == report.tests["robust_fit"].details["n_rejected"]
+    # the recheck is the probe on the model refitted without those rows, same seed
+    from olscheck.checks import linearity
+    from olscheck.probe import probe_fit
+
+    kept = linearity.refit_without(report.fit, report.influence.robust.rejected)
+    again = linearity.nonlinear_probe(probe_fit(kept, seed=0))
+    assert probe.details["recheck_without_outliers_gain"] == pytest.approx(again.effect)

@@ -49,7 +49,8 @@ from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 from .subsets import central_rows, subset_regression
 
 __all__ = ["reset", "harvey_collier", "rainbow", "recursive_residuals", "run", "reset_method", "reset_result",
-           "SPECIFICATION_TESTS", "without_outliers", "recheck_without_outliers"]
+           "SPECIFICATION_TESTS", "without_outliers", "recheck_without_outliers", "probe_without_outliers",
+           "refit_without"]
 
 ASSUMPTION = Assumption.LINEARITY
 
@@ -666,42 +667,80 @@ def without_outliers(result: TestResult, recheck: TestResult | None, rejected: i
         result, severity=Severity.WARN, details=details,
         remedy=("The curvature comes from outlying rows, not from the mean: inspect them and compare a robust fit "
                 "(`smf.rlm(formula, data, M=sm.robust.norms.TukeyBiweight()).fit()`); do not add terms for them."),
-        message=(f"Warning: {result.message.split(': ', 1)[-1][:-1]}; but only because of {rejected} outlying rows: "
+        message=(f"Warning: {result.message.split(': ', 1)[-1][:-1]}; but only because of {rejected} outlying row{'s' if rejected != 1 else ''}: "
                  f"without the rows a robust fit rejects the test gives p = {recheck.p_value:.2g} "
                  f"({recheck.severity.value}), so the curvature is theirs, not the mean's (see robust_fit)."),
     )
 
 
-def recheck_without_outliers(tests: dict[str, TestResult], fit: LinearFit, rejected: np.ndarray,
-                             thresholds: Thresholds = DEFAULT_THRESHOLDS, computed_on: str = "every other row"
-                             ) -> dict[str, TestResult]:
-    """Every failing specification test of ``tests`` judged again on ``fit`` without the rows ``rejected``.
-
-    ``fit`` is the model the rows ``rejected`` (positions in it) belong to;
-    returns the updated results (the others unchanged). Nothing is refitted
-    when no specification test fails or no row is rejected.
-    """
+def refit_without(fit: LinearFit, rejected: np.ndarray) -> LinearFit | None:
+    """The model refitted without the rows ``rejected`` (positions in ``fit``); None when it cannot be fitted."""
     from ..model import fit as fit_model
 
-    failing = [name for name in SPECIFICATION_TESTS if name in tests and tests[name].severity is Severity.FAIL]
-    if not failing or rejected.size == 0:
-        return dict(tests)
     keep = np.ones(fit.n, dtype=bool)
     keep[rejected] = False
     design = fit.design
     try:
-        refit = fit_model(replace(
+        return fit_model(replace(
             design, y=design.y[keep], x=design.x[keep],
             row_index=None if design.row_index is None else design.row_index[keep],
             n_rows=int(keep.sum()), n_dropped=0))
     except Exception:  # a model that cannot be refitted without the rows keeps its failure
+        return None
+
+
+def recheck_without_outliers(tests: dict[str, TestResult], fit: LinearFit, rejected: np.ndarray,
+                             thresholds: Thresholds = DEFAULT_THRESHOLDS, computed_on: str = "every other row",
+                             probe_options: dict | None = None) -> dict[str, TestResult]:
+    """Every failing specification test of ``tests`` (and the probe, when it fails) judged again without ``rejected``.
+
+    ``fit`` is the model the rows ``rejected`` (positions in it) belong to;
+    returns the updated results (the others unchanged). Nothing is refitted
+    when nothing fails or no row is rejected. A failing probe
+    (``"nonlinear_probe"``) is run again on the refitted rows with
+    ``probe_options`` (its seed): squared errors let a few gross outliers
+    decide which learner wins a fold, so the failure stands only when the
+    probe still fails without them.
+    """
+    failing = [name for name in SPECIFICATION_TESTS if name in tests and tests[name].severity is Severity.FAIL]
+    probe_failing = "nonlinear_probe" in tests and tests["nonlinear_probe"].severity is Severity.FAIL
+    if not (failing or probe_failing) or rejected.size == 0:
+        return dict(tests)
+    refit = refit_without(fit, rejected)
+    if refit is None:
         return dict(tests)
     checks = {"reset": reset, "harvey_collier": harvey_collier, "rainbow": rainbow, "quadratic": quadratic}
     out = dict(tests)
     for name in failing:
         out[name] = without_outliers(tests[name], checks[name](refit, thresholds), int(rejected.size), computed_on,
                                      thresholds.family_alpha)
+    if probe_failing:
+        from ..probe import probe_fit
+
+        recheck = nonlinear_probe(probe_fit(refit, **(probe_options or {})), thresholds)
+        out["nonlinear_probe"] = probe_without_outliers(tests["nonlinear_probe"], recheck, int(rejected.size),
+                                                        computed_on)
     return out
+
+
+def probe_without_outliers(result: TestResult, recheck: TestResult, rejected: int, computed_on: str) -> TestResult:
+    """A failing probe judged again without the rows a robust fit rejects (see :func:`recheck_without_outliers`)."""
+    details = {**result.details, "recheck_without_outliers_gain": recheck.effect,
+               "recheck_without_outliers_severity": recheck.severity.value, "recheck_rows_dropped": rejected,
+               "recheck_computed_on": computed_on}
+    if recheck.severity is Severity.FAIL:
+        return replace(result, details=details, message=(
+            f"{result.message[:-1]}; it survives dropping the {rejected} rows a robust fit rejects (gain "
+            f"{recheck.effect:.0%} without them)."))
+    gain = "undefined" if recheck.effect is None else f"{recheck.effect:.0%}"
+    return replace(
+        result, severity=Severity.WARN, details=details,
+        remedy=("The gain comes from outlying rows, not from the mean: inspect them and compare a robust fit "
+                "(`smf.rlm(formula, data, M=sm.robust.norms.TukeyBiweight()).fit()`)."),
+        message=(f"Warning: {result.message.split(': ', 1)[-1][:-1]}; but only because of {rejected} outlying row{'s' if rejected != 1 else ''}: "
+                 f"without the rows a robust fit rejects the learner's gain is {gain} ({recheck.severity.value}), "
+                 "so a non-linear model would fit them, not the mean (see robust_fit)."),
+    )
 
 
 _METHOD_PROBE = (

@@ -439,7 +439,8 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
                      sample_complete=complete, sample_note=sample_note, sample_rows=sample_rows,
                      durbin_watson_exact=durbin_watson_exact, order=order)
     tests = result.tests
-    tests.update(_robust_results(tests, sample_fit, sample_note, settings, int(seed), influence, linearity))
+    robust_results, robust = _robust_results(sample_fit, sample_note, settings, int(seed), influence)
+    tests.update(robust_results)
     # the rows kept whole, for the plots (component + residual needs their x)
     fit.extra["sample_fit"] = sample_fit
     probe_result = probe_reason = None
@@ -451,6 +452,13 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
     elif probe:
         probe_reason = "no rows were kept whole to fit the learners on"
     tests["nonlinear_probe"] = linearity.nonlinear_probe(probe_result, settings)
+    if robust is not None:
+        # as in memory: a failure made by the rows the robust fit rejects is about them (on the rows kept whole)
+        rechecked = linearity.recheck_without_outliers(dict(tests), sample_fit, robust.rejected, settings,
+                                                       computed_on=sample_note or "every other row",
+                                                       probe_options={"seed": int(seed)})
+        tests.update({name: rechecked[name] for name in (*linearity.SPECIFICATION_TESTS, "nonlinear_probe")
+                      if name in rechecked})
 
     # the model summary (as api.model_summary reads a LinearFit)
     rss = result.rss
@@ -534,8 +542,8 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
                   options=MappingProxyType(options), version=__version__, fit=fit)
 
 
-def _robust_results(tests, sample_fit, sample_note, settings, seed, influence, linearity) -> dict:
-    """The robust comparison and the outlier re-check of failing specification tests, on the rows kept whole.
+def _robust_results(sample_fit, sample_note, settings, seed, influence):
+    """The robust comparison on the rows kept whole, and its :class:`~olscheck.checks.influence.RobustFit`.
 
     Those are every row up to ``exact_rows`` (then identical to the in-memory
     results) and otherwise the seeded sample that the in-memory comparison
@@ -547,13 +555,8 @@ def _robust_results(tests, sample_fit, sample_note, settings, seed, influence, l
 
     if sample_fit is None:
         return {"robust_fit": not_computable("robust_fit", Assumption.NO_INFLUENTIAL_POINTS, influence.ROBUST_METHOD,
-                                             "no rows were kept whole to fit it on")}
+                                             "no rows were kept whole to fit it on")}, None
     robust_result, robust = influence.robust_comparison(sample_fit, settings, seed=seed)
     if sample_note is not None and robust_result.computable:
         robust_result = replace(robust_result, details={**robust_result.details, "computed_on": sample_note})
-    out = {"robust_fit": robust_result}
-    if robust is not None:
-        rechecked = linearity.recheck_without_outliers(dict(tests), sample_fit, robust.rejected, settings,
-                                                       computed_on=sample_note or "every other row")
-        out.update({name: rechecked[name] for name in linearity.SPECIFICATION_TESTS if name in rechecked})
-    return out
+    return {"robust_fit": robust_result}, robust
