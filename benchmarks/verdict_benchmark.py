@@ -126,6 +126,10 @@ def run_one(task: tuple[str, int, int, bool]) -> dict:
         # seconds grow with the other load, the CPU seconds much less
         row["cpu_seconds"] = time.process_time() - start_cpu
         row["verdict"] = report.verdict.level
+        power = report.verdict.power or {}
+        row["power_low"] = power.get("low")
+        row["power_statement_in_summary"] = bool(power.get("statement")) and power["statement"] in \
+            report.verdict.summary
         row["severities"] = {name: result.severity.value for name, result in report.tests.items()}
         p_values = {name: (report.tests[name].p_value if name in report.tests else None) for name in NAIVE_TESTS}
         largest_vif = report.tests["vif"].effect if "vif" in report.tests else None
@@ -333,8 +337,23 @@ def print_tables(rows: list[dict], kinds: list[str], sizes: list[int]) -> None:
         for message, count in Counter((row["kind"], row["n"], row["error"]) for row in errors).most_common(20):
             print(f"- {count} x {message[0]} n={message[1]}: {message[2]}")
         print()
-    print("## (f) Time\n")
+    print("## (f) Power statements\n")
+    print(power_table(rows, sizes), "\n")
+    print("## (g) Time\n")
     print(timing_table(rows, sizes), "\n")
+
+
+def power_table(rows: list[dict], sizes: list[int]) -> str:
+    """Per n: linear verdicts, those at low power, and how many of those carry the power statement."""
+    lines = ["| n | linear verdicts | at low power | low power with the statement in the summary | "
+             "linear at adequate power |", "|---|---|---|---|---|"]
+    for n in sizes:
+        linear = [row for row in rows if row["n"] == n and row["verdict"] == "linear"]
+        low = [row for row in linear if row.get("power_low") is True]
+        stated = sum(1 for row in low if row.get("power_statement_in_summary"))
+        adequate = sum(1 for row in linear if row.get("power_low") is False)
+        lines.append(f"| {n} | {len(linear)} | {len(low)} | {stated} | {adequate} |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

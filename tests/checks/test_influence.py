@@ -243,8 +243,17 @@ def test_outlier_is_a_note_and_bonferroni_is_capped():
     result = results["outlier_test"]
     assert result.severity is Severity.NOTE and result.details["position"] == 13
     assert result.p_value < 0.05 and "Bonferroni p" in result.message
-    # a y-outlier mid-range barely moves the slope: the robust fit rejects it and notes that
-    assert results["robust_fit"].severity is Severity.NOTE and results["robust_fit"].details["rejected_rows"] == [12]
+    # a y-outlier mid-range barely moves the slope, but at 20 error SDs it is gross: it triples the residual SD,
+    # and so every confidence interval (residual SD of the other 29 rows about 0.1, with it about 0.37)
+    robust = results["robust_fit"]
+    assert robust.details["rejected_rows"] == [12] and robust.details["n_gross"] == 1
+    assert robust.effect < 2.0 and robust.details["sd_inflation"] > 3.0
+    assert robust.severity is Severity.WARN and "widen every OLS confidence interval" in robust.message
+    without = np.delete(np.column_stack([x, y]), 12, axis=0)
+    clean_sd = np.sqrt(np.sum((without[:, 1] - np.polyval(np.polyfit(without[:, 0], without[:, 1], 1),
+                                                           without[:, 0])) ** 2) / 27)
+    full_sd = np.sqrt(np.sum((y - np.polyval(np.polyfit(x, y, 1), x)) ** 2) / 28)
+    assert robust.details["sd_inflation"] == pytest.approx(full_sd / clean_sd, rel=1e-9)
     # a well-behaved sample: n * p > 1 is reported as 1, as car's NA
     quiet = np.arange(30.0)  # evenly spread: light tails, largest |t| about 1.7
     calm = influence.run(fit_arrays(quiet, {}))["outlier_test"]
