@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from scipy import linalg as scipy_linalg
@@ -656,20 +656,34 @@ def without_outliers(result: TestResult, recheck: TestResult | None, rejected: i
     """
     if result.severity is not Severity.FAIL or recheck is None or recheck.p_value is None:
         return result  # nothing to judge again (a refit that cannot be tested keeps the failure)
-    details = {**result.details, "recheck_without_outliers_p_value": recheck.p_value,
-               "recheck_without_outliers_severity": recheck.severity.value, "recheck_rows_dropped": rejected,
-               "recheck_computed_on": computed_on}
-    if recheck.severity is Severity.FAIL or (recheck.p_value is not None and recheck.p_value < level):
-        message = (f"{result.message[:-1]}; it survives dropping the {rejected} rows a robust fit rejects "
-                   f"(p = {recheck.p_value:.2g} without them).")
-        return replace(result, message=message, details=details)
+    return _judged_without_outliers(
+        result, recheck, rejected, computed_on,
+        survives=recheck.severity is Severity.FAIL or recheck.p_value < level,
+        evidence=("recheck_without_outliers_p_value", recheck.p_value, f"p = {recheck.p_value:.2g}"),
+        consequence="the curvature is theirs, not the mean's",
+        remedy="The curvature comes from outlying rows, not from the mean: do not add terms for them. ")
+
+
+def _judged_without_outliers(result: TestResult, recheck: TestResult, rejected: int, computed_on: str, *,
+                             survives: bool, evidence: tuple[str, Any, str], consequence: str,
+                             remedy: str) -> TestResult:
+    """The failing ``result`` kept (``survives``) or turned into a warning about the ``rejected`` rows.
+
+    ``evidence`` is (details key, value, text) of the recheck's number.
+    """
+    key, value, text = evidence
+    details = {**result.details, key: value, "recheck_without_outliers_severity": recheck.severity.value,
+               "recheck_rows_dropped": rejected, "recheck_computed_on": computed_on}
+    rows = f"{rejected} outlying row{'s' if rejected != 1 else ''}"
+    if survives:
+        return replace(result, details=details, message=(
+            f"{result.message[:-1]}; it survives dropping the {rows} a robust fit rejects ({text} without them)."))
     return replace(
         result, severity=Severity.WARN, details=details,
-        remedy=("The curvature comes from outlying rows, not from the mean: inspect them and compare a robust fit "
-                "(`smf.rlm(formula, data, M=sm.robust.norms.TukeyBiweight()).fit()`); do not add terms for them."),
-        message=(f"Warning: {result.message.split(': ', 1)[-1][:-1]}; but only because of {rejected} outlying row{'s' if rejected != 1 else ''}: "
-                 f"without the rows a robust fit rejects the test gives p = {recheck.p_value:.2g} "
-                 f"({recheck.severity.value}), so the curvature is theirs, not the mean's (see robust_fit)."),
+        remedy=(f"{remedy}Inspect the rows and compare a robust fit "
+                "(`smf.rlm(formula, data, M=sm.robust.norms.TukeyBiweight()).fit()`)."),
+        message=(f"Warning: {result.message.split(': ', 1)[-1][:-1]}; but only because of {rows}: without the rows a "
+                 f"robust fit rejects, {text} ({recheck.severity.value}), so {consequence} (see robust_fit)."),
     )
 
 
@@ -725,22 +739,12 @@ def recheck_without_outliers(tests: dict[str, TestResult], fit: LinearFit, rejec
 
 def probe_without_outliers(result: TestResult, recheck: TestResult, rejected: int, computed_on: str) -> TestResult:
     """A failing probe judged again without the rows a robust fit rejects (see :func:`recheck_without_outliers`)."""
-    details = {**result.details, "recheck_without_outliers_gain": recheck.effect,
-               "recheck_without_outliers_severity": recheck.severity.value, "recheck_rows_dropped": rejected,
-               "recheck_computed_on": computed_on}
-    if recheck.severity is Severity.FAIL:
-        return replace(result, details=details, message=(
-            f"{result.message[:-1]}; it survives dropping the {rejected} rows a robust fit rejects (gain "
-            f"{recheck.effect:.0%} without them)."))
     gain = "undefined" if recheck.effect is None else f"{recheck.effect:.0%}"
-    return replace(
-        result, severity=Severity.WARN, details=details,
-        remedy=("The gain comes from outlying rows, not from the mean: inspect them and compare a robust fit "
-                "(`smf.rlm(formula, data, M=sm.robust.norms.TukeyBiweight()).fit()`)."),
-        message=(f"Warning: {result.message.split(': ', 1)[-1][:-1]}; but only because of {rejected} outlying row{'s' if rejected != 1 else ''}: "
-                 f"without the rows a robust fit rejects the learner's gain is {gain} ({recheck.severity.value}), "
-                 "so a non-linear model would fit them, not the mean (see robust_fit)."),
-    )
+    return _judged_without_outliers(
+        result, recheck, rejected, computed_on, survives=recheck.severity is Severity.FAIL,
+        evidence=("recheck_without_outliers_gain", recheck.effect, f"the learner's gain is {gain}"),
+        consequence="a non-linear model would fit them, not the mean",
+        remedy="The gain comes from outlying rows, not from the mean. ")
 
 
 _METHOD_PROBE = (
