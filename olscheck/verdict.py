@@ -60,11 +60,14 @@ def probe_power(probe: Mapping[str, Any] | None, thresholds: Thresholds) -> dict
 
     The probe calls the mean non-linear when the best learner's mean
     relative MSE reduction g is at least ``probe_gain_material`` and its
-    interval's lower end is above zero. With the interval's standard error
-    se (half-width / t_{K-1, 0.975}, Nadeau & Bengio) and K folds, a true
+    interval's lower end is above zero. With the largest of the learners'
+    standard errors se (half-width / t_{df, 0.975}, Nadeau & Bengio; the
+    largest because on linear data the spline model shrinks to OLS and its
+    gains hardly vary, which says nothing of their noise when there is a
+    curve to find) and df = K R - 1, a true
     gain g is detected with probability ``probe_power`` (0.8) when
 
-    .. math:: g \ge \max(m,\ t_{K-1,\,0.975}\,\mathrm{se}) + t_{K-1,\,0.8}\,\mathrm{se}
+    .. math:: g \ge \max(m,\ t_{df,\,0.975}\,\mathrm{se}) + t_{df,\,0.8}\,\mathrm{se}
 
     (m the material gain; the usual minimum-detectable-effect formula,
     Cohen 1988, with the t quantiles of the probe's own interval). Power is
@@ -83,17 +86,20 @@ def probe_power(probe: Mapping[str, Any] | None, thresholds: Thresholds) -> dict
         return {"computed": False, "reason": reason, "low": None,
                 "statement": ("The out-of-sample probe did not run, so olscheck cannot say how large a "
                               f"non-linearity these rows could have shown ({reason}).")}
-    gain = probe.get("gain") or {}
-    low, high = (gain.get("relative_mse_reduction_ci") or [None, None])[:2]
+    gains = [g for g in (probe.get("gains") or {}).values() if g] or [probe.get("gain") or {}]
+    intervals = [tuple(g.get("relative_mse_reduction_ci") or (None, None))[:2] for g in gains]
+    intervals = [(low, high) for low, high in intervals if low is not None and high is not None]
     folds = int(probe.get("folds") or 0)
-    if low is None or high is None or folds < 2:
+    if not intervals or folds < 2:
         return {"computed": False, "reason": "the probe's interval is undefined", "low": None,
                 "statement": "The probe's interval is undefined, so its power cannot be stated."}
     # K R - 1 with repeated folds (Bouckaert & Frank), K - 1 otherwise
-    df = int(gain.get("df") or folds * int(probe.get("repeats") or 1) - 1)
+    df = int((gains[0] or {}).get("df") or folds * int(probe.get("repeats") or 1) - 1)
     confidence = float(probe.get("confidence", 0.95))
     critical = float(stats.t.ppf(0.5 + confidence / 2, df))
-    standard_error = (high - low) / (2.0 * critical)
+    # the widest learner's standard error: on linear data the spline model shrinks to OLS and its per-fold
+    # gains barely vary, which says nothing of how they would vary if there were a curve to find
+    standard_error = max((high - low) / (2.0 * critical) for low, high in intervals)
     detectable = max(thresholds.probe_gain_material, critical * standard_error) \
         + float(stats.t.ppf(thresholds.probe_power, df)) * standard_error
     is_low = detectable > thresholds.detectable_gain_warn
