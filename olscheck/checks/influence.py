@@ -580,7 +580,9 @@ def robust_parameters(basis: np.ndarray, target: np.ndarray, seed: int = 0
     weights = np.ones(target.shape[0])
     for _ in range(_REWEIGHTING_STEPS):
         standardised = residuals / (BISQUARE_TUNING * scale)
-        weights = np.where(np.abs(standardised) < 1.0, (1.0 - standardised * standardised) ** 2, 0.0)
+        # clipped first, so a residual of 1e300 gives weight 0 without squaring it
+        clipped = np.clip(standardised, -1.0, 1.0)
+        weights = (1.0 - clipped * clipped) ** 2
         updated = _solve(basis, target, np.maximum(weights, _WEIGHT_FLOOR))
         moved = float(np.max(np.abs(updated - theta)))
         theta = updated
