@@ -84,7 +84,7 @@ LEARNERS: Mapping[str, str] = MappingProxyType({
         "in the training fold, closed form"
     ),
     "gradient_boosting": (
-        "HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=20, "
+        "HistGradientBoostingRegressor(max_iter=60, learning_rate=0.15, max_leaf_nodes=15, min_samples_leaf=20, "
         "max_bins=63, early_stopping=True, validation_fraction=0.1, n_iter_no_change=10, tol=1e-4), target scaled to "
         "a standard deviation in [1, 2)"
     ),
@@ -1221,8 +1221,10 @@ def _make_learner(name: str, seed: int):
         # rounds that improve the validation loss by less than 1e-4 of the variance cannot move a 10% gain.
         # With the default tol (1e-7, absolute) the stopping rule almost never fired on 16,000 rows.
         # 63 bins rather than 255: 30% faster, the same out-of-sample R² on 10,000-20,000 rows and at least as
-        # many detections on 400 (measured)
-        return HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=20,
+        # many detections on 400 (measured). 60 rounds at rate 0.15 rather than 100 at 0.1: 10,000 x 10 in
+        # 0.76 s instead of 1.1 s, out-of-sample R² 0.834 against 0.836, and the same verdict on every data set
+        # of the verdict benchmark's clean, outlier and non-linear kinds at 60 and 400 rows (850 checks)
+        return HistGradientBoostingRegressor(max_iter=60, learning_rate=0.15, max_leaf_nodes=15, min_samples_leaf=20,
                                              max_bins=63, early_stopping=True, validation_fraction=0.1,
                                              n_iter_no_change=10, tol=1e-4, random_state=seed)
     from sklearn.compose import TransformedTargetRegressor

@@ -424,10 +424,12 @@ def test_huge_magnitudes_give_the_same_decision(kind):
         assert result.computed and _decision(result) == _decision(reference)
         document = json.loads(json.dumps(result.to_dict(), allow_nan=False))
         assert document["gain"]["relative_mse_reduction_ci"][0] is not None
-    # the relative reduction is scale-free; the spline and OLS agree to rounding, boosting's bins exactly
-    for name in ("additive_spline", "gradient_boosting"):
+    # the relative reduction is scale-free; the spline and OLS agree to rounding. Boosting's bins are exact, but
+    # y * 1e300 is not a power-of-two multiple of y, and early stopping compares validation losses against a
+    # tolerance, so the last bits can stop it a round earlier or later: agreement to 1e-3, the decision exactly
+    for name, tolerance in (("additive_spline", 1e-6), ("gradient_boosting", 1e-3)):
         assert scaled_target.gains[name].relative_mse_reduction_mean == pytest.approx(
-            reference.gains[name].relative_mse_reduction_mean, rel=1e-6, abs=1e-9)
+            reference.gains[name].relative_mse_reduction_mean, rel=tolerance, abs=1e-9)
     # a squared error of 1e300-sized values is beyond floating point: null in JSON, not an error
     assert scaled_target.to_dict()["models"]["ols"]["mse"] is None
     assert scaled_predictor.gains["additive_spline"].relative_mse_reduction_mean == pytest.approx(
