@@ -31,8 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .scaling import binary_scaled
+
 __all__ = ["SandwichChanges", "StandardErrorChange", "bartlett_sums", "hc3_weights", "newey_west_lags",
-           "null_sums", "sandwich_changes", "sandwich_from_meats", "NULL_SUMS"]
+           "null_sums", "residual_moments", "sandwich_changes", "sandwich_from_meats", "NULL_SUMS"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,20 @@ class StandardErrorChange:
         counted = [(abs(c), name) for c, name, sd in zip(changes, self.names, spreads)
                    if abs(c) >= max(smallest, noise * sd)]
         return max(counted) if counted else None
+
+    def detail_fields(self, prefix: str, *, estimator: bool = False) -> dict:
+        """The report's details for this change, keys prefixed (``hc3``, ``hac``, ``cluster``).
+
+        ``{prefix}_se_change`` (:attr:`largest_change`), ``{prefix}_se_ratios``, optionally
+        ``{prefix}_estimator``, and the null ratios and SDs when computed.
+        """
+        out = {f"{prefix}_se_change": self.largest_change, f"{prefix}_se_ratios": dict(zip(self.names, self.ratios))}
+        if estimator:
+            out[f"{prefix}_estimator"] = self.estimator
+        if self.null_ratios is not None:
+            out[f"{prefix}_se_null_ratios"] = dict(zip(self.names, self.null_ratios))
+            out[f"{prefix}_se_null_sds"] = dict(zip(self.names, self.null_sds))
+        return out
 
     def to_dict(self) -> dict:
         out = {"estimator": self.estimator, "ratios": dict(zip(self.names, self.ratios)),
@@ -294,7 +310,7 @@ def sandwich_changes(fit, lags: int | None = None) -> SandwichChanges:
 
     newey_west_meat = _bartlett_blocks(scores, fit.n, len(names), min(lags, fit.n - 1), lags)
     return sandwich_from_meats(hc3_meat, newey_west_meat, fit.rss / fit.df_resid, names, lags,
-                               null=(sums, fit.n, residual_kurtosis(fit.residuals)))
+                               null=(sums, fit.n, residual_moments(fit.residuals)[1]))
 
 
 def sandwich_from_meats(hc3_meat: np.ndarray, newey_west_meat: np.ndarray, sigma2: float, names: tuple[str, ...],
@@ -318,9 +334,19 @@ def sandwich_from_meats(hc3_meat: np.ndarray, newey_west_meat: np.ndarray, sigma
     )
 
 
-def residual_kurtosis(residuals: np.ndarray) -> float:
-    """m4 / m2² of the residuals (3 for normal errors), the kappa of :func:`null_sums`."""
-    centred = residuals - residuals.mean()
+def residual_moments(residuals: np.ndarray) -> tuple[float, float]:
+    """Skewness g1 = m3 / m2^(3/2) and kurtosis b2 = m4 / m2² (not excess) of the residuals.
+
+    Central moments with divisor n, ``m_k = sum (e_i - mean(e))^k / n``, as
+    ``tseries::jarque.bera.test`` computes them; b2 is also the kappa of
+    :func:`null_sums`. The residuals are first divided by a power of two
+    near their largest magnitude (exact, and the ratios are invariant) so
+    fourth powers neither overflow nor underflow.
+    """
+    values = binary_scaled(residuals)
+    centred = values - values.mean()
     squared = centred * centred
-    m2 = float(squared.mean())
-    return float((squared @ squared) / squared.size / (m2 * m2)) if m2 > 0 else 3.0
+    m2 = float(np.mean(squared))
+    m3 = float(np.mean(squared * centred))
+    m4 = float(np.mean(squared * squared))
+    return m3 / m2**1.5, m4 / (m2 * m2)

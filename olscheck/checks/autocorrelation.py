@@ -168,12 +168,7 @@ def _hac(fit) -> StandardErrorChange | None:
 def _hac_details(change: StandardErrorChange | None) -> dict[str, Any]:
     if change is None:
         return {}
-    out = {"hac_se_change": change.largest_change, "hac_se_ratios": change.to_dict()["ratios"],
-           "hac_estimator": change.estimator}
-    if change.null_ratios is not None:
-        out["hac_se_null_ratios"] = dict(zip(change.names, change.null_ratios))
-        out["hac_se_null_sds"] = dict(zip(change.names, change.null_sds))
-    return out
+    return change.detail_fields("hac", estimator=True)
 
 
 # ---------------------------------------------------------------------------

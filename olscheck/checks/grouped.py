@@ -66,7 +66,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..covariance import StandardErrorChange, residual_kurtosis
+from ..covariance import StandardErrorChange, residual_moments
 from ..errors import ConfigurationError
 from ..result import Assumption, Severity, TestResult, not_computable, p_text_decimals
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
@@ -174,7 +174,7 @@ def cluster_change(fit, codes: np.ndarray, n_groups: int) -> StandardErrorChange
     factor = n_groups / (n_groups - 1.0) * (fit.n - 1.0) / (fit.n - fit.rank)
     sigma2 = fit.rss / fit.df_resid
     ratios = np.sqrt(factor * meat / sigma2)
-    kurtosis = residual_kurtosis(e)
+    kurtosis = residual_moments(e)[1]
     variance = 2.0 * np.einsum("gj,gj->j", weight_sums, weight_sums) + (kurtosis - 3.0) * fourth
     null_sds = np.sqrt(np.clip(variance, 0.0, None)) / 2.0
     return StandardErrorChange(tuple(float(r) for r in ratios), tuple(names),
@@ -261,14 +261,8 @@ def grouped_errors(fit, groups: Any, thresholds: Thresholds = DEFAULT_THRESHOLDS
         "group_size_max": int(sizes.max()),
     }
     if change is not None:
-        details.update({
-            "cluster_se_change": change.largest_change,
-            "cluster_se_ratios": dict(zip(change.names, change.ratios)),
-            "cluster_se_null_ratios": dict(zip(change.names, change.null_ratios)),
-            "cluster_se_null_sds": dict(zip(change.names, change.null_sds)),
-            "cluster_estimator": change.estimator,
-            "cluster_correction": n_groups / (n_groups - 1.0) * (fit.n - 1.0) / (fit.n - fit.rank),
-        })
+        details.update(change.detail_fields("cluster", estimator=True))
+        details["cluster_correction"] = n_groups / (n_groups - 1.0) * (fit.n - 1.0) / (fit.n - fit.rank)
     return TestResult(
         name=NAME,
         assumption=Assumption.INDEPENDENCE,

@@ -263,6 +263,15 @@ def _decide(fit, name, method, statistic, p_value, df, effect, effect_name, thre
 #: Goldfeld-Quandt asks about the row order only.
 PRIMARY_TESTS = ("breusch_pagan",)
 
+_ASSUMES_NORMAL = "a supporting test that assumes normal errors (its size is wrong under heavy tails, Koenker 1981)"
+#: Why each supporting test cannot warn, as its note says.
+_SUPPORTING_BECAUSE = {
+    "breusch_pagan_original": _ASSUMES_NORMAL,
+    "ncv_fitted": _ASSUMES_NORMAL,
+    "white": "a supporting test (its squares and products of the predictors make it over-reject under heavy-tailed "
+             "errors)",
+}
+
 def decide(name, method, statistic, p_value, df, effect, effect_name, thresholds: Thresholds, finding: str,
            consequence: VarianceConsequence, details: dict | None = None) -> TestResult:
     """Severity from significance at the family-wise level AND consequence.
@@ -293,11 +302,7 @@ def decide(name, method, statistic, p_value, df, effect, effect_name, thresholds
     details["family_level"] = level
     material = None
     if change is not None:
-        details["hc3_se_change"] = change.largest_change
-        details["hc3_se_ratios"] = change.to_dict()["ratios"]
-        if change.null_ratios is not None:
-            details["hc3_se_null_ratios"] = dict(zip(change.names, change.null_ratios))
-            details["hc3_se_null_sds"] = dict(zip(change.names, change.null_sds))
+        details.update(change.detail_fields("hc3"))
         material = change.material(thresholds.se_change_warn, thresholds.se_change_noise)
     if spread is not None:
         details["error_sd_spread"] = spread
@@ -317,12 +322,7 @@ def decide(name, method, statistic, p_value, df, effect, effect_name, thresholds
     elif p_value < thresholds.alpha:
         severity = Severity.NOTE
         if not primary:
-            why = {"breusch_pagan_original": "a supporting test that assumes normal errors (its size is wrong "
-                                             "under heavy tails, Koenker 1981)",
-                   "ncv_fitted": "a supporting test that assumes normal errors (its size is wrong under heavy "
-                                 "tails, Koenker 1981)",
-                   "white": "a supporting test (its squares and products of the predictors make it over-reject "
-                            "under heavy-tailed errors)"}.get(name, "a supporting test")
+            why = _SUPPORTING_BECAUSE.get(name, "a supporting test")
             message = (f"Note: {finding} ({p_text(p_value)}); {why}: the homoskedasticity decision rests on "
                        "the studentized Breusch-Pagan test.")
         elif p_value >= level:

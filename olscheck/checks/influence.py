@@ -512,7 +512,8 @@ def _concentrate(basis: np.ndarray, target: np.ndarray, theta: np.ndarray, keep:
     return theta, residuals, best
 
 
-def trimmed_start(basis: np.ndarray, target: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def trimmed_start(basis: np.ndarray, target: np.ndarray, seed: int = 0, ordinary: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """A least-trimmed-squares fit by FAST-LTS's concentration steps: ``(theta, residuals)``.
 
     Starts are OLS and :data:`_ELEMENTAL_STARTS` seeded elemental fits (a
@@ -521,7 +522,8 @@ def trimmed_start(basis: np.ndarray, target: np.ndarray, seed: int = 0) -> tuple
     start gets two concentration steps on a seeded search sample of at most
     :data:`_SEARCH_ROWS` rows; the best three are then concentrated on every
     row until the subset stops changing, and the best of those is kept
-    (Rousseeuw & Van Driessen 2006).
+    (Rousseeuw & Van Driessen 2006). ``ordinary``, the OLS solution when the
+    caller has it, saves solving it again.
     """
     n, width = basis.shape
     keep_share = _TRIMMED_SHARE
@@ -532,7 +534,7 @@ def trimmed_start(basis: np.ndarray, target: np.ndarray, seed: int = 0) -> tuple
     search = np.arange(n) if n <= _SEARCH_ROWS else np.sort(by_value[generator.choice(n, _SEARCH_ROWS,
                                                                                       replace=False)])
     search_keep = min(search.size, max(int(math.ceil(keep_share * search.size)), width + 1))
-    starts = [_solve(basis, target)]
+    starts = [_solve(basis, target) if ordinary is None else ordinary]
     for _ in range(_ELEMENTAL_STARTS if n > width else 0):
         rows = by_value[generator.choice(n, width, replace=False)]
         elemental = basis[rows]
@@ -555,7 +557,7 @@ def robust_scale(residuals: np.ndarray) -> float:
     return _MAD_TO_SD * float(np.median(np.abs(residuals - np.median(residuals))))
 
 
-def robust_parameters(basis: np.ndarray, target: np.ndarray, seed: int = 0
+def robust_parameters(basis: np.ndarray, target: np.ndarray, seed: int = 0, ordinary: np.ndarray | None = None
                       ) -> tuple[np.ndarray, np.ndarray, float] | None:
     """Bisquare M-estimate of ``target`` on ``basis`` from a least-trimmed-squares start.
 
@@ -573,7 +575,7 @@ def robust_parameters(basis: np.ndarray, target: np.ndarray, seed: int = 0
        parameters stop moving (``statsmodels.RLM(M=TukeyBiweight())`` from
        the same start and scale reaches the same fixed point).
     """
-    theta, residuals = trimmed_start(basis, target, seed)
+    theta, residuals = trimmed_start(basis, target, seed, ordinary)
     scale = robust_scale(residuals)
     if not scale > 0:
         return None
@@ -651,7 +653,7 @@ def robust_comparison(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, seed:
     ordinary = _solve(basis, target)
     ordinary_rss = float(np.sum((target - basis @ ordinary) ** 2))
     sigma = math.sqrt(ordinary_rss / (rows.size - fit.rank))
-    robust = robust_parameters(basis, target, seed)
+    robust = robust_parameters(basis, target, seed, ordinary)
     if robust is None or not sigma > 0:
         return not_computed("more than half of the residuals are zero, so no robust scale is defined")
     theta, weights, scale = robust

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from ..covariance import residual_moments
 from ..result import Assumption, Severity, TestResult, not_computable, p_text_decimals
 from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
@@ -62,23 +63,6 @@ _REMEDY = (
     "`smf.ols('np.log(y) ~ x1 + x2', data).fit()`; for heavy tails a robust fit: `smf.rlm(formula, data).fit()`; "
     "or bootstrap the confidence intervals."
 )
-
-
-def residual_moments(residuals: np.ndarray) -> tuple[float, float]:
-    """Skewness g1 = m3 / m2^(3/2) and kurtosis b2 = m4 / m2² (not excess).
-
-    Central moments with divisor n, ``m_k = sum (e_i - mean(e))^k / n``, as
-    ``tseries::jarque.bera.test`` computes them. The residuals are first
-    divided by a power of two near their largest magnitude (exact, and the
-    ratios are invariant) so fourth powers neither overflow nor underflow.
-    """
-    values = binary_scaled(residuals)
-    centred = values - values.mean()
-    squared = centred * centred
-    m2 = float(np.mean(squared))
-    m3 = float(np.mean(squared * centred))
-    m4 = float(np.mean(squared * squared))
-    return m3 / m2**1.5, m4 / (m2 * m2)
 
 
 def _effect(skewness: float, kurtosis: float, thresholds: Thresholds) -> tuple[float, str, bool]:
