@@ -17,7 +17,7 @@ import pandas as pd
 
 from .result import Assumption, Severity, TestResult, clean_float
 
-__all__ = ["SCHEMA_ID", "Finding", "Verdict", "DataSummary", "ModelSummary", "Report"]
+__all__ = ["SCHEMA_ID", "Finding", "Verdict", "ColumnDecision", "DataSummary", "ModelSummary", "Report"]
 
 SCHEMA_ID = "olscheck.report/1"
 
@@ -78,6 +78,33 @@ class Verdict:
                 "power": None if self.power is None else dict(self.power)}
 
 
+#: The roles of :class:`ColumnDecision` (``data.columns[].role`` in the JSON contract).
+COLUMN_ROLES = ("target", "predictor", "order", "group", "excluded", "converted")
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnDecision:
+    """What olscheck did with one input column, and why (one row of the report's Columns table).
+
+    ``role`` is one of :data:`COLUMN_ROLES`; ``kind`` says how the column
+    was read (``numeric``, ``categorical``, ``text``, ``date``, ``id``,
+    ...); ``distinct`` and ``missing`` count its distinct non-missing values
+    and its missing cells in the rows read; ``reason`` says why it was
+    excluded or converted (None when it was used as given).
+    """
+
+    name: str
+    role: str
+    kind: str
+    distinct: int | None = None
+    missing: int | None = None
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "role": self.role, "kind": self.kind, "distinct": self.distinct,
+                "missing": self.missing, "reason": self.reason}
+
+
 @dataclass(frozen=True, slots=True)
 class DataSummary:
     """What was analysed: columns, rows used and dropped, order, groups."""
@@ -94,6 +121,8 @@ class DataSummary:
     formula: str | None = None
     #: The ``groups=`` column (rows sharing a value share a group), or None.
     groups: str | None = None
+    #: Every input column and what was done with it (the report's Columns table); empty when not screened.
+    columns: tuple[ColumnDecision, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -110,6 +139,8 @@ class DataSummary:
         }
         if self.groups is not None:  # only with groups=, so reports without it are unchanged
             out["groups"] = self.groups
+        if self.columns:
+            out["columns"] = [column.to_dict() for column in self.columns]
         return out
 
 
