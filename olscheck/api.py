@@ -113,7 +113,8 @@ def check(
     >>> report.verdict.level  # doctest: +SKIP
     'linear_with_remedies'
     """
-    from .checks import autocorrelation, collinearity, heteroskedasticity, influence, linearity, normality
+    from .checks import influence, linearity
+    from .checks.battery import run as run_battery
     from .data import prepare
     from .model import fit as fit_model
     from .report import DataSummary, Report
@@ -162,18 +163,16 @@ def check(
     fitted = fit_model(design)
     step("running the assumption tests")
 
-    tests: dict[str, Any] = {}
-    tests.update(heteroskedasticity.run(fitted, settings))
-    tests.update(autocorrelation.run(fitted, settings, durbin_watson_exact=durbin_watson_exact,
-                                     breusch_godfrey_order=int(breusch_godfrey_order)))
+    battery = run_battery(fitted, settings, durbin_watson_exact=durbin_watson_exact,
+                          breusch_godfrey_order=int(breusch_godfrey_order), seed=int(seed))
+    tests: dict[str, Any] = {name: result for name, result in battery.tests.items()
+                             if name not in ("influence", "outlier_test")}
     if groups is not None:
         from .checks import grouped
 
         tests.update(grouped.run(fitted, design.groups, settings))
-    tests.update(normality.run(fitted, settings))
-    tests.update(linearity.run(fitted, settings))
-    collinearity_summary = collinearity.summarize(fitted, settings)
-    tests.update(collinearity_summary.results)
+    collinearity_summary = battery.collinearity
+    # in memory the influence measures of every row are at hand (the plots and the report list them)
     influence_summary = influence.summarize(fitted, settings, seed=int(seed))
     tests.update(influence_summary.results)
 

@@ -693,12 +693,8 @@ def refit_without(fit: LinearFit, rejected: np.ndarray) -> LinearFit | None:
 
     keep = np.ones(fit.n, dtype=bool)
     keep[rejected] = False
-    design = fit.design
     try:
-        return fit_model(replace(
-            design, y=design.y[keep], x=design.x[keep],
-            row_index=None if design.row_index is None else design.row_index[keep],
-            n_rows=int(keep.sum()), n_dropped=0))
+        return fit_model(fit.design.rows(np.flatnonzero(keep)))
     except Exception:  # a model that cannot be refitted without the rows keeps its failure
         return None
 

@@ -33,7 +33,7 @@ from ..covariance import hc3_weights, null_sums
 from .accumulate import TOP_KEPT, ResidualStatistics, Sequence, stack_r
 from .fit import StreamedFit
 
-__all__ = ["AUX", "new_statistics", "chunk_statistics"]
+__all__ = ["AUX", "RowBlock", "new_statistics", "chunk_statistics", "row_statistics"]
 
 
 class AUX:
@@ -60,14 +60,12 @@ def new_statistics(fit: StreamedFit, order: int, nw_lags: int) -> ResidualStatis
 def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: int, split: int,
                      sample_positions) -> ResidualStatistics:
     """Statistics of one chunk whose first complete row has 0-based position ``start``."""
-    out = new_statistics(fit, order, nw_lags)
     shifted = chunk.shifted
     m = shifted.shape[0]
     if m == 0:
-        return out
-    n, k = fit.n, fit.rank
-    slopes = fit.slopes
-    columns = AUX(slopes.size)
+        return new_statistics(fit, order, nw_lags)
+    k = fit.rank
+    columns = AUX(fit.slopes.size)
     # The auxiliary block [1, B_s, ...] is Fortran-ordered and holds the fitting basis B itself (with an
     # intercept B = [1, B_s] is its first columns, without one B = B_s follows the ones column): B is
     # written once, and LAPACK factors the block in place at the end, after the last use of B.
@@ -79,6 +77,55 @@ def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: i
     e = fit.residuals(shifted, fitted_part)
     # q = B R⁻¹, the rows of the orthonormal basis: one right-sided triangular solve (level-3 BLAS)
     q = blas.dtrsm(1.0, fit.r_fit, basis, side=1, lower=0) if k else np.zeros((m, 0))
+    return row_statistics(fit, RowBlock(auxiliary, e, q, fitted_part, chunk.labels, chunk.raw), start, order,
+                          nw_lags, split, sample_positions)
+
+
+class RowBlock:
+    """Consecutive rows of a fitted model, as the residual statistics read them.
+
+    ``auxiliary`` is the m x ``AUX(s).width`` block (Fortran order) whose
+    ones column and slope-basis columns are filled (the rest is written by
+    :func:`row_statistics`); ``residuals`` e, ``q`` the rows of the
+    orthonormal basis of the column space, ``fitted_part`` the part of the
+    fitted values that varies by row (:meth:`FittedModel.fitted_part`),
+    ``labels`` the rows' labels and ``raw`` their accumulated columns (kept
+    for the rows of the sample; None when the caller keeps the rows itself).
+    """
+
+    __slots__ = ("auxiliary", "residuals", "q", "fitted_part", "labels", "raw")
+
+    def __init__(self, auxiliary, residuals, q, fitted_part, labels, raw=None):
+        self.auxiliary = auxiliary
+        self.residuals = residuals
+        self.q = q
+        self.fitted_part = fitted_part
+        self.labels = labels
+        self.raw = raw
+
+
+def row_statistics(fit, rows: RowBlock, start: int, order: int, nw_lags: int, split: int,
+                   sample_positions) -> ResidualStatistics:
+    """Everything the battery reads from a block of consecutive rows, given their residuals and Q rows.
+
+    The one place every residual statistic is computed: the streamed chunks
+    (:func:`chunk_statistics`) and the in-memory fit
+    (:func:`olscheck.checks.battery.statistics`) both come here. ``fit`` is a
+    :class:`~olscheck.engine.fit.StreamedFit` or the in-memory
+    :class:`~olscheck.checks.battery.InMemoryModel` (the fitted-model
+    interface both provide: ``n``, ``rank``, ``slopes``, ``has_intercept``,
+    ``directions``, ``rss_pass1``, ``fitted_rms``, ``fitted_mean``,
+    ``reset_rms``, ``residual_shift``).
+    """
+    out = new_statistics(fit, order, nw_lags)
+    e = rows.residuals
+    m = e.size
+    if m == 0:
+        return out
+    n, k = fit.n, fit.rank
+    slopes = fit.slopes
+    columns = AUX(slopes.size)
+    auxiliary, q, fitted_part = rows.auxiliary, rows.q, rows.fitted_part
     h = np.einsum("ij,ij->i", q, q)
     directions = fit.directions[slopes] if slopes.size else np.zeros((0, k))
     g = q @ directions.T
@@ -125,16 +172,17 @@ def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: i
     out.n_leverage_one = int(leverage_one.sum())
     defined = np.flatnonzero(np.isfinite(cooks))
     out.n_influential = int(np.sum(cooks[defined] > 4.0 / n))
+    labels = rows.labels
     if defined.size:
         count = min(TOP_KEPT, defined.size)
         best = _largest(cooks, defined, count)
-        out.top = [(float(cooks[i]), start + int(i), chunk.labels[i], float(leverage[i]), _float(studentized[i]))
+        out.top = [(float(cooks[i]), start + int(i), labels[i], float(leverage[i]), _float(studentized[i]))
                    for i in best]
     studentized_defined = np.flatnonzero(np.isfinite(studentized))
     out.n_studentized = int(studentized_defined.size)
     if studentized_defined.size:
         i = int(studentized_defined[np.argmax(np.abs(studentized[studentized_defined]))])
-        out.worst_studentized = (abs(float(studentized[i])), float(studentized[i]), start + i, chunk.labels[i])
+        out.worst_studentized = (abs(float(studentized[i])), float(studentized[i]), start + i, labels[i])
 
     # the sample kept whole (positions are global, in row order)
     chosen = sample_positions(start, start + m)
@@ -142,9 +190,11 @@ def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: i
         local = chosen - start
         out.sample = [{
             "positions": chosen,
-            "labels": chunk.labels[local],
-            "raw": chunk.raw[local],
-            "basis": basis[local, fit.slope_columns],
+            "labels": labels[local],
+            "raw": None if rows.raw is None else rows.raw[local],
+            # the slope columns of B follow the ones column with and without an intercept (a copy: the
+            # block is factored in place below)
+            "basis": auxiliary[local, 1:1 + slopes.size],
             "residuals": e[local],
             "leverage": leverage[local],
         }]

@@ -34,17 +34,7 @@ from .fit import StreamedFit
 from ..verdict import ModelFacts
 from .residuals import AUX
 
-__all__ = ["Battery", "battery", "model_facts"]
-
-
-# --------------------------------------------------------------------------- what the verdict reads
-def model_facts(fit: StreamedFit, categorical: tuple[str, ...]) -> ModelFacts:
-    """The verdict's :class:`~olscheck.verdict.ModelFacts` from the accumulated fit (no rows needed)."""
-    layout = fit.layout
-    formula = FormulaParts(target=layout.target, predictors=tuple(layout.predictors), categorical=categorical,
-                           terms=tuple(fit.terms), has_intercept=fit.has_intercept, order_by=None)
-    return ModelFacts(formula=formula, aliased=tuple(fit.aliased), notes=tuple(fit.notes), n=int(fit.n),
-                      positive_target=bool(fit.y_min > 0))
+__all__ = ["Battery", "battery", "collinearity_summary"]
 
 
 # --------------------------------------------------------------------------- the battery
@@ -99,11 +89,11 @@ def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, categorical:
                                   durbin_watson_exact, order))
     tests.update(_normality(fit, acc, rss, settings, sample_fit, sample_complete, sample_note))
     tests.update(_linearity(fit, acc, aux_upper, columns, rss, settings, sample_fit, sample_complete, sample_note))
-    collinearity_summary = _collinearity(fit, settings)
+    collinearity_summary = fit.collinearity_summary(settings)
     tests.update(collinearity_summary.results)
     influence_summary = _influence(fit, acc, rss, settings)
     tests.update(influence_summary.results)
-    return Battery(tests, collinearity_summary, influence_summary, rss, model_facts(fit, categorical), hc3, newey_west)
+    return Battery(tests, collinearity_summary, influence_summary, rss, fit.model_facts(categorical), hc3, newey_west)
 
 
 def _stack_halves(acc: ResidualStatistics) -> np.ndarray:
@@ -388,7 +378,8 @@ def _linearity(fit, acc, aux_upper, columns, rss, settings, sample_fit, sample_c
 
 
 # --------------------------------------------------------------------------- collinearity
-def _collinearity(fit: StreamedFit, settings) -> collinearity.CollinearitySummary:
+def collinearity_summary(fit: StreamedFit, settings) -> collinearity.CollinearitySummary:
+    """VIF/GVIF and Belsley's diagnostics from pass 1's triangular factor (:meth:`StreamedFit.collinearity_summary`)."""
     terms = fit.kept_terms
     kept_upper = fit.upper[:, fit.kept]  # orthogonally equivalent to the kept design columns
     reason = collinearity.vif_reason(len(terms), fit.has_intercept)

@@ -1,0 +1,206 @@
+"""The battery on an in-memory fit: the same statistics, the same code, as the streamed passes.
+
+Every statistic that can be accumulated over rows (Breusch-Pagan in both
+forms, White's special form, Goldfeld-Quandt, Cook-Weisberg, the
+Durbin-Watson normal approximation, Breusch-Godfrey, Jarque-Bera, RESET,
+the HC3 and Newey-West standard-error changes, the influence counts) is
+computed once, by :func:`olscheck.engine.residuals.row_statistics` over
+blocks of consecutive rows, and turned into results by
+:func:`olscheck.engine.results.battery`. The streaming engine feeds both
+from chunks of a file; this module feeds them from the rows of an
+in-memory :class:`~olscheck.model.LinearFit`, whose residuals and
+orthonormal basis ``Q`` are already computed (so nothing is refitted).
+
+The tests that read the whole residual sequence (Harvey-Collier, Rainbow,
+the quadratic expansion, Shapiro-Wilk, the omnibus test, the exact
+Durbin-Watson p-value, White's full form) run on every row up to
+:data:`EXACT_ROWS` rows and, beyond, on the seeded random sample of
+``EXACT_ROWS`` rows kept in row order that the streaming engine keeps:
+the two paths give the same report.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..engine.accumulate import ResidualStatistics
+from ..engine.residuals import AUX, RowBlock, new_statistics, row_statistics
+from ..model import LinearFit
+from ..thresholds import Thresholds
+
+__all__ = ["EXACT_ROWS", "BLOCK_ROWS", "InMemoryModel", "kept_positions", "residual_statistics", "run"]
+
+#: Up to this many rows the tests that read the whole residual sequence use
+#: every row; beyond, a seeded random sample of this many rows in row order
+#: (in memory and streamed alike).
+EXACT_ROWS = 50_000
+
+#: Rows per block of the residual statistics: the auxiliary block of a
+#: block is BLOCK_ROWS x (slopes + 8) floats, and blocks of this size ran
+#: as fast as larger ones (benchmarks/README.md).
+BLOCK_ROWS = 50_000
+
+
+class InMemoryModel:
+    """An in-memory :class:`~olscheck.model.LinearFit` seen through the fitted-model interface of the battery.
+
+    The interface (also provided by :class:`olscheck.engine.fit.StreamedFit`):
+    sizes (``n``, ``rank``, ``df_resid``, ``slopes``, ``has_intercept``),
+    the unit coefficient directions, the residual sum of squares
+    (``rss_pass1``), the scales that standardise the fitted values for the
+    auxiliary regressions (``fitted_rms``, ``fitted_mean``, ``reset_rms``),
+    the residuals' mean without an intercept (``residual_shift``), the model
+    and raw sums of squares, the names of the kept and aliased columns, and
+    :meth:`model_facts` / :meth:`collinearity_summary`.
+    """
+
+    def __init__(self, fit: LinearFit):
+        self.linear = fit
+        self.n = fit.n
+        self.rank = fit.rank
+        self.df_resid = fit.df_resid
+        self.has_intercept = fit.has_intercept
+        self.slopes = np.arange(1, self.rank) if self.has_intercept else np.arange(self.rank)
+        self.directions = fit.coefficient_directions
+        self.rss_pass1 = float(fit.rss)
+        self.model_ss = float(fit.tss - fit.rss)
+        y = np.asarray(fit.y, dtype=float)
+        self.y_squares = float(y @ y)
+        self.kept_names = fit.column_names
+        self.aliased = fit.aliased
+        n = max(self.n, 1)
+        fitted = fit.fitted
+        if self.has_intercept:
+            # the fitted values about their mean: the slope part B_s a_s of the streamed fit
+            self.fitted_centre = float(np.mean(fitted)) if fitted.size else 0.0
+            self.fitted_mean = 0.0
+            self.fitted_rms = math.sqrt(self.model_ss / n) or 1.0
+            self.reset_rms = self.fitted_rms
+            self.residual_shift = 0.0
+        else:
+            self.fitted_centre = 0.0
+            mean = float(np.mean(fitted)) if fitted.size else 0.0
+            mean_square = float(fitted @ fitted) / n
+            self.fitted_mean = mean
+            self.fitted_rms = math.sqrt(max(mean_square - mean * mean, 0.0)) or 1.0
+            self.reset_rms = math.sqrt(mean_square) or 1.0
+            self.residual_shift = float(np.mean(fit.residuals)) if fit.residuals.size else 0.0
+
+    def model_facts(self, categorical: tuple[str, ...]):
+        """The verdict's :class:`~olscheck.verdict.ModelFacts` (``categorical`` is the design's own)."""
+        from ..verdict import ModelFacts
+
+        return ModelFacts.of_fit(self.linear)
+
+    def collinearity_summary(self, thresholds: Thresholds):
+        """VIF/GVIF and Belsley's diagnostics from the fit's small factor Q'X."""
+        from . import collinearity
+
+        return collinearity.summarize(self.linear, thresholds)
+
+
+def kept_positions(n: int, exact_rows: int, seed: int) -> np.ndarray | None:
+    """The rows the whole-sequence tests read: None for every row (n <= exact_rows), else a seeded sample.
+
+    A simple random sample of ``exact_rows`` positions, sorted into row
+    order, drawn with ``numpy.random.default_rng(seed)``: the sample a
+    reservoir over a stream would give, and the same in memory and streamed.
+    """
+    if n <= exact_rows:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, size=max(int(exact_rows), 0), replace=False))
+
+
+def positions_between(kept: np.ndarray | None):
+    """``(low, high) -> positions`` of the kept rows in ``[low, high)`` (every row when ``kept`` is None)."""
+    def between(low: int, high: int) -> np.ndarray:
+        if kept is None:
+            return np.arange(low, high)
+        return kept[np.searchsorted(kept, low):np.searchsorted(kept, high)]
+
+    return between
+
+
+def residual_statistics(model: InMemoryModel, order: int, nw_lags: int, split: int, sample_positions,
+                        block_rows: int = BLOCK_ROWS) -> ResidualStatistics:
+    """The battery's residual statistics of an in-memory fit, block by block in row order.
+
+    The auxiliary regressions need a basis of the slope columns: the columns
+    of ``Q`` after the first are one (the fitting basis puts the intercept
+    first, so ``Q``'s first column is constant and the others span the
+    centred slopes; without an intercept every column of ``Q`` is a slope).
+    An orthonormal basis is as well conditioned as a basis can be, whatever
+    the design (polynomial groups included).
+    """
+    fit = model.linear
+    n = model.n
+    statistics = new_statistics(model, order, nw_lags)
+    slopes = model.slopes.size
+    first_slope = 1 if model.has_intercept else 0
+    width = AUX(slopes).width
+    q = fit.q
+    residuals = fit.residuals
+    fitted = fit.fitted
+    labels = fit.design.row_index if fit.design.row_index is not None else np.arange(n)
+    for start in range(0, n, block_rows):
+        stop = min(n, start + block_rows)
+        auxiliary = np.empty((stop - start, width), order="F")
+        auxiliary[:, 0] = 1.0
+        auxiliary[:, 1:1 + slopes] = q[start:stop, first_slope:first_slope + slopes]
+        fitted_part = fitted[start:stop] - model.fitted_centre
+        rows = RowBlock(auxiliary, residuals[start:stop], q[start:stop, :model.rank], fitted_part, labels[start:stop])
+        statistics = statistics.merge(row_statistics(model, rows, start, order, nw_lags, split, sample_positions))
+    return statistics
+
+
+def run(fit: LinearFit, thresholds: Thresholds, *, durbin_watson_exact: bool | None = None,
+        breusch_godfrey_order: int = 1, seed: int = 0, exact_rows: int = EXACT_ROWS):
+    """Every accumulated test of the battery on an in-memory fit (:class:`olscheck.engine.results.Battery`).
+
+    Parameters
+    ----------
+    fit : LinearFit
+    thresholds : Thresholds
+    durbin_watson_exact : bool or None
+        As :func:`olscheck.check`.
+    breusch_godfrey_order : int
+    seed : int
+        Seed of the sample of rows the whole-sequence tests read beyond
+        ``exact_rows`` rows.
+    exact_rows : int
+
+    Returns
+    -------
+    olscheck.engine.results.Battery
+        Its ``tests`` hold heteroskedasticity, autocorrelation, normality,
+        linearity and collinearity results; influence is computed on the
+        rows themselves (:func:`olscheck.checks.influence.summarize`).
+    """
+    from ..covariance import newey_west_lags
+    from ..engine.results import battery
+    from ..model import fit as fit_model
+
+    model = InMemoryModel(fit)
+    n = model.n
+    kept = kept_positions(n, exact_rows, seed)
+    statistics = residual_statistics(model, int(breusch_godfrey_order), newey_west_lags(n), n // 2,
+                                     positions_between(kept))
+    sample_rows = None
+    if statistics.sample:
+        pieces = statistics.sample
+        sample_rows = {key: np.concatenate([np.asarray(piece[key]) for piece in pieces])
+                       for key in ("positions", "basis", "residuals", "leverage")}
+    if kept is None:
+        sample_fit, sample_note = fit, None
+    else:
+        try:
+            sample_fit = fit_model(fit.design.rows(kept))
+        except Exception:  # a sample can be degenerate (e.g. a constant target in it); then the tests say so
+            sample_fit = None
+        sample_note = (f"computed on a random sample of {kept.size} of {n} rows (seed {seed}), in row order, "
+                       "refitted")
+    return battery(model, statistics, thresholds, categorical=fit.design.categorical, sample_fit=sample_fit,
+                   sample_complete=kept is None, sample_note=sample_note, sample_rows=sample_rows,
+                   durbin_watson_exact=durbin_watson_exact, order=int(breusch_godfrey_order))
