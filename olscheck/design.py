@@ -137,6 +137,24 @@ class Design:
     def n_used(self) -> int:
         return int(self.y.shape[0])
 
+    def rows(self, positions: np.ndarray) -> "Design":
+        """The design restricted to the rows at ``positions`` (0-based, in the order given).
+
+        Every per-row array follows: ``y``, ``x``, the row labels, the groups
+        and the polynomial groups' base variable; counts describe the rows
+        kept (``n_rows`` is their number, none dropped). Used for the seeded
+        sample of the whole-sequence tests and for refits without rows.
+        """
+        from dataclasses import replace
+
+        positions = np.asarray(positions)
+        polynomials = tuple(replace(group, base=group.base[positions]) for group in self.polynomials)
+        return replace(
+            self, y=self.y[positions], x=self.x[positions],
+            row_index=None if self.row_index is None else self.row_index[positions],
+            groups=None if self.groups is None else self.groups.iloc[positions],
+            polynomials=polynomials, n_rows=int(positions.size), n_dropped=0)
+
     @cached_property
     def column_exponents(self) -> np.ndarray:
         """One power of two per column of ``x`` near its largest magnitude (:func:`olscheck.scaling.binary_exponent`)."""
