@@ -46,7 +46,6 @@ from scipy import integrate, stats
 from scipy import linalg as scipy_linalg
 
 from ..errors import ConfigurationError
-from ..linalg import extend
 from ..covariance import StandardErrorChange
 from ..result import Assumption, Severity, TestResult, not_computable, p_text_decimals
 from ..scaling import binary_scaled
@@ -655,32 +654,16 @@ def breusch_godfrey(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, order: 
 
     Notes
     -----
-    The auxiliary regression adds the lags to the orthonormal basis
-    ``fit.q`` of the column space (the same span as X, perfectly
-    conditioned) through :func:`olscheck.linalg.extend`: O(n k · order).
+    Computed by the battery (:mod:`olscheck.checks.battery`) from sums over
+    the rows: the lagged products ``L'e``, ``Q'L`` and ``L'L`` give the
+    auxiliary regression through a Schur complement of size ``order``,
+    O(n k · order), in memory and streamed alike.
     """
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
         raise ConfigurationError(f"breusch_godfrey order={order!r} must be a positive integer.")
-    order = int(order)
-    method = bg_method(order)
-    n, rank = fit.n, fit.rank
-    reason = breusch_godfrey_rows_reason(n, rank, order)
-    if reason is not None:
-        return not_computable("breusch_godfrey", Assumption.INDEPENDENCE, method, reason)
-    reason = fit.exact_fit_reason
-    if reason is not None:
-        return not_computable("breusch_godfrey", Assumption.INDEPENDENCE, method, reason)
+    from .battery import results
 
-    # the statistic is scale invariant; a power-of-two scale is exact
-    residuals = binary_scaled(fit.residuals)
-    lags = np.zeros((n, order))
-    for lag in range(1, order + 1):
-        lags[lag:, lag - 1] = residuals[: n - lag]
-    auxiliary = extend(fit.q, lags, residuals, centre=fit.has_intercept)
-    total = float(residuals @ residuals)
-    fitted = residuals - auxiliary.residuals
-    explained = float(fitted @ fitted)
-    return breusch_godfrey_result(explained, total, auxiliary.rss, n, rank, order, thresholds, _hac(fit))
+    return results(fit, thresholds, breusch_godfrey_order=int(order))["breusch_godfrey"]
 
 
 def breusch_godfrey_result(explained: float, total: float, rss_auxiliary: float, n: int, rank: int, order: int,
@@ -756,7 +739,11 @@ def breusch_godfrey_result(explained: float, total: float, rss_auxiliary: float,
 def run(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, durbin_watson_exact: bool | None = None,
         breusch_godfrey_order: int = 1) -> dict[str, TestResult]:
     """``{"durbin_watson", "breusch_godfrey"}`` results for ``fit``."""
-    return {
-        "durbin_watson": durbin_watson(fit, thresholds, exact=durbin_watson_exact),
-        "breusch_godfrey": breusch_godfrey(fit, thresholds, order=breusch_godfrey_order),
-    }
+    if isinstance(breusch_godfrey_order, bool) or not isinstance(breusch_godfrey_order, (int, np.integer)) \
+            or breusch_godfrey_order < 1:
+        raise ConfigurationError(f"breusch_godfrey order={breusch_godfrey_order!r} must be a positive integer.")
+    from .battery import results
+
+    tests = results(fit, thresholds, durbin_watson_exact=durbin_watson_exact,
+                    breusch_godfrey_order=int(breusch_godfrey_order))
+    return {name: tests[name] for name in ("durbin_watson", "breusch_godfrey")}

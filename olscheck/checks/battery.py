@@ -30,7 +30,7 @@ from ..engine.residuals import AUX, RowBlock, new_statistics, row_statistics
 from ..model import LinearFit
 from ..thresholds import Thresholds
 
-__all__ = ["EXACT_ROWS", "BLOCK_ROWS", "InMemoryModel", "kept_positions", "residual_statistics", "run"]
+__all__ = ["EXACT_ROWS", "BLOCK_ROWS", "InMemoryModel", "kept_positions", "residual_statistics", "run", "results"]
 
 #: Up to this many rows the tests that read the whole residual sequence use
 #: every row; beyond, a seeded random sample of this many rows in row order
@@ -204,3 +204,14 @@ def run(fit: LinearFit, thresholds: Thresholds, *, durbin_watson_exact: bool | N
     return battery(model, statistics, thresholds, categorical=fit.design.categorical, sample_fit=sample_fit,
                    sample_complete=kept is None, sample_note=sample_note, sample_rows=sample_rows,
                    durbin_watson_exact=durbin_watson_exact, order=int(breusch_godfrey_order))
+
+
+def results(fit: LinearFit, thresholds: Thresholds, **options) -> dict:
+    """``run(fit, thresholds, **options).tests``, computed once per fit and settings.
+
+    What the per-test functions (``heteroskedasticity.breusch_pagan(fit)``,
+    ``autocorrelation.breusch_godfrey(fit)``, ...) return: each is this
+    battery's result, so every statistic has one implementation.
+    """
+    key = ("battery", thresholds, tuple(sorted(options.items())))
+    return fit.computed_once(key, lambda: dict(run(fit, thresholds, **options).tests))

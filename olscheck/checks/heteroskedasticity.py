@@ -44,11 +44,22 @@ from scipy import stats
 
 from ..covariance import StandardErrorChange
 from ..linalg import LeastSquares, least_squares
-from ..model import NO_COEFFICIENTS_REASON, LinearFit
+from ..model import NO_COEFFICIENTS_REASON, LinearFit  # noqa: F401 (the battery reads het.NO_COEFFICIENTS_REASON)
 from ..result import Assumption, Severity, TestResult, not_computable, p_text
 from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
-from .subsets import subset_regression
+
+
+def battery_results(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, **options) -> dict[str, TestResult]:
+    """Every result of the battery on ``fit`` (:func:`olscheck.checks.battery.results`)."""
+    from .battery import results
+
+    return results(fit, thresholds, **options)
+
+
+def battery_result(fit: LinearFit, name: str, thresholds: Thresholds = DEFAULT_THRESHOLDS, **options) -> TestResult:
+    """The battery's result ``name`` on ``fit``: the one implementation behind the per-test functions."""
+    return battery_results(fit, thresholds, **options)[name]
 
 __all__ = [
     "breusch_pagan",
@@ -61,7 +72,7 @@ __all__ = [
     "chi_square_result",
     "decide",
     "VarianceConsequence",
-    "variance_consequence",
+    "white_full",
     "breusch_pagan_rank_reason",
     "equal_squares_reason",
     "WHITE_MAX_TERMS",
@@ -179,14 +190,6 @@ def equal_squares_reason(smallest_square: float, largest_square: float) -> str |
     return None
 
 
-def _variance_precondition(fit: LinearFit) -> str | None:
-    reason = fit.exact_fit_reason
-    if reason:
-        return reason
-    squared = fit.residuals * fit.residuals
-    return equal_squares_reason(float(squared.min()), float(squared.max()))
-
-
 @dataclass(frozen=True)
 class VarianceConsequence:
     """What a changing error variance does to inference: the consequence half of the severity rule.
@@ -200,43 +203,13 @@ class VarianceConsequence:
         Ratio of the fitted error SD at its 90th and 10th percentile (a
         Glejser regression of |e| on the regressors); None when undefined.
 
-    The in-memory checks compute it from the fit (:func:`variance_consequence`);
-    the streaming engine builds it from its accumulated sums and passes it
-    to :func:`chi_square_result` / :func:`decide` / :func:`goldfeld_quandt_result`.
+    The battery (:func:`olscheck.engine.results.battery`) builds it from its
+    accumulated sums, in memory and streamed alike, and passes it to
+    :func:`chi_square_result` / :func:`decide` / :func:`goldfeld_quandt_result`.
     """
 
     hc3: StandardErrorChange | None
     error_sd_spread: float | None
-
-
-def variance_consequence(fit: LinearFit) -> VarianceConsequence:
-    """The :class:`VarianceConsequence` of a fit, computed once per fit (five tests share it; O(n p²))."""
-    return fit.computed_once("variance_consequence",
-                             lambda: VarianceConsequence(fit.sandwich.hc3, _variance_spread(fit)))
-
-
-def _variance_spread(fit: LinearFit) -> float | None:
-    """Ratio of the fitted error SD at its 90th and 10th percentile.
-
-    The SD function is the regression of |e| on the model's regressors
-    (Glejser 1969, the SD-scale sibling of Breusch-Pagan's e² regression),
-    floored at 10% of mean |e| where a linear SD function dips towards zero.
-    """
-    if fit.df_resid < 1 or fit.rss <= 0:
-        return None
-    if fit.regressors.shape[1] == 0:
-        return None
-    absolute = np.abs(fit.residuals)
-    fitted_sd = _model_space_fitted(fit, absolute)
-    floor = 0.1 * float(absolute.mean())
-    low, high = np.quantile(np.maximum(fitted_sd, floor), [0.1, 0.9])
-    return float(high / low)
-
-
-def _chi_square_result(fit: LinearFit, name: str, method: str, statistic: float, df: int, effect: float,
-                       effect_name: str, thresholds: Thresholds, finding: str, details: dict | None = None) -> TestResult:
-    return chi_square_result(name, method, statistic, df, effect, effect_name, thresholds, finding,
-                             variance_consequence(fit), details)
 
 
 def chi_square_result(name: str, method: str, statistic: float, df: int, effect: float, effect_name: str,
@@ -246,12 +219,6 @@ def chi_square_result(name: str, method: str, statistic: float, df: int, effect:
     p_value = float(stats.chi2.sf(statistic, df))
     return decide(name, method, statistic, p_value, (df,), effect, effect_name, thresholds, finding, consequence,
                   details)
-
-
-def _decide(fit, name, method, statistic, p_value, df, effect, effect_name, thresholds: Thresholds, finding: str,
-            details: dict | None = None) -> TestResult:
-    return decide(name, method, statistic, p_value, df, effect, effect_name, thresholds, finding,
-                  variance_consequence(fit), details)
 
 
 #: The family's primary test: only it can make homoskedasticity a warning. Koenker's studentized
@@ -356,18 +323,6 @@ def decide(name, method, statistic, p_value, df, effect, effect_name, thresholds
     )
 
 
-def _standardised(values: np.ndarray) -> np.ndarray | None:
-    """(v - mean) / norm, or None when v is constant; the span with an intercept is unchanged."""
-    centred = values - values.mean()
-    norm = float(np.sqrt(centred @ centred))
-    if norm <= 1e-12 * float(np.sqrt(values @ values)):
-        return None
-    return centred / norm
-
-
-# ---------------------------------------------------------------------------
-# Breusch-Pagan
-# ---------------------------------------------------------------------------
 def breusch_pagan_rank_reason(rank: int) -> str | None:
     """Why Breusch-Pagan cannot run on a model of this rank, or None."""
     if rank < 2:
@@ -375,10 +330,6 @@ def breusch_pagan_rank_reason(rank: int) -> str | None:
         return ("the auxiliary regression on the model's columns needs at least two of them "
                 f"(R's bptest: an intercept and a regressor); this model has {rank}")
     return None
-
-
-def _breusch_pagan_precondition(fit: LinearFit) -> str | None:
-    return breusch_pagan_rank_reason(fit.rank) or _variance_precondition(fit)
 
 
 def breusch_pagan(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
@@ -402,16 +353,7 @@ def breusch_pagan(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -
     ----------
     Koenker (1981), J. Econometrics 17, 107-112; Breusch & Pagan (1979).
     """
-    name = "breusch_pagan"
-    reason = _breusch_pagan_precondition(fit)
-    if reason:
-        return not_computable(name, ASSUMPTION, METHOD_BP, reason)
-    aux = _variance_regression(fit, None, fit.has_intercept)
-    df = aux.rank - 1
-    return _chi_square_result(
-        fit, name, METHOD_BP, aux.koenker, df, aux.r_squared, REGRESSORS_EFFECT, thresholds,
-        REGRESSORS_FINDING,
-    )
+    return battery_result(fit, "breusch_pagan", thresholds)
 
 
 def breusch_pagan_original(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
@@ -427,34 +369,12 @@ def breusch_pagan_original(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRE
 
     The effect is the auxiliary R², the same as for :func:`breusch_pagan`.
     """
-    name = "breusch_pagan_original"
-    reason = _breusch_pagan_precondition(fit)
-    if reason:
-        return not_computable(name, ASSUMPTION, METHOD_BP_ORIGINAL, reason)
-    aux = _variance_regression(fit, None, fit.has_intercept)
-    return _chi_square_result(
-        fit, name, METHOD_BP_ORIGINAL, aux.half_explained, aux.rank - 1, aux.r_squared,
-        REGRESSORS_EFFECT, thresholds, REGRESSORS_FINDING,
-    )
+    return battery_result(fit, "breusch_pagan_original", thresholds)
 
 
 # ---------------------------------------------------------------------------
 # White
 # ---------------------------------------------------------------------------
-def _white_special(fit: LinearFit) -> tuple[float, float, int, float] | None:
-    """(statistic, p, df, R²) of e² on fitted and fitted², Koenker form; None if fitted is constant."""
-    t = _standardised(fit.fitted)
-    if t is None:
-        return None
-    # powers of the standardised fitted values span the same space as 1, ŷ, ŷ² and stay well conditioned
-    aux = _variance_regression(fit, np.column_stack([t, t * t]), intercept=True)
-    df = aux.rank - 1
-    if df < 1:
-        return None
-    statistic = aux.koenker
-    return statistic, float(stats.chi2.sf(statistic, df)), df, aux.r_squared
-
-
 #: Up to this many regressors the White terms are always counted exactly (≤ 1275 products).
 _WHITE_EXACT_COUNT_COLUMNS = 50
 
@@ -534,14 +454,25 @@ def white(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestRe
     ----------
     White (1980), Econometrica 48, 817-838; Koenker (1981).
     """
+    return battery_result(fit, "white", thresholds)
+
+
+def white_full(fit: LinearFit, thresholds: Thresholds, special: tuple[float, float, int, float] | None,
+               consequence: VarianceConsequence, reason: str | None) -> TestResult:
+    """:func:`white` on the rows of an in-memory fit, given what the battery accumulated.
+
+    ``special`` is ``(statistic, p_value, df, R²)`` of the special form
+    (from the accumulated auxiliary factor; None when the fitted values are
+    constant), ``consequence`` the family's :class:`VarianceConsequence`
+    and ``reason`` the battery's reason the variance tests cannot run (or
+    None). The full auxiliary regression reads every row of ``fit``.
+    """
     name = "white"
-    reason = _variance_precondition(fit)
     if reason is None and fit.rank - (1 if fit.has_intercept else 0) < 1:
         reason = NO_REGRESSOR_REASON
     if reason:
         return not_computable(name, ASSUMPTION, _METHOD_WHITE_FULL, reason)
 
-    special = _white_special(fit)
     details: dict = {
         "special_statistic": special[0] if special else None,
         "special_p_value": special[1] if special else None,
@@ -585,9 +516,10 @@ def white(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestRe
 
     if fallback_reason is None:
         details = {"form": "full", "fallback_reason": None, "n_terms": count, "n_terms_exact": True, **details}
-        return _chi_square_result(
-            fit, name, _METHOD_WHITE_FULL, aux.koenker, aux.rank - 1, aux.r_squared,
-            "auxiliary R² (e² on regressors, squares, cross-products)", thresholds, finding, details,
+        return chi_square_result(
+            name, _METHOD_WHITE_FULL, aux.koenker, aux.rank - 1, aux.r_squared,
+            "auxiliary R² (e² on regressors, squares, cross-products)", thresholds, finding, consequence,
+            details,
         )
     if special is None:
         return not_computable(
@@ -597,10 +529,8 @@ def white(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestRe
     details = {"form": "special (fitted, fitted^2)", "fallback_reason": fallback_reason, "n_terms": count,
                "n_terms_exact": exact, **details}
     statistic, _, df, r_squared = special
-    return _chi_square_result(
-        fit, name, _METHOD_WHITE_FALLBACK, statistic, df, r_squared, WHITE_SPECIAL_EFFECT, thresholds,
-        FITTED_FINDING, details,
-    )
+    return chi_square_result(name, _METHOD_WHITE_FALLBACK, statistic, df, r_squared, WHITE_SPECIAL_EFFECT,
+                             thresholds, FITTED_FINDING, consequence, details)
 
 
 # ---------------------------------------------------------------------------
@@ -631,19 +561,7 @@ def goldfeld_quandt(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS)
     ----------
     Goldfeld & Quandt (1965), JASA 60, 539-547.
     """
-    name = "goldfeld_quandt"
-    reason = fit.exact_fit_reason
-    if reason:
-        return not_computable(name, ASSUMPTION, METHOD_GQ, reason)
-    if fit.rank < 1:
-        return not_computable(name, ASSUMPTION, METHOD_GQ, NO_COEFFICIENTS_REASON)
-    n = fit.n
-    split = n // 2
-    # both halves from one factorisation of the rows, shared with Rainbow
-    first = subset_regression(fit, 0, split)
-    second = subset_regression(fit, split, n)
-    return goldfeld_quandt_result(first.rss, second.rss, split, n - split, first.rank, second.rank, fit.rank,
-                                  variance_consequence(fit), thresholds, columns=fit.rank + len(fit.aliased))
+    return battery_result(fit, "goldfeld_quandt", thresholds)
 
 
 def goldfeld_quandt_result(rss_first: float, rss_second: float, n_first: int, n_second: int,
@@ -719,28 +637,11 @@ def ncv_fitted(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> T
     ----------
     Cook & Weisberg (1983), Biometrika 70, 1-10.
     """
-    name = "ncv_fitted"
-    reason = _variance_precondition(fit)
-    if reason:
-        return not_computable(name, ASSUMPTION, METHOD_NCV, reason)
-    t = _standardised(fit.fitted)
-    if t is None:
-        return not_computable(name, ASSUMPTION, METHOD_NCV, CONSTANT_FITTED_REASON)
-    aux = _variance_regression(fit, t[:, None], intercept=True)
-    if aux.rank < 2:
-        return not_computable(name, ASSUMPTION, METHOD_NCV, CONSTANT_FITTED_REASON)
-    return _chi_square_result(
-        fit, name, METHOD_NCV, aux.half_explained, 1, aux.r_squared, NCV_EFFECT,
-        thresholds, FITTED_FINDING,
-    )
+    return battery_result(fit, "ncv_fitted", thresholds)
 
 
 def run(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, **options) -> dict[str, TestResult]:
     """All homoskedasticity tests, keyed by their report names."""
-    return {
-        "breusch_pagan": breusch_pagan(fit, thresholds),
-        "breusch_pagan_original": breusch_pagan_original(fit, thresholds),
-        "white": white(fit, thresholds),
-        "goldfeld_quandt": goldfeld_quandt(fit, thresholds),
-        "ncv_fitted": ncv_fitted(fit, thresholds),
-    }
+    tests = battery_results(fit, thresholds)
+    return {name: tests[name] for name in ("breusch_pagan", "breusch_pagan_original", "white", "goldfeld_quandt",
+                                           "ncv_fitted")}

@@ -158,7 +158,9 @@ def reset(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
     statsmodels' default chi-square). The powers are taken of the fitted
     values standardised (centred only when the model has an intercept),
     which spans the same space and keeps ŷ³ well conditioned; R scales y the
-    same way.
+    same way. The default powers are the battery's RESET
+    (:mod:`olscheck.checks.battery`); other powers extend the model's ``Q``
+    by the powers here.
 
     Deviation from R: resettest uses df₁ = number of powers and df₂ = n -
     ncol(X) - df₁ even when a power is a linear combination of the
@@ -174,6 +176,11 @@ def reset(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
     """
     name = "reset"
     powers = tuple(int(p) for p in powers)
+    if powers == (2, 3):
+        # the battery's RESET (accumulated over the rows, in memory and streamed alike)
+        from .battery import results
+
+        return results(fit, thresholds)["reset"]
     method = reset_method(powers)
     if not powers or any(p < 2 for p in powers):
         return not_computable(name, ASSUMPTION, method, "RESET needs powers of 2 or more")
@@ -624,12 +631,10 @@ def quadratic(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Te
 
 def run(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, **options) -> dict[str, TestResult]:
     """All linearity tests, keyed by their report names."""
-    return {
-        "reset": reset(fit, thresholds),
-        "harvey_collier": harvey_collier(fit, thresholds),
-        "rainbow": rainbow(fit, thresholds),
-        "quadratic": quadratic(fit, thresholds),
-    }
+    from .battery import results
+
+    tests = results(fit, thresholds)
+    return {name: tests[name] for name in SPECIFICATION_TESTS}
 
 
 #: The specification tests whose failure makes the mean non-linear, in report order.

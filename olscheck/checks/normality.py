@@ -200,12 +200,12 @@ def jarque_bera(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
 
     The p-value is the upper tail ``exp(-JB / 2)`` computed directly; R's
     ``1 - pchisq`` agrees to 1e-16 absolute and rounds to 0 below that.
+    Computed by the battery from the residuals' power sums
+    (:mod:`olscheck.checks.battery`), in memory and streamed alike.
     """
-    reason = fit.exact_fit_reason
-    if reason is not None:
-        return not_computable("jarque_bera", Assumption.NORMALITY, JARQUE_BERA_METHOD, reason)
-    skewness, kurtosis = residual_moments(fit.residuals)
-    return jarque_bera_result(skewness, kurtosis, fit.n, fit.df_resid, thresholds, octile_skewness(fit.residuals))
+    from .battery import results
+
+    return results(fit, thresholds)["jarque_bera"]
 
 
 def shapiro_wilk_rows_reason(n: int) -> str:
@@ -270,8 +270,7 @@ def omnibus(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
 
 def run(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, **options: Any) -> dict[str, TestResult]:
     """``{"jarque_bera", "shapiro_wilk", "omnibus"}`` results for ``fit``."""
-    return {
-        "jarque_bera": jarque_bera(fit, thresholds),
-        "shapiro_wilk": shapiro_wilk(fit, thresholds),
-        "omnibus": omnibus(fit, thresholds),
-    }
+    from .battery import results
+
+    tests = results(fit, thresholds)
+    return {name: tests[name] for name in ("jarque_bera", "shapiro_wilk", "omnibus")}

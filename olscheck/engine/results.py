@@ -27,7 +27,6 @@ from ..checks import autocorrelation, collinearity, heteroskedasticity, influenc
 from ..covariance import StandardErrorChange, newey_west_lags, sandwich_from_meats
 from ..linalg import least_squares_from_factor
 from ..model import matrix_condition_number, exact_fit_reason
-from ..remedies import FormulaParts
 from ..result import Assumption, TestResult, clean_float, not_computable
 from .accumulate import ResidualStatistics
 from .fit import StreamedFit
@@ -179,17 +178,13 @@ def _heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings
     # White: the full form needs squares and products of every regressor (O(n p⁴) streamed); it is computed
     # when every row is in memory, as the in-memory path does; otherwise the special form
     if sample_complete and sample_fit is not None:
-        white = het.white(sample_fit, settings)
-        if special is not None and white.computable:
-            white = replace(white, details={**dict(white.details), "special_statistic": special[0],
-                                            "special_p_value": special[1], "special_df": special[2]})
-        out["white"] = white
+        out["white"] = het.white_full(sample_fit, settings, special, consequence, reason)
     else:
         white_reason = reason
         if white_reason is None and fit.rank - (1 if fit.has_intercept else 0) < 1:
             white_reason = het.NO_REGRESSOR_REASON
-        method = (f"{het.METHOD_WHITE_SPECIAL}; the streaming engine uses the special form beyond exact_rows rows "
-                  "(the full form needs every square and cross-product of the regressors)")
+        method = (f"{het.METHOD_WHITE_SPECIAL}; the special form is used beyond exact_rows rows "
+                  "(the full form needs every square and cross-product of the regressors on every row)")
         if white_reason:
             out["white"] = not_computable("white", het.ASSUMPTION, method, white_reason)
         elif special is None:
@@ -197,7 +192,7 @@ def _heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings
         else:
             statistic, p_value, df, r_squared = special
             details = {"form": "special (fitted, fitted^2)",
-                       "fallback_reason": "streamed data: the full White regression is computed only up to exact_rows rows",
+                       "fallback_reason": "the full White regression is computed only up to exact_rows rows",
                        "special_statistic": statistic, "special_p_value": p_value, "special_df": df}
             out["white"] = het.chi_square_result(
                 "white", method, statistic, df, r_squared, het.WHITE_SPECIAL_EFFECT, settings,
