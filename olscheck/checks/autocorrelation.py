@@ -48,7 +48,6 @@ from scipy import linalg as scipy_linalg
 from ..errors import ConfigurationError
 from ..covariance import StandardErrorChange
 from ..result import Assumption, Severity, TestResult, not_computable, p_text_decimals
-from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = [
@@ -157,11 +156,6 @@ def _severity(p_value: float, effect: float, thresholds: Thresholds, hac: Standa
     if significant and effect >= thresholds.autocorrelation_rho_note:
         return Severity.NOTE
     return Severity.OK
-
-
-def _hac(fit) -> StandardErrorChange | None:
-    # DW and BG share one fit's O(n p²) sandwich, computed with HC3 in one pass
-    return fit.sandwich.newey_west
 
 
 def _hac_details(change: StandardErrorChange | None) -> dict[str, Any]:
@@ -515,18 +509,24 @@ def durbin_watson(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, exact: bo
     """
     if exact_max_n < 0:
         raise ConfigurationError(f"exact_max_n={exact_max_n!r} must be a non-negative number of rows.")
-    n, rank = fit.n, fit.rank
-    reason = durbin_watson_rows_reason(n, rank)
-    if reason is not None:
-        return not_computable("durbin_watson", Assumption.INDEPENDENCE, DW_METHOD, reason)
-    reason = fit.exact_fit_reason
-    if reason is not None:
-        return not_computable("durbin_watson", Assumption.INDEPENDENCE, DW_METHOD, reason)
+    from .battery import results
 
-    # d is scale invariant; a power-of-two scale keeps the squares finite
-    residuals = binary_scaled(fit.residuals)
-    d = float(np.sum(np.diff(residuals) ** 2) / np.sum(residuals * residuals))
+    return results(fit, thresholds, durbin_watson_exact=exact,
+                   durbin_watson_exact_max_n=int(exact_max_n))["durbin_watson"]
 
+
+def durbin_watson_decided(d: float, n: int, null_moments, thresholds: Thresholds, *, exact: bool | None,
+                          exact_max_n: int, rows_fit, hac: StandardErrorChange | None) -> TestResult:
+    """The Durbin-Watson result for the statistic ``d``: which null distribution, its p-value, the judgement.
+
+    The battery's one Durbin-Watson (:func:`olscheck.engine.results.battery`,
+    in memory and streamed). ``null_moments()`` returns d's exact null mean
+    and variance (from sums over the rows, :func:`durbin_watson_null_moments`);
+    ``rows_fit`` is the fit of every row in order when the rows are kept
+    whole (None beyond ``exact_rows`` rows), which the exact distribution
+    needs (the eigenvalues of M A from its ``Q``); ``hac`` the Newey-West
+    change. The choice of distribution is :func:`durbin_watson`'s.
+    """
     note: str | None = None
     use_exact = (n < EXACT_BELOW_N) if exact is None else bool(exact)
     if use_exact and n > exact_max_n:
@@ -535,7 +535,11 @@ def durbin_watson(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, exact: bo
             f"exact distribution requested, but n = {n} exceeds exact_max_n = {exact_max_n} (its eigenvalues "
             "take O(n^3) time); normal approximation used"
         )
-    if not use_exact and n < APPROXIMATION_MIN_N:
+    elif use_exact and rows_fit is None:
+        use_exact = False
+        note = ("exact distribution requested, but the data has more rows than are kept whole (exact_rows); normal "
+                "approximation used")
+    if not use_exact and n < APPROXIMATION_MIN_N and rows_fit is not None:
         # dwtest sets p = 1 here; the exact distribution is cheap and defined
         use_exact = True
         note = f"the normal approximation needs at least {APPROXIMATION_MIN_N} observations; exact distribution used"
@@ -543,7 +547,7 @@ def durbin_watson(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, exact: bo
     moments: dict[str, Any] = {}
     pan_detail: dict[str, Any] = {}
     if use_exact:
-        p_value, p_upper, distribution, pan = exact_probability(d, durbin_watson_eigenvalues(fit.q))
+        p_value, p_upper, distribution, pan = exact_probability(d, durbin_watson_eigenvalues(rows_fit.q))
         if distribution == IMHOF_DISTRIBUTION:
             method = _DW_METHOD_IMHOF
             if math.isfinite(pan) and 0.0 <= pan <= 1.0:
@@ -561,7 +565,7 @@ def durbin_watson(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, exact: bo
         else:
             method = _DW_METHOD_EXACT
     else:
-        mean, variance = durbin_watson_moments(fit.q)
+        mean, variance = null_moments()
         if not variance > 0:
             return not_computable("durbin_watson", Assumption.INDEPENDENCE, DW_METHOD, ZERO_VARIANCE_REASON)
         z = (d - mean) / math.sqrt(variance)
@@ -576,7 +580,7 @@ def durbin_watson(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, exact: bo
         method = f"{method}; {note}"
 
     return durbin_watson_result(d, p_value, p_upper, method=method, distribution=distribution,
-                                thresholds=thresholds, hac=_hac(fit), details={**moments, **pan_detail}, note=note)
+                                thresholds=thresholds, hac=hac, details={**moments, **pan_detail}, note=note)
 
 
 def durbin_watson_result(d: float, p_value: float, p_upper: float, *, method: str, distribution: str,

@@ -156,7 +156,8 @@ def residual_statistics(model: InMemoryModel, order: int, nw_lags: int, split: i
 
 
 def run(fit: LinearFit, thresholds: Thresholds, *, durbin_watson_exact: bool | None = None,
-        breusch_godfrey_order: int = 1, seed: int = 0, exact_rows: int = EXACT_ROWS):
+        breusch_godfrey_order: int = 1, seed: int = 0, exact_rows: int = EXACT_ROWS,
+        durbin_watson_exact_max_n: int = 3000):
     """Every accumulated test of the battery on an in-memory fit (:class:`olscheck.engine.results.Battery`).
 
     Parameters
@@ -166,6 +167,9 @@ def run(fit: LinearFit, thresholds: Thresholds, *, durbin_watson_exact: bool | N
     durbin_watson_exact : bool or None
         As :func:`olscheck.check`.
     breusch_godfrey_order : int
+    durbin_watson_exact_max_n : int
+        Largest n for the exact Durbin-Watson distribution when it is
+        asked for (:func:`olscheck.checks.autocorrelation.durbin_watson`).
     seed : int
         Seed of the sample of rows the whole-sequence tests read beyond
         ``exact_rows`` rows.
@@ -203,7 +207,8 @@ def run(fit: LinearFit, thresholds: Thresholds, *, durbin_watson_exact: bool | N
                        "refitted")
     return battery(model, statistics, thresholds, categorical=fit.design.categorical, sample_fit=sample_fit,
                    sample_complete=kept is None, sample_note=sample_note, sample_rows=sample_rows,
-                   durbin_watson_exact=durbin_watson_exact, order=int(breusch_godfrey_order))
+                   durbin_watson_exact=durbin_watson_exact, order=int(breusch_godfrey_order),
+                   durbin_watson_exact_max_n=int(durbin_watson_exact_max_n))
 
 
 def results(fit: LinearFit, thresholds: Thresholds, **options) -> dict:

@@ -50,7 +50,7 @@ class Battery:
 
 def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, categorical: tuple[str, ...],
             sample_fit, sample_complete: bool, sample_note: str | None, sample_rows: dict | None,
-            durbin_watson_exact: bool | None, order: int) -> Battery:
+            durbin_watson_exact: bool | None, order: int, durbin_watson_exact_max_n: int = 3000) -> Battery:
     """Every result of ``olscheck.check``'s battery from the streamed statistics."""
     n, k = fit.n, fit.rank
     df_resid = fit.df_resid
@@ -85,7 +85,7 @@ def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, categorical:
     tests.update(_heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings, sample_fit,
                                      sample_complete, sample_note))
     tests.update(_autocorrelation(fit, acc, rss, settings, newey_west, sample_fit, sample_complete,
-                                  durbin_watson_exact, order))
+                                  durbin_watson_exact, order, durbin_watson_exact_max_n))
     tests.update(_normality(fit, acc, rss, settings, sample_fit, sample_complete, sample_note))
     tests.update(_linearity(fit, acc, aux_upper, columns, rss, settings, sample_fit, sample_complete, sample_note))
     collinearity_summary = fit.collinearity_summary(settings)
@@ -233,7 +233,7 @@ def _heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings
 
 # --------------------------------------------------------------------------- autocorrelation
 def _autocorrelation(fit, acc, rss, settings, newey_west, sample_fit, sample_complete, exact,
-                     order) -> dict[str, TestResult]:
+                     order, exact_max_n) -> dict[str, TestResult]:
     ac = autocorrelation
     n, k = fit.n, fit.rank
     out: dict[str, TestResult] = {}
@@ -241,34 +241,19 @@ def _autocorrelation(fit, acc, rss, settings, newey_west, sample_fit, sample_com
     head_e, head_q, _ = acc.sequence.head
     tail_e, tail_q, _ = acc.sequence.tail
 
-    # Durbin-Watson
-    use_exact = (n < ac.EXACT_BELOW_N) if exact is None else bool(exact)
-    if use_exact and n <= 3000 and sample_complete and sample_fit is not None:
-        out["durbin_watson"] = ac.durbin_watson(sample_fit, settings, exact=exact)
-    elif (reason := ac.durbin_watson_rows_reason(n, k)) is not None:
+    # Durbin-Watson: d from the sums, the null moments from Q'AQ = (DQ)'(DQ) and ||AQ||² (O(n k²) over the rows)
+    if (reason := ac.durbin_watson_rows_reason(n, k)) is not None:
         out["durbin_watson"] = not_computable("durbin_watson", Assumption.INDEPENDENCE, ac.DW_METHOD, reason)
     elif (reason := _exact_fit_reason(fit, rss)) is not None:
         out["durbin_watson"] = not_computable("durbin_watson", Assumption.INDEPENDENCE, ac.DW_METHOD, reason)
     else:
-        d = sums["dw"] / rss
-        # exact null moments of d from Q'AQ = (DQ)'(DQ) and ||AQ||², O(n k²) streamed
-        dq = sums["dq"]
-        end_terms = float(np.sum((head_q[0] - head_q[1]) ** 2) + np.sum((tail_q[-1] - tail_q[-2]) ** 2))
-        mean, variance = ac.durbin_watson_null_moments(n, k, dq, sums["aq"] + end_terms)
-        note = None
-        if use_exact:
-            note = ("exact distribution requested, but the streamed data has more rows than are kept whole "
-                    "(exact_rows) or more than 3000; normal approximation used")
-        if not variance > 0:
-            out["durbin_watson"] = not_computable("durbin_watson", Assumption.INDEPENDENCE, ac.DW_METHOD,
-                                                  ac.ZERO_VARIANCE_REASON)
-        else:
-            z = (d - mean) / math.sqrt(variance)
-            method = ac.DW_METHOD_NORMAL if note is None else f"{ac.DW_METHOD_NORMAL}; {note}"
-            out["durbin_watson"] = ac.durbin_watson_result(
-                d, float(stats.norm.cdf(z)), float(stats.norm.sf(z)), method=method,
-                distribution=ac.NORMAL_DISTRIBUTION, thresholds=settings, hac=newey_west,
-                details={"d_mean": mean, "d_variance": variance}, note=note)
+        def null_moments():
+            end_terms = float(np.sum((head_q[0] - head_q[1]) ** 2) + np.sum((tail_q[-1] - tail_q[-2]) ** 2))
+            return ac.durbin_watson_null_moments(n, k, sums["dq"], sums["aq"] + end_terms)
+
+        out["durbin_watson"] = ac.durbin_watson_decided(
+            sums["dw"] / rss, n, null_moments, settings, exact=exact, exact_max_n=exact_max_n,
+            rows_fit=sample_fit if sample_complete else None, hac=newey_west)
 
     # Breusch-Godfrey
     method = ac.bg_method(order)
