@@ -298,22 +298,6 @@ def vif_reason(n_terms: int, has_intercept: bool) -> str | None:
     return None
 
 
-def _vif_rows(fit) -> tuple[tuple[TermInflation, ...], str | None]:
-    terms = fit.terms
-    reason = vif_reason(len(terms), fit.has_intercept)
-    if reason is not None:
-        return tuple(TermInflation(t.name, len(t.columns), None, None, None, None) for t in terms), reason
-
-    predictor_columns = [c for t in terms for c in t.columns]
-    position = {c: i for i, c in enumerate(predictor_columns)}
-    columns = [tuple(position[c] for c in t.columns) for t in terms]
-    if _spans_design(fit):
-        gvifs = generalized_vifs_from_factor(correlation_factor(fit.design_factor[0], predictor_columns), columns)
-    else:
-        gvifs = generalized_vifs(fit.x[:, predictor_columns], columns)
-    return inflation_rows(terms, gvifs), None
-
-
 def _spans_design(fit) -> bool:
     """Whether the fit's Q has a column per kept design column, so its small factor replaces the rows."""
     return fit.q.shape[1] == fit.rank and fit.q.shape[0] >= fit.rank
@@ -482,7 +466,7 @@ def condition_index_result(names: tuple[str, ...], indices: np.ndarray, proporti
 
 
 def summarize(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> CollinearitySummary:
-    """VIF/GVIF, condition number and Belsley diagnostics of a fitted model.
+    """VIF/GVIF, condition number and Belsley diagnostics of a fitted in-memory model.
 
     Parameters
     ----------
@@ -494,23 +478,48 @@ def summarize(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> CollinearityS
     CollinearitySummary
         With ``results["vif"]`` and ``results["condition_index"]``.
     """
-    rows, reason = _vif_rows(fit)
-    if fit.rank:
-        # X and Q'X share singular values and right singular vectors
-        indices, proportions = belsley_diagnostics(fit.design_factor[0] if _spans_design(fit) else fit.x)
+    # X and Q'X share singular values and right singular vectors
+    factor = fit.design_factor[0] if _spans_design(fit) else fit.x
+    return summary_from_factor(factor, fit.terms, fit.column_names, fit.has_intercept, fit.condition_number,
+                               thresholds)
+
+
+def summary_from_factor(factor: np.ndarray, terms, names: tuple[str, ...], has_intercept: bool,
+                        condition_number: float | None,
+                        thresholds: Thresholds = DEFAULT_THRESHOLDS) -> CollinearitySummary:
+    """The collinearity summary from any F with ``F'F = X'X`` for the kept columns X (intercept first).
+
+    ``F`` is the in-memory fit's small factor ``Q'X`` or the streaming
+    engine's triangular factor of the kept columns: both have X's Gram
+    matrix, singular values and right singular vectors, so VIF/GVIF
+    (:func:`generalized_vifs_from_factor`, car::vif) and Belsley's
+    condition indices and variance proportions
+    (:func:`belsley_diagnostics`) are computed from a rank x rank matrix
+    instead of the rows. ``terms`` index the kept columns.
+    """
+    reason = vif_reason(len(terms), has_intercept)
+    if reason is not None:
+        rows = tuple(TermInflation(t.name, len(t.columns), None, None, None, None) for t in terms)
+    else:
+        predictor_columns = [c for t in terms for c in t.columns]
+        position = {c: i for i, c in enumerate(predictor_columns)}
+        gvifs = generalized_vifs_from_factor(correlation_factor(factor, predictor_columns),
+                                             [tuple(position[c] for c in t.columns) for t in terms])
+        rows = inflation_rows(terms, gvifs)
+    if len(names):
+        indices, proportions = belsley_diagnostics(factor)
     else:
         indices, proportions = np.zeros(0), np.zeros((0, 0))
-    names = fit.column_names
     results = {
         "vif": vif_result(rows, reason, thresholds),
         "condition_index": condition_index_result(
-            names, indices, proportions, thresholds, intercept=names[0] if fit.has_intercept and names else None
+            names, indices, proportions, thresholds, intercept=names[0] if has_intercept and names else None
         ),
     }
     return CollinearitySummary(
         terms=rows,
         vif_reason=reason,
-        condition_number=fit.condition_number,
+        condition_number=condition_number,
         condition_indices=tuple(float(v) for v in indices),
         variance_proportions=MappingProxyType(
             {name: tuple(float(v) for v in proportions[j]) for j, name in enumerate(names)}

@@ -119,9 +119,12 @@ class StreamedFit:
 
     def collinearity_summary(self, thresholds):
         """VIF/GVIF and Belsley's diagnostics from the triangular factor of the kept columns."""
-        from .results import collinearity_summary
+        from ..checks.collinearity import summary_from_factor
+        from ..model import matrix_condition_number
 
-        return collinearity_summary(self, thresholds)
+        kept_upper = self.upper[:, self.kept]  # orthogonally equivalent to the kept design columns
+        return summary_from_factor(kept_upper, self.kept_terms, self.kept_names, self.has_intercept,
+                                   matrix_condition_number(kept_upper) if self.rank else None, thresholds)
 
     def basis_rows(self, shifted: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """The fitting basis B of a chunk's accumulated rows, into ``out`` (m x rank) if given.

@@ -23,17 +23,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..checks import autocorrelation, collinearity, heteroskedasticity, influence, linearity, normality
+from ..checks import autocorrelation, heteroskedasticity, influence, linearity, normality
 from ..covariance import StandardErrorChange, newey_west_lags, sandwich_from_meats
 from ..linalg import least_squares_from_factor
-from ..model import matrix_condition_number, exact_fit_reason
+from ..model import exact_fit_reason
 from ..result import Assumption, TestResult, clean_float, not_computable
 from .accumulate import ResidualStatistics
 from .fit import StreamedFit
 from ..verdict import ModelFacts
 from .residuals import AUX
 
-__all__ = ["Battery", "battery", "collinearity_summary"]
+__all__ = ["Battery", "battery"]
 
 
 # --------------------------------------------------------------------------- the battery
@@ -358,39 +358,6 @@ def _linearity(fit, acc, aux_upper, columns, rss, settings, sample_fit, sample_c
 
 
 # --------------------------------------------------------------------------- collinearity
-def collinearity_summary(fit: StreamedFit, settings) -> collinearity.CollinearitySummary:
-    """VIF/GVIF and Belsley's diagnostics from pass 1's triangular factor (:meth:`StreamedFit.collinearity_summary`)."""
-    terms = fit.kept_terms
-    kept_upper = fit.upper[:, fit.kept]  # orthogonally equivalent to the kept design columns
-    reason = collinearity.vif_reason(len(terms), fit.has_intercept)
-    if reason is not None:
-        rows = tuple(collinearity.TermInflation(t.name, len(t.columns), None, None, None, None) for t in terms)
-    else:
-        predictor_columns = [c for t in terms for c in t.columns]
-        position = {c: i for i, c in enumerate(predictor_columns)}
-        gvifs = collinearity.generalized_vifs_from_factor(
-            collinearity.correlation_factor(kept_upper, predictor_columns),
-            [tuple(position[c] for c in t.columns) for t in terms])
-        rows = collinearity.inflation_rows(terms, gvifs)
-    if fit.rank:
-        indices, proportions = collinearity.belsley_diagnostics(kept_upper)
-    else:
-        indices, proportions = np.zeros(0), np.zeros((0, 0))
-    names = fit.kept_names
-    results = {
-        "vif": collinearity.vif_result(rows, reason, settings),
-        "condition_index": collinearity.condition_index_result(
-            names, indices, proportions, settings, intercept=names[0] if fit.has_intercept and names else None),
-    }
-    return collinearity.CollinearitySummary(
-        terms=rows, vif_reason=reason, condition_number=matrix_condition_number(kept_upper) if fit.rank else None,
-        condition_indices=tuple(float(v) for v in indices),
-        variance_proportions=MappingProxyType({name: tuple(float(v) for v in proportions[j])
-                                               for j, name in enumerate(names)}),
-        results=MappingProxyType(results),
-    )
-
-
 # --------------------------------------------------------------------------- influence
 @dataclass(frozen=True, eq=False)
 class StreamedInfluence(influence.InfluenceSummary):
