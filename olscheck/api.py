@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import ConfigurationError
-from .thresholds import DEFAULT_THRESHOLDS, Thresholds
+from .thresholds import Thresholds, resolve_thresholds
 
 __all__ = ["check", "STREAMING_FILE_BYTES"]
 
@@ -113,12 +113,13 @@ def check(
     >>> report.verdict.level  # doctest: +SKIP
     'linear_with_remedies'
     """
-    from .checks import influence, linearity
+    from .checks import influence
     from .checks.battery import run as run_battery
     from .data import prepare
     from .model import fit as fit_model
+    from .pipeline import conclude, model_summary
     from .report import DataSummary, Report
-    from .verdict import ModelFacts, data_findings, decide, materially_nonlinear
+    from .verdict import ModelFacts
 
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigurationError(f"seed must be a non-negative integer, not {seed!r}.")
@@ -176,26 +177,11 @@ def check(
     influence_summary = influence.summarize(fitted, settings, seed=int(seed))
     tests.update(influence_summary.results)
 
-    probe_result = None
-    if probe:
-        from .probe import probe_fit
-
-        step("running the out-of-sample non-linear probe")
-        probe_result = probe_fit(fitted, seed=int(seed))
-    tests["nonlinear_probe"] = linearity.nonlinear_probe(probe_result, settings)
-    if influence_summary.robust is not None:
-        # a specification test (or the probe) failing only through the rows a robust fit rejects is about them
-        tests.update(linearity.recheck_without_outliers(tests, fitted, influence_summary.robust.rejected, settings,
-                                                        probe_options={"seed": int(seed)}))
-    transforms = None
-    if materially_nonlinear(tests):
-        from .transforms import assess_transforms
-
-        step("trying transforms of the target and predictors")
-        transforms = assess_transforms(fitted, settings, probe=bool(probe), probe_options={"seed": int(seed)})
-    nonlinearity = _nonlinearity(tests, probe_result, transforms, fitted)
-    facts = ModelFacts.of_fit(fitted)
-    verdict = decide(tests, data_findings(facts), nonlinearity, settings, model=facts, transforms=transforms)
+    model = model_summary(fitted)
+    # in memory every row is kept whole: the probe, the rechecks and the transforms read them all
+    conclusion = conclude(tests, rows_fit=fitted, rows_note=None, robust=influence_summary.robust, model=model,
+                          facts=ModelFacts.of_fit(fitted), settings=settings, seed=int(seed), probe=bool(probe),
+                          try_transforms=True, step=step)
     summary = DataSummary(
         target=design.target,
         predictors=design.predictors,
@@ -223,12 +209,12 @@ def check(
         options["groups"] = str(design.groups.name)
     return Report(
         data=summary,
-        model=model_summary(fitted),
-        tests=MappingProxyType(tests),
+        model=model,
+        tests=MappingProxyType(conclusion.tests),
         collinearity=collinearity_summary,
         influence=influence_summary,
-        nonlinearity=MappingProxyType(nonlinearity),
-        verdict=verdict,
+        nonlinearity=MappingProxyType(conclusion.nonlinearity),
+        verdict=conclusion.verdict,
         options=MappingProxyType(options),
         version=__version__,
         fit=fitted,
@@ -280,91 +266,3 @@ def _should_stream(data, streaming, formula, order_by, groups=None) -> bool:
         return False  # the reader raises the clear error
     suffixes = [suffix.lower() for suffix in path.suffixes]
     return large and bool(set(suffixes) & {".parquet", ".pq", ".csv", ".tsv"})
-
-
-def resolve_thresholds(thresholds, alpha) -> Thresholds:
-    """One :class:`Thresholds` from ``check``'s ``thresholds`` and ``alpha`` arguments (the engine's too)."""
-    if thresholds is None:
-        settings = DEFAULT_THRESHOLDS
-    elif isinstance(thresholds, Thresholds):
-        settings = thresholds
-    elif isinstance(thresholds, Mapping):
-        known = DEFAULT_THRESHOLDS.to_dict()
-        for name, value in thresholds.items():
-            if name not in known:
-                continue  # with_overrides lists the known names
-            # checked here so that a string or NaN names its field instead of failing a comparison
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-                    or not np.isfinite(value):
-                raise ConfigurationError(f"threshold {name}={value!r} must be a finite number.")
-        settings = DEFAULT_THRESHOLDS.with_overrides(thresholds)
-    else:
-        raise ConfigurationError(f"thresholds must be a Thresholds object or a mapping, not {type(thresholds).__name__}.")
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
-        raise ConfigurationError(f"alpha must be a number between 0 and 1, not {alpha!r}.")
-    if alpha != settings.alpha:
-        settings = settings.with_overrides({"alpha": float(alpha)})
-    return settings
-
-
-def _nonlinearity(tests: Mapping[str, Any], probe_result, transforms, fitted) -> dict[str, Any]:
-    specification = {}
-    for name in ("reset", "harvey_collier", "rainbow", "quadratic", "nonlinear_probe"):
-        result = tests.get(name)
-        if result is not None:
-            specification[name] = {"p_value": result.p_value, "effect": result.effect, "severity": result.severity.value}
-    if probe_result is None:
-        probe_section = {"computed": False, "reason": "probe=False"}
-    else:
-        probe_section = probe_result.to_dict()
-    summary = model_summary(fitted)
-    return {
-        "evidence": specification,
-        "probe": probe_section,
-        "transforms": None if transforms is None else transforms.to_dict(),
-        "collapsed_equation": summary.equation(),
-        "collapse_statement": (
-            "Any linear-activation network, of any depth, trained to its optimum on this data is "
-            f"{summary.equation()}"
-        ),
-    }
-
-
-def model_summary(fitted):
-    """pandas view of a :class:`~olscheck.model.LinearFit`."""
-    from scipy import stats
-
-    from .report import ModelSummary
-
-    coefficients = fitted.coefficient_series()
-    std_errors = fitted.std_error_series()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t_values = coefficients / std_errors
-    if fitted.df_resid > 0:
-        p_values = pd.Series(2 * stats.t.sf(np.abs(t_values.to_numpy()), fitted.df_resid), index=t_values.index)
-    else:
-        p_values = pd.Series(np.nan, index=t_values.index)
-    index = fitted.design.row_index if fitted.design.row_index is not None else pd.RangeIndex(fitted.n)
-    df_model, df_resid = fitted.f_df
-    f_stat = fitted.f_statistic
-    scale = fitted.design.response_scale
-    return ModelSummary(
-        coefficients=coefficients,
-        std_errors=std_errors,
-        t_values=t_values.rename("t_value"),
-        p_values=p_values.rename("p_value"),
-        residuals=pd.Series(fitted.residuals * scale, index=index, name="residual"),
-        fitted=pd.Series(fitted.fitted * scale, index=index, name="fitted"),
-        leverage=pd.Series(fitted.leverage, index=index, name="leverage"),
-        sigma=None if fitted.sigma is None else fitted.sigma * scale,
-        r_squared=fitted.r_squared,
-        adj_r_squared=fitted.adj_r_squared,
-        f_statistic=f_stat,
-        f_df=(int(df_model), int(df_resid)),
-        f_p_value=float(stats.f.sf(f_stat, df_model, df_resid)) if f_stat is not None else None,
-        df_resid=int(fitted.df_resid),
-        rank=int(fitted.rank),
-        aliased=fitted.aliased,
-        intercept=fitted.has_intercept,
-        target=fitted.design.target,
-    )

@@ -24,7 +24,7 @@ from typing import Any, Mapping
 
 from .errors import ConfigurationError
 
-__all__ = ["Thresholds", "DEFAULT_THRESHOLDS", "TESTED_FAMILIES"]
+__all__ = ["Thresholds", "DEFAULT_THRESHOLDS", "TESTED_FAMILIES", "resolve_thresholds"]
 
 #: The assumption families whose decision rests on a p-value; ``alpha`` is
 #: shared between them (Bonferroni), so the verdict's false-alarm rate on a
@@ -258,3 +258,37 @@ class Thresholds:
 
 
 DEFAULT_THRESHOLDS = Thresholds()
+
+
+def resolve_thresholds(thresholds, alpha) -> Thresholds:
+    """One :class:`Thresholds` from ``check``'s ``thresholds`` and ``alpha`` arguments (the engine's too).
+
+    ``thresholds`` is None (the defaults), a :class:`Thresholds`, or a mapping
+    overriding fields of the defaults (unknown names are listed by
+    :meth:`Thresholds.with_overrides`); ``alpha`` overrides the significance
+    level. Raises :class:`~olscheck.errors.ConfigurationError` naming a
+    field whose value is not a finite number.
+    """
+    import numpy as np
+
+    if thresholds is None:
+        settings = DEFAULT_THRESHOLDS
+    elif isinstance(thresholds, Thresholds):
+        settings = thresholds
+    elif isinstance(thresholds, Mapping):
+        known = DEFAULT_THRESHOLDS.to_dict()
+        for name, value in thresholds.items():
+            if name not in known:
+                continue  # with_overrides lists the known names
+            # checked here so that a string or NaN names its field instead of failing a comparison
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                    or not np.isfinite(value):
+                raise ConfigurationError(f"threshold {name}={value!r} must be a finite number.")
+        settings = DEFAULT_THRESHOLDS.with_overrides(thresholds)
+    else:
+        raise ConfigurationError(f"thresholds must be a Thresholds object or a mapping, not {type(thresholds).__name__}.")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise ConfigurationError(f"alpha must be a number between 0 and 1, not {alpha!r}.")
+    if alpha != settings.alpha:
+        settings = settings.with_overrides({"alpha": float(alpha)})
+    return settings

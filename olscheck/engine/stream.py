@@ -13,7 +13,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import ConfigurationError, DataError
-from ..thresholds import Thresholds
+from ..thresholds import Thresholds, resolve_thresholds
 from .accumulate import FitStatistics
 from .fit import StreamedFit, solve
 from .layout import Layout, build_layout
@@ -122,8 +122,6 @@ def check_streaming(
     first chunk as :func:`olscheck.data.prepare` decides them for the whole
     column; the shifts of pass 1 are the first chunk's means.
     """
-    from ..api import resolve_thresholds
-
     step = progress or (lambda _description: None)
     settings = resolve_thresholds(thresholds, alpha)
     if order_by is not None:
@@ -409,12 +407,10 @@ def _sample_design(fit: StreamedFit, sample_rows: dict, categorical: tuple[str, 
 
 def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_watson_exact, order,
             alpha, intercept, chunk_rows, exact_rows, probe=False, step=lambda _description: None):
-    from scipy import stats
-
-    from ..checks import influence, linearity
+    from ..checks import influence
     from ..model import fit as fit_model
-    from ..report import DataSummary, ModelSummary, Report
-    from ..verdict import data_findings, decide
+    from ..pipeline import conclude, model_summary_from
+    from ..report import DataSummary, Report
     from .results import battery
 
     layout = fit.layout
@@ -443,24 +439,8 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
     tests.update(robust_results)
     # the rows kept whole, for the plots (component + residual needs their x)
     fit.extra["sample_fit"] = sample_fit
-    probe_result = probe_reason = None
-    if probe and sample_fit is not None:
-        from ..probe import probe_fit
 
-        step("running the out-of-sample non-linear probe on the rows kept whole")
-        probe_result = probe_fit(sample_fit, seed=int(seed))
-    elif probe:
-        probe_reason = "no rows were kept whole to fit the learners on"
-    tests["nonlinear_probe"] = linearity.nonlinear_probe(probe_result, settings)
-    if robust is not None:
-        # as in memory: a failure made by the rows the robust fit rejects is about them (on the rows kept whole)
-        rechecked = linearity.recheck_without_outliers(dict(tests), sample_fit, robust.rejected, settings,
-                                                       computed_on=sample_note or "every other row",
-                                                       probe_options={"seed": int(seed)})
-        tests.update({name: rechecked[name] for name in (*linearity.SPECIFICATION_TESTS, "nonlinear_probe")
-                      if name in rechecked})
-
-    # the model summary (as api.model_summary reads a LinearFit)
+    # the model summary: coefficients and standard errors of the whole fit, residuals of the rows kept whole
     rss = result.rss
     df_resid = fit.df_resid
     sigma2 = rss / df_resid if df_resid > 0 else math.nan
@@ -472,14 +452,6 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
     coefficients[fit.kept] = fit.coefficients
     errors = np.full(len(names), np.nan)
     errors[fit.kept] = std_errors
-    coefficient_series = pd.Series(coefficients, index=names, name="coefficient")
-    error_series = pd.Series(errors, index=names, name="std_error")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t_values = coefficient_series / error_series
-    if df_resid > 0:
-        p_values = pd.Series(2 * stats.t.sf(np.abs(t_values.to_numpy()), df_resid), index=t_values.index)
-    else:
-        p_values = pd.Series(np.nan, index=t_values.index)
     tss = fit.model_ss + rss
     r_squared = float(fit.model_ss / tss) if tss > 0 else None
     adj = None
@@ -491,23 +463,23 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
     if sample_rows is not None:
         index = sample_rows["labels"]
         residuals = sample_rows["residuals"]
-        y_sample = sample_rows["raw"][:, layout.y_column]
-        fitted_values = y_sample - residuals
+        fitted_values = sample_rows["raw"][:, layout.y_column] - residuals
         leverage = sample_rows["leverage"]
     else:
         index, residuals, fitted_values, leverage = pd.RangeIndex(0), np.zeros(0), np.zeros(0), np.zeros(0)
-    model = ModelSummary(
-        coefficients=coefficient_series, std_errors=error_series, t_values=t_values.rename("t_value"),
-        p_values=p_values.rename("p_value"),
+    model = model_summary_from(
+        coefficients=pd.Series(coefficients, index=names, name="coefficient"),
+        std_errors=pd.Series(errors, index=names, name="std_error"), df_resid=df_resid,
         residuals=pd.Series(residuals, index=index, name="residual"),
         fitted=pd.Series(fitted_values, index=index, name="fitted"),
         leverage=pd.Series(leverage, index=index, name="leverage"),
         sigma=math.sqrt(sigma2) if df_resid > 0 else None, r_squared=r_squared, adj_r_squared=adj,
-        f_statistic=f_statistic, f_df=(int(df_model), int(df_resid)),
-        f_p_value=float(stats.f.sf(f_statistic, df_model, df_resid)) if f_statistic is not None else None,
-        df_resid=int(df_resid), rank=int(fit.rank), aliased=fit.aliased, intercept=fit.has_intercept,
-        target=layout.target,
+        f_statistic=f_statistic, f_df=(df_model, df_resid), rank=fit.rank, aliased=fit.aliased,
+        intercept=fit.has_intercept, target=layout.target,
     )
+    conclusion = conclude(tests, rows_fit=sample_fit, rows_note=sample_note, robust=robust, model=model,
+                          facts=result.facts, settings=settings, seed=int(seed), probe=bool(probe),
+                          try_transforms=False, step=step)
     notes = list(fit.notes)
     if not complete:
         notes.append(
@@ -520,25 +492,14 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
         order_note="Order-dependent tests use the rows in the order given (no order_by).",
         notes=tuple(notes), formula=None,
     )
-    nonlinearity = {
-        "evidence": {name: {"p_value": tests[name].p_value, "effect": tests[name].effect,
-                            "severity": tests[name].severity.value}
-                     for name in ("reset", "harvey_collier", "rainbow", "quadratic", "nonlinear_probe") if name in tests},
-        "probe": (probe_result.to_dict() if probe_result is not None else
-                  {"computed": False, "reason": probe_reason if probe else "probe=False"}),
-        "transforms": None,
-        "collapsed_equation": model.equation(),
-        "collapse_statement": ("Any linear-activation network, of any depth, trained to its optimum on this data is "
-                               f"{model.equation()}"),
-    }
-    verdict = decide(tests, data_findings(result.facts), nonlinearity, settings, model=result.facts, transforms=None)
     options = {
         "alpha": settings.alpha, "intercept": intercept, "order_by": None, "probe": bool(probe), "seed": int(seed),
         "durbin_watson_exact": durbin_watson_exact, "breusch_godfrey_order": order,
         "thresholds": settings.to_dict(), "engine": "streaming", "chunk_rows": chunk_rows, "exact_rows": exact_rows,
     }
-    return Report(data=summary, model=model, tests=MappingProxyType(tests), collinearity=result.collinearity,
-                  influence=result.influence, nonlinearity=MappingProxyType(nonlinearity), verdict=verdict,
+    return Report(data=summary, model=model, tests=MappingProxyType(conclusion.tests),
+                  collinearity=result.collinearity, influence=result.influence,
+                  nonlinearity=MappingProxyType(conclusion.nonlinearity), verdict=conclusion.verdict,
                   options=MappingProxyType(options), version=__version__, fit=fit)
 
 

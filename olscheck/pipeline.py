@@ -1,0 +1,153 @@
+"""The one assembly of a report: battery results -> probe, rechecks, transforms -> verdict -> Report.
+
+Both ways of computing the battery end here: in memory
+(:func:`olscheck.check`) and streamed (:func:`olscheck.engine.check_streaming`)
+each fit the model and run the accumulated battery
+(:func:`olscheck.engine.results.battery`), then call :func:`conclude` with
+the results and *the rows kept whole* (every row in memory, else those the
+streaming engine kept), and :func:`model_summary_from` for the coefficient
+table. So the probe, the outlier rechecks, the transforms, the
+non-linearity evidence and the verdict are decided by one piece of code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .thresholds import Thresholds
+
+__all__ = ["Conclusion", "conclude", "model_summary", "model_summary_from", "NONLINEARITY_EVIDENCE"]
+
+#: The tests whose p-values and effects make up the report's ``nonlinearity.evidence``.
+NONLINEARITY_EVIDENCE = ("reset", "harvey_collier", "rainbow", "quadratic", "nonlinear_probe")
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    """What :func:`conclude` adds to the battery: the final tests, the non-linearity section and the verdict."""
+
+    tests: dict
+    nonlinearity: dict
+    verdict: Any
+    transforms: Any
+
+
+def conclude(tests: Mapping[str, Any], *, rows_fit, rows_note: str | None, robust, model, facts, settings: Thresholds,
+             seed: int, probe: bool, try_transforms: bool, step: Callable[[str], None],
+             no_rows_reason: str = "no rows were kept whole to fit the learners on") -> Conclusion:
+    """The probe, the rechecks without the robust fit's rejected rows, the transforms and the verdict.
+
+    Parameters
+    ----------
+    tests : mapping
+        The battery's results (influence and any grouped test included).
+    rows_fit : LinearFit or None
+        The model fitted to the rows kept whole: every row in memory, the
+        streaming engine's rows (all up to ``exact_rows``, else its seeded
+        sample, refitted); None when no rows could be fitted.
+    rows_note : str or None
+        How those rows were chosen when they are not every row (the
+        ``computed_on`` note), else None.
+    robust : olscheck.checks.influence.RobustFit or None
+        The robust comparison's outcome; its rejected rows (positions in
+        ``rows_fit``) are the ones the specification tests and the probe are
+        judged again without (:func:`olscheck.checks.linearity.recheck_without_outliers`).
+    model : ModelSummary
+        For the collapsed equation.
+    facts : olscheck.verdict.ModelFacts
+    settings, seed, probe
+        As :func:`olscheck.check`.
+    try_transforms : bool
+        Try transforms of the target and predictors when the mean fails
+        (:func:`olscheck.transforms.assess_transforms`, on ``rows_fit``).
+    step : callable
+        Progress callback.
+    """
+    from .checks import linearity
+    from .verdict import data_findings, decide, materially_nonlinear
+
+    out = dict(tests)
+    probe_result = None
+    probe_reason = "probe=False"
+    if probe and rows_fit is not None:
+        from .probe import probe_fit
+
+        step("running the out-of-sample non-linear probe" + ("" if rows_note is None else " on the rows kept whole"))
+        probe_result = probe_fit(rows_fit, seed=int(seed))
+    elif probe:
+        probe_reason = no_rows_reason
+    out["nonlinear_probe"] = linearity.nonlinear_probe(probe_result, settings)
+    if robust is not None and rows_fit is not None:
+        # a specification test (or the probe) failing only through the rows a robust fit rejects is about them
+        out.update(linearity.recheck_without_outliers(out, rows_fit, robust.rejected, settings,
+                                                      computed_on=rows_note or "every other row",
+                                                      probe_options={"seed": int(seed)}))
+    transforms = None
+    if try_transforms and rows_fit is not None and materially_nonlinear(out):
+        from .transforms import assess_transforms
+
+        step("trying transforms of the target and predictors")
+        transforms = assess_transforms(rows_fit, settings, probe=bool(probe), probe_options={"seed": int(seed)})
+    equation = model.equation()
+    nonlinearity = {
+        "evidence": {name: {"p_value": out[name].p_value, "effect": out[name].effect,
+                            "severity": out[name].severity.value}
+                     for name in NONLINEARITY_EVIDENCE if name in out},
+        "probe": probe_result.to_dict() if probe_result is not None else {"computed": False, "reason": probe_reason},
+        "transforms": None if transforms is None else transforms.to_dict(),
+        "collapsed_equation": equation,
+        "collapse_statement": ("Any linear-activation network, of any depth, trained to its optimum on this data is "
+                               f"{equation}"),
+    }
+    verdict = decide(out, data_findings(facts), nonlinearity, settings, model=facts, transforms=transforms)
+    return Conclusion(tests=out, nonlinearity=nonlinearity, verdict=verdict, transforms=transforms)
+
+
+def model_summary_from(*, coefficients: pd.Series, std_errors: pd.Series, df_resid: int, residuals: pd.Series,
+                       fitted: pd.Series, leverage: pd.Series, sigma: float | None, r_squared: float | None,
+                       adj_r_squared: float | None, f_statistic: float | None, f_df: tuple[int, int], rank: int,
+                       aliased: tuple[str, ...], intercept: bool, target: str):
+    """The :class:`~olscheck.report.ModelSummary`: t values, two-sided p-values and the F p-value added.
+
+    ``t = b / se`` and ``p = 2 P(T > |t|)`` on ``df_resid`` degrees of
+    freedom, the F test's upper tail on ``f_df``: R's ``summary.lm``.
+    """
+    from scipy import stats
+
+    from .report import ModelSummary
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_values = coefficients / std_errors
+    if df_resid > 0:
+        p_values = pd.Series(2 * stats.t.sf(np.abs(t_values.to_numpy()), df_resid), index=t_values.index)
+    else:
+        p_values = pd.Series(np.nan, index=t_values.index)
+    df_model, df_denominator = f_df
+    return ModelSummary(
+        coefficients=coefficients, std_errors=std_errors, t_values=t_values.rename("t_value"),
+        p_values=p_values.rename("p_value"), residuals=residuals, fitted=fitted, leverage=leverage, sigma=sigma,
+        r_squared=r_squared, adj_r_squared=adj_r_squared, f_statistic=f_statistic,
+        f_df=(int(df_model), int(df_denominator)),
+        f_p_value=float(stats.f.sf(f_statistic, df_model, df_denominator)) if f_statistic is not None else None,
+        df_resid=int(df_resid), rank=int(rank), aliased=tuple(aliased), intercept=bool(intercept), target=target,
+    )
+
+
+def model_summary(fitted):
+    """The :class:`~olscheck.report.ModelSummary` of an in-memory :class:`~olscheck.model.LinearFit`."""
+    index = fitted.design.row_index if fitted.design.row_index is not None else pd.RangeIndex(fitted.n)
+    scale = fitted.design.response_scale
+    return model_summary_from(
+        coefficients=fitted.coefficient_series(), std_errors=fitted.std_error_series(), df_resid=fitted.df_resid,
+        residuals=pd.Series(fitted.residuals * scale, index=index, name="residual"),
+        fitted=pd.Series(fitted.fitted * scale, index=index, name="fitted"),
+        leverage=pd.Series(fitted.leverage, index=index, name="leverage"),
+        sigma=None if fitted.sigma is None else fitted.sigma * scale, r_squared=fitted.r_squared,
+        adj_r_squared=fitted.adj_r_squared, f_statistic=fitted.f_statistic, f_df=fitted.f_df, rank=fitted.rank,
+        aliased=fitted.aliased, intercept=fitted.has_intercept, target=fitted.design.target,
+    )
