@@ -253,13 +253,32 @@ class Report:
     def findings(self) -> tuple[Finding, ...]:
         return self.verdict.findings
 
+    def coefficient_table(self, level: float = 0.95) -> Any:
+        """Estimates with classical and robust standard errors and intervals (:func:`olscheck.coefficients.coefficient_table`).
+
+        The robust columns are those of the verdict's remedy: HC3 when the
+        error variance is not constant, Newey-West HAC when errors are
+        autocorrelated, cluster-robust with ``groups=``; empty when no
+        remedy calls for them. ``.to_frame()`` gives a DataFrame.
+        """
+        from .coefficients import coefficient_table
+
+        return coefficient_table(self, level=level)
+
     def to_dict(self) -> dict[str, Any]:
-        """The report as JSON-ready data following ``olscheck.report/1``."""
+        """The report as JSON-ready data following ``olscheck.report/1``.
+
+        ``coefficient_table`` (a key the schema allows beside its own) holds
+        :meth:`coefficient_table`. It sits beside ``model``, not in it: it
+        reads the tests as well as the fit (``groups=`` changes its robust
+        columns, never the fit).
+        """
         return {
             "schema": SCHEMA_ID,
             "olscheck_version": self.version,
             "data": self.data.to_dict(),
             "model": self.model.to_dict(),
+            "coefficient_table": self.coefficient_table().to_dict(),
             "collinearity": self.collinearity.to_dict(),
             "tests": {name: result.to_dict() for name, result in self.tests.items()},
             "influence": self.influence.to_dict(),
@@ -282,6 +301,11 @@ class Report:
         r2 = self.model.r_squared
         lines.append(f"R² = {r2:.4f}, sigma = {self.model.sigma:.4g}" if r2 is not None and self.model.sigma is not None else "")
         lines.append("")
+        if self.data.columns:  # what was done with every input column, before what was found
+            from .render.text import columns_text
+
+            lines.extend(columns_text(self.data.columns))
+            lines.append("")
         width = max((len(f.check) for f in self.findings), default=10)
         for finding in self.findings:
             lines.append(f"  [{finding.severity.value:>4}] {finding.check:<{width}}  {finding.message}")
@@ -331,10 +355,19 @@ class Report:
         return save(self, path, format=format, plots=plots)
 
     def _repr_html_(self) -> str:
-        """Jupyter display: the HTML report as a fragment (CSS scoped to it)."""
-        from .render.html import to_html
+        """Jupyter display: the compact notebook view of the report.
 
-        return to_html(self, fragment=True)
+        The verdict, the Columns and findings tables and R's four diagnostic
+        plots, with every section folded into a ``<details>`` one click away.
+        Every CSS rule and id is prefixed with the root's id, unique per
+        display (the report's hash and a random suffix), so the notebook's
+        table styles do not reach the report, its styles reach nothing else,
+        and the links of each report stay inside it.
+        """
+        from .render.html import to_html
+        from .render.view import unique_report_id
+
+        return to_html(self, fragment=True, compact=True, root_id=unique_report_id(self))
 
     def __repr__(self) -> str:
         return f"<olscheck Report: {self.verdict.level}, {len(self.tests)} tests, n={self.data.n_used}>"

@@ -28,7 +28,8 @@ def _environment():
     return environment
 
 
-def to_html(report, *, plots=None, generated: str | None = None, fragment: bool = False) -> str:
+def to_html(report, *, plots=None, generated: str | None = None, fragment: bool = False, compact: bool = False,
+            root_id: str | None = None) -> str:
     """The report as one HTML document (str).
 
     Parameters
@@ -41,15 +42,30 @@ def to_html(report, *, plots=None, generated: str | None = None, fragment: bool 
     generated : str, optional
         Time stamp to print (default: now, or SOURCE_DATE_EPOCH when set).
     fragment : bool
-        A ``<div>`` with scoped CSS for Jupyter instead of a whole document.
+        A ``<div>`` with its ``<style>`` for Jupyter instead of a whole document.
+    compact : bool
+        The notebook view: verdict, Columns and findings, R's four plots up
+        front, and every section folded into a ``<details>`` one click away.
+    root_id : str, optional
+        The id of the report's root element, which prefixes every other id
+        and every CSS rule (default :func:`olscheck.render.view.report_id`,
+        stable for the same report; :meth:`olscheck.Report._repr_html_`
+        adds a random suffix).
+
+    Notes
+    -----
+    Every CSS rule starts with ``#<root_id>``: an id outranks the class
+    rules of a host page (JupyterLab's and VS Code's right-aligned table
+    cells, striped rows, centred tables), and the rules reach nothing
+    outside the report.
     """
     if plots is None:
         from .plots import render_plots
 
         plots = render_plots(report)
-    view = build_view(report, plots, generated=generated)
+    view = build_view(report, plots, generated=generated, root_id=root_id)
     template = _environment().get_template("report.html.j2")
-    return template.render(view=view, fragment=fragment)
+    return template.render(view=view, fragment=fragment, compact=compact)
 
 
 def write_html(report, path: str | Path, **options) -> Path:

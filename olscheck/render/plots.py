@@ -4,7 +4,11 @@ Every function reads a :class:`~olscheck.report.Report` and returns
 :class:`Plot` objects holding PNG bytes; nothing here decides a severity.
 Above :data:`MAX_POINTS` points, scatter plots show a seeded sample that
 always keeps the most influential rows, the Q-Q plot evenly spaced
-quantiles, and the captions say so. Component-plus-residual plots are drawn
+quantiles, and the captions say so. As R's ``plot(lm)``, the residual, Q-Q
+and scale-location plots label the :data:`LABELLED_ROWS` rows with the
+largest standardized residuals and the leverage plot those with the largest
+Cook's distances (always drawn, sampled or not); a legend names only lines
+drawn inside the axes. Component-plus-residual plots are drawn
 for at most :data:`MAX_COMPONENT_PLOTS` numeric terms; the caption names the
 rest. A plot's ``assumption`` names the report section it belongs to
 (``"probe"`` for the out-of-sample comparison).
@@ -20,12 +24,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Plot", "MAX_POINTS", "MAX_COMPONENT_PLOTS", "render_plots"]
+__all__ = ["Plot", "MAX_POINTS", "MAX_COMPONENT_PLOTS", "LABELLED_ROWS", "PALETTE_COLORS", "render_plots",
+           "extreme_rows"]
 
 #: Points drawn in one scatter plot before sampling.
 MAX_POINTS = 10_000
 #: Component-plus-residual plots drawn at most (the rest are named in a caption).
 MAX_COMPONENT_PLOTS = 6
+#: Rows labelled in the residual, Q-Q, scale-location and leverage plots (R's ``plot.lm(id.n = 3)``).
+LABELLED_ROWS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +55,31 @@ def _pyplot():
     return plt
 
 
+#: Colours of the palette PNGs (:func:`_png`).
+PALETTE_COLORS = 64
+
+
 def _png(figure) -> bytes:
+    """The figure as a 96-dpi palette PNG.
+
+    Matplotlib writes 24-bit RGBA; a plot of a few line and point colours
+    over white, with their anti-aliased edges, loses nothing visible in a
+    64-colour palette (median cut, no dithering, which would add noise to
+    flat areas) and takes about a third of the bytes. That keeps a report
+    with a dozen plots small enough for a notebook (issue 15: about 550 KB
+    of images per report before).
+    """
+    from PIL import Image
+
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
     _pyplot().close(figure)
-    return buffer.getvalue()
+    image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    # 0 and 0 are MEDIANCUT and Dither.NONE: the enums only exist from Pillow 9.1, matplotlib needs >= 9
+    palette = image.quantize(colors=PALETTE_COLORS, method=0, dither=0)
+    out = io.BytesIO()
+    palette.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def _sample(n: int, seed: int, keep: np.ndarray | None = None) -> tuple[np.ndarray, str]:
@@ -131,15 +158,26 @@ def render_plots(report, seed: int | None = None) -> list[Plot]:
         # distance of those rows from their own residuals and leverages
         with np.errstate(divide="ignore", invalid="ignore"):
             cooks = standardized**2 * leverage / (max(fit.rank, 1) * np.clip(1 - leverage, 1e-12, None))
-    top = np.argsort(np.nan_to_num(cooks, nan=0.0))[-20:] if cooks.size else None
-    rows, sample_note = _sample(residuals.size, seed, top)
+    names = [str(label) for label in report.model.residuals.index]
+    # R's plot.lm labels the rows with the largest |residual| (residual, Q-Q and scale-location plots, all
+    # ranked by the standardized residual) and the largest Cook's distance (leverage plot)
+    by_residual = extreme_rows(standardized)
+    by_cooks = extreme_rows(cooks) if cooks.size == residuals.size else np.array([], dtype=int)
+    top = np.argsort(np.nan_to_num(cooks, nan=0.0))[-20:] if cooks.size else np.array([], dtype=int)
+    # the labelled rows are always drawn, however the rest is sampled
+    rows, sample_note = _sample(residuals.size, seed, np.concatenate([top, by_residual, by_cooks]).astype(int))
+
+    def labels_of(extreme: np.ndarray) -> dict[int, str]:
+        """Positions within ``rows`` of the labelled rows, with their labels."""
+        where = {int(row): position for position, row in enumerate(rows)}
+        return {where[int(row)]: names[int(row)] for row in extreme if int(row) in where}
 
     plots = [
-        _residuals_vs_fitted(fitted[rows], residuals[rows], sample_note),
-        _qq(standardized[np.isfinite(standardized)], sample_note, seed),
-        _scale_location(fitted[rows], standardized[rows], sample_note),
+        _residuals_vs_fitted(fitted[rows], residuals[rows], sample_note, labels_of(by_residual)),
+        _qq(standardized, sample_note, seed, {int(row): names[int(row)] for row in by_residual}),
+        _scale_location(fitted[rows], standardized[rows], sample_note, labels_of(by_residual)),
         _residuals_vs_leverage(leverage[rows], standardized[rows], cooks[rows] if cooks.size else None,
-                               fit.rank, sample_note),
+                               fit.rank, sample_note, labels_of(by_cooks)),
         _acf(residuals, report.data.order_note),
     ]
     vif = _vif(report)
@@ -152,9 +190,35 @@ def render_plots(report, seed: int | None = None) -> list[Plot]:
     return plots
 
 
-def _residuals_vs_fitted(fitted, residuals, note) -> Plot:
+def extreme_rows(values: np.ndarray, count: int = LABELLED_ROWS) -> np.ndarray:
+    """Positions of the ``count`` largest finite ``|values|``, largest first (R's ``plot.lm`` ``id.n``)."""
+    values = np.asarray(values, dtype=float)
+    magnitude = np.where(np.isfinite(values), np.abs(values), -np.inf)
+    finite = int(np.isfinite(values).sum())
+    if finite == 0:
+        return np.array([], dtype=int)
+    order = np.argsort(-magnitude, kind="stable")
+    return order[:min(count, finite)]
+
+
+def _label(axes, x: np.ndarray, y: np.ndarray, labels: dict[int, str]) -> None:
+    """Write each row's label beside its point, on the side away from the middle so it stays inside."""
+    if not labels:
+        return
+    middle = float(np.nanmedian(x)) if x.size else 0.0
+    for position, text in labels.items():
+        px, py = float(x[position]), float(y[position])
+        if not (np.isfinite(px) and np.isfinite(py)):
+            continue
+        right = px <= middle
+        axes.annotate(_text(text), (px, py), xytext=(4 if right else -4, 2), textcoords="offset points",
+                      ha="left" if right else "right", va="bottom", fontsize=7, color="#1c2833")
+
+
+def _residuals_vs_fitted(fitted, residuals, note, labels=None) -> Plot:
     figure, axes = _figure()
     axes.scatter(fitted, residuals, color="#3b6ea5", edgecolors="none", **_marker(fitted.size))
+    _label(axes, fitted, residuals, labels or {})
     axes.axhline(0, color="#555", linewidth=0.8, linestyle="--")
     line = _smooth(fitted, residuals)
     if line is not None:
@@ -164,13 +228,25 @@ def _residuals_vs_fitted(fitted, residuals, note) -> Plot:
     axes.set_ylabel("residuals")
     axes.set_title("Residuals vs fitted")
     return Plot("residuals_vs_fitted", "Residuals vs fitted", "linearity", _png(figure),
-                "A flat smoother around zero means the mean is linear; a curve means it is not." + note)
+                "A flat smoother around zero means the mean is linear; a curve means it is not."
+                + _labelled(labels, "largest standardized residuals") + note)
 
 
-def _qq(standardized, note, seed) -> Plot:
+def _labelled(labels, what: str) -> str:
+    """The caption's sentence naming the labelled rows."""
+    if not labels:
+        return ""
+    return f" Labelled: the rows with the {what} ({', '.join(labels.values())})."
+
+
+def _qq(standardized, note, seed, labels=None) -> Plot:
     from scipy import stats
 
-    values = np.sort(standardized)
+    standardized = np.asarray(standardized, dtype=float)
+    finite_rows = np.flatnonzero(np.isfinite(standardized))
+    order = finite_rows[np.argsort(standardized[finite_rows], kind="stable")]
+    rank_of = {int(row): rank for rank, row in enumerate(order)}  # a row's place among the sorted values
+    values = standardized[order]
     if values.size > MAX_POINTS:
         positions = np.unique(np.linspace(0, values.size - 1, MAX_POINTS).round().astype(int))
     else:
@@ -180,6 +256,8 @@ def _qq(standardized, note, seed) -> Plot:
     theoretical = stats.norm.ppf(probabilities)
     figure, axes = _figure(4.4, 4.0)
     axes.scatter(theoretical[positions], values[positions], color="#3b6ea5", edgecolors="none", **_marker(positions.size))
+    labels = {row: text for row, text in (labels or {}).items() if row in rank_of}
+    _label(axes, theoretical, values, {rank_of[row]: text for row, text in labels.items()})
     if n >= 2:
         q_sample = np.quantile(values, [0.25, 0.75])
         q_theory = stats.norm.ppf([0.25, 0.75])
@@ -190,17 +268,19 @@ def _qq(standardized, note, seed) -> Plot:
     axes.set_xlabel("theoretical normal quantiles")
     axes.set_ylabel("standardized residuals")
     axes.set_title("Normal Q-Q")
-    caption = "Points on the line mean normal errors; S-shapes mean heavy or light tails, a bow means skew."
+    caption = ("Points on the line mean normal errors; S-shapes mean heavy or light tails, a bow means skew."
+               + _labelled(labels, "largest standardized residuals"))
     if values.size > MAX_POINTS:
         caption += f" Showing {positions.size:,} evenly spaced quantiles of {values.size:,}."
     return Plot("qq", "Normal Q-Q", "normality", _png(figure), caption)
 
 
-def _scale_location(fitted, standardized, note) -> Plot:
+def _scale_location(fitted, standardized, note, labels=None) -> Plot:
     root = np.sqrt(np.abs(standardized))
     finite = np.isfinite(root)
     figure, axes = _figure()
     axes.scatter(fitted[finite], root[finite], color="#3b6ea5", edgecolors="none", **_marker(int(finite.sum())))
+    _label(axes, fitted, root, labels or {})
     line = _smooth(fitted[finite], root[finite])
     if line is not None:
         axes.plot(*line, color="#c0392b", linewidth=1.6)
@@ -208,35 +288,48 @@ def _scale_location(fitted, standardized, note) -> Plot:
     axes.set_ylabel("√|standardized residuals|")
     axes.set_title("Scale-location")
     return Plot("scale_location", "Scale-location", "homoskedasticity", _png(figure),
-                "A flat smoother means constant error variance; a rising one means variance grows with the mean." + note)
+                "A flat smoother means constant error variance; a rising one means variance grows with the mean."
+                + _labelled(labels, "largest standardized residuals") + note)
 
 
-def _residuals_vs_leverage(leverage, standardized, cooks, rank, note) -> Plot:
+def _residuals_vs_leverage(leverage, standardized, cooks, rank, note, labels=None) -> Plot:
     figure, axes = _figure()
     finite = np.isfinite(standardized)
     axes.scatter(leverage[finite], standardized[finite], color="#3b6ea5", edgecolors="none", **_marker(int(finite.sum())))
+    _label(axes, leverage, standardized, labels or {})
     axes.axhline(0, color="#555", linewidth=0.8, linestyle="--")
     upper = max(float(np.max(leverage)) if leverage.size else 0.5, 0.05) * 1.05
+    finite_values = standardized[finite]
+    span = float(np.max(np.abs(finite_values))) if finite_values.size else 3.0
+    limit = max(span, 3) * 1.15
+    axes.set_ylim(-limit, limit)
+    axes.set_xlim(0, upper)
     grid = np.linspace(max(upper / 200, 1e-4), upper, 200)
+    drawn = []
     for level, style in ((0.5, ":"), (1.0, "--")):
         # Cook's D = r² h / (p (1 - h)) = level  ->  r = ±sqrt(level p (1 - h) / h)
         bound = np.sqrt(level * rank * (1 - grid) / grid)
         bound[grid >= 1] = np.nan
-        axes.plot(grid, bound, color="#c0392b", linestyle=style, linewidth=1)
-        axes.plot(grid, -bound, color="#c0392b", linestyle=style, linewidth=1, label=f"Cook's D = {level:g}")
-    finite_values = standardized[finite]
-    span = float(np.max(np.abs(finite_values))) if finite_values.size else 3.0
-    axes.set_ylim(-max(span, 3) * 1.15, max(span, 3) * 1.15)
-    axes.set_xlim(0, upper)
-    handles, labels = axes.get_legend_handles_labels()
-    axes.legend(handles[:2], labels[:2], fontsize=8, loc="best")
+        if not np.any(bound <= limit):
+            continue  # the contour lies wholly outside the axes: neither drawn nor in the legend
+        axes.plot(grid, bound, color="#c0392b", linestyle=style, linewidth=1, label=f"Cook's D = {level:g}")
+        axes.plot(grid, -bound, color="#c0392b", linestyle=style, linewidth=1)
+        drawn.append(level)
+    if drawn:
+        axes.legend(fontsize=8, loc="best")
     axes.set_xlabel("leverage")
     axes.set_ylabel("standardized residuals")
     axes.set_title("Residuals vs leverage")
     worst = float(np.nanmax(cooks)) if cooks is not None and cooks.size else None
-    caption = "Points beyond the dashed Cook's distance 1 contour move the fit on their own."
+    if 1.0 in drawn:
+        caption = "Points beyond the dashed Cook's distance 1 contour move the fit on their own."
+    elif drawn:
+        caption = "Points beyond the dotted Cook's distance 0.5 contour weigh heavily on the fit (1 lies off the plot)."
+    else:
+        caption = "No point comes near Cook's distance 0.5: its contour lies outside the plot."
     if worst is not None:
         caption += f" Largest Cook's distance: {worst:.3g}."
+    caption += _labelled(labels, "largest Cook's distances")
     return Plot("residuals_vs_leverage", "Residuals vs leverage", "no_influential_points", _png(figure), caption + note)
 
 

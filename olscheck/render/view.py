@@ -1,7 +1,8 @@
 """Report -> presentation data shared by the HTML and Markdown templates.
 
-Formats numbers, orders findings and groups results by assumption. It reads
-the severities the checks decided and never compares a statistic with a
+Formats numbers, orders findings and groups results by assumption (one
+judgement per assumption: :func:`assumption_judgements`). It reads the
+severities the checks decided and never compares a statistic with a
 cut-off. Everything here is plain text: the templates escape it for their
 format (HTML autoescape, Markdown escaping), so user data (column names,
 level labels, file names) can never become markup.
@@ -9,14 +10,18 @@ level labels, file names) can never become markup.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import platform
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["ReportView", "build_view", "format_number", "format_p", "split_code", "generated_stamp"]
+__all__ = ["ReportView", "Judgement", "assumption_judgements", "build_view", "format_number", "format_p",
+           "split_code", "generated_stamp", "report_id", "unique_report_id", "column_rows", "KEY_PLOTS"]
 
 ASSUMPTION_ORDER = [
     ("linearity", "Linearity of the mean"),
@@ -42,6 +47,13 @@ LEVEL_TEXT = {
 }
 
 SEVERITY_ORDER = ["ok", "note", "warn", "fail"]
+
+#: The plots the compact (notebook) view shows up front: R's ``plot(lm)`` four.
+KEY_PLOTS = ("residuals_vs_fitted", "qq", "scale_location", "residuals_vs_leverage")
+
+#: Headers of the Columns table, in order (the keys of :func:`column_rows`).
+COLUMN_HEADERS = (("name", "column"), ("role", "role"), ("kind", "kind"), ("distinct", "distinct"),
+                  ("missing", "missing"), ("reason", "reason"))
 
 #: Options of :func:`olscheck.check` in the order a reproducing call names them.
 _CALL_OPTIONS = ("intercept", "order_by", "groups", "alpha", "probe", "seed", "durbin_watson_exact",
@@ -108,6 +120,39 @@ def generated_stamp() -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def report_id(report, document: dict[str, Any] | None = None) -> str:
+    """A stable id for the report's root element: ``olscheck-`` and 12 hex digits of its JSON.
+
+    Every id inside the report is prefixed with it, so two different reports
+    on one page (a notebook) never share an id and each one's links stay in
+    it; the same report gives the same id, so its files are reproducible.
+    ``document`` is ``report.to_dict()`` when the caller has it already.
+    """
+    document = report.to_dict() if document is None else document
+    text = json.dumps(document, sort_keys=True, allow_nan=False, ensure_ascii=False)
+    return f"olscheck-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:12]}"
+
+
+def unique_report_id(report) -> str:
+    """:func:`report_id` with a random suffix: for a notebook, where one report may be displayed twice."""
+    return f"{report_id(report)}-{secrets.token_hex(3)}"
+
+
+def column_rows(columns) -> list[dict[str, str]]:
+    """The Columns table as text cells (``report.data.columns``: :class:`~olscheck.report.ColumnDecision`)."""
+    return [
+        {
+            "name": str(column.name),
+            "role": str(column.role),
+            "kind": str(column.kind),
+            "distinct": format_number(column.distinct),
+            "missing": format_number(column.missing),
+            "reason": "—" if column.reason is None else str(column.reason),
+        }
+        for column in columns
+    ]
+
+
 # ----------------------------------------------------------------------------- view types
 @dataclass
 class TestRow:
@@ -120,16 +165,47 @@ class TestRow:
     effect_name: str
     severity: str
     message: str
+    #: The message says what the section's judgement (or an earlier test) already says.
+    repeats: bool = False
 
 
 @dataclass
 class FindingRow:
+    """One check's finding, as evidence under its assumption's judgement.
+
+    ``repeats`` is true when an earlier row of the same assumption (or the
+    judgement) already says the same sentence: the templates then do not
+    print it again.
+    """
+
     check: str
     assumption: str
     section: str
     severity: str
     effect: str
     message: str
+    repeats: bool = False
+
+
+@dataclass
+class Judgement:
+    """One assumption's verdict: the worst severity its checks decided, in the words of the check that decided it.
+
+    ``rows`` are every finding of the assumption, the deciding one first
+    (its message is the judgement's); the rest are the evidence.
+    """
+
+    assumption: str
+    title: str
+    section: str
+    severity: str
+    check: str
+    message: str
+    rows: list[FindingRow] = field(default_factory=list)
+
+    @property
+    def evidence(self) -> list[FindingRow]:
+        return self.rows[1:]
 
 
 @dataclass
@@ -153,6 +229,8 @@ class Section:
     key: str
     title: str
     severity: str
+    #: The assumption's one judgement (None when no finding belongs to it).
+    judgement: Judgement | None = None
     tests: list[TestRow] = field(default_factory=list)
     plots: list[Any] = field(default_factory=list)
     remedies: list[RemedyView] = field(default_factory=list)
@@ -167,12 +245,20 @@ class ReportView:
     headline: str
     summary: str
     target: str
-    problems: list[FindingRow]
-    passed: list[FindingRow]
+    #: One judgement per assumption with a note, warning or failure, the most serious first.
+    problems: list[Judgement]
+    #: The assumptions whose checks all passed.
+    passed: list[Judgement]
     sections: list[Section]
     equation: str
     collapse_text: str
-    coefficients: list[dict[str, str]]
+    #: One dict of text per term: term, estimate, std_error, interval, t, p, and robust_std_error,
+    #: robust_interval and ``changed`` (the table's own judgement of a material change) when robust_label is set.
+    coefficients: list[dict[str, Any]]
+    #: The robust standard errors beside the classical ones ("HC3", "HAC", "cluster"), or "" when none.
+    robust_label: str
+    #: Which robust errors, why, and what a highlighted row means; "" when none.
+    robust_note: str
     fit_stats: list[tuple[str, str]]
     transforms: list[dict[str, str]]
     box_cox_lambda: str | None
@@ -189,6 +275,13 @@ class ReportView:
     versions: list[tuple[str, str]]
     title: str
     generated: str
+    #: The id of the report's root element; every other id is ``{root_id}-{name}``.
+    root_id: str = "olscheck-report"
+    #: R's four plots, shown up front in the compact view (also still in their sections).
+    key_plots: list[Any] = field(default_factory=list)
+    #: ``report.data.columns`` as text (:func:`column_rows`); empty when the columns were not screened.
+    columns: list[dict[str, str]] = field(default_factory=list)
+    column_headers: list[tuple[str, str]] = field(default_factory=lambda: list(COLUMN_HEADERS))
 
 
 def _worst(severities: list[str]) -> str:
@@ -202,8 +295,20 @@ def _effect_text(effect: Any, effect_name: str | None) -> str:
 
 
 # ----------------------------------------------------------------------------- build
-def build_view(report, plots: list[Any] | None = None, generated: str | None = None) -> ReportView:
-    """Presentation data for ``report`` (``plots`` from :func:`olscheck.render.plots.render_plots`)."""
+def build_view(report, plots: list[Any] | None = None, generated: str | None = None,
+               root_id: str | None = None) -> ReportView:
+    """Presentation data for ``report``.
+
+    Parameters
+    ----------
+    report : Report
+    plots : list of Plot, optional
+        From :func:`olscheck.render.plots.render_plots`.
+    generated : str, optional
+        The time stamp (default :func:`generated_stamp`).
+    root_id : str, optional
+        The id of the report's root element (default :func:`report_id`).
+    """
     document = report.to_dict()
     plots = list(plots or [])
     data = document["data"]
@@ -226,31 +331,17 @@ def build_view(report, plots: list[Any] | None = None, generated: str | None = N
 
     shown = [s for s in sections.values() if s.tests or s.plots or s.remedies or s.advice]
     shown_keys = {s.key for s in shown}
-    problems, passed = [], []
-    for finding in report.verdict.findings:
-        row = FindingRow(
-            check=finding.check,
-            assumption=ASSUMPTION_TITLES.get(finding.assumption.value, finding.assumption.value),
-            section=finding.assumption.value if finding.assumption.value in shown_keys else "",
-            severity=finding.severity.value,
-            effect=_effect_text(finding.effect, finding.effect_name),
-            message=finding.message,
-        )
-        (passed if row.severity == "ok" else problems).append(row)
-    # most serious first; the verdict's own order breaks ties
-    problems.sort(key=lambda row: -SEVERITY_ORDER.index(row.severity))
+    judgements = assumption_judgements(report.verdict.findings, shown_keys)
+    for judgement in judgements:
+        section = sections.get(judgement.assumption)
+        if section is not None:
+            section.judgement = judgement
+            _mark_repeats(section)
+    problems = [j for j in judgements if j.severity != "ok"]
+    passed = [j for j in judgements if j.severity == "ok"]
 
     model = document["model"]
-    coefficients = [
-        {
-            "term": term,
-            "estimate": format_number(value, 6),
-            "std_error": format_number(model["std_errors"].get(term), 4),
-            "t": format_number(model["t_values"].get(term), 4),
-            "p": format_p(model["p_values"].get(term)),
-        }
-        for term, value in model["coefficients"].items()
-    ]
+    coefficients, robust_label, robust_note = _coefficient_rows(report)
     if model["f_statistic"] is None:
         f_text = "—"
     else:
@@ -323,6 +414,8 @@ def build_view(report, plots: list[Any] | None = None, generated: str | None = N
             "optimum on this data, collapses to one affine map: this least-squares fit."
         ),
         coefficients=coefficients,
+        robust_label=robust_label,
+        robust_note=robust_note,
         fit_stats=fit_stats,
         transforms=transforms,
         box_cox_lambda=None if lam is None else format_number(lam),
@@ -339,7 +432,100 @@ def build_view(report, plots: list[Any] | None = None, generated: str | None = N
         versions=_versions(document.get("olscheck_version") or ""),
         title=f"olscheck: {data['target']} — {level_label}",
         generated=generated or generated_stamp(),
+        root_id=root_id or report_id(report, document),
+        key_plots=[plot for key in KEY_PLOTS for plot in plots if plot.key == key],
+        columns=column_rows(getattr(report.data, "columns", ()) or ()),
     )
+
+
+#: How the coefficient table names each robust estimator in its column headers.
+ROBUST_LABELS = {"HC3": "HC3", "HAC": "HAC", "cluster": "cluster-robust"}
+
+
+def _interval(lower: Any, upper: Any) -> str:
+    if lower is None or upper is None:
+        return "—"
+    return f"[{format_number(lower)}, {format_number(upper)}]"
+
+
+def _coefficient_rows(report) -> tuple[list[dict[str, Any]], str, str]:
+    """The coefficient table as text (:meth:`olscheck.Report.coefficient_table`), its robust label and note."""
+    table = report.coefficient_table()
+    percent = f"{table.level:.0%}"
+    rows = []
+    for row in table.rows:
+        rows.append({
+            "term": row.term,
+            "estimate": format_number(row.estimate, 6),
+            "std_error": format_number(row.std_error),
+            "interval": _interval(row.lower, row.upper),
+            "t": format_number(row.t_value),
+            "p": format_p(row.p_value),
+            "robust_std_error": format_number(row.robust_std_error),
+            "robust_interval": _interval(row.robust_lower, row.robust_upper),
+            "changed": bool(row.material or row.conclusion_changed),
+        })
+    if table.robust is None:
+        return rows, "", ""
+    label = ROBUST_LABELS.get(table.robust, table.robust)
+    note = (f"{label} columns: the standard errors of the remedy ({table.estimator}), because {table.reason} "
+            f"({table.source}). Classical {percent} intervals use Student's t with {table.df_resid} df, the "
+            f"robust ones the normal quantile, as statsmodels' fit(cov_type=...) does. Marked rows: the "
+            f"standard error changes materially or the interval changes side of zero.")
+    if any(row.robust_std_error is None and row.estimate is not None for row in table.rows):
+        note += " The battery computes robust errors for the slopes only: the intercept's are left empty."
+    return rows, label, note
+
+
+def assumption_judgements(findings, sections: set[str] | None = None) -> list[Judgement]:
+    """One judgement per assumption from the severities the checks decided, the most serious first.
+
+    An assumption's severity is the worst of its findings' (the checks
+    already decided each one, primary tests at the family-wise level and
+    supporting ones as notes at most); its message is that of the first
+    finding, in the verdict's order, with that severity. Every finding
+    becomes a row under it, the deciding one first; a row whose message an
+    earlier row of the assumption already gave is marked ``repeats``.
+    Ties between assumptions keep the report's section order.
+
+    Parameters
+    ----------
+    findings : sequence of Finding
+        ``report.verdict.findings``.
+    sections : set of str, optional
+        Assumptions with a section in the report (their rows link to it);
+        all when omitted.
+    """
+    grouped: dict[str, list] = {}
+    for finding in findings:
+        grouped.setdefault(finding.assumption.value, []).append(finding)
+    order = [key for key, _ in ASSUMPTION_ORDER]
+    judgements = []
+    for assumption, members in grouped.items():
+        worst = _worst([f.severity.value for f in members])
+        lead = next(f for f in members if f.severity.value == worst)
+        link = assumption if sections is None or assumption in sections else ""
+        title = ASSUMPTION_TITLES.get(assumption, assumption)
+        rows, said = [], set()
+        for finding in [lead] + [f for f in members if f is not lead]:
+            rows.append(FindingRow(check=finding.check, assumption=title, section=link,
+                                   severity=finding.severity.value,
+                                   effect=_effect_text(finding.effect, finding.effect_name),
+                                   message=finding.message, repeats=finding.message in said))
+            said.add(finding.message)
+        judgements.append(Judgement(assumption=assumption, title=title, section=link, severity=worst,
+                                    check=lead.check, message=lead.message, rows=rows))
+    judgements.sort(key=lambda j: (-SEVERITY_ORDER.index(j.severity),
+                                   order.index(j.assumption) if j.assumption in order else len(order)))
+    return judgements
+
+
+def _mark_repeats(section: Section) -> None:
+    """Mark the test rows whose message the section's judgement or an earlier test already gave."""
+    said = {section.judgement.message} if section.judgement is not None else set()
+    for row in section.tests:
+        row.repeats = row.message in said
+        said.add(row.message)
 
 
 def _fill_tests(report, document, sections) -> None:

@@ -91,9 +91,28 @@ def test_hostile_column_name_is_escaped_text(html):
     assert "<b>" not in html and "<script" not in html.lower()
 
 
+def root_id(document: str) -> str:
+    """The id of the report's root element (``<div class="olscheck" id=...>``)."""
+    return next(attributes["id"] for tag, attributes in parse(document).tags
+                if tag == "div" and attributes.get("class") == "olscheck")
+
+
+def local_ids(document: str) -> set[str]:
+    """The ids inside the report, without the root's prefix; every id must carry it."""
+    root = root_id(document)
+    ids = {attributes["id"] for _, attributes in parse(document).tags if attributes.get("id")} - {root}
+    assert all(i.startswith(root + "-") for i in ids), sorted(ids)
+    return {i[len(root) + 1:] for i in ids}
+
+
+def section_html(document: str, key: str, until: str) -> str:
+    root = root_id(document)
+    return document.split(f'id="{root}-{key}"', 1)[1].split(f'id="{root}-{until}"', 1)[0]
+
+
 def test_sections_tables_remedies_and_footer(html, report):
     parsed = parse(html)
-    ids = {attributes.get("id") for _, attributes in parsed.tags}
+    ids = local_ids(html)
     assert {"verdict", "findings", "linearity", "homoskedasticity", "model", "probe", "data-summary"} <= ids
     text = " ".join(parsed.text)
     for name in report.tests:
@@ -106,15 +125,17 @@ def test_sections_tables_remedies_and_footer(html, report):
     assert "Generated" not in text or "2026-01-01" in text
     assert "2026-01-01 00:00 UTC" in text
     # internal links point at sections that exist
-    for tag, attributes in parsed.tags:
-        if tag == "a":
-            assert attributes["href"][1:] in ids
+    every = {attributes.get("id") for _, attributes in parsed.tags}
+    links = [attributes["href"] for tag, attributes in parsed.tags if tag == "a"]
+    assert links
+    for href in links:
+        assert href[1:] in every and href.startswith("#" + root_id(html) + "-")
 
 
 def test_probe_section_shows_learners_and_plot(html, report):
     probe = report.nonlinearity["probe"]
     assert probe["computed"]
-    section = html.split('id="probe"', 1)[1].split('id="data-summary"', 1)[0]
+    section = section_html(html, "probe", "data-summary")
     for name in probe["models"]:
         assert (name if name != "ols" else "OLS") in section
     assert 'alt="Out-of-sample comparison"' in section
@@ -122,26 +143,89 @@ def test_probe_section_shows_learners_and_plot(html, report):
 
 def test_probe_not_run_says_why(linear_report):
     html = to_html(linear_report, plots=[])
-    section = html.split('id="probe"', 1)[1].split('id="data-summary"', 1)[0]
+    section = section_html(html, "probe", "data-summary")
     assert "Not run" in section and "probe=False" in section
+
+
+def css_selectors(document: str) -> list[str]:
+    css = document.split("<style>", 1)[1].split("</style>", 1)[0]
+    css = re.sub(r"@media[^{]*\{", "", css)  # the rules inside a media query are checked like the others
+    return [rule.split("{")[0].strip() for rule in re.findall(r"[^{}]+\{[^{}]*\}", css)]
 
 
 def test_fragment_for_jupyter(report, plots):
     fragment = to_html(report, plots=plots, fragment=True)
     assert "<html" not in fragment and "<body" not in fragment
     assert fragment.lstrip().startswith("<style>")
-    # every rule is scoped to the report's container, so a notebook's own styles stay untouched
-    css = fragment.split("<style>", 1)[1].split("</style>", 1)[0]
-    selectors = [rule.split("{")[0].strip() for rule in re.findall(r"[^{}]+\{[^{}]*\}", css)]
+    # every rule starts with the root's id: it outranks a notebook's class rules and reaches nothing outside
+    root = root_id(fragment)
+    selectors = css_selectors(fragment)
+    assert len(selectors) > 30
     for selector in selectors:
-        if selector.startswith("@media") or selector.startswith("body.olscheck-page"):
-            continue
-        assert all(part.strip().startswith(".olscheck") for part in selector.split(",")), selector
+        for part in selector.split(","):
+            assert part.strip() == f"#{root}" or part.strip().startswith(f"#{root} "), selector
 
 
-def test_repr_html_is_the_fragment(linear_report):
+def test_the_page_scopes_its_rules_too(html):
+    root = root_id(html)
+    for selector in css_selectors(html):
+        for part in selector.split(","):
+            part = part.strip()
+            assert part == f"#{root}" or part.startswith(f"#{root} ") or part.startswith("body.olscheck-page"), part
+
+
+def test_ids_are_stable_per_report_and_differ_between_reports(report, linear_report, plots):
+    first, again = to_html(report, plots=plots), to_html(report, plots=plots)
+    assert root_id(first) == root_id(again)  # a file is reproducible
+    other = to_html(linear_report, plots=[])
+    assert root_id(other) != root_id(first)
+    assert not {root_id(first) + "-" + i for i in local_ids(first)} & {root_id(other) + "-" + i for i in local_ids(other)}
+    # the ids never sit on headings: JupyterLab rewrites the ids of headings in outputs
+    assert not [tag for tag, attributes in parse(first).tags if tag in ("h1", "h2", "h3") and attributes.get("id")]
+
+
+def test_repr_html_is_the_compact_fragment(linear_report):
     fragment = linear_report._repr_html_()
     assert 'class="olscheck"' in fragment and "<html" not in fragment
+    # displayed twice in one notebook, each display keeps its own ids
+    assert root_id(fragment) != root_id(linear_report._repr_html_())
+    assert root_id(fragment).startswith("olscheck-")
+    parsed = parse(fragment)
+    folded = [attributes["id"] for tag, attributes in parsed.tags if tag == "details" and attributes.get("id")]
+    assert {f"{root_id(fragment)}-{key}" for key in ("linearity", "model", "probe", "data-summary")} <= set(folded)
+    # the verdict and the findings are not folded away
+    assert f'id="{root_id(fragment)}-verdict"' in fragment.split("<details", 1)[0]
+    assert f'id="{root_id(fragment)}-findings"' in fragment.split('class="section"', 1)[0]
+
+
+def test_compact_findings_name_the_evidence_in_the_judgement_row(report, plots):
+    from olscheck.render.view import build_view
+
+    compact = to_html(report, plots=[], fragment=True, compact=True)
+    table = compact.split('<table class="findings">', 1)[1].split("</table>", 1)[0]
+    assert 'class="evidence"' not in table
+    view = build_view(report, [])
+    assert table.count('class="judgement"') == len(view.problems)
+    for judgement in view.problems:
+        if judgement.evidence:
+            listed = " · ".join(f"{row.check} ({row.severity})" for row in judgement.evidence)
+            assert f"Evidence: {listed}" in table
+    # the page keeps one row per check
+    page = to_html(report, plots=[])
+    full = page.split('<table class="findings">', 1)[1].split("</table>", 1)[0]
+    assert full.count('<tr class="judgement">') + full.count('<tr class="evidence">') == sum(
+        len(j.rows) for j in view.problems)
+
+
+def test_compact_view_shows_the_key_plots_once(report, plots):
+    from olscheck.render.view import KEY_PLOTS
+
+    compact = to_html(report, plots=plots, fragment=True, compact=True)
+    alts = [attributes["alt"] for tag, attributes in parse(compact).tags if tag == "img"]
+    assert sorted(alts) == sorted(plot.title for plot in plots)  # every plot, none twice
+    up_front = compact.split('class="section"', 1)[0]
+    for plot in plots:
+        assert (f'alt="{plot.title}"' in up_front) == (plot.key in KEY_PLOTS), plot.key
 
 
 def test_reproducible_with_source_date_epoch(linear_report, monkeypatch):
@@ -183,7 +267,7 @@ def test_unknown_suffix_is_a_clear_error(linear_report, tmp_path):
 # ----------------------------------------------------------------------------- in a browser
 INSPECT = r"""
 (() => {
-  const verdict = document.getElementById('verdict');
+  const verdict = document.querySelector('[id$="verdict"]');  // the report's is "<root id>-verdict"
   const box = verdict ? verdict.getBoundingClientRect() : null;
   const style = verdict ? getComputedStyle(verdict) : null;
   const matches = [];

@@ -135,3 +135,103 @@ def test_a_streamed_report_beyond_the_rows_kept_whole_plots_its_sample(tmp_path)
     html = tmp_path / "streamed.html"
     write_report(report, html)
     assert "<img" in html.read_text()
+
+
+# ----------------------------------------------------------------------------- labels and legends
+@pytest.fixture(scope="module")
+def outlier_frame():
+    rng = np.random.default_rng(3)
+    n = 80
+    x, x2 = rng.normal(size=n), rng.normal(size=n)
+    y = 1 + x + rng.normal(size=n)
+    y[5] += 6  # one gross outlier
+    return pd.DataFrame({"y": y, "x": x, "x2": x2}, index=[f"r{i}" for i in range(n)])
+
+
+def test_the_most_extreme_rows_are_labelled_as_r_does(outlier_frame, monkeypatch):
+    """R's plot(lm) labels the 3 largest |standardized residuals| and the 3 largest Cook's distances."""
+    import statsmodels.formula.api as smf
+
+    influence = smf.ols("y ~ x + x2", outlier_frame).fit().get_influence()
+    standardized = pd.Series(influence.resid_studentized_internal, index=outlier_frame.index)
+    cooks = pd.Series(influence.cooks_distance[0], index=outlier_frame.index)
+    by_residual = list(standardized.abs().sort_values(ascending=False).index[:3])
+    by_cooks = list(cooks.sort_values(ascending=False).index[:3])
+    assert by_residual[0] == "r5"
+
+    calls: list[tuple[matplotlib.axes.Axes, str]] = []
+    original = matplotlib.axes.Axes.annotate
+
+    def recording(self, text, *args, **kwargs):
+        calls.append((self, str(text)))
+        return original(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "annotate", recording)
+    report = olscheck.check(outlier_frame, target="y", probe=False)
+    plots = {plot.key: plot for plot in render_plots(report)}
+    written = [(axes.get_title(), text) for axes, text in calls]  # titles are set once a plot is drawn
+    for key, title, expected in (("residuals_vs_fitted", "Residuals vs fitted", by_residual),
+                                 ("qq", "Normal Q-Q", by_residual),
+                                 ("scale_location", "Scale-location", by_residual),
+                                 ("residuals_vs_leverage", "Residuals vs leverage", by_cooks)):
+        assert sorted(text for t, text in written if t == title) == sorted(expected), key
+        assert f"({', '.join(expected)})" in plots[key].caption, key
+    # the component-plus-residual and other plots label nothing
+    assert {t for t, _ in written} == {"Residuals vs fitted", "Normal Q-Q", "Scale-location", "Residuals vs leverage"}
+
+
+def test_labelled_rows_are_drawn_when_the_scatter_is_sampled(large_report):
+    from olscheck.render.plots import extreme_rows
+
+    rows, _ = _sample(large_report.data.n_used, 0, extreme_rows(large_report.model.residuals.to_numpy()))
+    assert set(extreme_rows(large_report.model.residuals.to_numpy())) <= set(rows.tolist())
+
+
+def test_extreme_rows_skips_missing_values():
+    from olscheck.render.plots import extreme_rows
+
+    assert extreme_rows(np.array([0.1, np.nan, -5.0, 2.0, np.inf, 3.0])).tolist() == [2, 5, 3]
+    assert extreme_rows(np.array([np.nan, 1.0])).tolist() == [1]
+    assert extreme_rows(np.array([np.nan])).tolist() == []
+
+
+def legend_texts(monkeypatch) -> dict[str, list[str]]:
+    """Legend texts by plot title, filled in as plots are drawn (read it after rendering)."""
+    calls: list = []
+    original = matplotlib.axes.Axes.legend
+
+    def recording(self, *args, **kwargs):
+        legend = original(self, *args, **kwargs)
+        calls.append((self, legend))
+        return legend
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "legend", recording)
+
+    class Seen(dict):
+        def __getitem__(self, title):
+            return {axes.get_title(): [t.get_text() for t in legend.get_texts()] for axes, legend in calls}[title]
+
+        def __contains__(self, title):
+            return title in {axes.get_title() for axes, _ in calls}
+
+    return Seen()
+
+
+def test_the_leverage_legend_names_only_the_contours_inside_the_axes(monkeypatch):
+    # many rows, low leverage, no outlier: Cook's 0.5 and 1 contours lie far above the points
+    rng = np.random.default_rng(11)
+    n = 2_000
+    x = rng.normal(size=(n, 2))
+    frame = pd.DataFrame({"y": x @ [1.0, 1.0] + rng.normal(size=n), "a": x[:, 0], "b": x[:, 1]})
+    seen = legend_texts(monkeypatch)
+    plots = {plot.key: plot for plot in render_plots(olscheck.check(frame, target="y", probe=False))}
+    assert "Residuals vs leverage" not in seen  # nothing drawn, so no legend
+    assert "outside the plot" in plots["residuals_vs_leverage"].caption
+    assert "dashed Cook's distance 1" not in plots["residuals_vs_leverage"].caption
+
+
+def test_the_leverage_legend_names_the_contours_drawn(outlier_frame, monkeypatch):
+    seen = legend_texts(monkeypatch)
+    plots = {plot.key: plot for plot in render_plots(olscheck.check(outlier_frame, target="y", probe=False))}
+    assert seen["Residuals vs leverage"] == ["Cook's D = 0.5", "Cook's D = 1"]
+    assert "Cook's distance 1 contour" in plots["residuals_vs_leverage"].caption

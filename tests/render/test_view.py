@@ -35,11 +35,80 @@ def test_split_code():
 
 def test_findings_split_and_ordered(report):
     view = build_view(report, [])
-    severities = [row.severity for row in view.problems]
+    severities = [judgement.severity for judgement in view.problems]
     assert "ok" not in severities
     assert severities == sorted(severities, key=lambda s: -SEVERITY_ORDER.index(s))
-    assert {row.severity for row in view.passed} <= {"ok"}
-    assert len(view.problems) + len(view.passed) == len(report.verdict.findings)
+    assert {judgement.severity for judgement in view.passed} <= {"ok"}
+    # every finding appears exactly once, under its own assumption
+    rows = [(row.check, j.assumption) for j in view.problems + view.passed for row in j.rows]
+    assert sorted(rows) == sorted((f.check, f.assumption.value) for f in report.verdict.findings)
+
+
+def test_one_judgement_per_assumption(report):
+    """The judgement is the worst severity of the assumption's findings, in the words of the first with it."""
+    view = build_view(report, [])
+    judgements = view.problems + view.passed
+    assert len({j.assumption for j in judgements}) == len(judgements)
+    for judgement in judgements:
+        members = [f for f in report.verdict.findings if f.assumption.value == judgement.assumption]
+        ranks = [SEVERITY_ORDER.index(f.severity.value) for f in members]
+        worst = SEVERITY_ORDER[max(ranks)]
+        first = members[ranks.index(max(ranks))]
+        assert (judgement.severity, judgement.check, judgement.message) == (worst, first.check, first.message)
+        assert judgement.rows[0].check == first.check and not judgement.rows[0].repeats
+        assert [row.check for row in judgement.evidence] == [f.check for f in members if f is not first]
+
+
+def test_a_sentence_is_said_once_per_assumption():
+    from olscheck.report import Finding
+    from olscheck.result import Assumption, Severity
+    from olscheck.render.view import assumption_judgements
+
+    same = "Note: residuals are not normal (p < 0.001), but t and F tests remain reliable."
+    findings = [
+        Finding("jarque_bera", Assumption.NORMALITY, Severity.NOTE, same),
+        Finding("durbin_watson", Assumption.INDEPENDENCE, Severity.OK, "OK: no autocorrelation."),
+        Finding("shapiro_wilk", Assumption.NORMALITY, Severity.NOTE, same),
+        Finding("breusch_pagan_original", Assumption.HOMOSKEDASTICITY, Severity.NOTE, "Note: supporting."),
+        Finding("omnibus", Assumption.NORMALITY, Severity.NOTE, same),
+        Finding("breusch_pagan", Assumption.HOMOSKEDASTICITY, Severity.WARN, "Warning: variance grows."),
+    ]
+    judgements = assumption_judgements(findings)
+    assert [(j.assumption, j.severity, j.check) for j in judgements] == [
+        ("homoskedasticity", "warn", "breusch_pagan"),  # the warning leads though a note came first
+        ("normality", "note", "jarque_bera"),
+        ("independence", "ok", "durbin_watson"),
+    ]
+    normality = judgements[1]
+    assert [(row.check, row.repeats) for row in normality.rows] == [
+        ("jarque_bera", False), ("shapiro_wilk", True), ("omnibus", True)]
+    assert [row.check for row in judgements[0].rows] == ["breusch_pagan", "breusch_pagan_original"]
+
+
+def test_the_rendered_reports_say_a_repeated_sentence_once(report):
+    from olscheck.render import to_html, to_markdown
+
+    # three normality checks with one sentence, as jarque_bera, shapiro_wilk and omnibus often give
+    same = "Note: residuals are not normal <heavy tails>, but t and F tests remain reliable."
+    from olscheck.result import Severity
+
+    findings = tuple(dataclasses.replace(f, message=same, severity=Severity.NOTE)
+                     if f.assumption.value == "normality" else f for f in report.verdict.findings)
+    assert sum(f.message == same for f in findings) >= 2
+    repeated = dataclasses.replace(report, verdict=dataclasses.replace(report.verdict, findings=findings))
+    markdown = to_markdown(repeated)
+    findings_md = markdown.split("## Findings", 1)[1].split("\n## ", 1)[0]
+    assert findings_md.count(escape_md(same)) == 1 and "(as above)" in findings_md
+    html = to_html(repeated, plots=[])
+    findings_html = html.split('<table class="findings">', 1)[1].split("</section>", 1)[0]
+    assert findings_html.count("residuals are not normal &lt;heavy tails&gt;") == 1
+    assert "(as above)" in findings_html
+
+
+def escape_md(text: str) -> str:
+    from olscheck.render.markdown import escape_markdown
+
+    return escape_markdown(text, block=False)
 
 
 def test_every_test_in_exactly_one_section(report, plots):
