@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -160,28 +161,30 @@ def check(
         data, target, predictors, categorical=categorical, formula=formula, intercept=intercept, order_by=order_by,
         groups=groups,
     )
-    step("fitting the linear model")
-    fitted = fit_model(design)
-    step("running the assumption tests")
+    from .engine.stream import one_blas_thread
 
-    battery = run_battery(fitted, settings, durbin_watson_exact=durbin_watson_exact,
-                          breusch_godfrey_order=int(breusch_godfrey_order), seed=int(seed))
-    tests: dict[str, Any] = {name: result for name, result in battery.tests.items()
-                             if name not in ("influence", "outlier_test")}
-    if groups is not None:
-        from .checks import grouped
+    # one BLAS thread, as the streaming engine: every call here is tall and narrow (a second thread gains
+    # little, and spinning threads slowed the battery several-fold on a busy machine), and both paths then
+    # compute every number in the same order
+    with one_blas_thread():
+        step("fitting the linear model")
+        fitted = fit_model(design)
+        step("running the assumption tests")
 
-        tests.update(grouped.run(fitted, design.groups, settings))
-    collinearity_summary = battery.collinearity
-    # in memory the influence measures of every row are at hand (the plots and the report list them)
-    influence_summary = influence.summarize(fitted, settings, seed=int(seed))
-    tests.update(influence_summary.results)
+        battery = run_battery(fitted, settings, durbin_watson_exact=durbin_watson_exact,
+                              breusch_godfrey_order=int(breusch_godfrey_order), seed=int(seed))
+        tests: dict[str, Any] = dict(battery.tests)
+        if groups is not None:
+            from .checks import grouped
 
-    model = model_summary(fitted)
-    # in memory every row is kept whole: the probe, the rechecks and the transforms read them all
-    conclusion = conclude(tests, rows_fit=fitted, rows_note=None, robust=influence_summary.robust, model=model,
-                          facts=ModelFacts.of_fit(fitted), settings=settings, seed=int(seed), probe=bool(probe),
-                          try_transforms=True, step=step)
+            tests.update(grouped.run(fitted, design.groups, settings))
+        # in memory every row is kept whole: the robust comparison, probe, rechecks and transforms read them all
+        tests["robust_fit"], robust = influence.robust_on_rows(fitted, None, settings, int(seed))
+
+        model = model_summary(fitted)
+        conclusion = conclude(tests, rows_fit=fitted, rows_note=None, robust=robust, model=model,
+                              facts=ModelFacts.of_fit(fitted), settings=settings, seed=int(seed), probe=bool(probe),
+                              try_transforms=True, step=step)
     summary = DataSummary(
         target=design.target,
         predictors=design.predictors,
@@ -211,8 +214,8 @@ def check(
         data=summary,
         model=model,
         tests=MappingProxyType(conclusion.tests),
-        collinearity=collinearity_summary,
-        influence=influence_summary,
+        collinearity=battery.collinearity,
+        influence=replace(battery.influence, robust=robust),
         nonlinearity=MappingProxyType(conclusion.nonlinearity),
         verdict=conclusion.verdict,
         options=MappingProxyType(options),

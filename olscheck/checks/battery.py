@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 from ..engine.accumulate import ResidualStatistics
 from ..engine.residuals import AUX, RowBlock, new_statistics, row_statistics
@@ -56,6 +57,9 @@ class InMemoryModel:
     :meth:`model_facts` / :meth:`collinearity_summary`.
     """
 
+    #: Every row's influence measures are kept (the report and the plots list them).
+    keep_rows = True
+
     def __init__(self, fit: LinearFit):
         self.linear = fit
         self.n = fit.n
@@ -69,6 +73,7 @@ class InMemoryModel:
         y = np.asarray(fit.y, dtype=float)
         self.y_squares = float(y @ y)
         self.kept_names = fit.column_names
+        self.row_index = fit.design.row_index if fit.design.row_index is not None else pd.RangeIndex(fit.n)
         self.aliased = fit.aliased
         n = max(self.n, 1)
         fitted = fit.fitted
@@ -143,7 +148,7 @@ def residual_statistics(model: InMemoryModel, order: int, nw_lags: int, split: i
     q = fit.q
     residuals = fit.residuals
     fitted = fit.fitted
-    labels = fit.design.row_index if fit.design.row_index is not None else np.arange(n)
+    labels = model.row_index
     for start in range(0, n, block_rows):
         stop = min(n, start + block_rows)
         auxiliary = np.empty((stop - start, width), order="F")

@@ -712,79 +712,38 @@ def robust_comparison(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, seed:
 
 
 def summarize(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, seed: int = 0) -> InfluenceSummary:
-    """Influence measures of a fitted model, with the ``influence`` and ``outlier_test`` results.
+    """Influence measures of a fitted model, with the ``influence``, ``outlier_test`` and ``robust_fit`` results.
 
     Matches R's ``cooks.distance``, ``hatvalues``, ``rstudent`` and
-    ``car::outlierTest`` (see the module docstring). O(n) time and memory
-    beyond the fit.
+    ``car::outlierTest`` (see the module docstring). The measures are the
+    battery's (:mod:`olscheck.checks.battery`, :func:`row_influence` per
+    block of rows); the robust comparison is :func:`robust_on_rows`.
     """
-    n = fit.n
-    row_index = fit.design.row_index if fit.design.row_index is not None else pd.RangeIndex(n)
-    leverage = np.array(fit.leverage, dtype=float)  # a copy: it is frozen below
-    reason = _precondition(fit) if n else "no rows"
-    if reason is not None:
-        empty = np.full(n, np.nan)
-        leverage_one = int(np.sum(leverage >= 1.0 - LEVERAGE_ONE_TOLERANCE))
-        for array in (empty, leverage):
-            array.setflags(write=False)
-        summary = InfluenceSummary(
-            cooks_distance=empty, leverage=leverage, studentized_residuals=empty, row_index=row_index,
-            cooks_threshold=4.0 / n if n else None, max_cooks_distance=None, argmax_row=None, argmax_position=None,
-            max_leverage=clean_float(np.max(leverage)) if n else None, max_abs_studentized_residual=None,
-            n_influential=None, n_leverage_one=leverage_one, reason=reason,
-        )
-        results = {
-            "influence": not_computable("influence", Assumption.NO_INFLUENTIAL_POINTS, INFLUENCE_METHOD, reason),
-            "outlier_test": not_computable("outlier_test", Assumption.NO_INFLUENTIAL_POINTS, OUTLIER_METHOD, reason),
-            "robust_fit": not_computable("robust_fit", Assumption.NO_INFLUENTIAL_POINTS, ROBUST_METHOD, reason),
-        }
-        return _with_results(summary, results)
+    from .battery import run
 
-    cooks, studentized, leverage_one = influence_measures(fit.residuals, leverage, fit.rank)
-    # R's lm.influence reports such rows' hat value as exactly 1
-    leverage[leverage_one] = 1.0
-    for array in (cooks, studentized, leverage):
-        array.setflags(write=False)
-    defined = np.isfinite(cooks)
-    threshold = 4.0 / n
-    if defined.any():
-        position = int(np.flatnonzero(defined)[np.argmax(cooks[defined])])
-        max_cooks, argmax_row, argmax_position = float(cooks[position]), row_index[position], position + 1
-    else:
-        max_cooks, argmax_row, argmax_position = None, None, None
-    studentized_defined = np.isfinite(studentized)
-    summary = InfluenceSummary(
-        cooks_distance=cooks,
-        leverage=leverage,
-        studentized_residuals=studentized,
-        row_index=row_index,
-        cooks_threshold=threshold,
-        max_cooks_distance=max_cooks,
-        argmax_row=argmax_row,
-        argmax_position=argmax_position,
-        max_leverage=float(np.max(leverage)),
-        max_abs_studentized_residual=(
-            float(np.max(np.abs(studentized[studentized_defined]))) if studentized_defined.any() else None
-        ),
-        n_influential=int(np.sum(cooks[defined] > threshold)),
-        n_leverage_one=int(np.sum(leverage_one)),
-    )
-    if max_cooks is None:
-        influence = not_computable("influence", Assumption.NO_INFLUENTIAL_POINTS, INFLUENCE_METHOD,
-                                   ALL_LEVERAGE_ONE_REASON)
-    else:
-        influence = influence_result(summary, n, thresholds)
-    robust_result, robust = robust_comparison(fit, thresholds, seed=seed)
-    results = {
-        "influence": influence,
-        "outlier_test": outlier_test(studentized, row_index, fit.df_resid, thresholds),
-        "robust_fit": robust_result,
-    }
-    return _with_results(summary, results, robust)
+    summary = run(fit, thresholds, seed=seed).influence
+    robust_result, robust = robust_on_rows(fit, None, thresholds, seed)
+    return replace(summary, results=MappingProxyType({**summary.results, "robust_fit": robust_result}),
+                   robust=robust)
 
 
-def _with_results(summary: InfluenceSummary, results: dict[str, TestResult], robust=None) -> InfluenceSummary:
-    return replace(summary, results=MappingProxyType(results), robust=robust)
+def robust_on_rows(rows_fit, rows_note: str | None, thresholds: Thresholds = DEFAULT_THRESHOLDS,
+                   seed: int = 0) -> tuple[TestResult, RobustFit | None]:
+    """The robust comparison on the rows kept whole, and its :class:`RobustFit` (None when not computed).
+
+    ``rows_fit`` is every row in memory, or the streaming engine's rows kept
+    whole (all up to ``exact_rows``, then identical to the in-memory
+    result; else its seeded sample, refitted, named by ``rows_note``);
+    :func:`robust_comparison` draws its own seeded sample of them beyond
+    its size limit.
+    """
+    if rows_fit is None:
+        return not_computable("robust_fit", Assumption.NO_INFLUENTIAL_POINTS, ROBUST_METHOD,
+                              "no rows were kept whole to fit it on"), None
+    result, robust = robust_comparison(rows_fit, thresholds, seed=seed)
+    if rows_note is not None and result.computable:
+        result = replace(result, details={**result.details, "computed_on": rows_note})
+    return result, robust
 
 
 def run(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, **options: Any) -> dict[str, TestResult]:

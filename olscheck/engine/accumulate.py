@@ -221,6 +221,7 @@ class ResidualStatistics:
     n_studentized: int = 0
     top: list = field(default_factory=list)  # (cooks, position, label, leverage, studentized)
     worst_studentized: tuple | None = None  # (|t|, t, position, label)
+    rows: list = field(default_factory=list)  # per block (cooks, studentized, leverage) when the fit keeps rows
     # the sample of rows kept whole
     sample: list = field(default_factory=list)
 
@@ -244,6 +245,7 @@ class ResidualStatistics:
         # ties go to the earlier row, as numpy's argmax
         out.worst_studentized = min(candidates, key=lambda w: (-w[0], w[2])) if candidates else None
         out.sample = self.sample + other.sample
+        out.rows = self.rows + other.rows
         return out
 
 

@@ -67,6 +67,8 @@ class StreamedFit:
     reset_rms: float
     residual_shift: float
     extra: dict = field(default_factory=dict)
+    #: Only the rows with the largest Cook's distances are kept (memory is bounded by the chunk, not the data).
+    keep_rows = False
 
     @property
     def rank(self) -> int:

@@ -115,7 +115,8 @@ def row_statistics(fit, rows: RowBlock, start: int, order: int, nw_lags: int, sp
     :class:`~olscheck.checks.battery.InMemoryModel` (the fitted-model
     interface both provide: ``n``, ``rank``, ``slopes``, ``has_intercept``,
     ``directions``, ``rss_pass1``, ``fitted_rms``, ``fitted_mean``,
-    ``reset_rms``, ``residual_shift``).
+    ``reset_rms``, ``residual_shift``, and ``keep_rows``: whether every
+    row's influence measures are kept, not only the largest).
     """
     out = new_statistics(fit, order, nw_lags)
     e = rows.residuals
@@ -168,6 +169,9 @@ def row_statistics(fit, rows: RowBlock, start: int, order: int, nw_lags: int, sp
     # influence: Cook's distance and externally studentized residuals, with the whole fit's RSS
     cooks, studentized, leverage_one = row_influence(e, h, k, fit.rss_pass1, n - k)
     leverage = np.where(leverage_one, 1.0, h)
+    if fit.keep_rows:
+        # in memory the report lists every row's measures (and the plots draw them): keep them
+        out.rows = [(cooks, studentized, leverage)]
     out.max_leverage = float(leverage.max())
     out.n_leverage_one = int(leverage_one.sum())
     defined = np.flatnonzero(np.isfinite(cooks))

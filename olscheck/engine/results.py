@@ -382,25 +382,43 @@ class StreamedInfluence(influence.InfluenceSummary):
         return out
 
 
-def _influence(fit: StreamedFit, acc: ResidualStatistics, rss: float, settings) -> StreamedInfluence:
+def _influence(fit, acc: ResidualStatistics, rss: float, settings) -> influence.InfluenceSummary:
+    """The influence summary and its two results from the accumulated counts and extremes.
+
+    With ``fit.keep_rows`` (in memory) the summary holds every row's
+    measures; otherwise (streamed) the rows with the largest Cook's
+    distances (:class:`StreamedInfluence`). Counts, maxima and the results
+    are the same either way.
+    """
     n = fit.n
     if fit.rank == 0:
         reason = influence.NO_COEFFICIENTS_REASON
     else:
         reason = _exact_fit_reason(fit, rss)
     top = acc.top
-    labels = pd.Index([row[2] for row in top]) if top else pd.RangeIndex(0)
-    cooks = np.array([row[0] for row in top], dtype=float)
-    leverage = np.array([row[3] for row in top], dtype=float)
-    studentized = np.array([np.nan if row[4] is None else row[4] for row in top], dtype=float)
+    if fit.keep_rows:
+        cooks, studentized, leverage = (np.concatenate([block[i] for block in acc.rows]) if acc.rows
+                                        else np.zeros(0) for i in range(3))
+        if reason is not None:
+            cooks, studentized = np.full(n, np.nan), np.full(n, np.nan)
+        kind, labels, extra = influence.InfluenceSummary, fit.row_index, {}
+    else:
+        labels = pd.Index([row[2] for row in top]) if top else pd.RangeIndex(0)
+        cooks = np.array([row[0] for row in top], dtype=float)
+        leverage = np.array([row[3] for row in top], dtype=float)
+        studentized = np.array([np.nan if row[4] is None else row[4] for row in top], dtype=float)
+        kind, extra = StreamedInfluence, {"positions": tuple(row[1] for row in top)}
+        if reason is not None:
+            cooks, studentized, leverage, labels, extra = (np.full(0, np.nan), np.full(0, np.nan), np.zeros(0),
+                                                           pd.RangeIndex(0), {})
     for array in (cooks, leverage, studentized):
         array.setflags(write=False)
     if reason is not None:
-        summary = StreamedInfluence(
-            cooks_distance=np.full(0, np.nan), leverage=np.zeros(0), studentized_residuals=np.full(0, np.nan),
-            row_index=pd.RangeIndex(0), cooks_threshold=4.0 / n, max_cooks_distance=None, argmax_row=None,
-            argmax_position=None, max_leverage=clean_float(acc.max_leverage), max_abs_studentized_residual=None,
-            n_influential=None, n_leverage_one=acc.n_leverage_one, reason=reason)
+        summary = kind(
+            cooks_distance=cooks, leverage=leverage, studentized_residuals=studentized, row_index=labels,
+            cooks_threshold=4.0 / n, max_cooks_distance=None, argmax_row=None, argmax_position=None,
+            max_leverage=clean_float(acc.max_leverage), max_abs_studentized_residual=None, n_influential=None,
+            n_leverage_one=acc.n_leverage_one, reason=reason, **extra)
         results = {
             "influence": not_computable("influence", Assumption.NO_INFLUENTIAL_POINTS, influence.INFLUENCE_METHOD,
                                         reason),
@@ -409,7 +427,7 @@ def _influence(fit: StreamedFit, acc: ResidualStatistics, rss: float, settings) 
         }
         return replace(summary, results=MappingProxyType(results))
     worst = acc.worst_studentized
-    summary = StreamedInfluence(
+    summary = kind(
         cooks_distance=cooks, leverage=leverage, studentized_residuals=studentized, row_index=labels,
         cooks_threshold=4.0 / n,
         max_cooks_distance=float(top[0][0]) if top else None,
@@ -419,7 +437,7 @@ def _influence(fit: StreamedFit, acc: ResidualStatistics, rss: float, settings) 
         max_abs_studentized_residual=worst[0] if worst else None,
         n_influential=acc.n_influential,
         n_leverage_one=acc.n_leverage_one,
-        positions=tuple(row[1] for row in top),
+        **extra,
     )
     if not top:
         influence_test = not_computable("influence", Assumption.NO_INFLUENTIAL_POINTS, influence.INFLUENCE_METHOD,

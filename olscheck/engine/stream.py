@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import replace
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -170,7 +171,7 @@ def check_streaming(
             piece.add(layout.rows(chunk))
             return piece
 
-        with _one_blas_thread():
+        with one_blas_thread():
             statistics = FitStatistics(layout.width)
             for piece in _in_order(fit_statistics, iterate_chunks(source, used, chunk_rows, layout.csv_dtypes),
                                    workers):
@@ -210,7 +211,7 @@ def check_streaming(
                 raise _changed_between_passes(source)
             return chunk_statistics(fit, rows, starts[index], order, nw_lags, split, sample_positions)
 
-        with _one_blas_thread():
+        with one_blas_thread():
             accumulated = new_statistics(fit, order, nw_lags)
             chunks = enumerate(iterate_chunks(source, used, chunk_rows, layout.csv_dtypes))
             merged = 0
@@ -221,7 +222,7 @@ def check_streaming(
                 raise _changed_between_passes(source)
 
     step("running the assumption tests")
-    with _one_blas_thread():
+    with one_blas_thread():
         return _report(fit, accumulated, settings, complete=complete, seed=seed,
                        durbin_watson_exact=durbin_watson_exact, order=order, alpha=alpha, intercept=bool(intercept),
                        chunk_rows=int(chunk_rows), exact_rows=int(exact_rows), probe=bool(probe), step=step)
@@ -271,7 +272,7 @@ def _in_order(function, items, workers: int):
                 future.cancel()
 
 
-def _one_blas_thread():
+def one_blas_thread():
     """BLAS and LAPACK on one thread for the passes over chunks and for the report.
 
     Every call of a pass is tall and narrow (1e5 x 20 to 30): a second
@@ -435,8 +436,7 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
                      sample_complete=complete, sample_note=sample_note, sample_rows=sample_rows,
                      durbin_watson_exact=durbin_watson_exact, order=order)
     tests = result.tests
-    robust_results, robust = _robust_results(sample_fit, sample_note, settings, int(seed), influence)
-    tests.update(robust_results)
+    tests["robust_fit"], robust = influence.robust_on_rows(sample_fit, sample_note, settings, int(seed))
     # the rows kept whole, for the plots (component + residual needs their x)
     fit.extra["sample_fit"] = sample_fit
 
@@ -498,26 +498,6 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
         "thresholds": settings.to_dict(), "engine": "streaming", "chunk_rows": chunk_rows, "exact_rows": exact_rows,
     }
     return Report(data=summary, model=model, tests=MappingProxyType(conclusion.tests),
-                  collinearity=result.collinearity, influence=result.influence,
+                  collinearity=result.collinearity, influence=replace(result.influence, robust=robust),
                   nonlinearity=MappingProxyType(conclusion.nonlinearity), verdict=conclusion.verdict,
                   options=MappingProxyType(options), version=__version__, fit=fit)
-
-
-def _robust_results(sample_fit, sample_note, settings, seed, influence):
-    """The robust comparison on the rows kept whole, and its :class:`~olscheck.checks.influence.RobustFit`.
-
-    Those are every row up to ``exact_rows`` (then identical to the in-memory
-    results) and otherwise the seeded sample that the in-memory comparison
-    draws too (:func:`olscheck.checks.influence.robust_comparison`).
-    """
-    from dataclasses import replace
-
-    from ..result import Assumption, not_computable
-
-    if sample_fit is None:
-        return {"robust_fit": not_computable("robust_fit", Assumption.NO_INFLUENTIAL_POINTS, influence.ROBUST_METHOD,
-                                             "no rows were kept whole to fit it on")}, None
-    robust_result, robust = influence.robust_comparison(sample_fit, settings, seed=seed)
-    if sample_note is not None and robust_result.computable:
-        robust_result = replace(robust_result, details={**robust_result.details, "computed_on": sample_note})
-    return {"robust_fit": robust_result}, robust
