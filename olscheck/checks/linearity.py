@@ -698,6 +698,8 @@ def refit_without(fit: LinearFit, rejected: np.ndarray) -> LinearFit | None:
 
     keep = np.ones(fit.n, dtype=bool)
     keep[rejected] = False
+    if int(keep.sum()) <= fit.rank + 1:
+        return None  # no residual degrees of freedom would be left to judge anything on
     try:
         return fit_model(fit.design.rows(np.flatnonzero(keep)))
     except Exception:  # a model that cannot be refitted without the rows keeps its failure
