@@ -9,12 +9,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from . import __version__
 from .errors import ConfigurationError
-from .thresholds import Thresholds, resolve_thresholds
+from .options import Options
+from .thresholds import Thresholds
 
 __all__ = ["check", "STREAMING_FILE_BYTES"]
 
@@ -122,20 +122,12 @@ def check(
     from .report import DataSummary, Report
     from .verdict import ModelFacts
 
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigurationError(f"seed must be a non-negative integer, not {seed!r}.")
-    if durbin_watson_exact is not None and not isinstance(durbin_watson_exact, (bool, np.bool_)):
-        raise ConfigurationError(f"durbin_watson_exact must be True, False or None, not {durbin_watson_exact!r}.")
-    if progress is not None and not callable(progress):
-        raise ConfigurationError(f"progress must be a function taking one string, not {type(progress).__name__}.")
-    step = progress or (lambda _description: None)
-    settings = resolve_thresholds(thresholds, alpha)
-    if not isinstance(breusch_godfrey_order, (int, np.integer)) or isinstance(breusch_godfrey_order, bool) or breusch_godfrey_order < 1:
-        raise ConfigurationError(f"breusch_godfrey_order must be a positive integer, not {breusch_godfrey_order!r}.")
-    if streaming is not None and not isinstance(streaming, (bool, np.bool_)):
-        raise ConfigurationError(f"streaming must be True, False or None, not {streaming!r}.")
-    if _should_stream(data, streaming, formula, order_by, groups):
-        from .engine import check_streaming
+    options = Options.of(alpha=alpha, thresholds=thresholds, intercept=intercept, probe=probe, seed=seed,
+                         durbin_watson_exact=durbin_watson_exact, breusch_godfrey_order=breusch_godfrey_order,
+                         streaming=streaming, chunk_rows=chunk_rows, progress=progress)
+    settings, step, seed = options.thresholds, options.step, options.seed
+    if _should_stream(data, options.streaming, formula, order_by, groups):
+        from .engine.stream import streamed_report
 
         if formula is not None:
             raise ConfigurationError(
@@ -147,19 +139,15 @@ def check(
 
                 read_table(data)  # raises the in-memory reader's clear error for an empty or NUL path
             data = Path(os.fsdecode(data)).expanduser()  # as the in-memory reader reads "~/data.csv" or bytes
-        return check_streaming(
-            data, target, predictors, categorical=categorical, intercept=intercept, order_by=order_by,
-            alpha=alpha, chunk_rows=chunk_rows, thresholds=settings, seed=int(seed),
-            durbin_watson_exact=durbin_watson_exact, breusch_godfrey_order=breusch_godfrey_order,
-            progress=progress, probe=bool(probe), groups=groups,
-        )
-    if (streaming is False or groups is not None) and _is_dask(data):
+        return streamed_report(data, target, predictors, categorical=categorical, order_by=order_by, groups=groups,
+                               options=options)
+    if (options.streaming is False or groups is not None) and _is_dask(data):
         step("computing the dask DataFrame into memory")
         data = data.compute()
     step("reading the data")
     design = prepare(
-        data, target, predictors, categorical=categorical, formula=formula, intercept=intercept, order_by=order_by,
-        groups=groups,
+        data, target, predictors, categorical=categorical, formula=formula, intercept=options.intercept,
+        order_by=order_by, groups=groups,
     )
     from .engine.stream import one_blas_thread
 
@@ -171,19 +159,19 @@ def check(
         fitted = fit_model(design)
         step("running the assumption tests")
 
-        battery = run_battery(fitted, settings, durbin_watson_exact=durbin_watson_exact,
-                              breusch_godfrey_order=int(breusch_godfrey_order), seed=int(seed))
+        battery = run_battery(fitted, settings, durbin_watson_exact=options.durbin_watson_exact,
+                              breusch_godfrey_order=options.breusch_godfrey_order, seed=seed)
         tests: dict[str, Any] = dict(battery.tests)
         if groups is not None:
             from .checks import grouped
 
             tests.update(grouped.run(fitted, design.groups, settings))
         # in memory every row is kept whole: the robust comparison, probe, rechecks and transforms read them all
-        tests["robust_fit"], robust = influence.robust_on_rows(fitted, None, settings, int(seed))
+        tests["robust_fit"], robust = influence.robust_on_rows(fitted, None, settings, seed)
 
         model = model_summary(fitted)
         conclusion = conclude(tests, rows_fit=fitted, rows_note=None, robust=robust, model=model,
-                              facts=ModelFacts.of_fit(fitted), settings=settings, seed=int(seed), probe=bool(probe),
+                              facts=ModelFacts.of_fit(fitted), settings=settings, seed=seed, probe=options.probe,
                               try_transforms=True, step=step)
     summary = DataSummary(
         target=design.target,
@@ -198,18 +186,9 @@ def check(
         formula=formula if formula is not None else _results_formula(data),
         groups=None if design.groups is None else str(design.groups.name),
     )
-    options = {
-        "alpha": settings.alpha,
-        "intercept": bool(intercept),
-        "order_by": order_by,
-        "probe": bool(probe),
-        "seed": int(seed),
-        "durbin_watson_exact": durbin_watson_exact,
-        "breusch_godfrey_order": int(breusch_godfrey_order),
-        "thresholds": settings.to_dict(),
-    }
+    report_options = options.report_options(order_by=order_by)
     if groups is not None:  # without groups the options (and the report) are as they always were
-        options["groups"] = str(design.groups.name)
+        report_options["groups"] = str(design.groups.name)
     return Report(
         data=summary,
         model=model,
@@ -218,7 +197,7 @@ def check(
         influence=replace(battery.influence, robust=robust),
         nonlinearity=MappingProxyType(conclusion.nonlinearity),
         verdict=conclusion.verdict,
-        options=MappingProxyType(options),
+        options=MappingProxyType(report_options),
         version=__version__,
         fit=fitted,
     )

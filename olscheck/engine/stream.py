@@ -14,7 +14,9 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import ConfigurationError, DataError
-from ..thresholds import Thresholds, resolve_thresholds
+from ..checks.battery import EXACT_ROWS, kept_positions, positions_between
+from ..options import Options
+from ..thresholds import Thresholds
 from .accumulate import FitStatistics
 from .fit import StreamedFit, solve
 from .layout import Layout, build_layout
@@ -34,11 +36,9 @@ CHUNK_ROWS = 50_000
 #: reading the file.
 MAX_WORKERS = 4
 
-#: Up to this many rows the tests that read the whole residual sequence
-#: (Harvey-Collier, Rainbow, the quadratic expansion, Shapiro-Wilk, the
-#: omnibus test, the exact Durbin-Watson p-value, White's full form) use
-#: every row; beyond, a seeded random sample of this many rows in row order.
-EXACT_ROWS = 50_000
+# EXACT_ROWS (imported from olscheck.checks.battery): up to this many rows the tests that read the whole
+# residual sequence use every row; beyond, a seeded random sample of this many rows in row order, in memory
+# and streamed alike.
 
 
 def check_streaming(
@@ -123,8 +123,17 @@ def check_streaming(
     first chunk as :func:`olscheck.data.prepare` decides them for the whole
     column; the shifts of pass 1 are the first chunk's means.
     """
-    step = progress or (lambda _description: None)
-    settings = resolve_thresholds(thresholds, alpha)
+    options = Options.of(alpha=alpha, thresholds=thresholds, intercept=intercept, probe=probe, seed=seed,
+                         durbin_watson_exact=durbin_watson_exact, breusch_godfrey_order=breusch_godfrey_order,
+                         chunk_rows=chunk_rows, workers=workers, exact_rows=exact_rows, progress=progress)
+    return streamed_report(source, target, predictors, categorical=categorical, order_by=order_by, groups=groups,
+                           options=options)
+
+
+def streamed_report(source: Any, target: str | None, predictors: Sequence[str] | None, *,
+                    categorical: Sequence[str] | None, order_by: str | None, groups: str | None, options: Options):
+    """:func:`check_streaming` with its options validated (:class:`olscheck.options.Options`)."""
+    step, settings, seed = options.step, options.thresholds, options.seed
     if order_by is not None:
         raise ConfigurationError(
             "order_by is not supported when streaming: the order-dependent tests use the row order of the file. "
@@ -136,21 +145,13 @@ def check_streaming(
             "at once. Use streaming=False (or leave streaming at its default, which reads the data into memory "
             "when groups is given)."
         )
-    if chunk_rows is None:
-        chunk_rows = CHUNK_ROWS
-    if not isinstance(chunk_rows, (int, np.integer)) or isinstance(chunk_rows, bool) or chunk_rows < 1:
-        raise ConfigurationError(f"chunk_rows must be a positive integer, not {chunk_rows!r}.")
-    if workers is None:
-        workers = _available_cores()
-    if not isinstance(workers, (int, np.integer)) or isinstance(workers, bool) or workers < 1:
-        raise ConfigurationError(f"workers must be a positive integer, not {workers!r}.")
-    workers = int(workers)
-    order = breusch_godfrey_order
-    if not isinstance(order, (int, np.integer)) or isinstance(order, bool) or order < 1:
-        raise ConfigurationError(f"breusch_godfrey_order must be a positive integer, not {order!r}.")
-    order = int(order)
-    if not isinstance(intercept, (bool, np.bool_)):
-        raise DataError(f"intercept must be True or False, not {intercept!r}.")
+    chunk_rows = options.chunk_rows if options.chunk_rows is not None else CHUNK_ROWS
+    workers = options.workers if options.workers is not None else _available_cores()
+    exact_rows = options.exact_rows if options.exact_rows is not None else EXACT_ROWS
+    order = options.breusch_godfrey_order
+    intercept = options.intercept
+    durbin_watson_exact = options.durbin_watson_exact
+    probe = options.probe
 
     target_name, predictor_names, declared = _resolve_columns(source, target, predictors, categorical)
     used = [target_name, *predictor_names]
@@ -189,13 +190,7 @@ def check_streaming(
     # exact_rows positions in row order. n is known after pass 1, so the
     # sample is drawn outright; it has the distribution a reservoir sample
     # over the stream would have, and chunking cannot change it.
-    kept = None if complete else np.sort(
-        np.random.default_rng(seed).choice(n, size=max(int(exact_rows), 0), replace=False))
-
-    def sample_positions(low: int, high: int) -> np.ndarray:
-        if kept is None:
-            return np.arange(low, high)
-        return kept[np.searchsorted(kept, low):np.searchsorted(kept, high)]
+    sample_positions = positions_between(kept_positions(n, exact_rows, seed))
 
     step("pass 2: residual statistics")
     if dask_source:
@@ -224,8 +219,9 @@ def check_streaming(
     step("running the assumption tests")
     with one_blas_thread():
         return _report(fit, accumulated, settings, complete=complete, seed=seed,
-                       durbin_watson_exact=durbin_watson_exact, order=order, alpha=alpha, intercept=bool(intercept),
-                       chunk_rows=int(chunk_rows), exact_rows=int(exact_rows), probe=bool(probe), step=step)
+                       durbin_watson_exact=durbin_watson_exact, order=order, intercept=intercept,
+                       chunk_rows=int(chunk_rows), exact_rows=int(exact_rows), probe=probe, step=step,
+                       options=options)
 
 
 def _changed_between_passes(source) -> DataError:
@@ -407,7 +403,7 @@ def _sample_design(fit: StreamedFit, sample_rows: dict, categorical: tuple[str, 
 
 
 def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_watson_exact, order,
-            alpha, intercept, chunk_rows, exact_rows, probe=False, step=lambda _description: None):
+            intercept, chunk_rows, exact_rows, probe, step, options: Options):
     from ..checks import influence
     from ..model import fit as fit_model
     from ..pipeline import conclude, model_summary_from
@@ -492,12 +488,8 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
         order_note="Order-dependent tests use the rows in the order given (no order_by).",
         notes=tuple(notes), formula=None,
     )
-    options = {
-        "alpha": settings.alpha, "intercept": intercept, "order_by": None, "probe": bool(probe), "seed": int(seed),
-        "durbin_watson_exact": durbin_watson_exact, "breusch_godfrey_order": order,
-        "thresholds": settings.to_dict(), "engine": "streaming", "chunk_rows": chunk_rows, "exact_rows": exact_rows,
-    }
+    report_options = options.report_options(engine="streaming", chunk_rows=chunk_rows, exact_rows=exact_rows)
     return Report(data=summary, model=model, tests=MappingProxyType(conclusion.tests),
                   collinearity=result.collinearity, influence=replace(result.influence, robust=robust),
                   nonlinearity=MappingProxyType(conclusion.nonlinearity), verdict=conclusion.verdict,
-                  options=MappingProxyType(options), version=__version__, fit=fit)
+                  options=MappingProxyType(report_options), version=__version__, fit=fit)
