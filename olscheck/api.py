@@ -200,6 +200,7 @@ def check(
         options=MappingProxyType(report_options),
         version=__version__,
         fit=fitted,
+        rows_fit=fitted,
     )
 
 

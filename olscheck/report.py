@@ -10,12 +10,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 import pandas as pd
 
 from .result import Assumption, Severity, TestResult, clean_float
+
+if TYPE_CHECKING:  # annotations only: the report module stays light to import
+    from .checks.collinearity import CollinearitySummary
+    from .checks.influence import InfluenceSummary
+    from .engine.fit import StreamedFit
+    from .model import LinearFit
 
 __all__ = ["SCHEMA_ID", "Finding", "Verdict", "ColumnDecision", "DataSummary", "ModelSummary", "Report"]
 
@@ -225,8 +231,10 @@ class Report:
     model : ModelSummary
     tests : Mapping[str, TestResult]
         Every diagnostic by name: ``report.tests["breusch_pagan"]``.
-    collinearity, influence : objects with ``to_dict()``
-        Per-term VIF/GVIF and condition indices; per-row influence summary.
+    collinearity : CollinearitySummary
+        Per-term VIF/GVIF and condition indices.
+    influence : InfluenceSummary
+        Per-row influence summary (streamed: the rows with the largest Cook's distances).
     nonlinearity : Mapping
         Specification-test summary and the out-of-sample probe.
     verdict : Verdict
@@ -237,13 +245,18 @@ class Report:
     data: DataSummary
     model: ModelSummary
     tests: Mapping[str, TestResult]
-    collinearity: Any
-    influence: Any
+    collinearity: CollinearitySummary
+    influence: InfluenceSummary
     nonlinearity: Mapping[str, Any]
     verdict: Verdict
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     version: str = ""
-    fit: Any = field(default=None, repr=False)
+    #: The fitted model: the in-memory :class:`~olscheck.model.LinearFit`, or the streaming engine's
+    #: :class:`~olscheck.engine.fit.StreamedFit` (coefficients from the accumulated factor, no rows).
+    fit: LinearFit | StreamedFit | None = field(default=None, repr=False)
+    #: The model fitted to the rows kept whole, which the plots draw: ``fit`` itself in memory, the
+    #: streaming engine's rows (all of them up to ``exact_rows``, else its seeded sample) refitted.
+    rows_fit: LinearFit | None = field(default=None, repr=False)
 
     @property
     def level(self) -> str:

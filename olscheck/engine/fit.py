@@ -16,7 +16,7 @@ nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg as scipy_linalg
@@ -66,7 +66,6 @@ class StreamedFit:
     fitted_rms: float
     reset_rms: float
     residual_shift: float
-    extra: dict = field(default_factory=dict)
     #: Only the rows with the largest Cook's distances are kept (memory is bounded by the chunk, not the data).
     keep_rows = False
 

@@ -433,8 +433,6 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
                      durbin_watson_exact=durbin_watson_exact, order=order)
     tests = result.tests
     tests["robust_fit"], robust = influence.robust_on_rows(sample_fit, sample_note, settings, int(seed))
-    # the rows kept whole, for the plots (component + residual needs their x)
-    fit.extra["sample_fit"] = sample_fit
 
     # the model summary: coefficients and standard errors of the whole fit, residuals of the rows kept whole
     rss = result.rss
@@ -492,4 +490,4 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
     return Report(data=summary, model=model, tests=MappingProxyType(conclusion.tests),
                   collinearity=result.collinearity, influence=replace(result.influence, robust=robust),
                   nonlinearity=MappingProxyType(conclusion.nonlinearity), verdict=conclusion.verdict,
-                  options=MappingProxyType(report_options), version=__version__, fit=fit)
+                  options=MappingProxyType(report_options), version=__version__, fit=fit, rows_fit=sample_fit)

@@ -157,7 +157,7 @@ def render_plots(report, seed: int | None = None) -> list[Plot]:
         # (its influence summary holds the extremes over all rows): Cook's
         # distance of those rows from their own residuals and leverages
         with np.errstate(divide="ignore", invalid="ignore"):
-            cooks = standardized**2 * leverage / (max(fit.rank, 1) * np.clip(1 - leverage, 1e-12, None))
+            cooks = standardized**2 * leverage / (max(report.model.rank, 1) * np.clip(1 - leverage, 1e-12, None))
     names = [str(label) for label in report.model.residuals.index]
     # R's plot.lm labels the rows with the largest |residual| (residual, Q-Q and scale-location plots, all
     # ranked by the standardized residual) and the largest Cook's distance (leverage plot)
@@ -376,12 +376,10 @@ def _vif(report) -> Plot | None:
 
 
 def _component_plus_residual(report, rows, note) -> list[Plot]:
-    fit = report.fit
-    if not hasattr(fit, "design"):
-        # a streamed report: the rows kept whole (those of report.model) refitted
-        fit = getattr(fit, "extra", {}).get("sample_fit")
-        if fit is None or fit.n != report.model.residuals.size:
-            return []
+    # the rows kept whole (those of report.model): every row in memory, the streamed rows refitted
+    fit = report.rows_fit
+    if fit is None or fit.n != report.model.residuals.size:
+        return []
     design = fit.design
     candidates = [t for t in fit.terms if not t.categorical and len(t.columns) == 1]
     plots = []

@@ -130,7 +130,7 @@ def test_a_streamed_report_beyond_the_rows_kept_whole_plots_its_sample(tmp_path)
     assert "cr_0" in keys  # component + residual from the rows kept whole
     for plot in plots:
         decode(plot.png)
-    fit = report.fit.extra["sample_fit"]
+    fit = report.rows_fit
     assert fit.n == kept
     html = tmp_path / "streamed.html"
     write_report(report, html)
