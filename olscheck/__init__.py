@@ -11,7 +11,7 @@ only when a feature needs them, so ``import olscheck`` stays fast.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .version import __version__
 
 from .errors import (  # noqa: E402  (light: no numpy)
     ColumnNotFoundError,

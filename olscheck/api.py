@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__
+from .version import __version__
 from .errors import ConfigurationError
 from .options import Options
 from .thresholds import Thresholds

@@ -53,8 +53,7 @@ class InMemoryModel:
     (``rss_pass1``), the scales that standardise the fitted values for the
     auxiliary regressions (``fitted_rms``, ``fitted_mean``, ``reset_rms``),
     the residuals' mean without an intercept (``residual_shift``), the model
-    and raw sums of squares, the names of the kept and aliased columns, and
-    :meth:`model_facts` / :meth:`collinearity_summary`.
+    and raw sums of squares, and the names of the kept and aliased columns.
     """
 
     #: Every row's influence measures are kept (the report and the plots list them).
@@ -92,18 +91,6 @@ class InMemoryModel:
             self.fitted_rms = math.sqrt(max(mean_square - mean * mean, 0.0)) or 1.0
             self.reset_rms = math.sqrt(mean_square) or 1.0
             self.residual_shift = float(np.mean(fit.residuals)) if fit.residuals.size else 0.0
-
-    def model_facts(self, categorical: tuple[str, ...]):
-        """The verdict's :class:`~olscheck.verdict.ModelFacts` (``categorical`` is the design's own)."""
-        from ..verdict import ModelFacts
-
-        return ModelFacts.of_fit(self.linear)
-
-    def collinearity_summary(self, thresholds: Thresholds):
-        """VIF/GVIF and Belsley's diagnostics from the fit's small factor Q'X."""
-        from . import collinearity
-
-        return collinearity.summarize(self.linear, thresholds)
 
 
 def kept_positions(n: int, exact_rows: int, seed: int) -> np.ndarray | None:
@@ -210,7 +197,11 @@ def run(fit: LinearFit, thresholds: Thresholds, *, durbin_watson_exact: bool | N
             sample_fit = None
         sample_note = (f"computed on a random sample of {kept.size} of {n} rows (seed {seed}), in row order, "
                        "refitted")
-    return battery(model, statistics, thresholds, categorical=fit.design.categorical, sample_fit=sample_fit,
+    from ..verdict import ModelFacts
+    from .collinearity import summarize
+
+    return battery(model, statistics, thresholds, facts=ModelFacts.of_fit(fit),
+                   collinearity=summarize(fit, thresholds), sample_fit=sample_fit,
                    sample_complete=kept is None, sample_note=sample_note, sample_rows=sample_rows,
                    durbin_watson_exact=durbin_watson_exact, order=int(breusch_godfrey_order),
                    durbin_watson_exact_max_n=int(durbin_watson_exact_max_n))

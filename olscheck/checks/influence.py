@@ -48,6 +48,7 @@ import pandas as pd
 from scipy import stats
 
 from ..result import Assumption, Severity, TestResult, clean_float, not_computable
+from ..engine.residuals import LEVERAGE_ONE_TOLERANCE, row_influence
 from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
@@ -61,8 +62,6 @@ OUTLIER_METHOD = (
     "p multiplied by n (car::outlierTest)"
 )
 
-#: Leverage within this of 1 counts as 1 (R's lm.influence, tol = 10 * eps).
-LEVERAGE_ONE_TOLERANCE = 10 * np.finfo(float).eps
 #: Rows listed in the report, largest Cook's distance first.
 TOP_ROWS = 5
 
@@ -212,30 +211,6 @@ def influence_measures(residuals: np.ndarray, leverage: np.ndarray, rank: int
     """
     e = binary_scaled(np.asarray(residuals, dtype=float))
     return row_influence(e, np.asarray(leverage, dtype=float), rank, float(e @ e), e.size - rank)
-
-
-def row_influence(residuals: np.ndarray, leverage: np.ndarray, rank: int, rss: float, df_resid: int
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`influence_measures` for some rows of a fit, given the fit's RSS and residual df.
-
-    ``cooks_i = e_i² h_i / (p s² (1 - h_i)²)`` and ``t_i = e_i / (s_(i)
-    sqrt(1 - h_i))`` with ``s_(i)² = (RSS - e_i²/(1 - h_i)) / (df - 1)``;
-    the streaming engine calls it per chunk with the whole fit's RSS.
-    """
-    e, h = residuals, leverage
-    leverage_one = h >= 1.0 - LEVERAGE_ONE_TOLERANCE
-    complement = np.where(leverage_one, np.nan, 1.0 - h)
-    s2 = rss / df_resid if df_resid > 0 else np.nan
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cooks = e * e * h / (rank * s2 * complement * complement)
-        if df_resid - 1 > 0:
-            deleted_rss = np.maximum(rss - e * e / complement, 0.0)
-            studentized = e / (np.sqrt(deleted_rss / (df_resid - 1)) * np.sqrt(complement))
-        else:
-            studentized = np.full(e.size, np.nan)
-    cooks[~np.isfinite(cooks)] = np.nan
-    studentized[~np.isfinite(studentized)] = np.nan
-    return cooks, studentized, leverage_one
 
 
 def _fmt(value: float) -> str:

@@ -28,11 +28,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..checks.autocorrelation import difference_sums
 from ..covariance import bartlett_sums
 from ..householder import stack_r, triangular_factor
 
-__all__ = ["triangular_factor", "stack_r", "FitStatistics", "ResidualStatistics", "Sequence"]
+__all__ = ["triangular_factor", "stack_r", "FitStatistics", "ResidualStatistics", "Sequence", "difference_sums"]
 
 
 def square(upper: np.ndarray, width: int) -> np.ndarray:
@@ -102,6 +101,44 @@ class FitStatistics:
         return out
 
 
+def difference_sums(q: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(sum_t Δq_t Δq_t', sum_t ||2 q_t - q_{t-1} - q_{t+1}||²)`` over the windows inside the rows of ``q``.
+
+    Δq_t = q_t - q_{t-1} for t = 1 .. m-1; second differences for t = 1 ..
+    m-2. Both from the lag sums ``S_l = sum_t q_t·q_{t+l}`` (l = 0, 1, 2),
+    the Gram matrix G = Q'Q, the lag-1 product ``C = sum_t q_{t+1} q_t'``
+    and a few boundary rows::
+
+        sum Δq Δq' = 2 G - q_0 q_0' - q_{m-1} q_{m-1}' - C - C'
+        sum ||2 q_t - q_{t-1} - q_{t+1}||² = 6 S_0 - 8 S_1 + 2 S_2 - 5|q_0|² - |q_1|²
+            - |q_{m-2}|² - 5|q_{m-1}|² + 4 q_0·q_1 + 4 q_{m-2}·q_{m-1}
+
+    so no m x k temporary (DQ, AQ) is formed: two products over views of
+    Q and one lag-2 sum. The cancellation is absolute, about eps · S_0,
+    negligible against the traces 2(n - 1) and 2(3n - 4) the Durbin-Watson
+    moments subtract these from. The streaming engine sums them per chunk.
+    """
+    q = np.asarray(q, dtype=float)
+    m, k = q.shape
+    if m < 2:
+        return np.zeros((k, k)), 0.0
+    gram = q.T @ q
+    lag_one = q[1:].T @ q[:-1]
+    outer = 2.0 * gram - np.outer(q[0], q[0]) - np.outer(q[-1], q[-1]) - lag_one - lag_one.T
+    if m < 3:
+        return outer, 0.0
+    s0, s1 = float(np.trace(gram)), float(np.trace(lag_one))
+    s2 = float(np.einsum("ij,ij->", q[:-2], q[2:]))
+
+    def dot(i: int, j: int) -> float:
+        return float(q[i] @ q[j])
+
+    second = (6.0 * s0 - 8.0 * s1 + 2.0 * s2
+              - 5.0 * dot(0, 0) - dot(1, 1) - dot(m - 2, m - 2) - 5.0 * dot(m - 1, m - 1)
+              + 4.0 * dot(0, 1) + 4.0 * dot(m - 2, m - 1))
+    return outer, second
+
+
 # --------------------------------------------------------------------------- ordered sequences
 @dataclass
 class Sequence:
@@ -113,7 +150,7 @@ class Sequence:
     * ``dw``: sum (e_t - e_{t-1})²
     * ``dq``: sum (q_t - q_{t-1})(q_t - q_{t-1})' = Q'AQ (Durbin-Watson moments)
     * ``aq``: sum ||2 q_t - q_{t-1} - q_{t+1}||² over interior rows (both
-      :func:`olscheck.checks.autocorrelation.difference_sums`)
+      :func:`difference_sums`)
     * ``lag_e[l-1]``: sum e_t e_{t-l}, l = 1..max(order, 1)
     * ``lag_qe[l-1]``: sum q_t e_{t-l}, l = 1..order
     * ``newey_west``: the Newey-West meat, sum over |l| <= nw_lags of

@@ -107,26 +107,6 @@ class StreamedFit:
         norms = np.sqrt(np.sum(self.factor * self.factor, axis=1))
         return (self.factor / np.where(norms > 0, norms, 1)[:, None]).astype(np.float64)
 
-    def model_facts(self, categorical: tuple[str, ...]):
-        """The verdict's :class:`~olscheck.verdict.ModelFacts` from the accumulated fit (no rows needed)."""
-        from ..remedies import FormulaParts
-        from ..verdict import ModelFacts
-
-        layout = self.layout
-        formula = FormulaParts(target=layout.target, predictors=tuple(layout.predictors), categorical=categorical,
-                               terms=tuple(self.terms), has_intercept=self.has_intercept, order_by=None)
-        return ModelFacts(formula=formula, aliased=tuple(self.aliased), notes=tuple(self.notes), n=int(self.n),
-                          positive_target=bool(self.y_min > 0))
-
-    def collinearity_summary(self, thresholds):
-        """VIF/GVIF and Belsley's diagnostics from the triangular factor of the kept columns."""
-        from ..checks.collinearity import summary_from_factor
-        from ..model import matrix_condition_number
-
-        kept_upper = self.upper[:, self.kept]  # orthogonally equivalent to the kept design columns
-        return summary_from_factor(kept_upper, self.kept_terms, self.kept_names, self.has_intercept,
-                                   matrix_condition_number(kept_upper) if self.rank else None, thresholds)
-
     def basis_rows(self, shifted: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """The fitting basis B of a chunk's accumulated rows, into ``out`` (m x rank) if given.
 

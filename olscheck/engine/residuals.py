@@ -28,12 +28,42 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import blas
 
-from ..checks.influence import row_influence
 from ..covariance import hc3_weights, null_sums
 from .accumulate import TOP_KEPT, ResidualStatistics, Sequence, stack_r
 from .fit import StreamedFit
 
-__all__ = ["AUX", "RowBlock", "new_statistics", "chunk_statistics", "row_statistics"]
+__all__ = ["AUX", "RowBlock", "new_statistics", "chunk_statistics", "row_statistics", "row_influence",
+           "LEVERAGE_ONE_TOLERANCE"]
+
+#: Leverage within this of 1 counts as 1 (R's lm.influence, tol = 10 * eps).
+LEVERAGE_ONE_TOLERANCE = 10 * np.finfo(float).eps
+
+
+def row_influence(residuals: np.ndarray, leverage: np.ndarray, rank: int, rss: float, df_resid: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cook's distance, externally studentized residuals and the leverage-one mask of some rows of a fit.
+
+    Given the whole fit's RSS and residual df (:func:`olscheck.checks.influence.influence_measures`
+    for all rows of an in-memory fit).
+
+    ``cooks_i = e_i² h_i / (p s² (1 - h_i)²)`` and ``t_i = e_i / (s_(i)
+    sqrt(1 - h_i))`` with ``s_(i)² = (RSS - e_i²/(1 - h_i)) / (df - 1)``;
+    the streaming engine calls it per chunk with the whole fit's RSS.
+    """
+    e, h = residuals, leverage
+    leverage_one = h >= 1.0 - LEVERAGE_ONE_TOLERANCE
+    complement = np.where(leverage_one, np.nan, 1.0 - h)
+    s2 = rss / df_resid if df_resid > 0 else np.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cooks = e * e * h / (rank * s2 * complement * complement)
+        if df_resid - 1 > 0:
+            deleted_rss = np.maximum(rss - e * e / complement, 0.0)
+            studentized = e / (np.sqrt(deleted_rss / (df_resid - 1)) * np.sqrt(complement))
+        else:
+            studentized = np.full(e.size, np.nan)
+    cooks[~np.isfinite(cooks)] = np.nan
+    studentized[~np.isfinite(studentized)] = np.nan
+    return cooks, studentized, leverage_one
 
 
 class AUX:

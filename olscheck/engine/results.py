@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from ..checks import autocorrelation, heteroskedasticity, influence, linearity, normality
+from ..checks import collinearity as collinearity_module
 from ..covariance import StandardErrorChange, newey_west_lags, sandwich_from_meats
 from ..linalg import least_squares_from_factor
 from ..model import exact_fit_reason
@@ -48,7 +49,8 @@ class Battery:
     newey_west: StandardErrorChange | None
 
 
-def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, categorical: tuple[str, ...],
+def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, facts: ModelFacts,
+            collinearity: collinearity_module.CollinearitySummary,
             sample_fit, sample_complete: bool, sample_note: str | None, sample_rows: dict | None,
             durbin_watson_exact: bool | None, order: int, durbin_watson_exact_max_n: int = 3000) -> Battery:
     """Every result of ``olscheck.check``'s battery from the streamed statistics."""
@@ -88,11 +90,10 @@ def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, categorical:
                                   durbin_watson_exact, order, durbin_watson_exact_max_n))
     tests.update(_normality(fit, acc, rss, settings, sample_fit, sample_complete, sample_note))
     tests.update(_linearity(fit, acc, aux_upper, columns, rss, settings, sample_fit, sample_complete, sample_note))
-    collinearity_summary = fit.collinearity_summary(settings)
-    tests.update(collinearity_summary.results)
+    tests.update(collinearity.results)
     influence_summary = _influence(fit, acc, rss, settings)
     tests.update(influence_summary.results)
-    return Battery(tests, collinearity_summary, influence_summary, rss, fit.model_facts(categorical), hc3, newey_west)
+    return Battery(tests, collinearity, influence_summary, rss, facts, hc3, newey_west)
 
 
 def _stack_halves(acc: ResidualStatistics) -> np.ndarray:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from ..version import __version__
 from ..errors import ConfigurationError, DataError
 from ..checks.battery import EXACT_ROWS, kept_positions, positions_between
 from ..options import Options
@@ -405,8 +405,12 @@ def _sample_design(fit: StreamedFit, sample_rows: dict, categorical: tuple[str, 
 def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_watson_exact, order,
             intercept, chunk_rows, exact_rows, probe, step, options: Options):
     from ..checks import influence
+    from ..checks.collinearity import summary_from_factor
     from ..model import fit as fit_model
+    from ..model import matrix_condition_number
     from ..pipeline import conclude, model_summary_from
+    from ..remedies import FormulaParts
+    from ..verdict import ModelFacts
     from ..report import DataSummary, Report
     from .results import battery
 
@@ -428,7 +432,14 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
         if not complete:
             sample_note = (f"computed on a random sample of {sample_rows['raw'].shape[0]} of {fit.n} rows "
                            f"(seed {seed}), in row order, refitted")
-    result = battery(fit, accumulated, settings, categorical=categorical, sample_fit=sample_fit,
+    kept_upper = fit.upper[:, fit.kept]  # orthogonally equivalent to the kept design columns
+    collinearity = summary_from_factor(kept_upper, fit.kept_terms, fit.kept_names, fit.has_intercept,
+                                       matrix_condition_number(kept_upper) if fit.rank else None, settings)
+    formula = FormulaParts(target=layout.target, predictors=tuple(layout.predictors), categorical=categorical,
+                           terms=tuple(fit.terms), has_intercept=fit.has_intercept, order_by=None)
+    facts = ModelFacts(formula=formula, aliased=tuple(fit.aliased), notes=tuple(fit.notes), n=int(fit.n),
+                       positive_target=bool(fit.y_min > 0))
+    result = battery(fit, accumulated, settings, facts=facts, collinearity=collinearity, sample_fit=sample_fit,
                      sample_complete=complete, sample_note=sample_note, sample_rows=sample_rows,
                      durbin_watson_exact=durbin_watson_exact, order=order)
     tests = result.tests
