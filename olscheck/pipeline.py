@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .thresholds import Thresholds
+from .thresholds import DEFAULT_THRESHOLDS, Thresholds
 
-__all__ = ["Conclusion", "conclude", "model_summary", "model_summary_from", "NONLINEARITY_EVIDENCE"]
+__all__ = ["Conclusion", "conclude", "recheck_without_outliers", "model_summary", "model_summary_from",
+           "NONLINEARITY_EVIDENCE"]
 
 #: The tests whose p-values and effects make up the report's ``nonlinearity.evidence``.
 NONLINEARITY_EVIDENCE = ("reset", "harvey_collier", "rainbow", "quadratic", "nonlinear_probe")
@@ -56,7 +57,7 @@ def conclude(tests: Mapping[str, Any], *, rows_fit, rows_note: str | None, robus
     robust : olscheck.checks.influence.RobustFit or None
         The robust comparison's outcome; its rejected rows (positions in
         ``rows_fit``) are the ones the specification tests and the probe are
-        judged again without (:func:`olscheck.checks.linearity.recheck_without_outliers`).
+        judged again without (:func:`recheck_without_outliers`).
     model : ModelSummary
         For the collapsed equation.
     facts : olscheck.verdict.ModelFacts
@@ -84,9 +85,9 @@ def conclude(tests: Mapping[str, Any], *, rows_fit, rows_note: str | None, robus
     out["nonlinear_probe"] = linearity.nonlinear_probe(probe_result, settings)
     if robust is not None and rows_fit is not None:
         # a specification test (or the probe) failing only through the rows a robust fit rejects is about them
-        out.update(linearity.recheck_without_outliers(out, rows_fit, robust.rejected, settings,
-                                                      computed_on=rows_note or "every other row",
-                                                      probe_options={"seed": int(seed)}))
+        out.update(recheck_without_outliers(out, rows_fit, robust.rejected, settings,
+                                            computed_on=rows_note or "every other row",
+                                            probe_options={"seed": int(seed)}))
     transforms = None
     if try_transforms and rows_fit is not None and materially_nonlinear(out):
         from .transforms import assess_transforms
@@ -151,3 +152,42 @@ def model_summary(fitted):
         adj_r_squared=fitted.adj_r_squared, f_statistic=fitted.f_statistic, f_df=fitted.f_df, rank=fitted.rank,
         aliased=fitted.aliased, intercept=fitted.has_intercept, target=fitted.design.target,
     )
+
+
+def recheck_without_outliers(tests: dict, fit, rejected: np.ndarray, thresholds: Thresholds = DEFAULT_THRESHOLDS,
+                             computed_on: str = "every other row",
+                             probe_options: dict | None = None) -> dict:
+    """Every failing specification test of ``tests`` (and the probe, when it fails) judged again without ``rejected``.
+
+    ``fit`` is the model the rows ``rejected`` (positions in it) belong to;
+    returns the updated results (the others unchanged). Nothing is refitted
+    when nothing fails or no row is rejected. A failing probe
+    (``"nonlinear_probe"``) is run again on the refitted rows with
+    ``probe_options`` (its seed): squared errors let a few gross outliers
+    decide which learner wins a fold, so the failure stands only when the
+    probe still fails without them.
+    """
+    from .checks.battery import results
+    from .checks.linearity import (SPECIFICATION_TESTS, nonlinear_probe, probe_without_outliers, refit_without,
+                                   without_outliers)
+    from .report import Severity
+
+    failing = [name for name in SPECIFICATION_TESTS if name in tests and tests[name].severity is Severity.FAIL]
+    probe_failing = "nonlinear_probe" in tests and tests["nonlinear_probe"].severity is Severity.FAIL
+    if not (failing or probe_failing) or rejected.size == 0:
+        return dict(tests)
+    refit = refit_without(fit, rejected)
+    if refit is None:
+        return dict(tests)
+    rechecked = results(refit, thresholds)  # the battery on the refitted rows
+    out = dict(tests)
+    for name in failing:
+        out[name] = without_outliers(tests[name], rechecked[name], int(rejected.size), computed_on,
+                                     thresholds.family_alpha)
+    if probe_failing:
+        from .probe import probe_fit
+
+        recheck = nonlinear_probe(probe_fit(refit, **(probe_options or {})), thresholds)
+        out["nonlinear_probe"] = probe_without_outliers(tests["nonlinear_probe"], recheck, int(rejected.size),
+                                                        computed_on)
+    return out

@@ -105,6 +105,7 @@ def _skewness(values: np.ndarray) -> float:
 def assess_transforms(fit, thresholds, *, probe: bool, probe_options: dict | None = None) -> TransformAssessment:
     """Try log/Box-Cox of the target and log of skewed predictors; see the module docstring."""
     from .checks import linearity
+    from .checks.battery import results
     from .model import fit as fit_model
 
     design = fit.design
@@ -153,7 +154,7 @@ def assess_transforms(fit, thresholds, *, probe: bool, probe_options: dict | Non
             candidate_fit = fit_model(candidate_design)
         except Exception:  # a transform that cannot be fitted is simply not a remedy
             continue
-        tests = linearity.run(candidate_fit, thresholds)
+        tests = results(candidate_fit, thresholds)  # the battery on the candidate
         evidence = {k: {"p_value": r.p_value, "severity": r.severity.value} for k, r in tests.items()}
         adequate = all(r.severity is not Severity.FAIL for r in tests.values())
         if probe and adequate:

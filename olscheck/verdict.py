@@ -22,7 +22,7 @@ each tested assumption family decides from its primary tests at
 ``alpha / 5`` (Bonferroni within the family too); the other tests add
 notes. A specification test that fails only because of rows a robust fit
 rejects is a warning about those rows, not evidence of a non-linear mean
-(:func:`olscheck.checks.linearity.recheck_without_outliers`).
+(:func:`olscheck.pipeline.recheck_without_outliers`).
 
 Power: when the mean is called linear, the verdict says how large a
 non-linearity the probe could have seen (:func:`probe_power`); a ``linear``

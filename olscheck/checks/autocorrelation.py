@@ -45,16 +45,13 @@ import numpy as np
 from scipy import integrate, stats
 from scipy import linalg as scipy_linalg
 
-from ..errors import ConfigurationError
 from ..covariance import StandardErrorChange
 from ..engine.accumulate import difference_sums
 from ..result import Assumption, Severity, TestResult, not_computable, p_text_decimals
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = [
-    "durbin_watson",
-    "breusch_godfrey",
-    "run",
+    "durbin_watson_decided",
     "durbin_watson_result",
     "breusch_godfrey_result",
     "durbin_watson_eigenvalues",
@@ -417,67 +414,6 @@ def exact_probability(d: float, eigenvalues: np.ndarray,
 # ---------------------------------------------------------------------------
 # Durbin-Watson
 # ---------------------------------------------------------------------------
-def durbin_watson(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, exact: bool | None = None,
-                  exact_max_n: int = 3000) -> TestResult:
-    """Durbin-Watson test for lag-1 autocorrelation of the errors, ``lmtest::dwtest``.
-
-    ``d = sum_{t>=2} (e_t - e_{t-1})² / sum_t e_t²`` on the residuals in row
-    order; ``rho = 1 - d/2`` estimates their lag-1 autocorrelation.
-
-    The p-value is for H1: rho > 0, ``P(D <= d)`` under H0 of independent
-    normal errors (``dwtest(alternative = "greater")``):
-
-    * exact: d's null distribution is that of ``sum lambda_i z_i² / sum z_i²``
-      with ``lambda_i`` the nonzero eigenvalues of ``M A``
-      (:func:`durbin_watson_eigenvalues`), evaluated by Pan's algorithm
-      with 15 terms (:func:`pan_probability`) as lmtest's Fortran ``pan``,
-      checked against Imhof's integral (:func:`exact_probability`);
-    * normal approximation: ``Phi((d - E d) / sd(d))`` with the exact null
-      moments of d (:func:`durbin_watson_moments`).
-
-    ``details["p_value_two_sided"]`` is ``2 min(p, 1 - p)``, dwtest's
-    two-sided p-value; ``details["distribution"]`` names the distribution
-    used: ``"exact (Pan)"``, ``"exact (Imhof)"`` or ``"normal approximation,
-    exact moments"``.
-
-    Parameters
-    ----------
-    fit : LinearFit
-    thresholds : Thresholds
-    exact : bool or None
-        None: exact below 100 rows, as dwtest. True: exact up to
-        ``exact_max_n`` rows (beyond, the normal approximation, and
-        ``details["distribution_note"]`` says why). False: the normal
-        approximation (below 5 rows, where dwtest gives up with p = 1, the
-        exact distribution instead).
-    exact_max_n : int
-        Largest n for the exact distribution when ``exact=True``: its
-        eigenvalues take O(n³) time and O(n²) memory (about 10 s at 3000
-        rows on two cores).
-
-    Notes
-    -----
-    Deviation from dwtest, on purpose: its 15-term Pan series is not always
-    accurate. Where it is more than ``PAN_AGREEMENT`` (1e-4) from the exact
-    probability -- occasionally below 100 rows, where it has been seen off
-    by 0.26, and almost always with ``exact=TRUE`` beyond about 110 rows,
-    where dwtest then either reports the inaccurate value or falls back to
-    the normal approximation -- the p-value here is the exact one from
-    Imhof's integral, ``details["distribution"]`` is ``"exact (Imhof)"`` and
-    ``details["p_value_pan"]`` holds dwtest's value (None when outside
-    [0, 1]). Everywhere else the p-value is dwtest's to rounding.
-
-    k is the rank of the fit (dwtest uses the number of columns of X, which
-    differs only for an aliased design, where dwtest itself fails).
-    """
-    if exact_max_n < 0:
-        raise ConfigurationError(f"exact_max_n={exact_max_n!r} must be a non-negative number of rows.")
-    from .battery import results
-
-    return results(fit, thresholds, durbin_watson_exact=exact,
-                   durbin_watson_exact_max_n=int(exact_max_n))["durbin_watson"]
-
-
 def durbin_watson_decided(d: float, n: int, null_moments, thresholds: Thresholds, *, exact: bool | None,
                           exact_max_n: int, rows_fit, hac: StandardErrorChange | None) -> TestResult:
     """The Durbin-Watson result for the statistic ``d``: which null distribution, its p-value, the judgement.
@@ -602,37 +538,6 @@ def durbin_watson_result(d: float, p_value: float, p_upper: float, *, method: st
 # ---------------------------------------------------------------------------
 # Breusch-Godfrey
 # ---------------------------------------------------------------------------
-def breusch_godfrey(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, order: int = 1) -> TestResult:
-    """Breusch-Godfrey LM test for autocorrelation up to lag ``order``, ``lmtest::bgtest``.
-
-    Auxiliary regression of the residuals e on the model's regressors and
-    ``e_{t-1}, ..., e_{t-order}`` (lags before the first row set to 0, as
-    ``bgtest(fill = 0)``), with fitted values f and residuals u::
-
-        LM = n sum f² / sum e²        ~ chi-square(order)
-        F  = ((sum e² - sum u²) / order) / (sum u² / (n - k - order))
-                                      ~ F(order, n - k - order)
-
-    ``sum f² / sum e²`` is the auxiliary R² (centred and uncentred agree
-    when the model has an intercept, as the residuals then have mean 0;
-    bgtest uses the uncentred one, as here). The chi-square form is the
-    result (``bgtest(type = "Chisq")``, the default); the F form
-    (``type = "F"``) is in ``details``.
-
-    Notes
-    -----
-    Computed by the battery (:mod:`olscheck.checks.battery`) from sums over
-    the rows: the lagged products ``L'e``, ``Q'L`` and ``L'L`` give the
-    auxiliary regression through a Schur complement of size ``order``,
-    O(n k · order), in memory and streamed alike.
-    """
-    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
-        raise ConfigurationError(f"breusch_godfrey order={order!r} must be a positive integer.")
-    from .battery import results
-
-    return results(fit, thresholds, breusch_godfrey_order=int(order))["breusch_godfrey"]
-
-
 def breusch_godfrey_result(explained: float, total: float, rss_auxiliary: float, n: int, rank: int, order: int,
                            thresholds: Thresholds = DEFAULT_THRESHOLDS,
                            hac: StandardErrorChange | None = None) -> TestResult:
@@ -703,14 +608,3 @@ def breusch_godfrey_result(explained: float, total: float, rss_auxiliary: float,
     )
 
 
-def run(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, durbin_watson_exact: bool | None = None,
-        breusch_godfrey_order: int = 1) -> dict[str, TestResult]:
-    """``{"durbin_watson", "breusch_godfrey"}`` results for ``fit``."""
-    if isinstance(breusch_godfrey_order, bool) or not isinstance(breusch_godfrey_order, (int, np.integer)) \
-            or breusch_godfrey_order < 1:
-        raise ConfigurationError(f"breusch_godfrey order={breusch_godfrey_order!r} must be a positive integer.")
-    from .battery import results
-
-    tests = results(fit, thresholds, durbin_watson_exact=durbin_watson_exact,
-                    breusch_godfrey_order=int(breusch_godfrey_order))
-    return {name: tests[name] for name in ("durbin_watson", "breusch_godfrey")}

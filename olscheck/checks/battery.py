@@ -22,6 +22,7 @@ the two paths give the same report.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,11 @@ from ..engine.residuals import AUX, RowBlock, new_statistics, row_statistics
 from ..model import LinearFit
 from ..thresholds import Thresholds
 
-__all__ = ["EXACT_ROWS", "BLOCK_ROWS", "InMemoryModel", "kept_positions", "residual_statistics", "run", "results"]
+if TYPE_CHECKING:
+    from ..result import TestResult
+
+__all__ = ["EXACT_ROWS", "BLOCK_ROWS", "InMemoryModel", "kept_positions", "residual_statistics", "run", "results",
+           "result", "influence_summary"]
 
 #: Up to this many rows the tests that read the whole residual sequence use
 #: every row; beyond, a seeded random sample of this many rows in row order
@@ -178,6 +183,13 @@ def run(fit: LinearFit, thresholds: Thresholds, *, durbin_watson_exact: bool | N
     from ..engine.results import battery
     from ..model import fit as fit_model
 
+    from ..errors import ConfigurationError
+
+    if isinstance(breusch_godfrey_order, bool) or not isinstance(breusch_godfrey_order, (int, np.integer)) \
+            or breusch_godfrey_order < 1:
+        raise ConfigurationError(f"breusch_godfrey order={breusch_godfrey_order!r} must be a positive integer.")
+    if durbin_watson_exact_max_n < 0:
+        raise ConfigurationError(f"exact_max_n={durbin_watson_exact_max_n!r} must be a non-negative number of rows.")
     model = InMemoryModel(fit)
     n = model.n
     kept = kept_positions(n, exact_rows, seed)
@@ -216,3 +228,34 @@ def results(fit: LinearFit, thresholds: Thresholds, **options) -> dict:
     """
     key = ("battery", thresholds, tuple(sorted(options.items())))
     return fit.computed_once(key, lambda: dict(run(fit, thresholds, **options).tests))
+
+
+def result(fit: LinearFit, name: str, thresholds: Thresholds | None = None, **options) -> "TestResult":
+    """The battery's result ``name`` (``"breusch_pagan"``, ``"durbin_watson"``, ...) on an in-memory fit.
+
+    ``options`` are :func:`run`'s (``durbin_watson_exact``,
+    ``breusch_godfrey_order``, ``durbin_watson_exact_max_n``, ``seed``).
+    """
+    from ..thresholds import DEFAULT_THRESHOLDS
+
+    return results(fit, thresholds or DEFAULT_THRESHOLDS, **options)[name]
+
+
+def influence_summary(fit: LinearFit, thresholds: Thresholds | None = None, *, seed: int = 0):
+    """Influence measures of every row, with the ``influence``, ``outlier_test`` and ``robust_fit`` results.
+
+    Matches R's ``cooks.distance``, ``hatvalues``, ``rstudent`` and
+    ``car::outlierTest`` (:mod:`olscheck.checks.influence`); the robust
+    comparison is :func:`olscheck.checks.influence.robust_on_rows`.
+    """
+    from dataclasses import replace
+    from types import MappingProxyType
+
+    from ..thresholds import DEFAULT_THRESHOLDS
+    from .influence import robust_on_rows
+
+    thresholds = thresholds or DEFAULT_THRESHOLDS
+    summary = run(fit, thresholds, seed=seed).influence
+    robust_result, robust = robust_on_rows(fit, None, thresholds, seed)
+    return replace(summary, results=MappingProxyType({**summary.results, "robust_fit": robust_result}),
+                   robust=robust)

@@ -32,7 +32,7 @@ from ..result import Assumption, Severity, TestResult, clean_float, not_computab
 from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
-__all__ = ["TermInflation", "CollinearitySummary", "summarize", "run", "correlation_factor", "generalized_vifs",
+__all__ = ["TermInflation", "CollinearitySummary", "summarize", "correlation_factor", "generalized_vifs",
            "generalized_vifs_from_factor", "inflation_rows"]
 
 VIF_METHOD = (
@@ -528,6 +528,3 @@ def summary_from_factor(factor: np.ndarray, terms, names: tuple[str, ...], has_i
     )
 
 
-def run(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, **options: Any) -> dict[str, TestResult]:
-    """``{"vif": ..., "condition_index": ...}`` for ``fit``."""
-    return dict(summarize(fit, thresholds).results)

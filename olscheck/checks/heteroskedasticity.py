@@ -50,35 +50,6 @@ from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 
-def battery_results(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, **options) -> dict[str, TestResult]:
-    """Every result of the battery on ``fit`` (:func:`olscheck.checks.battery.results`)."""
-    from .battery import results
-
-    return results(fit, thresholds, **options)
-
-
-def battery_result(fit: LinearFit, name: str, thresholds: Thresholds = DEFAULT_THRESHOLDS, **options) -> TestResult:
-    """The battery's result ``name`` on ``fit``: the one implementation behind the per-test functions."""
-    return battery_results(fit, thresholds, **options)[name]
-
-__all__ = [
-    "breusch_pagan",
-    "breusch_pagan_original",
-    "white",
-    "goldfeld_quandt",
-    "ncv_fitted",
-    "run",
-    "goldfeld_quandt_result",
-    "chi_square_result",
-    "decide",
-    "VarianceConsequence",
-    "white_full",
-    "breusch_pagan_rank_reason",
-    "equal_squares_reason",
-    "WHITE_MAX_TERMS",
-    "PRIMARY_TESTS",
-]
-
 ASSUMPTION = Assumption.HOMOSKEDASTICITY
 
 #: Largest number of terms the full White regression is built with,
@@ -332,46 +303,6 @@ def breusch_pagan_rank_reason(rank: int) -> str | None:
     return None
 
 
-def breusch_pagan(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
-    """Koenker's studentized Breusch-Pagan test on the model's regressors.
-
-    With e the residuals, σ̂² = RSS/n and w = e² - σ̂², regress w on the
-    model matrix X (the intercept included when the model has one)::
-
-        BP = n · Σ ŵ² / Σ w²        (= n·R² of e² on X when X has an intercept)
-
-    compared with χ² on rank(aux) - 1 degrees of freedom. Matches
-    ``lmtest::bptest(fit)``, including its conventions for a model without
-    intercept: the auxiliary regression then has no intercept either, the
-    statistic uses the uncentred explained sum of squares and df is still
-    rank - 1.
-
-    The effect is the auxiliary R² (BP / n): the share of the variation of
-    e² the regressors explain.
-
-    References
-    ----------
-    Koenker (1981), J. Econometrics 17, 107-112; Breusch & Pagan (1979).
-    """
-    return battery_result(fit, "breusch_pagan", thresholds)
-
-
-def breusch_pagan_original(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
-    """Breusch & Pagan's (1979) original test, which assumes normal errors.
-
-    Regress f = e²/σ̂² - 1 (σ̂² = RSS/n) on the model matrix X::
-
-        BP = ESS / 2 = Σ f̂² / 2
-
-    compared with χ² on rank(aux) - 1 degrees of freedom
-    (``lmtest::bptest(fit, studentize = FALSE)``). Under non-normal errors
-    its size is wrong (Koenker 1981); :func:`breusch_pagan` is the default.
-
-    The effect is the auxiliary R², the same as for :func:`breusch_pagan`.
-    """
-    return battery_result(fit, "breusch_pagan_original", thresholds)
-
-
 # ---------------------------------------------------------------------------
 # White
 # ---------------------------------------------------------------------------
@@ -424,37 +355,6 @@ def _white_terms(z: np.ndarray, limit: int) -> tuple[np.ndarray | None, int, boo
     centred = centred / np.sqrt(np.einsum("ij,ij->j", centred, centred))
     products = centred[:, first] * centred[:, second]
     return np.column_stack([centred, products]), count, True
-
-
-def white(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
-    """White's test: e² on the regressors, their squares and cross-products.
-
-    Koenker's n·R² form of the auxiliary regression (with intercept) of e² on
-    the model's non-intercept columns x_j, their squares x_j² and products
-    x_j x_l (j < l); χ² on rank(aux) - 1 df. This is
-    ``lmtest::bptest(fit, ~ x1 + ... + I(x1^2) + ... + x1:x2 + ...)``.
-    Squares of dummy columns (equal to the dummy) and products of dummies of
-    one factor (zero) are skipped; other exact redundancies are dropped as
-    aliased, the way ``lm`` does.
-
-    When that regression has more than ``thresholds.white_max_terms_share``
-    · n terms (or more than :data:`WHITE_MAX_TERMS`), when its n x (terms + 1)
-    design would exceed ``thresholds.auxiliary_max_cells`` (judged on the
-    upper bound p + p(p + 1)/2 terms, so nothing O(n p²) is built), or when
-    it leaves no residual degree of freedom, the test falls back to the special White test of
-    Wooldridge (2013, §8.3): e² on fitted and fitted², 2 df, which is
-    ``bptest(fit, ~ fitted + I(fitted^2))``. ``details["form"]`` says which
-    form was used and ``details["fallback_reason"]`` why. The special form's
-    statistic and p-value are always in ``details`` (``special_statistic``,
-    ``special_p_value``, ``special_df``).
-
-    The effect is the auxiliary R² of the form used.
-
-    References
-    ----------
-    White (1980), Econometrica 48, 817-838; Koenker (1981).
-    """
-    return battery_result(fit, "white", thresholds)
 
 
 def white_full(fit: LinearFit, thresholds: Thresholds, special: tuple[float, float, int, float] | None,
@@ -536,34 +436,6 @@ def white_full(fit: LinearFit, thresholds: Thresholds, special: tuple[float, flo
 # ---------------------------------------------------------------------------
 # Goldfeld-Quandt
 # ---------------------------------------------------------------------------
-def goldfeld_quandt(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
-    """Goldfeld-Quandt test: residual variance of the later half over the earlier half.
-
-    With rows in data (time) order, ``lmtest::gqtest``'s defaults (point =
-    0.5, fraction = 0) put the first floor(n/2) rows in segment 1 and the
-    rest in segment 2 (for odd n the later segment has the extra row; R
-    computes point1 = floor(n/2), point2 = ceiling(n/2 + 0.01)). Each
-    segment is fitted separately::
-
-        GQ = (RSS₂ / df₁) / (RSS₁ / df₂),  df₁ = n₂ - k₂, df₂ = n₁ - k₁
-
-    compared with F(df₁, df₂), upper tail (alternative: variance increases).
-    The df pair is reported in R's order (df1 = numerator).
-
-    Deviation from R: k_i is the rank of segment i's fit. gqtest uses
-    ncol(X) for both, which differs only when a segment is rank deficient
-    (e.g. a factor level absent from one half) or the model has aliased
-    columns; then RSS_i/σ² is χ² on n_i - rank_i, which is what is used.
-
-    The effect is the variance ratio itself (1 = equal variances).
-
-    References
-    ----------
-    Goldfeld & Quandt (1965), JASA 60, 539-547.
-    """
-    return battery_result(fit, "goldfeld_quandt", thresholds)
-
-
 def goldfeld_quandt_result(rss_first: float, rss_second: float, n_first: int, n_second: int,
                            rank_first: int, rank_second: int, rank: int, consequence: VarianceConsequence,
                            thresholds: Thresholds = DEFAULT_THRESHOLDS, columns: int | None = None) -> TestResult:
@@ -619,29 +491,3 @@ def goldfeld_quandt_result(rss_first: float, rss_second: float, n_first: int, n_
 # ---------------------------------------------------------------------------
 # Cook-Weisberg (car::ncvTest)
 # ---------------------------------------------------------------------------
-def ncv_fitted(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
-    """Cook & Weisberg's score test of variance depending on the fitted values.
-
-    With U = e²/σ̂² (σ̂² = RSS/n), regress U on the fitted values (with
-    intercept)::
-
-        S = ESS / 2,   χ² on 1 df
-
-    This is ``car::ncvTest(fit)`` (what easystats' check_heteroscedasticity
-    runs); it equals the original Breusch-Pagan statistic with the fitted
-    values as the only variance regressor.
-
-    The effect is the auxiliary R² of e² on the fitted values.
-
-    References
-    ----------
-    Cook & Weisberg (1983), Biometrika 70, 1-10.
-    """
-    return battery_result(fit, "ncv_fitted", thresholds)
-
-
-def run(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, **options) -> dict[str, TestResult]:
-    """All homoskedasticity tests, keyed by their report names."""
-    tests = battery_results(fit, thresholds)
-    return {name: tests[name] for name in ("breusch_pagan", "breusch_pagan_original", "white", "goldfeld_quandt",
-                                           "ncv_fitted")}

@@ -52,8 +52,8 @@ from ..engine.residuals import LEVERAGE_ONE_TOLERANCE, row_influence
 from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
-__all__ = ["InfluenceSummary", "summarize", "run", "influence_result", "outlier_test", "outlier_result",
-           "LEVERAGE_ONE_TOLERANCE", "TOP_ROWS", "row_influence", "robust_comparison", "RobustFit",
+__all__ = ["InfluenceSummary", "influence_result", "outlier_test", "outlier_result",
+           "LEVERAGE_ONE_TOLERANCE", "TOP_ROWS", "row_influence", "robust_comparison", "robust_on_rows", "RobustFit",
            "ROBUST_METHOD", "ROBUST_MAX_ROWS", "BISQUARE_TUNING", "GROSS_MULTIPLE", "robust_parameters", "trimmed_start", "robust_scale"]
 
 INFLUENCE_METHOD = "Cook's distance with the 4/n screening cut-off (stats::cooks.distance)"
@@ -686,22 +686,6 @@ def robust_comparison(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, seed:
     return result, RobustFit(rejected=rejected, rows_used=rows, shifts=shift_map)
 
 
-def summarize(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, seed: int = 0) -> InfluenceSummary:
-    """Influence measures of a fitted model, with the ``influence``, ``outlier_test`` and ``robust_fit`` results.
-
-    Matches R's ``cooks.distance``, ``hatvalues``, ``rstudent`` and
-    ``car::outlierTest`` (see the module docstring). The measures are the
-    battery's (:mod:`olscheck.checks.battery`, :func:`row_influence` per
-    block of rows); the robust comparison is :func:`robust_on_rows`.
-    """
-    from .battery import run
-
-    summary = run(fit, thresholds, seed=seed).influence
-    robust_result, robust = robust_on_rows(fit, None, thresholds, seed)
-    return replace(summary, results=MappingProxyType({**summary.results, "robust_fit": robust_result}),
-                   robust=robust)
-
-
 def robust_on_rows(rows_fit, rows_note: str | None, thresholds: Thresholds = DEFAULT_THRESHOLDS,
                    seed: int = 0) -> tuple[TestResult, RobustFit | None]:
     """The robust comparison on the rows kept whole, and its :class:`RobustFit` (None when not computed).
@@ -721,6 +705,3 @@ def robust_on_rows(rows_fit, rows_note: str | None, thresholds: Thresholds = DEF
     return result, robust
 
 
-def run(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, **options: Any) -> dict[str, TestResult]:
-    """``{"influence": ..., "outlier_test": ...}`` for ``fit``."""
-    return dict(summarize(fit, thresholds).results)

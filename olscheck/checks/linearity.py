@@ -48,9 +48,9 @@ from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 from .subsets import central_rows, subset_regression
 
-__all__ = ["reset", "harvey_collier", "rainbow", "recursive_residuals", "run", "reset_method", "reset_result",
-           "SPECIFICATION_TESTS", "without_outliers", "recheck_without_outliers", "probe_without_outliers",
-           "refit_without"]
+__all__ = ["reset_with_powers", "harvey_collier", "rainbow", "quadratic", "recursive_residuals", "reset_method",
+           "reset_result", "SPECIFICATION_TESTS", "without_outliers", "probe_without_outliers", "refit_without",
+           "nonlinear_probe"]
 
 ASSUMPTION = Assumption.LINEARITY
 
@@ -144,8 +144,8 @@ def _decide(name, method, statistic, p_value, df, effect, effect_name, threshold
 # ---------------------------------------------------------------------------
 # RESET
 # ---------------------------------------------------------------------------
-def reset(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
-          powers: Sequence[int] = (2, 3)) -> TestResult:
+def reset_with_powers(fit: LinearFit, powers: Sequence[int],
+                      thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
     """Ramsey's RESET: do powers of the fitted values improve the fit?
 
     Add ŷ^p for p in ``powers`` to the model and compare the residual sums
@@ -158,9 +158,10 @@ def reset(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
     statsmodels' default chi-square). The powers are taken of the fitted
     values standardised (centred only when the model has an intercept),
     which spans the same space and keeps ŷ³ well conditioned; R scales y the
-    same way. The default powers are the battery's RESET
-    (:mod:`olscheck.checks.battery`); other powers extend the model's ``Q``
-    by the powers here.
+    same way. The battery's RESET (powers 2 and 3,
+    :mod:`olscheck.checks.battery`) accumulates the same regression over the
+    rows; this function answers for other powers on an in-memory fit,
+    extending the model's ``Q`` by the powers.
 
     Deviation from R: resettest uses df₁ = number of powers and df₂ = n -
     ncol(X) - df₁ even when a power is a linear combination of the
@@ -176,11 +177,6 @@ def reset(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
     """
     name = "reset"
     powers = tuple(int(p) for p in powers)
-    if powers == (2, 3):
-        # the battery's RESET (accumulated over the rows, in memory and streamed alike)
-        from .battery import results
-
-        return results(fit, thresholds)["reset"]
     method = reset_method(powers)
     if not powers or any(p < 2 for p in powers):
         return not_computable(name, ASSUMPTION, method, "RESET needs powers of 2 or more")
@@ -629,14 +625,6 @@ def quadratic(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> Te
     )
 
 
-def run(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, **options) -> dict[str, TestResult]:
-    """All linearity tests, keyed by their report names."""
-    from .battery import results
-
-    tests = results(fit, thresholds)
-    return {name: tests[name] for name in SPECIFICATION_TESTS}
-
-
 #: The specification tests whose failure makes the mean non-linear, in report order.
 SPECIFICATION_TESTS = ("reset", "harvey_collier", "rainbow", "quadratic")
 
@@ -704,40 +692,6 @@ def refit_without(fit: LinearFit, rejected: np.ndarray) -> LinearFit | None:
         return fit_model(fit.design.rows(np.flatnonzero(keep)))
     except Exception:  # a model that cannot be refitted without the rows keeps its failure
         return None
-
-
-def recheck_without_outliers(tests: dict[str, TestResult], fit: LinearFit, rejected: np.ndarray,
-                             thresholds: Thresholds = DEFAULT_THRESHOLDS, computed_on: str = "every other row",
-                             probe_options: dict | None = None) -> dict[str, TestResult]:
-    """Every failing specification test of ``tests`` (and the probe, when it fails) judged again without ``rejected``.
-
-    ``fit`` is the model the rows ``rejected`` (positions in it) belong to;
-    returns the updated results (the others unchanged). Nothing is refitted
-    when nothing fails or no row is rejected. A failing probe
-    (``"nonlinear_probe"``) is run again on the refitted rows with
-    ``probe_options`` (its seed): squared errors let a few gross outliers
-    decide which learner wins a fold, so the failure stands only when the
-    probe still fails without them.
-    """
-    failing = [name for name in SPECIFICATION_TESTS if name in tests and tests[name].severity is Severity.FAIL]
-    probe_failing = "nonlinear_probe" in tests and tests["nonlinear_probe"].severity is Severity.FAIL
-    if not (failing or probe_failing) or rejected.size == 0:
-        return dict(tests)
-    refit = refit_without(fit, rejected)
-    if refit is None:
-        return dict(tests)
-    checks = {"reset": reset, "harvey_collier": harvey_collier, "rainbow": rainbow, "quadratic": quadratic}
-    out = dict(tests)
-    for name in failing:
-        out[name] = without_outliers(tests[name], checks[name](refit, thresholds), int(rejected.size), computed_on,
-                                     thresholds.family_alpha)
-    if probe_failing:
-        from ..probe import probe_fit
-
-        recheck = nonlinear_probe(probe_fit(refit, **(probe_options or {})), thresholds)
-        out["nonlinear_probe"] = probe_without_outliers(tests["nonlinear_probe"], recheck, int(rejected.size),
-                                                        computed_on)
-    return out
 
 
 def probe_without_outliers(result: TestResult, recheck: TestResult, rejected: int, computed_on: str) -> TestResult:

@@ -41,7 +41,7 @@ from ..result import Assumption, Severity, TestResult, not_computable, p_text_de
 from ..scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
-__all__ = ["residual_moments", "octile_skewness", "jarque_bera", "shapiro_wilk", "omnibus", "run", "normality_result",
+__all__ = ["residual_moments", "octile_skewness", "shapiro_wilk", "omnibus", "normality_result",
            "jarque_bera_result"]
 
 JARQUE_BERA_METHOD = "Jarque-Bera on the OLS residuals, chi-square with 2 df (tseries::jarque.bera.test)"
@@ -192,22 +192,6 @@ def _judged(name: str, method: str, statistic: float, p_value: float, df: tuple[
                             details, robust_skewness=octile_skewness(fit.residuals))
 
 
-def jarque_bera(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
-    """Jarque-Bera test of the residuals, ``tseries::jarque.bera.test``.
-
-    ``JB = n g1² / 6 + n (b2 - 3)² / 24``, chi-square with 2 df under
-    normality, with g1 and b2 from :func:`residual_moments`.
-
-    The p-value is the upper tail ``exp(-JB / 2)`` computed directly; R's
-    ``1 - pchisq`` agrees to 1e-16 absolute and rounds to 0 below that.
-    Computed by the battery from the residuals' power sums
-    (:mod:`olscheck.checks.battery`), in memory and streamed alike.
-    """
-    from .battery import results
-
-    return results(fit, thresholds)["jarque_bera"]
-
-
 def shapiro_wilk_rows_reason(n: int) -> str:
     """Why Shapiro-Wilk is not computed on ``n`` rows (outside 3..5000)."""
     return (f"Shapiro-Wilk's p-value approximation covers {SHAPIRO_WILK_MIN_N} to {SHAPIRO_WILK_MAX_N} observations; "
@@ -268,9 +252,3 @@ def omnibus(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
     return _judged("omnibus", OMNIBUS_METHOD, statistic, p_value, (2,), fit, thresholds, details)
 
 
-def run(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, **options: Any) -> dict[str, TestResult]:
-    """``{"jarque_bera", "shapiro_wilk", "omnibus"}`` results for ``fit``."""
-    from .battery import results
-
-    tests = results(fit, thresholds)
-    return {name: tests[name] for name in ("jarque_bera", "shapiro_wilk", "omnibus")}

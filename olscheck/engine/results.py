@@ -138,6 +138,113 @@ def _het_reason(fit: StreamedFit, acc: ResidualStatistics, rss: float, squares: 
 
 def _heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings, sample_fit, sample_complete,
                         sample_note) -> dict[str, TestResult]:
+    """The homoskedasticity tests from the accumulated auxiliary factor.
+
+    ``breusch_pagan``
+        Koenker's studentized Breusch-Pagan test on the model's regressors.
+
+        With e the residuals, σ̂² = RSS/n and w = e² - σ̂², regress w on the
+        model matrix X (the intercept included when the model has one)::
+
+            BP = n · Σ ŵ² / Σ w²        (= n·R² of e² on X when X has an intercept)
+
+        compared with χ² on rank(aux) - 1 degrees of freedom. Matches
+        ``lmtest::bptest(fit)``, including its conventions for a model without
+        intercept: the auxiliary regression then has no intercept either, the
+        statistic uses the uncentred explained sum of squares and df is still
+        rank - 1.
+
+        The effect is the auxiliary R² (BP / n): the share of the variation of
+        e² the regressors explain.
+
+        References
+        ----------
+        Koenker (1981), J. Econometrics 17, 107-112; Breusch & Pagan (1979).
+
+    ``breusch_pagan_original``
+        Breusch & Pagan's (1979) original test, which assumes normal errors.
+
+        Regress f = e²/σ̂² - 1 (σ̂² = RSS/n) on the model matrix X::
+
+            BP = ESS / 2 = Σ f̂² / 2
+
+        compared with χ² on rank(aux) - 1 degrees of freedom
+        (``lmtest::bptest(fit, studentize = FALSE)``). Under non-normal errors
+        its size is wrong (Koenker 1981); :func:`breusch_pagan` is the default.
+
+        The effect is the auxiliary R², the same as for :func:`breusch_pagan`.
+
+    ``white``
+        White's test: e² on the regressors, their squares and cross-products.
+
+        Koenker's n·R² form of the auxiliary regression (with intercept) of e² on
+        the model's non-intercept columns x_j, their squares x_j² and products
+        x_j x_l (j < l); χ² on rank(aux) - 1 df. This is
+        ``lmtest::bptest(fit, ~ x1 + ... + I(x1^2) + ... + x1:x2 + ...)``.
+        Squares of dummy columns (equal to the dummy) and products of dummies of
+        one factor (zero) are skipped; other exact redundancies are dropped as
+        aliased, the way ``lm`` does.
+
+        When that regression has more than ``thresholds.white_max_terms_share``
+        · n terms (or more than :data:`WHITE_MAX_TERMS`), when its n x (terms + 1)
+        design would exceed ``thresholds.auxiliary_max_cells`` (judged on the
+        upper bound p + p(p + 1)/2 terms, so nothing O(n p²) is built), or when
+        it leaves no residual degree of freedom, the test falls back to the special White test of
+        Wooldridge (2013, §8.3): e² on fitted and fitted², 2 df, which is
+        ``bptest(fit, ~ fitted + I(fitted^2))``. ``details["form"]`` says which
+        form was used and ``details["fallback_reason"]`` why. The special form's
+        statistic and p-value are always in ``details`` (``special_statistic``,
+        ``special_p_value``, ``special_df``).
+
+        The effect is the auxiliary R² of the form used.
+
+        References
+        ----------
+        White (1980), Econometrica 48, 817-838; Koenker (1981).
+
+    ``goldfeld_quandt``
+        Goldfeld-Quandt test: residual variance of the later half over the earlier half.
+
+        With rows in data (time) order, ``lmtest::gqtest``'s defaults (point =
+        0.5, fraction = 0) put the first floor(n/2) rows in segment 1 and the
+        rest in segment 2 (for odd n the later segment has the extra row; R
+        computes point1 = floor(n/2), point2 = ceiling(n/2 + 0.01)). Each
+        segment is fitted separately::
+
+            GQ = (RSS₂ / df₁) / (RSS₁ / df₂),  df₁ = n₂ - k₂, df₂ = n₁ - k₁
+
+        compared with F(df₁, df₂), upper tail (alternative: variance increases).
+        The df pair is reported in R's order (df1 = numerator).
+
+        Deviation from R: k_i is the rank of segment i's fit. gqtest uses
+        ncol(X) for both, which differs only when a segment is rank deficient
+        (e.g. a factor level absent from one half) or the model has aliased
+        columns; then RSS_i/σ² is χ² on n_i - rank_i, which is what is used.
+
+        The effect is the variance ratio itself (1 = equal variances).
+
+        References
+        ----------
+        Goldfeld & Quandt (1965), JASA 60, 539-547.
+
+    ``ncv_fitted``
+        Cook & Weisberg's score test of variance depending on the fitted values.
+
+        With U = e²/σ̂² (σ̂² = RSS/n), regress U on the fitted values (with
+        intercept)::
+
+            S = ESS / 2,   χ² on 1 df
+
+        This is ``car::ncvTest(fit)`` (what easystats' check_heteroscedasticity
+        runs); it equals the original Breusch-Pagan statistic with the fitted
+        values as the only variance regressor.
+
+        The effect is the auxiliary R² of e² on the fitted values.
+
+        References
+        ----------
+        Cook & Weisberg (1983), Biometrika 70, 1-10.
+    """
     het = heteroskedasticity
     n = fit.n
     out: dict[str, TestResult] = {}
@@ -235,6 +342,84 @@ def _heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings
 # --------------------------------------------------------------------------- autocorrelation
 def _autocorrelation(fit, acc, rss, settings, newey_west, sample_fit, sample_complete, exact,
                      order, exact_max_n) -> dict[str, TestResult]:
+    """The independence tests from the accumulated sequence sums.
+
+    ``durbin_watson``
+        Durbin-Watson test for lag-1 autocorrelation of the errors, ``lmtest::dwtest``.
+
+        ``d = sum_{t>=2} (e_t - e_{t-1})² / sum_t e_t²`` on the residuals in row
+        order; ``rho = 1 - d/2`` estimates their lag-1 autocorrelation.
+
+        The p-value is for H1: rho > 0, ``P(D <= d)`` under H0 of independent
+        normal errors (``dwtest(alternative = "greater")``):
+
+        * exact: d's null distribution is that of ``sum lambda_i z_i² / sum z_i²``
+          with ``lambda_i`` the nonzero eigenvalues of ``M A``
+          (:func:`durbin_watson_eigenvalues`), evaluated by Pan's algorithm
+          with 15 terms (:func:`pan_probability`) as lmtest's Fortran ``pan``,
+          checked against Imhof's integral (:func:`exact_probability`);
+        * normal approximation: ``Phi((d - E d) / sd(d))`` with the exact null
+          moments of d (:func:`durbin_watson_moments`).
+
+        ``details["p_value_two_sided"]`` is ``2 min(p, 1 - p)``, dwtest's
+        two-sided p-value; ``details["distribution"]`` names the distribution
+        used: ``"exact (Pan)"``, ``"exact (Imhof)"`` or ``"normal approximation,
+        exact moments"``.
+
+        Parameters
+        ----------
+        fit : LinearFit
+        thresholds : Thresholds
+        exact : bool or None
+            None: exact below 100 rows, as dwtest. True: exact up to
+            ``exact_max_n`` rows (beyond, the normal approximation, and
+            ``details["distribution_note"]`` says why). False: the normal
+            approximation (below 5 rows, where dwtest gives up with p = 1, the
+            exact distribution instead).
+        exact_max_n : int
+            Largest n for the exact distribution when ``exact=True``: its
+            eigenvalues take O(n³) time and O(n²) memory (about 10 s at 3000
+            rows on two cores).
+
+        Notes
+        -----
+        Deviation from dwtest, on purpose: its 15-term Pan series is not always
+        accurate. Where it is more than ``PAN_AGREEMENT`` (1e-4) from the exact
+        probability -- occasionally below 100 rows, where it has been seen off
+        by 0.26, and almost always with ``exact=TRUE`` beyond about 110 rows,
+        where dwtest then either reports the inaccurate value or falls back to
+        the normal approximation -- the p-value here is the exact one from
+        Imhof's integral, ``details["distribution"]`` is ``"exact (Imhof)"`` and
+        ``details["p_value_pan"]`` holds dwtest's value (None when outside
+        [0, 1]). Everywhere else the p-value is dwtest's to rounding.
+
+        k is the rank of the fit (dwtest uses the number of columns of X, which
+        differs only for an aliased design, where dwtest itself fails).
+
+    ``breusch_godfrey``
+        Breusch-Godfrey LM test for autocorrelation up to lag ``order``, ``lmtest::bgtest``.
+
+        Auxiliary regression of the residuals e on the model's regressors and
+        ``e_{t-1}, ..., e_{t-order}`` (lags before the first row set to 0, as
+        ``bgtest(fill = 0)``), with fitted values f and residuals u::
+
+            LM = n sum f² / sum e²        ~ chi-square(order)
+            F  = ((sum e² - sum u²) / order) / (sum u² / (n - k - order))
+                                          ~ F(order, n - k - order)
+
+        ``sum f² / sum e²`` is the auxiliary R² (centred and uncentred agree
+        when the model has an intercept, as the residuals then have mean 0;
+        bgtest uses the uncentred one, as here). The chi-square form is the
+        result (``bgtest(type = "Chisq")``, the default); the F form
+        (``type = "F"``) is in ``details``.
+
+        Notes
+        -----
+        Computed by the battery (:mod:`olscheck.checks.battery`) from sums over
+        the rows: the lagged products ``L'e``, ``Q'L`` and ``L'L`` give the
+        auxiliary regression through a Schur complement of size ``order``,
+        O(n k · order), in memory and streamed alike.
+    """
     ac = autocorrelation
     n, k = fit.n, fit.rank
     out: dict[str, TestResult] = {}
@@ -300,6 +485,19 @@ def moments(fit: StreamedFit, acc: ResidualStatistics) -> tuple[float, float]:
 
 
 def _normality(fit, acc, rss, settings, sample_fit, sample_complete, sample_note) -> dict[str, TestResult]:
+    """Jarque-Bera from the power sums; Shapiro-Wilk and the omnibus test on the rows kept whole.
+
+    ``jarque_bera``
+        Jarque-Bera test of the residuals, ``tseries::jarque.bera.test``.
+
+        ``JB = n g1² / 6 + n (b2 - 3)² / 24``, chi-square with 2 df under
+        normality, with g1 and b2 from :func:`residual_moments`.
+
+        The p-value is the upper tail ``exp(-JB / 2)`` computed directly; R's
+        ``1 - pchisq`` agrees to 1e-16 absolute and rounds to 0 below that.
+        Computed by the battery from the residuals' power sums
+        (:mod:`olscheck.checks.battery`), in memory and streamed alike.
+    """
     n = fit.n
     out: dict[str, TestResult] = {}
     reason = _exact_fit_reason(fit, rss)

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from olscheck.checks import autocorrelation as ac
+from tests.checks import one_test
 from olscheck.errors import ConfigurationError
 from olscheck.result import Assumption, Severity
 from olscheck.thresholds import DEFAULT_THRESHOLDS, Thresholds
@@ -48,7 +49,7 @@ def _ar1_fit(n: int, phi: float, seed: int = 1):
 def test_durbin_watson_matches_dwtest(case_id):
     expected, fit = fit_reference(case_id)
     want = expected["durbin_watson"]
-    result = ac.durbin_watson(fit)
+    result = one_test.durbin_watson(fit)
     assert result.name == "durbin_watson" and result.assumption is Assumption.INDEPENDENCE
     assert result.statistic == pytest.approx(want["statistic"], rel=1e-7)
     assert result.p_value == pytest.approx(want["p_value_greater"], abs=1e-4)
@@ -70,7 +71,7 @@ def test_durbin_watson_matches_dwtest(case_id):
 def test_breusch_godfrey_matches_bgtest(case_id, order):
     expected, fit = fit_reference(case_id)
     want = expected[f"breusch_godfrey_{order}"]
-    result = ac.breusch_godfrey(fit, order=order)
+    result = one_test.breusch_godfrey(fit, order=order)
     assert result.statistic == pytest.approx(want["statistic"], rel=1e-6)
     assert result.p_value == pytest.approx(want["p_value"], rel=1e-5)
     assert result.df == (float(want["df"]),)
@@ -83,13 +84,13 @@ def test_order_by_gives_the_time_ordered_values():
     shuffled_expected, shuffled = fit_reference("ar1_shuffled")
     _, ordered = fit_reference("ar1_synthetic")
     assert shuffled_expected["order_by"] == "t"
-    for check in (ac.durbin_watson, ac.breusch_godfrey):
+    for check in (one_test.durbin_watson, one_test.breusch_godfrey):
         a, b = check(shuffled), check(ordered)
         assert a.statistic == pytest.approx(b.statistic, rel=1e-12)
         assert a.p_value == pytest.approx(b.p_value, rel=1e-9)
     # the rows in file order are not the time order: d differs
     _, file_order = fit_reference("ar1_shuffled")
-    assert ac.durbin_watson(file_order).severity is Severity.WARN
+    assert one_test.durbin_watson(file_order).severity is Severity.WARN
 
 
 # ---------------------------------------------------------------------------
@@ -98,7 +99,7 @@ def test_order_by_gives_the_time_ordered_values():
 @pytest.mark.parametrize("name", sorted(R_CASES))
 def test_durbin_watson_exact_matches_dwtest_or_imhof(name):
     case, fit = _fit_fixture(name)
-    result = ac.durbin_watson(fit, exact=True)
+    result = one_test.durbin_watson(fit, exact=True)
     assert result.statistic == pytest.approx(case["statistic"], rel=1e-7)
     imhof = case["imhof_greater"]
     r_exact = case["exact_greater"]
@@ -124,23 +125,23 @@ def test_exact_path_at_100_rows_and_more():
     to the normal approximation."""
     case, fit = _fit_fixture("ar1_synthetic")
     assert fit.n == 120 and not case["dwtest_exact_fell_back"]
-    result = ac.durbin_watson(fit, exact=True)
+    result = one_test.durbin_watson(fit, exact=True)
     assert result.details["distribution"] == ac.EXACT_DISTRIBUTION
     assert result.p_value == pytest.approx(case["exact_greater"], rel=1e-6)
     # ... and the default there is the normal approximation, as dwtest
-    assert ac.durbin_watson(fit).p_value == pytest.approx(case["approx_greater"], rel=1e-9)
+    assert one_test.durbin_watson(fit).p_value == pytest.approx(case["approx_greater"], rel=1e-9)
 
     case, fit = _fit_fixture("airquality")
     assert fit.n == 111 and not case["dwtest_exact_fell_back"]
     assert abs(case["exact_greater"] - case["imhof_greater"]) > 0.01  # R's Pan value is off
-    result = ac.durbin_watson(fit, exact=True)
+    result = one_test.durbin_watson(fit, exact=True)
     assert result.p_value == pytest.approx(case["imhof_greater"], abs=1e-8)
     assert result.details["p_value_pan"] is not None
 
     for name in ("n150_slope", "n200_slope"):
         case, fit = _fit_fixture(name)
         assert case["dwtest_exact_fell_back"] and case["exact_greater"] == case["approx_greater"]
-        result = ac.durbin_watson(fit, exact=True)
+        result = one_test.durbin_watson(fit, exact=True)
         assert result.details["distribution"] == ac.IMHOF_DISTRIBUTION
         assert result.details["p_value_pan"] is None
         assert result.p_value == pytest.approx(case["imhof_greater"], abs=1e-8)
@@ -150,7 +151,7 @@ def test_exact_path_at_100_rows_and_more():
 def test_default_path_where_pans_series_is_inaccurate_below_100_rows():
     case, fit = _fit_fixture("pan_inaccurate")
     assert fit.n < 100
-    result = ac.durbin_watson(fit)
+    result = one_test.durbin_watson(fit)
     assert result.details["distribution"] == ac.IMHOF_DISTRIBUTION
     assert result.p_value == pytest.approx(case["imhof_greater"], abs=1e-8)
     # dwtest's own (inaccurate) value is kept for comparison
@@ -164,7 +165,7 @@ def test_default_path_where_pans_series_is_inaccurate_below_100_rows():
 @pytest.mark.parametrize("name", sorted(n for n, c in R_CASES.items() if c["n"] >= 5))
 def test_durbin_watson_normal_approximation_matches_dwtest(name):
     case, fit = _fit_fixture(name)
-    result = ac.durbin_watson(fit, exact=False)
+    result = one_test.durbin_watson(fit, exact=False)
     assert result.details["distribution"] == ac.NORMAL_DISTRIBUTION
     assert result.p_value == pytest.approx(case["approx_greater"], rel=1e-9, abs=1e-15)
     assert result.details["p_value_two_sided"] == pytest.approx(case["approx_two_sided"], rel=1e-9, abs=1e-15)
@@ -173,7 +174,7 @@ def test_durbin_watson_normal_approximation_matches_dwtest(name):
 def test_normal_approximation_below_five_rows_uses_the_exact_distribution():
     case, fit = _fit_fixture("n4_slope")
     assert "approx_greater" not in case  # dwtest gives up (p = 1) below 5 rows
-    result = ac.durbin_watson(fit, exact=False)
+    result = one_test.durbin_watson(fit, exact=False)
     assert result.details["distribution"] == ac.EXACT_DISTRIBUTION
     assert result.p_value == pytest.approx(case["exact_greater"], abs=1e-10)
     assert "at least 5 observations" in result.method
@@ -181,13 +182,13 @@ def test_normal_approximation_below_five_rows_uses_the_exact_distribution():
 
 def test_exact_max_n_falls_back_to_the_normal_approximation_and_says_so():
     case, fit = _fit_fixture("n60_four")
-    result = ac.durbin_watson(fit, exact=True, exact_max_n=50)
+    result = one_test.durbin_watson(fit, exact=True, exact_max_n=50)
     assert result.details["distribution"] == ac.NORMAL_DISTRIBUTION
     assert result.p_value == pytest.approx(case["approx_greater"], rel=1e-9)
     assert "exact_max_n = 50" in result.method
     assert "exact_max_n = 50" in result.details["distribution_note"]
     # within the limit the exact distribution is used
-    assert ac.durbin_watson(fit, exact=True, exact_max_n=60).details["distribution"] == ac.EXACT_DISTRIBUTION
+    assert one_test.durbin_watson(fit, exact=True, exact_max_n=60).details["distribution"] == ac.EXACT_DISTRIBUTION
 
 
 @pytest.mark.parametrize("name", sorted(R_CASES))
@@ -195,7 +196,7 @@ def test_breusch_godfrey_both_forms_match_bgtest(name):
     case, fit = _fit_fixture(name)
     assert case["breusch_godfrey"], name
     for order, want in case["breusch_godfrey"].items():
-        result = ac.breusch_godfrey(fit, order=int(order))
+        result = one_test.breusch_godfrey(fit, order=int(order))
         assert result.statistic == pytest.approx(want["statistic"], rel=1e-6)
         assert result.p_value == pytest.approx(want["p_value"], rel=1e-5)
         assert result.df == (float(order),)
@@ -280,7 +281,7 @@ def test_statistic_and_rho_for_a_hand_computed_residual_vector():
     e = np.array([1.0, -2, 0, 2, -1])
     fit = fit_arrays(1 + 2 * x + e, {"x": x})
     np.testing.assert_allclose(fit.residuals, e, atol=1e-13)
-    result = ac.durbin_watson(fit)
+    result = one_test.durbin_watson(fit)
     # d = (9 + 4 + 4 + 9) / (1 + 4 + 0 + 4 + 1) = 2.6, rho = 1 - 2.6/2 = -0.3
     assert result.statistic == pytest.approx(2.6, rel=1e-14)
     assert result.effect == pytest.approx(-0.3, rel=1e-13)
@@ -292,80 +293,80 @@ def test_statistic_and_rho_for_a_hand_computed_residual_vector():
 
 def test_severity_follows_rho_bands_and_significance():
     fit = _ar1_fit(80, 0.6)
-    result = ac.durbin_watson(fit)
+    result = one_test.durbin_watson(fit)
     assert result.p_value < 0.05 and result.effect >= 0.3
     assert result.severity is Severity.WARN and result.message.startswith("Warning:")
     assert "HAC" in result.remedy and "cov_type" in result.remedy
 
     # rho bands alone (the HAC consequence switched off by an unreachable cut-off)
     mild = DEFAULT_THRESHOLDS.with_overrides({"autocorrelation_rho_warn": 0.95, "se_change_warn": 100.0})
-    result = ac.durbin_watson(fit, mild)
+    result = one_test.durbin_watson(fit, mild)
     assert result.severity is Severity.NOTE and result.message.startswith("Note:")
 
     # ... and the consequence alone: Newey-West SEs move enough to warn (beyond 0% and beyond 0 null SDs)
     by_consequence = DEFAULT_THRESHOLDS.with_overrides({"autocorrelation_rho_warn": 0.95, "se_change_warn": 0.0,
                                                         "se_change_noise": 0.0})
-    assert ac.durbin_watson(fit, by_consequence).severity is Severity.WARN
+    assert one_test.durbin_watson(fit, by_consequence).severity is Severity.WARN
     # with the default noise gate, a change inside two null SDs of the Newey-West ratio at n = 80 does not count
-    change = ac.durbin_watson(fit).details
+    change = one_test.durbin_watson(fit).details
     assert set(change["hac_se_null_sds"]) == set(change["hac_se_ratios"])
 
     negligible = Thresholds(autocorrelation_rho_note=0.9, autocorrelation_rho_warn=0.95, se_change_warn=100.0)
-    result = ac.durbin_watson(fit, negligible)
+    result = one_test.durbin_watson(fit, negligible)
     assert result.severity is Severity.OK and "negligible" in result.message and result.remedy is None
 
     strict_alpha = Thresholds(alpha=1e-30)
-    assert ac.durbin_watson(fit, strict_alpha).severity is Severity.OK
+    assert one_test.durbin_watson(fit, strict_alpha).severity is Severity.OK
 
     # Breusch-Godfrey is the family's supporting test: a note, never a warning
-    bg = ac.breusch_godfrey(fit)
+    bg = one_test.breusch_godfrey(fit)
     assert bg.severity is Severity.NOTE and bg.message.startswith("Note:") and "Durbin-Watson" in bg.message
     assert bg.details["multiple_correlation"] == pytest.approx(math.sqrt(bg.effect))
-    assert ac.breusch_godfrey(fit, negligible).severity is Severity.OK
+    assert one_test.breusch_godfrey(fit, negligible).severity is Severity.OK
 
     independent = _ar1_fit(80, 0.0, seed=5)
-    for result in ac.run(independent).values():
+    for result in one_test.independence_tests(independent).values():
         assert result.p_value >= 0.05
         assert result.severity is Severity.OK and result.message.startswith("OK:") and result.remedy is None
 
 
 def test_not_computable_paths():
     too_few = fit_arrays([1.0, 3.0, 2.0], {"x": [1.0, 2.0, 4.0]})  # n = 3 = rank + 1
-    result = ac.durbin_watson(too_few)
+    result = one_test.durbin_watson(too_few)
     assert not result.computable and result.statistic is None and result.p_value is None
     assert result.severity is Severity.NOTE and "n = 3" in result.reason
-    result = ac.breusch_godfrey(too_few)
+    result = one_test.breusch_godfrey(too_few)
     assert not result.computable and "n - k - order" in result.reason
 
     # n - rank - order = 5 - 2 - 3 = 0
     small = fit_arrays([1.0, 3.0, 2.0, 5.0, 4.0], {"x": [1.0, 2.0, 4.0, 3.0, 6.0]})
-    assert ac.breusch_godfrey(small, order=2).computable
-    result = ac.breusch_godfrey(small, order=3)
+    assert one_test.breusch_godfrey(small, order=2).computable
+    result = one_test.breusch_godfrey(small, order=3)
     assert not result.computable and "order 3" in result.reason
 
     exact = fit_arrays([3.0, 5.0, 7.0, 9.0, 11.0, 13.0], {"x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
-    for result in ac.run(exact).values():
+    for result in one_test.independence_tests(exact).values():
         assert not result.computable and "exactly" in result.reason
         json.dumps(result.to_dict(), allow_nan=False)
 
 
 def test_options_and_invalid_options():
     case, fit = _fit_fixture("n30_trend")
-    results = ac.run(fit, durbin_watson_exact=False, breusch_godfrey_order=2)
+    results = one_test.independence_tests(fit, durbin_watson_exact=False, breusch_godfrey_order=2)
     assert set(results) == {"durbin_watson", "breusch_godfrey"}
     assert results["durbin_watson"].p_value == pytest.approx(case["approx_greater"], rel=1e-9)
     assert results["breusch_godfrey"].statistic == pytest.approx(case["breusch_godfrey"]["2"]["statistic"], rel=1e-6)
     assert results["breusch_godfrey"].df == (2.0,)
     for order in (0, -1, 1.5, True):
         with pytest.raises(ConfigurationError):
-            ac.breusch_godfrey(fit, order=order)
+            one_test.breusch_godfrey(fit, order=order)
     with pytest.raises(ConfigurationError):
-        ac.durbin_watson(fit, exact_max_n=-1)
+        one_test.durbin_watson(fit, exact_max_n=-1)
 
 
 def test_results_are_json_ready():
     _, fit = _fit_fixture("n150_slope")
-    for result in (*ac.run(fit).values(), ac.durbin_watson(fit, exact=True)):
+    for result in (*one_test.independence_tests(fit).values(), one_test.durbin_watson(fit, exact=True)):
         out = result.to_dict()
         json.dumps(out, allow_nan=False)
         assert out["computable"] and "p_value_two_sided" in out or result.name == "breusch_godfrey"
@@ -377,7 +378,7 @@ def test_newey_west_ratios_match_statsmodels():
     from olscheck.covariance import newey_west_lags
 
     fit = _ar1_fit(150, 0.6)
-    result = ac.durbin_watson(fit)
+    result = one_test.durbin_watson(fit)
     reference = sm.OLS(fit.y, fit.x).fit()
     hac = reference.get_robustcov_results(cov_type="HAC", maxlags=newey_west_lags(fit.n), use_correction=False)
     expected = (hac.bse / reference.bse)[1:]
@@ -387,7 +388,7 @@ def test_newey_west_ratios_match_statsmodels():
 
 @pytest.mark.parametrize("rows", [1, 2, 3, 4, 50])
 def test_difference_sums_match_the_differences_written_out(rows):
-    from olscheck.checks.autocorrelation import difference_sums
+    from olscheck.engine.accumulate import difference_sums
 
     q = np.random.default_rng(rows).normal(size=(rows, 3)) + np.arange(rows)[:, None] * 0.1
     first = np.diff(q, axis=0)

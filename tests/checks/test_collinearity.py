@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from olscheck.checks import collinearity
+from tests.checks import one_test
 from olscheck.checks.collinearity import TermInflation, condition_index_result, vif_result
 from olscheck.data import prepare
 from olscheck.model import fit as fit_model
@@ -352,11 +353,11 @@ def test_vif_bands_follow_thresholds():
     below = Thresholds(vif_warn=vif * 1.01, vif_fail=vif * 2)
     between = Thresholds(vif_warn=vif * 0.99, vif_fail=vif * 1.01)
     above = Thresholds(vif_warn=vif * 0.5, vif_fail=vif * 0.99)
-    assert collinearity.run(fitted, below)["vif"].severity is Severity.OK
-    warned = collinearity.run(fitted, between)["vif"]
+    assert one_test.collinearity_tests(fitted, below)["vif"].severity is Severity.OK
+    warned = one_test.collinearity_tests(fitted, between)["vif"]
     assert warned.severity is Severity.WARN and warned.message.startswith("Warning:")
     assert warned.effect == pytest.approx(vif) and warned.effect_name.startswith("max VIF")
-    failed = collinearity.run(fitted, above)["vif"]
+    failed = one_test.collinearity_tests(fitted, above)["vif"]
     assert failed.severity is Severity.FAIL and failed.message.startswith("Problem:")
 
 
@@ -426,6 +427,6 @@ def test_to_dict_is_the_schema_object():
     assert out["vif"][0]["vif"] == out["vif"][0]["gvif"]
     assert list(out["variance_proportions"]) == list(fitted.column_names)
     assert len(out["condition_indices"]) == fitted.rank
-    assert set(collinearity.run(fitted)) == {"vif", "condition_index"}
+    assert set(one_test.collinearity_tests(fitted)) == {"vif", "condition_index"}
     for result in summary.results.values():
         json.dumps(result.to_dict(), allow_nan=False)

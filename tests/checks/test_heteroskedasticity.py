@@ -18,15 +18,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from olscheck.checks import heteroskedasticity
-from olscheck.checks.heteroskedasticity import (
-    WHITE_MAX_TERMS,
-    breusch_pagan,
-    breusch_pagan_original,
-    goldfeld_quandt,
-    ncv_fitted,
-    white,
-)
+from olscheck.checks.heteroskedasticity import WHITE_MAX_TERMS
+from tests.checks import one_test
+from tests.checks.one_test import breusch_pagan, breusch_pagan_original, goldfeld_quandt, ncv_fitted, white
 from olscheck.data import prepare
 from olscheck.model import fit as fit_model
 from olscheck.result import Assumption, Severity
@@ -275,7 +269,7 @@ def test_severity_follows_alpha():
 
 def test_run_returns_every_test_by_report_name():
     fit = synthetic_fit(SYNTHETIC["gq_odd"])
-    results = heteroskedasticity.run(fit, DEFAULT_THRESHOLDS)
+    results = one_test.heteroskedasticity_tests(fit, DEFAULT_THRESHOLDS)
     assert list(results) == ["breusch_pagan", "breusch_pagan_original", "white", "goldfeld_quandt", "ncv_fitted"]
     for name, result in results.items():
         assert result.name == name
@@ -300,14 +294,14 @@ def _assert_not_computable(result, fragment):
 def test_exact_fit_is_not_computable():
     x = np.arange(12.0)
     fit = fit_arrays(3.0 + 0.5 * x, {"x": x})
-    for result in heteroskedasticity.run(fit).values():
+    for result in one_test.heteroskedasticity_tests(fit).values():
         _assert_not_computable(result, "fits the data exactly")
 
 
 def test_intercept_only_model():
     rng = np.random.default_rng(8)
     fit = fit_arrays(rng.normal(size=20), {})
-    results = heteroskedasticity.run(fit)
+    results = one_test.heteroskedasticity_tests(fit)
     _assert_not_computable(results["breusch_pagan"], "at least two")
     _assert_not_computable(results["breusch_pagan_original"], "at least two")
     _assert_not_computable(results["white"], "no regressor")
@@ -382,7 +376,7 @@ def test_white_over_the_work_budget_uses_the_special_form():
     y = 1 + x.sum(axis=1) + rng.standard_normal(n) * (1 + np.abs(x[:, 0]))
     fit = fit_arrays(y, {f"x{j}": x[:, j] for j in range(4)})
     # the full form has 4 + 10 = 14 terms: 2000 x 15 cells is over a budget of 20,000
-    result = heteroskedasticity.white(fit, Thresholds(auxiliary_max_cells=20_000))
+    result = one_test.white(fit, Thresholds(auxiliary_max_cells=20_000))
     assert result.details["form"].startswith("special")
     assert "auxiliary_max_cells" in result.details["fallback_reason"]
     # Koenker n·R² of e² on fitted and fitted², by numpy
@@ -392,7 +386,7 @@ def test_white_over_the_work_budget_uses_the_special_form():
     r_squared = 1 - resid @ resid / np.sum((e2 - e2.mean()) ** 2)
     assert result.statistic == pytest.approx(n * r_squared, rel=1e-9)
     assert result.df == (2,)
-    assert heteroskedasticity.white(fit).details["form"] == "full"
+    assert one_test.white(fit).details["form"] == "full"
 
 
 def test_goldfeld_quandt_df_of_a_rank_deficient_half_is_n_minus_rank():

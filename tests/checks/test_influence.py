@@ -15,6 +15,7 @@ import pytest
 from scipy import stats
 
 from olscheck.checks import influence
+from tests.checks import one_test
 from olscheck.data import prepare
 from olscheck.model import fit as fit_model
 from olscheck.result import Assumption, Severity
@@ -45,7 +46,7 @@ def fixture_fit(name):
 @pytest.mark.parametrize("case_id", reference_cases())
 def test_maxima_match_reference(case_id):
     expected, fitted = fit_reference(case_id)
-    summary = influence.summarize(fitted)
+    summary = one_test.influence_summary(fitted)
     assert rel(summary.max_cooks_distance, expected["cooks_distance_max"]) < 1e-6
     assert rel(summary.max_leverage, expected["leverage_max"]) < 1e-6
     assert rel(summary.max_abs_studentized_residual, expected["max_abs_studentized_residual"]) < 1e-6
@@ -64,7 +65,7 @@ def test_maxima_match_reference(case_id):
 def test_per_row_measures_match_r(case_id):
     _, fitted = fit_reference(case_id)
     want = R_FIXTURE["reference_cases"][case_id]
-    summary = influence.summarize(fitted)
+    summary = one_test.influence_summary(fitted)
     np.testing.assert_allclose(summary.cooks_distance, r_array(want["cooks_distance"]), rtol=1e-9)
     np.testing.assert_allclose(summary.leverage, r_array(want["leverage"]), rtol=1e-9)
     np.testing.assert_allclose(summary.studentized_residuals, r_array(want["rstudent"]), rtol=1e-9)
@@ -78,7 +79,7 @@ def test_per_row_measures_match_r(case_id):
 def test_outlier_test_matches_car(case_id):
     _, fitted = fit_reference(case_id)
     want = R_FIXTURE["reference_cases"][case_id]["outlier_test"]
-    result = influence.summarize(fitted).results["outlier_test"]
+    result = one_test.influence_summary(fitted).results["outlier_test"]
     assert rel(result.statistic, want["rstudent"]) < 1e-9
     assert rel(result.details["p_value_unadjusted"], want["p_unadjusted"]) < 1e-9
     assert rel(result.p_value, min(1.0, want["bonferroni_uncapped"])) < 1e-9
@@ -96,7 +97,7 @@ def test_order_by_reports_original_labels():
     # ar1_shuffled is analysed in the order of column t; labels are the rows of the file
     _, fitted = fit_reference("ar1_shuffled")
     _, plain = fit_reference("ar1_synthetic")
-    shuffled, ordered = influence.summarize(fitted), influence.summarize(plain)
+    shuffled, ordered = one_test.influence_summary(fitted), one_test.influence_summary(plain)
     assert shuffled.argmax_position == ordered.argmax_position
     assert shuffled.max_cooks_distance == pytest.approx(ordered.max_cooks_distance, rel=1e-12)
     assert shuffled.argmax_row == fitted.design.row_index[shuffled.argmax_position - 1]
@@ -108,7 +109,7 @@ def test_order_by_reports_original_labels():
 # ---------------------------------------------------------------------------
 def test_leverage_one_row_is_none_and_noted():
     case, fitted = fixture_fit("leverage_one")
-    summary = influence.summarize(fitted)
+    summary = one_test.influence_summary(fitted)
     np.testing.assert_allclose(summary.cooks_distance, r_array(case["cooks_distance"]), rtol=1e-9)
     np.testing.assert_allclose(summary.studentized_residuals, r_array(case["rstudent"]), rtol=1e-9)
     np.testing.assert_allclose(summary.leverage, r_array(case["leverage"]), rtol=1e-9)
@@ -134,7 +135,7 @@ def test_leverage_one_row_is_none_and_noted():
 def test_one_residual_df_has_cooks_but_no_studentized_residuals():
     case, fitted = fixture_fit("one_residual_df")
     assert fitted.df_resid == 1
-    summary = influence.summarize(fitted)
+    summary = one_test.influence_summary(fitted)
     np.testing.assert_allclose(summary.cooks_distance, r_array(case["cooks_distance"]), rtol=1e-9)
     # R returns 0 or NaN here (s_(i) = 0/0): deleting any row leaves an exact fit
     assert np.all(np.isnan(summary.studentized_residuals))
@@ -148,7 +149,7 @@ def test_one_residual_df_has_cooks_but_no_studentized_residuals():
 
 def test_exact_fit_is_not_computable():
     x = np.arange(1.0, 11.0)
-    summary = influence.summarize(fit_arrays(3.0 * x - 2.0, {"x": x}))
+    summary = one_test.influence_summary(fit_arrays(3.0 * x - 2.0, {"x": x}))
     assert summary.reason and "exactly" in summary.reason
     for result in summary.results.values():
         assert not result.computable and result.severity is Severity.NOTE
@@ -169,7 +170,7 @@ def test_matches_brute_force_deletion():
     x2[3] = 6.0  # a high-leverage row
     y = 1 + x1 - 2 * x2 + rng.standard_t(3, size=n)
     fitted = fit_arrays(y, {"x1": x1, "x2": x2})
-    summary = influence.summarize(fitted)
+    summary = one_test.influence_summary(fitted)
     design = np.column_stack([np.ones(n), x1, x2])
     beta, *_ = np.linalg.lstsq(design, y, rcond=None)
     p = 3
@@ -200,7 +201,7 @@ def test_matches_brute_force_deletion():
 def test_cooks_distance_above_one_is_noted_and_the_robust_fit_judges_it():
     x = np.array([1.0, 2, 3, 4, 5, 6, 7, 8, 9, 30])
     y = np.array([1.1, 2.0, 2.9, 4.2, 5.1, 5.8, 7.2, 7.9, 9.1, 5.0])  # the far row pulls the line
-    summary = influence.summarize(fit_arrays(y, {"x": x}))
+    summary = one_test.influence_summary(fit_arrays(y, {"x": x}))
     result = summary.results["influence"]
     assert summary.max_cooks_distance > 1
     assert result.severity is Severity.NOTE and result.message.startswith("Note:") and "robust" in result.message
@@ -214,7 +215,7 @@ def test_cooks_distance_above_one_is_noted_and_the_robust_fit_judges_it():
     slope_nine = np.polyfit(x[:9], y[:9], 1)[0]
     slope_all = np.polyfit(x, y, 1)[0]
     assert slope_nine == pytest.approx(1.0, abs=0.05) and slope_all < 0.5
-    relaxed = influence.run(fit_arrays(y, {"x": x}), Thresholds(cooks_distance_fail=summary.max_cooks_distance * 2))
+    relaxed = one_test.influence_tests(fit_arrays(y, {"x": x}), Thresholds(cooks_distance_fail=summary.max_cooks_distance * 2))
     assert relaxed["influence"].severity in (Severity.NOTE, Severity.OK)
 
 
@@ -223,12 +224,12 @@ def test_share_over_four_over_n_is_a_note():
     x = rng.normal(size=40)
     y = x + rng.normal(size=40)
     fitted = fit_arrays(y, {"x": x})
-    summary = influence.summarize(fitted)
+    summary = one_test.influence_summary(fitted)
     share = summary.n_influential / 40
     assert 0 < share < 1
-    below = influence.run(fitted, Thresholds(influential_share_warn=share, cooks_distance_fail=10))["influence"]
+    below = one_test.influence_tests(fitted, Thresholds(influential_share_warn=share, cooks_distance_fail=10))["influence"]
     assert below.severity is Severity.OK and below.message.startswith("OK:")
-    above = influence.run(fitted, Thresholds(influential_share_warn=share * 0.99, cooks_distance_fail=10))["influence"]
+    above = one_test.influence_tests(fitted, Thresholds(influential_share_warn=share * 0.99, cooks_distance_fail=10))["influence"]
     assert above.severity is Severity.NOTE and above.message.startswith("Note:")
     assert f"{summary.n_influential} of 40 rows" in above.message
     assert above.details["share_influential"] == pytest.approx(share)
@@ -239,7 +240,7 @@ def test_outlier_is_a_note_and_bonferroni_is_capped():
     x = np.linspace(0, 1, 30)
     y = 2 * x + rng.normal(scale=0.1, size=30)
     y[12] += 2.0
-    results = influence.run(fit_arrays(y, {"x": x}))
+    results = one_test.influence_tests(fit_arrays(y, {"x": x}))
     result = results["outlier_test"]
     assert result.severity is Severity.NOTE and result.details["position"] == 13
     assert result.p_value < 0.05 and "Bonferroni p" in result.message
@@ -256,7 +257,7 @@ def test_outlier_is_a_note_and_bonferroni_is_capped():
     assert robust.details["sd_inflation"] == pytest.approx(full_sd / clean_sd, rel=1e-9)
     # a well-behaved sample: n * p > 1 is reported as 1, as car's NA
     quiet = np.arange(30.0)  # evenly spread: light tails, largest |t| about 1.7
-    calm = influence.run(fit_arrays(quiet, {}))["outlier_test"]
+    calm = one_test.influence_tests(fit_arrays(quiet, {}))["outlier_test"]
     raw = 30 * calm.details["p_value_unadjusted"]
     assert raw > 1 and calm.p_value == 1.0 and calm.severity is Severity.OK
 
@@ -287,7 +288,7 @@ def test_robust_shift_is_small_on_clean_heavy_tailed_data_and_large_with_leverag
     n = 400
     x = rng.normal(size=(n, 2))
     clean_y = 1 + x @ [1.0, -1.0] + rng.standard_t(5, size=n)
-    clean = influence.run(fit_arrays(clean_y, {"a": x[:, 0], "b": x[:, 1]}))["robust_fit"]
+    clean = one_test.influence_tests(fit_arrays(clean_y, {"a": x[:, 0], "b": x[:, 1]}))["robust_fit"]
     # OLS and the bisquare fit estimate the same slopes: the shift is a fraction of a standard error
     assert clean.effect < 1.0 and clean.severity is not Severity.WARN
     dirty_x = x.copy()
@@ -295,7 +296,7 @@ def test_robust_shift_is_small_on_clean_heavy_tailed_data_and_large_with_leverag
     planted = rng.choice(n, 12, replace=False)
     dirty_x[planted[:6], 0] = rng.uniform(4, 6, 6)  # high leverage ...
     dirty_y[planted] = 1 + dirty_x[planted] @ [1.0, -1.0] + 12  # ... and 12 error SDs off the line
-    summary = influence.summarize(fit_arrays(dirty_y, {"a": dirty_x[:, 0], "b": dirty_x[:, 1]}))
+    summary = one_test.influence_summary(fit_arrays(dirty_y, {"a": dirty_x[:, 0], "b": dirty_x[:, 1]}))
     dirty = summary.results["robust_fit"]
     assert dirty.severity is Severity.WARN and dirty.effect >= 2.0
     assert set(planted.tolist()) <= set(summary.robust.rejected.tolist())
@@ -317,7 +318,7 @@ def test_string_row_labels():
         {"y": [1.0, 2.1, 2.9, 4.2, 4.8, 6.1, 7.0, 20.0], "x": [1.0, 2, 3, 4, 5, 6, 7, 8]},
         index=[f"car{i}" for i in range(8)],
     )
-    summary = influence.summarize(fit_model(prepare(frame, target="y")))
+    summary = one_test.influence_summary(fit_model(prepare(frame, target="y")))
     assert summary.argmax_row == "car7" and summary.argmax_position == 8
     assert "'car7'" in summary.results["influence"].message
     out = json.loads(json.dumps(summary.to_dict(), allow_nan=False))
@@ -331,7 +332,7 @@ def test_large_n_is_linear_in_memory():
     n = 50_000
     x = rng.normal(size=n)
     fitted = fit_arrays(x + rng.normal(size=n), {"x": x})
-    summary = influence.summarize(fitted)
+    summary = one_test.influence_summary(fitted)
     assert summary.cooks_distance.shape == (n,)
     assert summary.n_influential > 0
-    assert set(influence.run(fitted)) == {"influence", "outlier_test", "robust_fit"}
+    assert set(one_test.influence_tests(fitted)) == {"influence", "outlier_test", "robust_fit"}

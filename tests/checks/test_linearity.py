@@ -19,7 +19,10 @@ import pandas as pd
 import pytest
 
 from olscheck.checks import linearity
-from olscheck.checks.linearity import harvey_collier, rainbow, recursive_residuals, reset
+from tests.checks import one_test
+from olscheck.checks.linearity import harvey_collier, rainbow, recursive_residuals
+from olscheck.pipeline import recheck_without_outliers
+from tests.checks.one_test import reset
 from olscheck.data import prepare
 from olscheck.model import fit as fit_model
 from olscheck.result import Assumption, Severity
@@ -267,7 +270,7 @@ def test_rainbow_rejects_a_bad_fraction():
 # ---------------------------------------------------------------------------
 def test_run_returns_every_test_by_report_name():
     fit = synthetic_fit(SYNTHETIC["curved"])
-    results = linearity.run(fit, DEFAULT_THRESHOLDS)
+    results = one_test.linearity_tests(fit, DEFAULT_THRESHOLDS)
     assert list(results) == ["reset", "harvey_collier", "rainbow", "quadratic"]
     for name, result in results.items():
         assert result.name == name
@@ -288,7 +291,7 @@ def test_run_returns_every_test_by_report_name():
 def test_exact_fit_is_not_computable():
     x = np.arange(15.0)
     fit = fit_arrays(1.0 - 2.0 * x, {"x": x})
-    for result in linearity.run(fit).values():
+    for result in one_test.linearity_tests(fit).values():
         assert not result.computable
         assert "fits the data exactly" in result.reason
         assert result.statistic is None and result.p_value is None
@@ -385,14 +388,14 @@ def test_failure_made_by_outliers_is_a_warning_about_them_and_a_real_curve_survi
         x[planted[:4]] = rng.uniform(4, 6, 4)
         y[planted] = 1 + x[planted] + 12  # gross outliers, half at high leverage
         fit = fit_arrays(y, {"x": x})
-        tests = linearity.run(fit)
+        tests = one_test.linearity_tests(fit)
         failing = [name for name in linearity.SPECIFICATION_TESTS if tests[name].severity is Severity.FAIL]
         if not failing:
             continue
         failures += 1
-        summary = influence.summarize(fit)
+        summary = one_test.influence_summary(fit)
         assert set(planted.tolist()) <= set(summary.robust.rejected.tolist())
-        rechecked = linearity.recheck_without_outliers(tests, fit, summary.robust.rejected)
+        rechecked = recheck_without_outliers(tests, fit, summary.robust.rejected)
         keep = np.setdiff1d(np.arange(n), summary.robust.rejected)
         for name in failing:
             # the recheck is the test on the other rows, refitted: compare with a direct fit without them
@@ -411,7 +414,7 @@ def test_failure_made_by_outliers_is_a_warning_about_them_and_a_real_curve_survi
     rng = np.random.default_rng(0)
     x = rng.normal(size=200).clip(-3, 3)
     curved = fit_arrays(np.exp(0.8 * x) + 0.3 * rng.normal(size=200), {"x": x})
-    curved_tests = linearity.run(curved)
-    curved_summary = influence.summarize(curved)
-    rechecked = linearity.recheck_without_outliers(curved_tests, curved, curved_summary.robust.rejected)
+    curved_tests = one_test.linearity_tests(curved)
+    curved_summary = one_test.influence_summary(curved)
+    rechecked = recheck_without_outliers(curved_tests, curved, curved_summary.robust.rejected)
     assert any(rechecked[name].severity is Severity.FAIL for name in linearity.SPECIFICATION_TESTS)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from olscheck.checks import normality
+from tests.checks import one_test
 from olscheck.result import Assumption, Severity
 from olscheck.thresholds import Thresholds
 from tests.helpers import fit_arrays, fit_reference, needs_reference, reference_cases
@@ -81,7 +82,7 @@ def omnibus_by_hand(residuals):
 @pytest.mark.parametrize("case_id", reference_cases())
 def test_jarque_bera_matches_tseries(case_id):
     expected, fitted = fit_reference(case_id)
-    result = normality.jarque_bera(fitted)
+    result = one_test.jarque_bera(fitted)
     want = expected["jarque_bera"]
     assert rel(result.statistic, want["statistic"]) < 1e-6
     assert close_p(result.p_value, want["p_value"])
@@ -131,7 +132,7 @@ def test_omnibus_matches_closed_form(case_id):
 )
 def test_jarque_bera_severity_on_reference_cases(case_id, severity):
     expected, fitted = fit_reference(case_id)
-    result = normality.jarque_bera(fitted)
+    result = one_test.jarque_bera(fitted)
     assert result.severity is severity
     assert result.message.split(":")[0] == {"ok": "OK", "note": "Note", "warn": "Warning"}[severity.value]
     assert (result.remedy is None) == (severity is Severity.OK)
@@ -148,7 +149,7 @@ def test_jarque_bera_severity_on_reference_cases(case_id, severity):
 @pytest.mark.parametrize("name", list(R_FIXTURE))
 def test_samples_match_r(name):
     case, fitted = sample_fit(name)
-    jb = normality.jarque_bera(fitted)
+    jb = one_test.jarque_bera(fitted)
     assert rel(jb.statistic, case["jarque_bera"]["statistic"]) < 1e-6
     assert close_p(jb.p_value, case["jarque_bera"]["p_value"])
     assert math.isclose(jb.details["skewness"], case["skewness"], rel_tol=1e-6, abs_tol=1e-12)
@@ -200,7 +201,7 @@ def test_omnibus_not_computable_below_8(name):
 def test_large_sample_downgrades_to_note():
     case, fitted = sample_fit("n200")  # exponential errors, df_resid 199, skewness ~ 2
     assert fitted.df_resid == 199
-    strict = normality.run(fitted, Thresholds(large_sample_n=500))
+    strict = one_test.normality_tests(fitted, Thresholds(large_sample_n=500))
     # exponential errors: skewed in the bulk too (octile skewness about 0.42), so the primary test warns
     assert strict["jarque_bera"].details["octile_skewness"] > 0.3
     assert strict["jarque_bera"].severity is Severity.WARN
@@ -208,7 +209,7 @@ def test_large_sample_downgrades_to_note():
     for name in ("shapiro_wilk", "omnibus"):  # supporting tests: a note at most
         assert strict[name].severity is Severity.NOTE, name
         assert "supporting" in strict[name].message and strict[name].remedy
-    lenient = normality.run(fitted, Thresholds(large_sample_n=150))
+    lenient = one_test.normality_tests(fitted, Thresholds(large_sample_n=150))
     for name in ("jarque_bera", "shapiro_wilk", "omnibus"):
         assert lenient[name].severity is Severity.NOTE
         assert "199 residual degrees of freedom" in lenient[name].message
@@ -216,34 +217,34 @@ def test_large_sample_downgrades_to_note():
 
 def test_small_effect_is_a_note_and_thresholds_decide():
     case, fitted = sample_fit("n20")  # lognormal, p < 0.05 for JB and SW
-    jb = normality.jarque_bera(fitted)
+    jb = one_test.jarque_bera(fitted)
     assert jb.p_value < 0.05
     skewness, excess = jb.details["skewness"], jb.details["excess_kurtosis"]
     # a warning needs p below the family-wise level alpha / 5: alpha = 0.25 puts it at 0.05
     level = {"alpha": 0.25, "robust_skewness_warn": 0.0}
     big = Thresholds(skewness_warn=abs(skewness) * 1.01, excess_kurtosis_warn=abs(excess) * 1.01, **level)
-    assert normality.jarque_bera(fitted, big).severity is Severity.NOTE
+    assert one_test.jarque_bera(fitted, big).severity is Severity.NOTE
     small = Thresholds(skewness_warn=abs(skewness) * 0.99, excess_kurtosis_warn=abs(excess) * 10, **level)
-    result = normality.jarque_bera(fitted, small)
+    result = one_test.jarque_bera(fitted, small)
     assert result.severity is Severity.WARN
     assert result.effect_name == "residual skewness" and result.effect == pytest.approx(skewness)
     # the bulk's skewness gates it too
     octile = result.details["octile_skewness"]
     gated = Thresholds(skewness_warn=abs(skewness) * 0.99, excess_kurtosis_warn=abs(excess) * 10, alpha=0.25,
                        robust_skewness_warn=abs(octile) * 1.01)
-    assert normality.jarque_bera(fitted, gated).severity is Severity.NOTE
+    assert one_test.jarque_bera(fitted, gated).severity is Severity.NOTE
     # and the default level: p >= 0.01 cannot warn
     if jb.p_value >= 0.01:
-        assert normality.jarque_bera(fitted, Thresholds(skewness_warn=abs(skewness) * 0.99,
+        assert one_test.jarque_bera(fitted, Thresholds(skewness_warn=abs(skewness) * 0.99,
                                                         robust_skewness_warn=0.0)).severity is Severity.NOTE
     # alpha decides the test
-    assert normality.jarque_bera(fitted, Thresholds(alpha=jb.p_value * 0.5)).severity is Severity.OK
+    assert one_test.jarque_bera(fitted, Thresholds(alpha=jb.p_value * 0.5)).severity is Severity.OK
 
 
 def test_heavy_tails_report_excess_kurtosis():
     # symmetric, heavy-tailed residuals: kurtosis is the larger departure
     y = np.array([-9.0, -1.2, -0.8, -0.5, -0.3, -0.1, 0.0, 0.1, 0.3, 0.5, 0.8, 1.2, 9.0] * 3)
-    result = normality.jarque_bera(fit_arrays(y, {}))
+    result = one_test.jarque_bera(fit_arrays(y, {}))
     assert result.effect_name == "residual excess kurtosis"
     assert result.effect == pytest.approx(result.details["kurtosis"] - 3.0)
     assert abs(result.details["skewness"]) < 1e-12
@@ -258,7 +259,7 @@ def test_shapiro_wilk_not_computable_below_3():
 def test_exact_fit_is_not_computable():
     x = np.arange(1.0, 13.0)
     fitted = fit_arrays(2.0 * x + 1.0, {"x": x})
-    for result in normality.run(fitted).values():
+    for result in one_test.normality_tests(fitted).values():
         assert not result.computable, result.name
         assert "exactly" in result.reason
         json.dumps(result.to_dict(), allow_nan=False)
@@ -269,15 +270,15 @@ def test_scale_invariance_at_extreme_magnitudes(scale):
     _, base = sample_fit("n50_trend")
     y = base.y * scale
     scaled = fit_arrays(y, {"x": np.arange(1, 51, dtype=float)})
-    for name, result in normality.run(scaled).items():
-        want = normality.run(base)[name]
+    for name, result in one_test.normality_tests(scaled).items():
+        want = one_test.normality_tests(base)[name]
         assert rel(result.statistic, want.statistic) < 1e-9, name
         assert rel(result.p_value, want.p_value) < 1e-8, name
 
 
 def test_run_keys_and_json():
     _, fitted = sample_fit("n12")
-    results = normality.run(fitted)
+    results = one_test.normality_tests(fitted)
     assert list(results) == ["jarque_bera", "shapiro_wilk", "omnibus"]
     for name, result in results.items():
         assert result.name == name
@@ -305,7 +306,7 @@ def test_heavy_symmetric_tails_are_a_note_and_skewed_errors_warn_at_small_n():
     for _ in range(40):
         for law in warned:
             noise = rng.standard_t(3, size=n) if law == "t3" else rng.exponential(size=n)
-            result = normality.jarque_bera(fit_arrays(1 + x + noise, {"x": x}))
+            result = one_test.jarque_bera(fit_arrays(1 + x + noise, {"x": x}))
             warned[law] += result.severity is Severity.WARN
     # symmetric heavy tails: OLS stays valid, so (almost) never a warning; skewed errors mostly warn
     assert warned["t3"] <= 2
