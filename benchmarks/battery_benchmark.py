@@ -183,9 +183,11 @@ def breakdown(path: str, repeats: int) -> list[tuple[str, float]]:
     """Warm seconds of each stage of the in-memory battery (median of ``repeats``): where (c)'s time goes."""
     import pandas as pd
 
-    from olscheck.checks import autocorrelation, collinearity, heteroskedasticity, influence, linearity, normality
+    from olscheck.checks import battery, influence
     from olscheck.data import prepare
+    from olscheck.engine.stream import one_blas_thread
     from olscheck.model import fit
+    from olscheck.covariance import newey_west_lags
     from olscheck.thresholds import DEFAULT_THRESHOLDS
 
     frame = pd.read_parquet(path)
@@ -198,14 +200,17 @@ def breakdown(path: str, repeats: int) -> list[tuple[str, float]]:
         return result
 
     for _ in range(repeats + 1):  # the first run warms caches and is dropped
-        design = timed("read frame into the design", lambda: prepare(frame, "y", None))
-        fitted = timed("fit (QR, refinement, leverage)", lambda: fit(design))
-        for family in (heteroskedasticity, autocorrelation, normality):
-            timed(family.__name__.rsplit(".", 1)[-1], lambda: family.run(fitted, DEFAULT_THRESHOLDS))
-        for test in ("reset", "harvey_collier", "rainbow", "quadratic"):
-            timed(f"linearity: {test}", lambda: getattr(linearity, test)(fitted, DEFAULT_THRESHOLDS))
-        timed("collinearity", lambda: collinearity.summarize(fitted, DEFAULT_THRESHOLDS))
-        timed("influence", lambda: influence.summarize(fitted, DEFAULT_THRESHOLDS))
+        with one_blas_thread():  # as olscheck.check runs them
+            design = timed("read frame into the design", lambda: prepare(frame, "y", None))
+            fitted = timed("fit (QR, refinement, leverage)", lambda: fit(design))
+            model = battery.InMemoryModel(fitted)
+            n = model.n
+            kept = battery.kept_positions(n, battery.EXACT_ROWS, 0)
+            timed("residual statistics (every accumulated test)", lambda: battery.residual_statistics(
+                model, 1, newey_west_lags(n), n // 2, battery.positions_between(kept)))
+            timed("the whole battery (statistics + whole-sequence tests on the rows kept)",
+                  lambda: battery.run(fitted, DEFAULT_THRESHOLDS))
+            timed("robust comparison", lambda: influence.robust_on_rows(fitted, None, DEFAULT_THRESHOLDS, 0))
     return [(name, statistics.median(times[1:])) for name, times in stages.items()]
 
 
