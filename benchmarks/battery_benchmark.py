@@ -185,7 +185,7 @@ def breakdown(path: str, repeats: int) -> list[tuple[str, float]]:
 
     from olscheck.checks import battery, influence
     from olscheck.data import prepare
-    from olscheck.engine.stream import one_blas_thread
+    from olscheck.engine.parallel import one_blas_thread
     from olscheck.model import fit
     from olscheck.covariance import newey_west_lags
     from olscheck.thresholds import DEFAULT_THRESHOLDS

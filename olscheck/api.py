@@ -149,7 +149,7 @@ def check(
         data, target, predictors, categorical=categorical, formula=formula, intercept=options.intercept,
         order_by=order_by, groups=groups,
     )
-    from .engine.stream import one_blas_thread
+    from .engine.parallel import one_blas_thread
 
     # one BLAS thread, as the streaming engine: every call here is tall and narrow (a second thread gains
     # little, and spinning threads slowed the battery several-fold on a busy machine), and both paths then

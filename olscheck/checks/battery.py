@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.accumulate import ResidualStatistics
+from ..engine.parallel import available_cores, in_order
 from ..engine.residuals import AUX, RowBlock, new_statistics, row_statistics
 from ..model import LinearFit
 from ..thresholds import Thresholds
@@ -121,7 +122,7 @@ def positions_between(kept: np.ndarray | None):
 
 
 def residual_statistics(model: InMemoryModel, order: int, nw_lags: int, split: int, sample_positions,
-                        block_rows: int = BLOCK_ROWS) -> ResidualStatistics:
+                        block_rows: int = BLOCK_ROWS, workers: int | None = None) -> ResidualStatistics:
     """The battery's residual statistics of an in-memory fit, block by block in row order.
 
     The auxiliary regressions need a basis of the slope columns: the columns
@@ -141,14 +142,19 @@ def residual_statistics(model: InMemoryModel, order: int, nw_lags: int, split: i
     residuals = fit.residuals
     fitted = fit.fitted
     labels = model.row_index
-    for start in range(0, n, block_rows):
+
+    def block(start: int) -> ResidualStatistics:
         stop = min(n, start + block_rows)
         auxiliary = np.empty((stop - start, width), order="F")
         auxiliary[:, 0] = 1.0
         auxiliary[:, 1:1 + slopes] = q[start:stop, first_slope:first_slope + slopes]
         fitted_part = fitted[start:stop] - model.fitted_centre
         rows = RowBlock(auxiliary, residuals[start:stop], q[start:stop, :model.rank], fitted_part, labels[start:stop])
-        statistics = statistics.merge(row_statistics(model, rows, start, order, nw_lags, split, sample_positions))
+        return row_statistics(model, rows, start, order, nw_lags, split, sample_positions)
+
+    # blocks on the cores' threads (the heavy work releases the GIL), merged in row order
+    for piece in in_order(block, range(0, n, block_rows), workers or available_cores()):
+        statistics = statistics.merge(piece)
     return statistics
 
 

@@ -20,6 +20,7 @@ from ..thresholds import Thresholds
 from .accumulate import FitStatistics
 from .fit import StreamedFit, solve
 from .layout import Layout, build_layout
+from .parallel import MAX_WORKERS, available_cores, in_order, one_blas_thread
 from .residuals import chunk_statistics, new_statistics
 from .sources import first_chunk, is_dask, iterate_chunks, source_columns
 
@@ -31,10 +32,6 @@ __all__ = ["check_streaming", "CHUNK_ROWS", "EXACT_ROWS", "MAX_WORKERS"]
 #: memory one worker's 100,000 rows did (benchmarks/README.md).
 CHUNK_ROWS = 50_000
 
-#: Default ceiling on the threads that work on chunks at once: each holds
-#: a chunk and its temporaries, and beyond a few the passes are bound by
-#: reading the file.
-MAX_WORKERS = 4
 
 # EXACT_ROWS (imported from olscheck.checks.battery): up to this many rows the tests that read the whole
 # residual sequence use every row; beyond, a seeded random sample of this many rows in row order, in memory
@@ -146,7 +143,7 @@ def streamed_report(source: Any, target: str | None, predictors: Sequence[str] |
             "when groups is given)."
         )
     chunk_rows = options.chunk_rows if options.chunk_rows is not None else CHUNK_ROWS
-    workers = options.workers if options.workers is not None else _available_cores()
+    workers = options.workers if options.workers is not None else available_cores()
     exact_rows = options.exact_rows if options.exact_rows is not None else EXACT_ROWS
     order = options.breusch_godfrey_order
     intercept = options.intercept
@@ -174,7 +171,7 @@ def streamed_report(source: Any, target: str | None, predictors: Sequence[str] |
 
         with one_blas_thread():
             statistics = FitStatistics(layout.width)
-            for piece in _in_order(fit_statistics, iterate_chunks(source, used, chunk_rows, layout.csv_dtypes),
+            for piece in in_order(fit_statistics, iterate_chunks(source, used, chunk_rows, layout.csv_dtypes),
                                    workers):
                 chunk_counts.append(piece.n)
                 statistics = statistics.merge(piece)
@@ -210,7 +207,7 @@ def streamed_report(source: Any, target: str | None, predictors: Sequence[str] |
             accumulated = new_statistics(fit, order, nw_lags)
             chunks = enumerate(iterate_chunks(source, used, chunk_rows, layout.csv_dtypes))
             merged = 0
-            for piece in _in_order(residual_statistics, chunks, workers):
+            for piece in in_order(residual_statistics, chunks, workers):
                 accumulated = accumulated.merge(piece)
                 merged += 1
             if merged != len(chunk_counts):
@@ -228,61 +225,6 @@ def _changed_between_passes(source) -> DataError:
     name = f"'{source}'" if isinstance(source, (str, os.PathLike)) else "the data"
     return DataError(f"{name} changed between the two passes over it (pass 2 read other rows than pass 1); run "
                      "the check again once nothing is writing to it.")
-
-
-def _available_cores() -> int:
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_WORKERS))
-
-
-def _in_order(function, items, workers: int):
-    """``function(item)`` for each item, on ``workers`` threads, yielded in the order of the items.
-
-    The items (chunks) are read on the calling thread while the workers
-    compute; at most ``workers + 1`` are in flight, so memory stays bounded
-    by the chunk size. Results are merged by the caller in row order, so
-    they do not depend on which thread finished first. The heavy work
-    (BLAS, LAPACK, ufunc loops, pyarrow decoding) releases the GIL.
-    """
-    if workers <= 1:
-        for item in items:
-            yield function(item)
-        return
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="olscheck-chunk") as pool:
-        pending: deque = deque()
-        try:
-            for item in items:
-                pending.append(pool.submit(function, item))
-                if len(pending) > workers:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
-
-
-def one_blas_thread():
-    """BLAS and LAPACK on one thread for the passes over chunks and for the report.
-
-    Every call of a pass is tall and narrow (1e5 x 20 to 30): a second
-    thread gains little on the QR and triangular solves, costs a wake-up
-    per call, and some products (the m x k by k x s product of the scores)
-    ran ten times slower on two threads; on a machine busy with other work
-    the spinning threads made pass 2 slower still (seconds per chunk), and
-    the report's checks on the rows kept whole (up to ``exact_rows``) took
-    20 s instead of 0.5 s. The passes over a Dask source are left alone:
-    its partitions already run in parallel, and the limit is process-wide.
-    """
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 # --------------------------------------------------------------------------- columns and sources
