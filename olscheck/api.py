@@ -38,6 +38,8 @@ def check(
     progress=None,
     streaming: bool | None = None,
     chunk_rows: int | None = None,
+    exclude: Sequence[str] | None = None,
+    read: Any = None,
 ):
     """Fit the collapsed linear model and run the OLS assumption battery.
 
@@ -101,6 +103,13 @@ def check(
     chunk_rows : int, optional
         Rows per chunk when streaming (default
         :data:`olscheck.engine.CHUNK_ROWS`, 50,000).
+    exclude : sequence of str, optional
+        Columns left out of the model (every other column is screened as
+        usual; :mod:`olscheck.screening`).
+    read : ReadOptions or mapping, optional
+        How to read a file: ``sep``, ``decimal``, ``thousands``,
+        ``na_values``, ``encoding``, ``sheet`` (:class:`olscheck.reading.ReadOptions`);
+        the delimiter and a decimal comma are sniffed when not given.
 
     Returns
     -------
@@ -140,14 +149,14 @@ def check(
                 read_table(data)  # raises the in-memory reader's clear error for an empty or NUL path
             data = Path(os.fsdecode(data)).expanduser()  # as the in-memory reader reads "~/data.csv" or bytes
         return streamed_report(data, target, predictors, categorical=categorical, order_by=order_by, groups=groups,
-                               options=options)
+                               options=options, exclude=exclude, read=read)
     if (options.streaming is False or groups is not None) and _is_dask(data):
         step("computing the dask DataFrame into memory")
         data = data.compute()
     step("reading the data")
     design = prepare(
         data, target, predictors, categorical=categorical, formula=formula, intercept=options.intercept,
-        order_by=order_by, groups=groups,
+        order_by=order_by, groups=groups, exclude=exclude, read=read,
     )
     from .engine.parallel import one_blas_thread
 
@@ -185,6 +194,7 @@ def check(
         notes=design.notes,
         formula=formula if formula is not None else _results_formula(data),
         groups=None if design.groups is None else str(design.groups.name),
+        columns=design.columns,
     )
     report_options = options.report_options(order_by=order_by)
     if groups is not None:  # without groups the options (and the report) are as they always were

@@ -64,8 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"olscheck {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_ArgumentParser)
-    run = commands.add_parser("check", help="diagnose a CSV/TSV/Parquet file")
-    run.add_argument("path", help="data file (.csv, .tsv or .parquet)")
+    run = commands.add_parser("check", help="diagnose a CSV/TSV/Parquet/Excel file")
+    run.add_argument("path", help="data file (.csv, .tsv, .parquet or .xlsx); '-' reads standard input")
     run.add_argument("--target", help="response column")
     run.add_argument("--predictors", help="comma-separated predictor columns (default: all others)")
     run.add_argument("--categorical", help="comma-separated predictors to treat as categorical")
@@ -75,6 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--groups", metavar="COLUMN",
                      help="column saying which rows share a group (customer, store, school): tests whether errors "
                           "are correlated within groups (never a predictor)")
+    run.add_argument("--exclude", metavar="A,B",
+                     help="comma-separated columns to leave out of the predictors olscheck chooses")
+    reading = run.add_argument_group("reading the file (default: sniffed from the file)")
+    reading.add_argument("--sep", help="field delimiter: ',', ';', 'tab', '|' (default: sniffed)")
+    reading.add_argument("--decimal", help="decimal mark, '.' or ',' (default: sniffed)")
+    reading.add_argument("--thousands", help="thousands separator to strip from numbers, e.g. ',' or '.'")
+    reading.add_argument("--na-values", metavar="A,B", help="comma-separated extra texts that mean missing")
+    reading.add_argument("--encoding", help="text encoding, e.g. cp1252, latin-1, utf-16 (default UTF-8)")
+    reading.add_argument("--sheet", help="Excel sheet name or 0-based position (default: the first)")
     run.add_argument("--alpha", type=float, help="significance level (default 0.05)")
     run.add_argument("--no-probe", action="store_true", help="skip the out-of-sample non-linear probe")
     run.add_argument("--seed", type=int, help="random seed (default 0)")
@@ -243,6 +252,17 @@ def _check(args) -> int:
     if args.target is None and args.formula is None:
         raise ConfigurationError("give --target COLUMN or --formula 'y ~ ...'.")
     show_progress = not args.quiet and sys.stderr.isatty()
+    # read= and exclude= go to olscheck.check only when set, as the other options with a default
+    extra: dict[str, Any] = {}
+    read = _read_options(args, config.get("read"))
+    if read is not None:
+        extra["read"] = read
+    exclude = _names(args.exclude) if args.exclude is not None else config.get("exclude")
+    if exclude:
+        extra["exclude"] = exclude
+    if args.path == "-" and args.streaming == "on":
+        raise ConfigurationError("--streaming on reads a file in chunks; standard input ('-') is read into memory. "
+                                 "Give the file's path, or leave --streaming out.")
     report = check(
         args.path,
         target=args.target,
@@ -259,11 +279,25 @@ def _check(args) -> int:
         progress=_progress(show_progress),
         streaming={"auto": None, "on": True, "off": False}[args.streaming],
         chunk_rows=args.chunk_rows,
+        **extra,
     )
     _write_outputs(report, args, show_progress)
     if not args.quiet and args.json != "-":
         print(str(report))
     return _gate(report, fail_on)
+
+
+def _read_options(args, configured: dict | None):
+    """The ReadOptions of ``--sep`` ... ``--sheet`` over the configuration's ``read`` table (None when neither)."""
+    from .reading import read_options
+
+    given = {name: getattr(args, name) for name in ("sep", "decimal", "thousands", "na_values", "encoding", "sheet")
+             if getattr(args, name) is not None}
+    if "na_values" in given:
+        given["na_values"] = tuple(_names(given["na_values"]) or ())
+    if not given and not configured:
+        return None
+    return read_options({**(configured or {}), **given})
 
 
 def _write_outputs(report, args, show_progress: bool) -> None:

@@ -8,6 +8,11 @@ A configuration looks like::
     probe = false
     fail_on = "warn"         # the CLI's --fail-on when the command line gives none
     groups = "store"         # the CLI's --groups when the command line gives none
+    exclude = ["ticket"]     # the CLI's --exclude when the command line gives none
+
+    [tool.olscheck.read]     # how data files are read (olscheck.reading.ReadOptions); --sep etc. win
+    sep = ";"
+    decimal = ","
 
     [tool.olscheck.thresholds]
     vif_warn = 4.0
@@ -28,7 +33,7 @@ from .errors import ConfigurationError
 
 __all__ = ["load_config", "KNOWN_KEYS", "FAIL_ON_CHOICES"]
 
-KNOWN_KEYS = {"alpha", "seed", "probe", "fail_on", "groups", "thresholds"}
+KNOWN_KEYS = {"alpha", "seed", "probe", "fail_on", "groups", "thresholds", "exclude", "read"}
 #: The values of ``fail_on`` (and of the CLI's ``--fail-on``).
 FAIL_ON_CHOICES = ("warn", "fail", "nonlinear")
 # keys that show a file is a project's pyproject.toml rather than an olscheck file
@@ -119,6 +124,24 @@ def _validated(section: Any, path: Path) -> dict[str, Any]:
         raise ConfigurationError(
             f"groups = {section['groups']!r} in '{path}'; it must name one column, e.g. groups = \"store\"."
         )
+    if "exclude" in section:
+        exclude = section["exclude"]
+        if isinstance(exclude, str):
+            exclude = [exclude]
+        if not (isinstance(exclude, list) and all(isinstance(name, str) and name.strip() for name in exclude)):
+            raise ConfigurationError(
+                f"exclude = {section['exclude']!r} in '{path}'; it must be a list of column names, e.g. "
+                "exclude = [\"ticket\", \"comment\"].")
+        section = {**section, "exclude": exclude}
+    if "read" in section:
+        from .reading import read_options
+
+        if not isinstance(section["read"], dict):
+            raise ConfigurationError(f"'read' in '{path}' must be a table (e.g. [tool.olscheck.read] sep = \";\").")
+        try:
+            read_options(section["read"])
+        except ConfigurationError as error:
+            raise ConfigurationError(f"{error} (in the read table of '{path}')") from None
     thresholds = section.get("thresholds", {})
     if not isinstance(thresholds, dict):
         raise ConfigurationError(f"'thresholds' in '{path}' must be a table.")

@@ -1,11 +1,15 @@
 """From what the user passed to a :class:`~olscheck.design.Design`.
 
-Accepts a pandas DataFrame, a path to a CSV/TSV/Parquet file, and either
-``target``/``predictors`` or a patsy formula. Rows incomplete in the used
-columns are dropped and counted; everything else that cannot be used raises
-an :class:`~olscheck.errors.OlscheckError` subclass naming the column or
-value. The caller's DataFrame is never modified: every step works on new
-objects.
+Accepts a pandas DataFrame, a path to a CSV/TSV/Parquet/Excel file (or
+``"-"``, standard input; read as :class:`~olscheck.reading.ReadOptions`
+say), and either ``target``/``predictors`` or a patsy formula. The columns
+are screened first (:mod:`olscheck.screening`: identifiers, free text and
+dates left out, numbers written with units converted, missing markers read
+as missing), and each decision is kept in ``Design.columns``. Rows
+incomplete in the used columns are dropped and counted; everything else
+that cannot be used raises an :class:`~olscheck.errors.OlscheckError`
+subclass naming the column or value. The caller's DataFrame is never
+modified: every step works on new objects.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import difflib
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +29,7 @@ import pandas as pd
 from .design import Design, PolynomialGroup, Term
 from .errors import (
     ColumnNotFoundError,
+    ConfigurationError,
     ConstantTargetError,
     DataError,
     FormulaError,
@@ -32,6 +38,7 @@ from .errors import (
     NonFiniteValueError,
     NonNumericColumnError,
 )
+from .reading import SNIFF_BYTES, ReadOptions, read_options, sniff
 
 __all__ = ["prepare", "read_table", "check_header", "check_enough_rows", "MAX_LEVELS", "numeric_values", "check_finite",
            "is_categorical", "column_key", "level_label", "level_columns", "single_level_note",
@@ -48,18 +55,42 @@ _FILE_READERS = {
     ".tab": "tsv",
     ".parquet": "parquet",
     ".pq": "parquet",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
 }
 
 
 # --------------------------------------------------------------------------- files
-def read_table(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a CSV, TSV or Parquet file into a DataFrame.
+def read_table(path: str | os.PathLike, read: ReadOptions | Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Read a CSV/TSV, Parquet or Excel file (or standard input) into a DataFrame.
 
-    The format follows the file's suffix (``.csv``/``.txt``, ``.tsv``/``.tab``,
-    ``.parquet``/``.pq``; a ``.gz``/``.bz2``/``.zip``/``.xz`` suffix after a text
-    suffix is decompressed). Raises :class:`InputFileError` when the file does
-    not exist, is empty, or is not in one of these formats.
+    Parameters
+    ----------
+    path : str or path-like
+        The file; its suffix gives the format (``.csv``/``.txt``,
+        ``.tsv``/``.tab``, ``.parquet``/``.pq``, ``.xlsx``/``.xlsm``; a
+        ``.gz``/``.bz2``/``.zip``/``.xz`` suffix after a text suffix is
+        decompressed). ``"-"`` reads standard input (CSV or TSV text, or
+        Parquet).
+    read : ReadOptions or mapping, optional
+        How to read it (:class:`olscheck.reading.ReadOptions`: ``sep``,
+        ``decimal``, ``thousands``, ``na_values``, ``encoding``,
+        ``sheet``). Without ``sep`` the delimiter is sniffed from the first
+        lines (``,``, ``;``, tab or ``|``), and without ``decimal`` a decimal
+        comma is recognised in a file that is not comma-separated.
+
+    Raises
+    ------
+    InputFileError
+        The file does not exist, is empty, cannot be parsed, or is not in
+        one of these formats; an Excel file without openpyxl installed
+        (``pip install 'olscheck[excel]'``).
+    ConfigurationError
+        A bad read option.
     """
+    options = read_options(read)
+    if os.fsdecode(path) == "-":
+        return _read_standard_input(options)
     if not os.fsdecode(path).strip():
         raise InputFileError("the data file path is empty; give the path of a CSV, TSV or Parquet file.")
     if "\0" in os.fsdecode(path):
@@ -80,65 +111,180 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     if kind is None:
         raise InputFileError(
             f"cannot tell the format of '{path}' from its suffix '{suffix or '(none)'}'; "
-            "olscheck reads .csv, .tsv and .parquet files." + _CONVERT_HINTS.get(suffix, "")
+            "olscheck reads .csv, .tsv, .parquet and .xlsx files." + _CONVERT_HINTS.get(suffix, "")
         )
     if not path.is_file():  # a device or a pipe: there is no file to read
         raise InputFileError(f"'{path}' is not a regular file; give the path of a CSV, TSV or Parquet file.")
     if path.stat().st_size == 0:
         raise InputFileError(f"data file '{path}' is empty.")
+    if kind == "excel":
+        return _read_excel(path, options)
     if kind != "parquet" and compression is None:
         # a compressed file without its .gz/.zip... suffix (often re-named by hand)
         with path.open("rb") as handle:
             magic = handle.read(6)
         compression = next((c for prefix, c in _COMPRESSED_MAGIC if magic.startswith(prefix)), None)
     wider = False
+    separator = "\t" if kind == "tsv" else ","
     try:
         if kind == "parquet":
             import pyarrow.parquet  # noqa: F401  (a clear error if pyarrow is missing)
 
             frame = pd.read_parquet(path)
         else:
-            frame, wider = _read_text(path, "\t" if kind == "tsv" else ",", compression)
-    except InputFileError:
+            separator, decimal = text_format(path, options, separator, compression)
+            frame, wider = _read_text(path, separator, compression, options, decimal)
+    except (InputFileError, ConfigurationError):
         raise
     except MemoryError:  # also what a corrupt Parquet header claiming billions of rows gives
         raise InputFileError(f"not enough memory to read '{path}'; the file is too large or corrupt.") from None
     except pd.errors.EmptyDataError:
         raise InputFileError(f"data file '{path}' has no columns.") from None
-    except UnicodeDecodeError:
-        raise InputFileError(_not_utf8_message(path, compression)) from None
+    except UnicodeError:
+        raise InputFileError(_not_utf8_message(path, compression, options.encoding)) from None
     except Exception as error:  # parser errors of pandas/pyarrow come in many classes
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise InputFileError(f"cannot read '{path}' as {kind.upper()}: {first_line}") from None
     if frame.shape[1] == 0:
         raise InputFileError(f"data file '{path}' has no columns.")
-    separator = "\t" if kind == "tsv" else ","
-    if kind == "csv" and frame.shape[1] == 1 and "\t" in str(frame.columns[0]):
+    if kind == "csv" and options.sep is None and frame.shape[1] == 1 and "\t" in str(frame.columns[0]):
         # tab-separated text saved as .csv (Excel's "Text (Tab delimited)", copy-paste): unambiguous
-        frame, wider = _read_text(path, "\t", compression)
-        separator = "\t"
+        separator, decimal = text_format(path, replace(options, sep="\t"), "\t", compression)
+        frame, wider = _read_text(path, separator, compression, options, decimal)
     if kind != "parquet":
-        check_header(path, separator, compression, frame.columns, wider=wider)
+        check_header(path, separator, compression, frame.columns, wider=wider, encoding=options.encoding)
+    return frame
+
+
+def text_format(path, options: ReadOptions, default_sep: str, compression) -> tuple[str, str]:
+    """The delimiter and decimal mark of a text file: the options' own, or sniffed from its first bytes."""
+    if options.sep is not None and options.decimal is not None:
+        return options.sep, options.decimal
+    import bz2
+    import gzip
+    import lzma
+
+    if compression == "zip":  # pandas opens zip archives itself; no sniffing inside them
+        return options.sep or default_sep, options.decimal or "."
+    opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(compression or "", open)
+    try:
+        with opener(path, "rb") as handle:
+            raw = handle.read(SNIFF_BYTES)
+    except OSError:
+        return options.sep or default_sep, options.decimal or "."
+    return _sniff_bytes(raw, options, default_sep)
+
+
+def _sniff_bytes(raw: bytes, options: ReadOptions, default_sep: str) -> tuple[str, str]:
+    sample = raw.decode(options.encoding or "utf-8", errors="replace")
+    if options.sep is None and default_sep == "\t":
+        options = replace(options, sep="\t")  # a .tsv file is tab-separated; only its decimal mark is sniffed
+    return sniff(sample, options, default_sep)
+
+
+def _reader_options(options: ReadOptions, decimal: str) -> dict[str, Any]:
+    """The pandas.read_csv keywords the read options stand for."""
+    keywords: dict[str, Any] = {"decimal": decimal}
+    if options.thousands is not None:
+        keywords["thousands"] = options.thousands
+    if options.na_values:
+        keywords["na_values"] = list(options.na_values)
+    if options.encoding is not None:
+        keywords["encoding"] = options.encoding
+    return keywords
+
+
+def _read_standard_input(options: ReadOptions) -> pd.DataFrame:
+    """The data piped to standard input: CSV/TSV text (delimiter sniffed) or Parquet."""
+    import io
+    import sys
+
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise InputFileError("standard input is not available to read data from ('-').")
+    raw = stream.read()
+    if not raw.strip():
+        raise InputFileError("standard input ('-') is empty; pipe a CSV file into it, e.g. cat data.csv | olscheck "
+                             "check - --target y.")
+    if raw.startswith(b"PAR1"):
+        return pd.read_parquet(io.BytesIO(raw))
+    compression = next((c for prefix, c in _COMPRESSED_MAGIC if raw.startswith(prefix)), None)
+    if compression is not None:
+        raise InputFileError(f"standard input holds {compression}-compressed data; decompress it first "
+                             f"(e.g. zcat data.csv.gz | olscheck check - ...), or give the file's path.")
+    separator, decimal = _sniff_bytes(raw[:SNIFF_BYTES], options, ",")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.BytesIO(raw), sep=separator, low_memory=False, index_col=False,
+                                **_reader_options(options, decimal))
+    except pd.errors.EmptyDataError:
+        raise InputFileError("standard input ('-') has no columns.") from None
+    except UnicodeError:
+        raise InputFileError("standard input ('-') is not UTF-8 text; give its encoding (--encoding cp1252, or "
+                             "read={'encoding': 'cp1252'}).") from None
+    except Exception as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputFileError(f"cannot read standard input ('-') as CSV: {first_line}") from None
+    _check_duplicate_columns(frame)
+    return frame
+
+
+def _read_excel(path: Path, options: ReadOptions) -> pd.DataFrame:
+    """One sheet of an Excel workbook, through the optional openpyxl (``olscheck[excel]``)."""
+    try:
+        import openpyxl
+    except ImportError:
+        raise InputFileError(f"reading '{path}' (an Excel workbook) needs openpyxl: pip install 'olscheck[excel]' "
+                             "(or save the sheet as CSV).") from None
+    sheet = options.sheet if options.sheet is not None else 0
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about styles and data validation it ignores
+            workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            names = list(workbook.sheetnames)
+            workbook.close()
+    except Exception as error:
+        raise InputFileError(f"cannot read '{path}' as an Excel workbook (.xlsx): "
+                             f"{str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}"
+                             ) from None
+    if (isinstance(sheet, int) and sheet >= len(names)) or (isinstance(sheet, str) and sheet not in names):
+        raise InputFileError(f"'{path}' has no sheet {sheet!r}; its sheets are "
+                             f"{', '.join(map(repr, names))} (--sheet takes a name or a 0-based position).")
+    keywords: dict[str, Any] = {}
+    if options.na_values:
+        keywords["na_values"] = list(options.na_values)
+    if options.thousands is not None:
+        keywords["thousands"] = options.thousands
+    if options.decimal is not None:
+        keywords["decimal"] = options.decimal
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frame = pd.read_excel(path, sheet_name=sheet, engine="openpyxl", **keywords)
+    if frame.shape[1] == 0:
+        raise InputFileError(f"sheet {names[sheet] if isinstance(sheet, int) else sheet!r} of '{path}' is empty.")
+    _check_duplicate_columns(frame)
     return frame
 
 
 def check_header(path: Path, separator: str, compression, columns, *, wider: bool = True,
-                 rows: int | None = None) -> None:
+                 rows: int | None = None, encoding: str | None = None) -> None:
     """What pandas reads from a text file's header without complaint but should not.
 
     A semicolon-separated file read as one column, a name written twice
     (pandas renames the second), and rows with more fields than the header
     has names (pandas drops them, or makes the first the index). ``wider``
     False skips the last check (the reader saw no such row); ``rows`` limits
-    the rows it reads (the streaming reader checks the first ones). Used by
-    :func:`read_table` and :mod:`olscheck.engine.sources`.
+    the rows it reads (the streaming reader checks the first ones);
+    ``encoding`` is the file's (None: UTF-8). Used by :func:`read_table`
+    and :mod:`olscheck.engine.sources`.
     """
     if separator == ",":
         _check_semicolons(path, columns)
     if len(columns) > 1:
-        _check_repeated_header(path, separator, compression)
+        _check_repeated_header(path, separator, compression, encoding)
     if wider:
-        _check_header_width(path, separator, compression, len(columns), rows=rows)
+        _check_header_width(path, separator, compression, len(columns), rows=rows, encoding=encoding)
 
 
 _COMPRESSION_SUFFIXES = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz"}
@@ -146,7 +292,6 @@ _COMPRESSED_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ", "xz")
 
 #: What to do with a file olscheck does not read, by suffix.
 _CONVERT_HINTS = {
-    ".xlsx": " Save the sheet as CSV (UTF-8), or read it with pd.read_excel(path) and pass the DataFrame.",
     ".xls": " Save the sheet as CSV (UTF-8), or read it with pd.read_excel(path) and pass the DataFrame.",
     ".json": " Read it with pd.read_json(path) and pass the DataFrame, or save it as CSV.",
     ".feather": " Read it with pd.read_feather(path) and pass the DataFrame, or save it as Parquet.",
@@ -159,17 +304,20 @@ _CONVERT_HINTS = {
 }
 
 
-def _read_text(path: Path, separator: str, compression: str | None) -> tuple[pd.DataFrame, bool]:
+def _read_text(path: Path, separator: str, compression: str | None, options: ReadOptions | None = None,
+               decimal: str = ".") -> tuple[pd.DataFrame, bool]:
     """The file as pandas reads it, and whether some rows had more fields than the header."""
     # index_col=False: a delimiter at the end of every line must not turn the
     # first column into the index (pandas' default for such files)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
-        frame = pd.read_csv(path, sep=separator, low_memory=False, index_col=False, compression=compression)
+        frame = pd.read_csv(path, sep=separator, low_memory=False, index_col=False, compression=compression,
+                            **_reader_options(options or ReadOptions(), decimal))
     return frame, any(issubclass(w.category, pd.errors.ParserWarning) for w in caught)
 
 
-def _check_header_width(path: Path, separator: str, compression, names: int, rows: int | None = None) -> None:
+def _check_header_width(path: Path, separator: str, compression, names: int, rows: int | None = None,
+                        encoding: str | None = None) -> None:
     """Rows with more fields than the header has names lose the extra fields in pandas.
 
     That is fine when they are empty (a delimiter at the end of each data
@@ -177,7 +325,7 @@ def _check_header_width(path: Path, separator: str, compression, names: int, row
     limits the rows read (the streaming reader checks the first ones).
     """
     every_field = pd.read_csv(path, sep=separator, header=None, skiprows=1, nrows=rows, low_memory=False, dtype=str,
-                              compression=compression)
+                              compression=compression, encoding=encoding)
     extra = every_field.iloc[:, names:]
     if extra.notna().to_numpy().any():
         raise InputFileError(
@@ -190,29 +338,32 @@ def _check_header_width(path: Path, separator: str, compression, names: int, row
 def _check_semicolons(path: Path, columns) -> None:
     if len(columns) == 1 and ";" in str(columns[0]):
         raise InputFileError(
-            f"data file '{path}' looks semicolon-separated (its one column is named {str(columns[0])!r}); "
-            "olscheck reads comma-separated CSV: save it with commas, or read it with "
-            "pd.read_csv(path, sep=';', decimal=',') and pass the DataFrame."
+            f"data file '{path}' looks semicolon-separated (its one column is named {str(columns[0])!r}) but was "
+            "read with sep=','; leave the delimiter to olscheck, or give --sep ';' --decimal ',' "
+            "(read={'sep': ';', 'decimal': ','})."
         )
 
 
-def _check_repeated_header(path: Path, separator: str, compression: str | None) -> None:
+def _check_repeated_header(path: Path, separator: str, compression: str | None, encoding: str | None = None) -> None:
     """A name written twice in the header is an error, as in a DataFrame.
 
     pandas renames a repeated header ("y,y,x" -> y, y.1, x), so the second
     column would silently become a predictor named y.1.
     """
     header = pd.read_csv(path, sep=separator, header=None, nrows=1, index_col=False, dtype=str,
-                         compression=compression, keep_default_na=False).iloc[0].tolist()
+                         compression=compression, keep_default_na=False, encoding=encoding).iloc[0].tolist()
     _check_duplicate_columns(pd.DataFrame(columns=[name for name in header if str(name).strip()]))
 
 
-def _not_utf8_message(path: Path, compression: str | None) -> str:
+def _not_utf8_message(path: Path, compression: str | None, encoding: str | None = None) -> str:
     """Where the first byte that is not UTF-8 is, and what the file probably is."""
     import bz2
     import gzip
     import lzma
 
+    if encoding is not None:
+        return (f"data file '{path}' cannot be decoded as {encoding!r}; give its encoding with --encoding "
+                "(read={'encoding': ...}): 'utf-8', 'cp1252', 'latin-1' or 'utf-16'.")
     try:
         opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(compression or "", open)
         with opener(path, "rb") as handle:
@@ -220,8 +371,8 @@ def _not_utf8_message(path: Path, compression: str | None) -> str:
     except Exception:  # unreadable archive: say only what is known
         return f"data file '{path}' is not UTF-8 text; save it as UTF-8 CSV or as Parquet."
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return (f"data file '{path}' is UTF-16 text, not UTF-8 (Excel's 'Unicode Text'); save it as 'CSV UTF-8', or read it "
-                "with pd.read_csv(path, encoding='utf-16', sep='\\t') and pass the DataFrame.")
+        return (f"data file '{path}' is UTF-16 text, not UTF-8 (Excel's 'Unicode Text'); give --encoding utf-16 "
+                "(read={'encoding': 'utf-16'}), or save it as 'CSV UTF-8'.")
     try:
         raw.decode("utf-8")
         return f"data file '{path}' is not UTF-8 text; save it as UTF-8 CSV or as Parquet."
@@ -229,15 +380,15 @@ def _not_utf8_message(path: Path, compression: str | None) -> str:
         line = raw.count(b"\n", 0, error.start) + 1
         byte = raw[error.start]
         return (f"data file '{path}' is not UTF-8 text (byte 0x{byte:02x} on line {line}; probably Latin-1 or "
-                "Windows-1252, as older Excel versions save CSV): save it as 'CSV UTF-8', or read it with "
-                "pd.read_csv(path, encoding='cp1252') and pass the DataFrame.")
+                "Windows-1252, as older Excel versions save CSV): give --encoding cp1252 (read={'encoding': "
+                "'cp1252'}), or save it as 'CSV UTF-8'.")
 
 
-def _as_frame(data: Any) -> pd.DataFrame:
+def _as_frame(data: Any, read: Any = None) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         return data
     if isinstance(data, (str, bytes, os.PathLike)):
-        return read_table(data)
+        return read_table(data, read)
     hint = ""
     if isinstance(data, np.ndarray):
         hint = " Wrap it with column names: pd.DataFrame(array, columns=['y', 'x1', ...])."
@@ -347,6 +498,14 @@ def _check_cells(series: pd.Series, name: str, role: str) -> None:
     """Each cell must hold one value: lists, arrays and dicts (nested Parquet, JSON) cannot be used."""
     if series.dtype != object:
         return
+    try:
+        # nested cells are unhashable (lists, dicts, arrays) or tuples/sets: look at the distinct values only
+        uniques = pd.unique(series)
+        if pd.api.types.infer_dtype(uniques, skipna=True) != "mixed" or not any(
+                isinstance(v, (tuple, frozenset)) for v in uniques):
+            return
+    except TypeError:
+        pass
     nested = series.map(lambda v: isinstance(v, (list, tuple, dict, set, frozenset, np.ndarray)))
     if nested.any():
         first = series.index[nested.to_numpy()][0]
@@ -442,27 +601,12 @@ def _text_hint(bad: pd.Series, role: str) -> str:
         return ("if they mark missing values, replace them with NaN first "
                 "(df.replace(['', 'NA', 'n/a'], np.nan); read_csv does this itself).")
     if all(_NUMBER_IN_DISGUISE.match(t) for t in texts):
-        return ("they look like numbers written with a decimal comma, thousands separators, a currency or a % sign; "
-                "convert them to numbers first (e.g. pd.to_numeric(s.str.replace(',', '.'))), or in a file use "
-                "plain numbers with a decimal point.")
+        return ("they look like numbers written with thousands separators, a decimal comma, a currency or a % "
+                "sign, mixed with plain numbers in a way olscheck cannot read unambiguously; convert them first: "
+                "for '51,877' meaning 51877, pd.to_numeric(s.str.replace(',', '')); for '3,5' meaning 3.5, "
+                "pd.to_numeric(s.str.replace(',', '.')); or read the file with --thousands/--decimal "
+                "(read={'thousands': ',', 'decimal': '.'}).")
     return "clean or convert it" + (", or list it in categorical= to treat it as categorical." if role == "predictor" else ".")
-
-
-def _disguised_numbers(series: pd.Series, name: str) -> None:
-    """A text column that is really numbers with %, currency, or a decimal comma is an error, not 40 levels."""
-    present = series.dropna()
-    if present.empty or not present.map(lambda v: isinstance(v, str)).all():
-        return
-    texts = present.map(str.strip)
-    if texts.map(lambda t: bool(_NUMBER_IN_DISGUISE.match(t)) and any(ch.isdigit() for ch in t)).all() \
-            and pd.to_numeric(texts, errors="coerce").isna().any():
-        examples = list(dict.fromkeys(texts[pd.to_numeric(texts, errors="coerce").isna()].head(50)))[:3]
-        raise NonNumericColumnError(
-            f"predictor column {_shown(name)} holds numbers written as text such as "
-            f"{', '.join(repr(e) for e in examples)} (a decimal comma, thousands separators, a currency or a % "
-            "sign); convert it to numbers first (e.g. pd.to_numeric(s.str.rstrip('%').str.replace(',', '.'))), "
-            "or list it in categorical= to treat each value as a category."
-        )
 
 
 def is_categorical(series: pd.Series) -> bool:
@@ -616,8 +760,10 @@ def prepare(
     intercept: bool = True,
     order_by: str | None = None,
     groups: str | None = None,
+    exclude: Sequence[str] | None = None,
+    read: ReadOptions | Mapping[str, Any] | None = None,
 ) -> Design:
-    """Build the :class:`Design` for ``data``.
+    """Build the :class:`Design` for ``data``, after screening its columns.
 
     Parameters
     ----------
@@ -647,6 +793,31 @@ def prepare(
         rows with a missing group are dropped and counted, and the labels
         follow the rows (``Design.groups``). At least two groups, and fewer
         groups than rows, are needed.
+    exclude : sequence of str, optional
+        Columns to leave out of the predictors olscheck chooses (a name or a
+        list of names), without listing every other predictor.
+    read : ReadOptions or mapping, optional
+        How to read ``data`` when it is a file (:class:`olscheck.reading.ReadOptions`:
+        ``sep``, ``decimal``, ``thousands``, ``na_values``, ``encoding``,
+        ``sheet``); see :func:`read_table`.
+
+    Returns
+    -------
+    Design
+        ``design.columns`` holds one :class:`~olscheck.report.ColumnDecision`
+        per input column (columns path; empty for a formula).
+
+    Notes
+    -----
+    Without ``predictors=``, every column but the target, ``order_by`` and
+    ``groups`` is screened (:mod:`olscheck.screening`): identifiers, free
+    text, categoricals with too many levels for the rows, dates and empty
+    columns are excluded; numbers written with a unit, currency, percent
+    sign or thousands separators are converted; missing markers (``NA``,
+    ``-``, ``?``, ``.``, ...) are missing values in every column; a single
+    date column with a date in every row becomes the time order. With
+    ``predictors=`` the listed columns are used as given (only the
+    conversions apply).
     """
     from .fitted_results import design_from_results, is_statsmodels_results
 
@@ -656,9 +827,13 @@ def prepare(
                 "groups= needs the data itself (a DataFrame or a file), not a fitted statsmodels model: pass the "
                 "DataFrame with the formula, e.g. olscheck.check(df, formula=..., groups=...)."
             )
+        if exclude is not None:
+            raise DataError("exclude= chooses among the columns of data; a fitted statsmodels model already has its "
+                            "predictors. Pass the DataFrame instead.")
         return design_from_results(data, target=target, predictors=predictors, categorical=categorical,
                                    formula=formula, intercept=intercept, order_by=order_by)
-    frame = _as_frame(data)
+    options = read_options(read)
+    frame = _as_frame(data, options)
     if not isinstance(intercept, (bool, np.bool_)):
         raise DataError(f"intercept must be True or False, not {intercept!r}.")
     _check_duplicate_columns(frame)
@@ -667,10 +842,13 @@ def prepare(
     if formula is not None:
         if predictors is not None or categorical:
             raise DataError("give either formula= or predictors=/categorical=, not both.")
-        return _prepare_formula(frame, formula, target, intercept, order_by, groups)
+        if exclude is not None:
+            raise DataError("give either formula= or exclude=, not both: the formula names every predictor, so "
+                            "leave the column out of the formula.")
+        return _prepare_formula(frame, formula, target, intercept, order_by, groups, options)
     if target is None:
         raise DataError("name the target column (target='y') or give a formula ('y ~ x1 + x2').")
-    return _prepare_columns(frame, target, predictors, categorical, intercept, order_by, groups)
+    return _prepare_columns(frame, target, predictors, categorical, intercept, order_by, groups, exclude, options)
 
 
 def _group_key(frame: pd.DataFrame, groups: Any) -> Any:
@@ -709,19 +887,47 @@ def _group_labels(labels: pd.Series, name: str) -> pd.Series:
     return pd.Series(labels.to_numpy(), index=labels.index, name=name)
 
 
-def _prepare_columns(frame, target, predictors, categorical, intercept, order_by, groups=None) -> Design:
+def no_predictors_left(decisions) -> str:
+    """The message when the screening leaves no predictor (shared by the in-memory and streaming paths)."""
+    left_out = [d for d in decisions if d.role == "excluded"]
+    shown = "; ".join(f"{d.name!r}: {d.reason}" for d in left_out[:3]) + (" ..." if len(left_out) > 3 else "")
+    return (f"the column screening left no predictor ({shown}). Name the predictors to use with predictors=[...] "
+            "(--predictors a,b), or give a formula.")
+
+
+def _excluded_keys(frame: pd.DataFrame, exclude: Any, target_key: Any, order_key: Any, group_key: Any) -> list:
+    """The ``exclude=`` columns as the frame's labels, checked against the target, order and groups."""
+    if exclude is None:
+        return []
+    keys = [column_key(frame, name, "exclude") for name in _name_list(exclude, "exclude")]
+    for key, role in ((target_key, "target"), (order_key, "order_by"), (group_key, "groups")):
+        if key is not None and key in keys:
+            raise DataError(f"{str(key)!r} is the {role} column and also listed in exclude=; exclude= leaves out "
+                            "predictors only: remove it there.")
+    return keys
+
+
+def _prepare_columns(frame, target, predictors, categorical, intercept, order_by, groups=None, exclude=None,
+                     options: ReadOptions | None = None) -> Design:
+    from .screening import screen
+
+    options = options or ReadOptions()
     target_key = column_key(frame, target, "target")
     order_key = column_key(frame, order_by, "order_by") if order_by is not None else None
     group_key = _group_key(frame, groups)
     if group_key is not None and group_key == target_key:
         raise DataError(f"groups column {str(group_key)!r} is the target; name the column that says which rows "
                         "share a group.")
+    exclude_keys = _excluded_keys(frame, exclude, target_key, order_key, group_key)
     early_notes: list[str] = []
+    dropped: dict[Any, str] = {}
     if predictors is None:
-        predictor_keys = [c for c in frame.columns if c != target_key and c != order_key and c != group_key]
+        predictor_keys = [c for c in frame.columns
+                          if c != target_key and c != order_key and c != group_key and c not in exclude_keys]
         for key in [k for k in predictor_keys if _is_saved_row_index(frame, k)]:
             # df.to_csv() without index=False writes the row numbers as a first, unnamed column
             predictor_keys.remove(key)
+            dropped[key] = "a saved row index (0, 1, 2, ...); name it in predictors= to use it"
             early_notes.append(
                 f"Column {_shown(key)} looks like a saved row index (0, 1, 2, ...) and is not used as a predictor; "
                 "name it in predictors= to use it."
@@ -729,6 +935,7 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
         for key in [k for k in predictor_keys if _is_unnamed(k) and frame[k].isna().all()]:
             # a delimiter at the end of every line, header included, gives an unnamed empty column
             predictor_keys.remove(key)
+            dropped[key] = "an unnamed empty column (a delimiter at the end of each line?)"
             early_notes.append(f"Unnamed column {_shown(key)} is empty (a delimiter at the end of each line?) and is left out.")
     else:
         predictors = _name_list(predictors, "predictors")
@@ -746,24 +953,65 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
                 "predictor (its effect is what the grouped-errors test looks for in the residuals): remove it "
                 "from predictors."
             )
+        both = [str(key) for key in predictor_keys if key in exclude_keys]
+        if both:
+            raise DataError(f"column(s) {', '.join(map(repr, both))} are listed both in predictors= and in exclude=; "
+                            "keep one of the two.")
     categorical = _name_list(categorical, "categorical") if categorical is not None else None
     declared = [column_key(frame, c, "categorical") for c in (categorical or [])]
     for key in declared:
         if key not in predictor_keys:
             raise DataError(f"categorical column {str(key)!r} is not among the predictors; add it to predictors.")
+    for key in [target_key, *predictor_keys, order_key, group_key]:
+        if key is not None and isinstance(key, float) and np.isnan(key):
+            key = None
+        if key is None and any(c is None or (isinstance(c, float) and np.isnan(c)) for c in frame.columns):
+            position = next(i for i, c in enumerate(frame.columns)
+                            if c is None or (isinstance(c, float) and np.isnan(c)))
+            raise DataError(
+                f"the column at position {position} has no name ({frame.columns[position]!r}); name every column "
+                "(df.columns = [...]) or leave it out with predictors=[...]."
+            )
+
+    screening = screen(frame, target=target_key, candidates=predictor_keys, explicit=predictors is not None,
+                       declared=declared, order=order_key, group=group_key, exclude=exclude_keys, dropped=dropped,
+                       time_index=isinstance(frame.index, pd.DatetimeIndex), decimal_hint=options.decimal,
+                       extra_markers=options.na_values)
+    if predictors is None and predictor_keys and not screening.predictors:
+        raise DataError(no_predictors_left(screening.decisions))
+    predictor_keys = list(screening.predictors)
+    if screening.order is not None:
+        order_key = screening.order
 
     used = [target_key, *predictor_keys] + ([order_key] if order_key is not None and order_key not in predictor_keys and order_key != target_key else [])
     if group_key is not None and group_key not in used:
         used.append(group_key)
-    for key in used:
-        if key is None or (isinstance(key, float) and np.isnan(key)):
-            position = next(i for i, c in enumerate(frame.columns) if c is key or (c is None and key is None)
-                            or (isinstance(c, float) and np.isnan(c)))
-            raise DataError(
-                f"the column at position {position} has no name ({key!r}); name every column "
-                "(df.columns = [...]) or leave it out with predictors=[...]."
-            )
     working = frame.loc[:, used]  # a new frame: the caller's stays untouched
+    replacements: dict[Any, pd.Series] = {}
+    for key in used:
+        profile = screening.profiles.get(key)
+        if profile is None:
+            continue
+        if key in declared:
+            if profile.levels is not None:
+                replacements[key] = profile.levels
+            elif profile.markers:  # numbers as text named in categorical=: a marker is still a missing value
+                replacements[key] = frame[key].where(~frame[key].isin(list(profile.markers)))
+        elif profile.values is not None:
+            replacements[key] = pd.Series(profile.values, index=frame.index, name=frame[key].name)
+        elif profile.levels is not None:
+            replacements[key] = profile.levels
+        elif profile.dates is not None and (key == order_key or (
+                not pd.api.types.is_datetime64_any_dtype(frame[key]) and profile.reason != "ISO 8601 dates")):
+            replacements[key] = pd.Series(profile.dates.to_numpy(), index=frame.index, name=frame[key].name)
+    if order_key is not None and order_key in replacements and screening.order is None \
+            and not pd.api.types.is_datetime64_any_dtype(frame[order_key]):
+        early_notes.append(f"order_by column {str(order_key)!r} holds text; its values were sorted as dates "
+                           f"({screening.profiles[order_key].reason}).")
+    if replacements:
+        working = working.copy(deep=False)  # replaced columns are the copy's own; the caller's frame keeps its own
+        for key, column in replacements.items():
+            working[key] = column
 
     # Columns that are entirely missing would silently drop every row.
     for key in used:
@@ -781,11 +1029,14 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
     numeric: dict[Any, np.ndarray] = {}
     for key in predictor_keys:
         series = working[key]
+        profile = screening.profiles.get(key)
         _check_cells(series, str(key), "predictor")
-        if key in declared or is_categorical(series):
+        # an identifier or free text named in predictors= is used as the user says: text as a factor (up to
+        # MAX_LEVELS), a numeric identifier as a number
+        if key in declared or (profile.kind == "categorical" or (profile.kind in ("id", "text") and not
+                                                                  pd.api.types.is_numeric_dtype(series))
+                               if profile is not None else is_categorical(series)):
             kinds[key] = "categorical"
-            if key not in declared:
-                _disguised_numbers(series, str(key))
         else:
             kinds[key] = "numeric"
             numeric[key] = numeric_values(series, str(key), "predictor")
@@ -865,25 +1116,27 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
             terms.append(Term(name, (), True))
             continue
         dropped_levels = []
-        if isinstance(series.dtype, pd.CategoricalDtype):
+        if isinstance(frame[key].dtype, pd.CategoricalDtype):
             dropped_levels = [c for c in series.cat.categories if c not in set(levels)]
         if dropped_levels:
             notes.append(
                 f"Categorical {name!r}: level(s) {', '.join(map(level_label, dropped_levels))} do not occur in the rows used and get no column."
             )
-        codes = series.to_numpy()
+        # one hash pass gives every cell the position of its level; each dummy is then a comparison of integers
+        codes, position = level_codes(series, levels)
+        counts = np.bincount(codes[codes >= 0], minlength=len(levels))
         start = len(columns)
         for level, column_name in level_columns(name, levels, full_coding):
-            columns.append(_equals(codes, level).astype(float))
+            columns.append((codes == position[level]).astype(float))
             names.append(column_name)
         full_coding = False
-        singletons = [lv for lv in levels if int(_equals(codes, lv).sum()) == 1]
+        singletons = [level for level in levels if counts[position[level]] == 1]
         if singletons:
             notes.append(singleton_levels_note(name, singletons))
         terms.append(Term(name, tuple(range(start, len(columns))), True))
 
     _check_unique_terms(names)
-    x = np.column_stack(columns) if columns else np.zeros((y.size, 0))
+    x = _stack_columns(columns, y.size)
     check_enough_rows(x.shape[0], x.shape[1], terms)
     group_labels = _group_labels(complete[group_key], str(group_key)) if group_key is not None else None
     return Design.for_target(
@@ -902,7 +1155,43 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
         row_index=complete.index,
         notes=tuple(notes),
         groups=group_labels,
+        columns=screening.decisions,
     )
+
+
+#: Rows of the design matrix written at a time (a block of every column stays in the cache).
+_STACK_ROWS = 1 << 14
+
+
+def _stack_columns(columns: Sequence[np.ndarray], n: int) -> np.ndarray:
+    """``np.column_stack(columns)`` (row-major, the same values), written in blocks of rows.
+
+    Writing whole columns into a row-major matrix touches every row's cache
+    line once per column; block by block, a block's lines stay in the cache
+    while each column is written (about twice as fast at 10⁶ rows).
+    """
+    x = np.empty((n, len(columns)))
+    for start in range(0, n, _STACK_ROWS):
+        stop = min(n, start + _STACK_ROWS)
+        for j, column in enumerate(columns):
+            x[start:stop, j] = column[start:stop]
+    return x
+
+
+def level_codes(series: pd.Series, levels: Sequence[Any]) -> tuple[np.ndarray, dict[Any, int]]:
+    """Each cell's position in ``levels`` (-1 for a missing cell or another value), and the position of each level.
+
+    Vectorised through a pandas Categorical (one hash pass), never a
+    comparison per cell and level. Shared by the in-memory and the
+    streaming design.
+    """
+    categories = pd.Index(list(levels), dtype=object)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = categories.get_indexer(series.cat.categories)[series.cat.codes.to_numpy()]
+        codes = np.where(series.cat.codes.to_numpy() >= 0, codes, -1)
+    else:
+        codes = pd.Categorical(series, categories=categories).codes
+    return np.asarray(codes, dtype=np.int64), {level: i for i, level in enumerate(levels)}
 
 
 def check_enough_rows(n_rows: int, n_parameters: int, terms=()) -> None:
@@ -947,10 +1236,6 @@ def _is_saved_row_index(frame: pd.DataFrame, key: Any) -> bool:
     values = column.to_numpy()
     return bool(values.size) and bool(np.array_equal(values - values[0], np.arange(values.size))) \
         and int(values[0]) in (0, 1)
-
-
-def _equals(codes: np.ndarray, level: Any) -> np.ndarray:
-    return np.fromiter((c == level for c in codes), dtype=bool, count=len(codes)) if codes.dtype == object else codes == level
 
 
 # --------------------------------------------------------------------------- formula
@@ -1033,7 +1318,45 @@ def _check_formula_terms(formula: str) -> None:
                 )
 
 
-def _prepare_formula(frame, formula, target, intercept, order_by, groups=None) -> Design:
+def _formula_conversions(frame: pd.DataFrame, formula: str, order_key: Any, group_key: Any,
+                         options: ReadOptions | None) -> tuple[pd.DataFrame, tuple]:
+    """The conversions of the screening for the columns a formula uses, and a decision for every column.
+
+    A formula names its predictors, so nothing is left out: as with
+    ``predictors=``, only the conversions apply. Text that is numbers (with
+    missing markers, a unit, a currency or separators) becomes numbers, and
+    missing markers in a text column become missing values, so patsy sees
+    numbers where the data means numbers and drops the rows it should drop.
+    Returns a new frame (the caller's is not modified) and the decisions.
+    """
+    from .screening import screen
+
+    options = options or ReadOptions()
+    names = {str(c): c for c in frame.columns}
+    left, _, right = formula.partition("~")
+    used = [names[v] for v in _variables(formula, frame) if v in names]
+    outcome = [names[v] for v in _variables(left, frame) if v in names]
+    target_key = outcome[0] if len(outcome) == 1 else None
+    candidates = [key for key in used if key != target_key and key != group_key]
+    screening = screen(frame, target=target_key, candidates=candidates, explicit=True,
+                       order=order_key, group=group_key, decimal_hint=options.decimal,
+                       extra_markers=options.na_values, unlisted="not used in the formula")
+    replacements = {}
+    for key in [k for k in used if k in screening.profiles]:
+        profile = screening.profiles[key]
+        if profile.values is not None and (profile.markers or not pd.api.types.is_numeric_dtype(frame[key])):
+            replacements[key] = pd.Series(profile.values, index=frame.index, name=frame[key].name)
+        elif profile.levels is not None and profile.markers:
+            replacements[key] = profile.levels
+    if replacements:
+        frame = frame.copy(deep=False)  # the replaced columns are the copy's own
+        for key, column in replacements.items():
+            frame[key] = column
+    return frame, screening.decisions
+
+
+def _prepare_formula(frame, formula, target, intercept, order_by, groups=None,
+                     options: ReadOptions | None = None) -> Design:
     if not isinstance(formula, str) or "~" not in formula:
         raise FormulaError(f"formula {formula!r} must have the form 'y ~ x1 + x2'.")
     try:
@@ -1046,6 +1369,7 @@ def _prepare_formula(frame, formula, target, intercept, order_by, groups=None) -
         formula = f"{formula} - 1"
     order_key = column_key(frame, order_by, "order_by") if order_by is not None else None
     group_key = _group_key(frame, groups)
+    frame, decisions = _formula_conversions(frame, formula, order_key, group_key, options)
     order, order_name, order_note, notes = _order(frame, order_key)
     ordered = frame.iloc[order]
     if group_key is not None:
@@ -1193,6 +1517,7 @@ def _prepare_formula(frame, formula, target, intercept, order_by, groups=None) -
         polynomials=tuple(polynomials),
         notes=tuple(notes),
         groups=group_labels,
+        columns=decisions,
     )
 
 

@@ -107,6 +107,10 @@ class Design:
         With ``groups=``: the group of each row used, in analysis order
         (indexed like ``row_index``, named after the groups column); the
         grouped-errors test reads it. None otherwise.
+    columns : tuple of ColumnDecision
+        What was done with every input column and why (the report's Columns
+        table; :mod:`olscheck.screening`). Empty when the design did not
+        come from screened columns (a formula, a statsmodels model).
     """
 
     y: np.ndarray
@@ -126,6 +130,7 @@ class Design:
     notes: tuple[str, ...] = field(default_factory=tuple)
     response_scale: float = 1.0
     groups: pd.Series | None = None
+    columns: tuple = ()
 
     @classmethod
     def for_target(cls, y: np.ndarray, **fields) -> "Design":

@@ -148,10 +148,13 @@ BAD_INPUT = [
         ("no rows are left", "'x1'", "'x2'")),
     Bad("no rows after dropping, formula", _frame(_no_complete_rows), {"formula": "y ~ x1 + x2"},
         InsufficientDataError, ("no rows are left", "'x1'", "'x2'")),
-    Bad("all-NaN column", _with(x2=np.nan), {"target": "y"}, DataError, ("'x2'", "no values")),
-    Bad("all-None object column", _with(x3=[None] * N), {"target": "y"}, DataError, ("'x3'", "no values")),
-    Bad("all-NA nullable column", _with(x1=pd.array([pd.NA] * N, dtype="Float64")), {"target": "y"}, DataError,
-        ("'x1'", "no values")),
+    # a named empty column is an error; left to the screening it is excluded (tests/test_screening.py)
+    Bad("all-NaN column", _with(x2=np.nan), {"target": "y", "predictors": ["x1", "x2"]}, DataError,
+        ("'x2'", "no values")),
+    Bad("all-None object column", _with(x3=[None] * N), {"target": "y", "predictors": ["x1", "x3"]}, DataError,
+        ("'x3'", "no values")),
+    Bad("all-NA nullable column", _with(x1=pd.array([pd.NA] * N, dtype="Float64")),
+        {"target": "y", "predictors": ["x1", "x2"]}, DataError, ("'x1'", "no values")),
     Bad("all-missing target", _with(y=np.nan), {"target": "y"}, DataError, ("'y'", "no values")),
     Bad("order_by all missing", _with(t=np.nan), {"target": "y", "order_by": "t"}, DataError, ("'t'", "no values")),
     Bad("constant target", _with(y=4.0), {"target": "y"}, ConstantTargetError, ("'y'", "4")),
@@ -174,16 +177,17 @@ BAD_INPUT = [
         NonFiniteValueError, ("'x1'",)),
     Bad("log(0) in a formula", _frame(lambda f: f.assign(x1=np.abs(f["x1"])).pipe(_set, 5, "x1", 0.0)),
         {"formula": "y ~ np.log(x1)"}, NonFiniteValueError, ("np.log(x1)",)),
-    Bad("text in a numeric column", _frame(lambda f: _set(f, 4, "x1", "n/a")), {"target": "y"},
-        NonNumericColumnError, ("'x1'", "'n/a'", "row 4")),
+    Bad("text in a numeric column", _frame(lambda f: _set(f, 4, "x1", "unknown")), {"target": "y"},
+        NonNumericColumnError, ("'x1'", "'unknown'", "row 4")),
     Bad("mixed types", _with(x1=[1, "a", 2.0, None] * (N // 4)), {"target": "y"}, NonNumericColumnError,
         ("'x1'", "'a'")),
     Bad("text target", lambda _t: base_frame(), {"target": "g"}, NonNumericColumnError, ("'g'", "'c'")),
-    Bad("text target in a formula", _frame(lambda f: _set(f, 0, "y", "missing")), {"formula": "y ~ x1"},
-        NonNumericColumnError, ("'y'", "'missing'")),
+    Bad("text target in a formula", _frame(lambda f: _set(f, 0, "y", "unknown")), {"formula": "y ~ x1"},
+        NonNumericColumnError, ("'y'", "'unknown'")),
     Bad("complex numbers", _frame(lambda f: f.assign(x1=f["x1"] + 1j)), {"target": "y"}, NonNumericColumnError,
         ("'x1'", "complex")),
-    Bad("thousands of levels", _many_levels, {"target": "y"}, DataError, ("'customer'", "2000 levels")),
+    Bad("thousands of levels, named", _many_levels, {"target": "y", "predictors": ["customer"]}, DataError,
+        ("'customer'", "2000 levels")),
     Bad("order_by mixing text and numbers", _with(t=[1, "a"] * (N // 2)), {"target": "y", "order_by": "t"},
         DataError, ("'t'",)),
     # ---- names
@@ -236,8 +240,8 @@ BAD_INPUT = [
         {"target": "y"}, DataError, ("'y'", "more than once")),
     Bad("a name repeated in a TSV header", _file("repeat.tsv", b"y\tx\tx\n1\t2\t3\n2\t3\t4\n3\t5\t5\n4\t4\t6\n"),
         {"target": "y"}, DataError, ("'x'", "more than once")),
-    Bad("not CSV or Parquet (xlsx)", _file("data.xlsx", b"PK\x03\x04 excel"), {"target": "y"}, InputFileError,
-        ("data.xlsx", "'.xlsx'")),
+    Bad("not an Excel workbook (xlsx)", _file("data.xlsx", b"PK\x03\x04 excel"), {"target": "y"}, InputFileError,
+        ("data.xlsx", "Excel workbook")),
     Bad("no suffix", _file("data", VALID_CSV), {"target": "y"}, InputFileError, ("(none)", ".csv")),
     Bad("garbage named .parquet", _file("data.parquet", b"PAR1 not really"), {"target": "y"}, InputFileError,
         ("data.parquet", "PARQUET")),
@@ -245,8 +249,6 @@ BAD_INPUT = [
     Bad("not UTF-8", _file("latin.csv", "y,x\n1,caf\xe9\n".encode("utf-16")), {"target": "y"}, InputFileError,
         ("latin.csv", "UTF-8")),
     Bad("directory", lambda tmp: tmp, {"target": "y"}, InputFileError, ("directory",)),
-    Bad("semicolon-separated", _file("euro.csv", b"y;x\n1,5;2\n2,5;3\n3,1;5\n"), {"target": "y"}, InputFileError,
-        ("euro.csv", "semicolon", "'y;x'")),
     # ---- arguments of the wrong type
     Bad("a Series instead of a DataFrame", lambda _t: base_frame()["y"], {"target": "y"}, DataError, ("Series",)),
     Bad("a numpy array instead of a DataFrame", lambda _t: base_frame()[["y", "x1"]].to_numpy(), {"target": "y"},
@@ -264,7 +266,9 @@ BAD_INPUT = [
     Bad("order_by given as a list", lambda _t: base_frame(), {"target": "y", "order_by": ["x1"]}, DataError,
         ("order_by='x1'",)),
     Bad("no target and no formula", lambda _t: base_frame(), {}, DataError, ("target",)),
-    Bad("intercept as text", lambda _t: base_frame(), {"target": "y", "intercept": "no"}, DataError, ("'no'",)),
+    # olscheck.check validates its options first (olscheck/options.py): a ConfigurationError since commit 900ae48
+    Bad("intercept as text", lambda _t: base_frame(), {"target": "y", "intercept": "no"}, ConfigurationError,
+        ("'no'",)),
     Bad("alpha as text", lambda _t: base_frame(), {"target": "y", "alpha": "0.05"}, ConfigurationError, ("'0.05'",)),
     Bad("alpha out of range", lambda _t: base_frame(), {"target": "y", "alpha": 5}, ConfigurationError, ("5",)),
     Bad("unknown threshold", lambda _t: base_frame(), {"target": "y", "thresholds": {"vif_warm": 5}},
@@ -304,15 +308,20 @@ BAD_INPUT = [
         InsufficientDataError, ("2 usable row(s)", "2 parameter(s)")),
     Bad("2,000 columns, 100 rows", _very_wide, {"target": "c0"}, InsufficientDataError,
         ("100 usable row(s)", "2000 parameter(s)")),
-    Bad("percentages as text", _frame(lambda f: f.assign(x1=[f"{v:.1f}%" for v in f.x1])), {"target": "y"},
-        NonNumericColumnError, ("'x1'", "% sign", "categorical=")),
-    Bad("decimal commas as text", _frame(lambda f: f.assign(x1=[f"{v:.3f}".replace(".", ",") for v in f.x1])),
-        {"target": "y"}, NonNumericColumnError, ("'x1'", "decimal comma")),
-    Bad("currency target", _frame(lambda f: f.assign(y=[f"${v:.2f}" for v in f.y])), {"target": "y"},
-        NonNumericColumnError, ("'y'", "'$2.70'", "currency")),
-    Bad("missing-value words in the target", _frame(lambda f: f.assign(
-        y=["NA" if i % 10 == 1 else "" if i % 10 == 0 else str(v) for i, v in enumerate(f.y)])), {"target": "y"},
-        NonNumericColumnError, ("'y'", "'NA'", "row 0", "NaN")),
+    # issue 14: percentages, decimal commas, currencies and missing markers are read (tests/test_screening.py);
+    # what stays an error is a column that cannot be put on one scale
+    Bad("two units in one column", _frame(lambda f: f.assign(x1=[f"{v:.1f} {'kg' if i % 2 else 'lb'}"
+                                                                 for i, v in enumerate(f.x1)])), {"target": "y"},
+        NonNumericColumnError, ("'x1'", "'kg'", "'lb'", "one unit")),
+    Bad("two currencies in the target", _frame(lambda f: f.assign(y=[f"{'$' if i % 2 else '€'}{v:.2f}"
+                                                                     for i, v in enumerate(f.y)])), {"target": "y"},
+        NonNumericColumnError, ("'y'", "'$'", "'€'")),
+    Bad("both decimal conventions in one column", _frame(lambda f: f.assign(
+        x1=["1,234.5" if i % 2 else "1.234,5" for i in range(len(f))])), {"target": "y"}, NonNumericColumnError,
+        ("'x1'", "1,234.5", "1.234,5")),
+    Bad("words in a column of percentages", _frame(lambda f: f.assign(
+        x1=["about half" if i == 3 else f"{v:.1f}%" for i, v in enumerate(f.x1)])), {"target": "y"},
+        NonNumericColumnError, ("'x1'", "'about half'")),
     Bad("order_by complex", _with(t=np.arange(N) + 1j), {"target": "y", "order_by": "t"}, DataError,
         ("'t'", "complex")),
     Bad("threshold value as text", lambda _t: base_frame(), {"target": "y", "thresholds": {"alpha": "high"}},
@@ -1091,3 +1100,64 @@ def test_formula_code_is_refused_before_it_runs(tmp_path):
     with pytest.raises(FormulaError, match="refused"):
         check(base_frame(), formula=formula)
     assert not marker.exists()
+
+
+# ============================================================================ issue 14: read options and exclude
+BAD_OPTIONS = [
+    # (id, data maker, prepare keywords, error class, fragments of the message)
+    ("exclude names no column", lambda _t: base_frame(), {"target": "y", "exclude": ["x9"]}, ColumnNotFoundError,
+     ("'x9'", "exclude")),
+    ("exclude names the target", lambda _t: base_frame(), {"target": "y", "exclude": ["y"]}, DataError,
+     ("'y'", "target", "exclude=")),
+    ("exclude names the order column", lambda _t: base_frame(), {"target": "y", "order_by": "x2", "exclude": "x2"},
+     DataError, ("'x2'", "order_by")),
+    ("exclude and predictors name one column", lambda _t: base_frame(),
+     {"target": "y", "predictors": ["x1", "x2"], "exclude": ["x2"]}, DataError, ("'x2'", "both")),
+    ("exclude with a formula", lambda _t: base_frame(), {"formula": "y ~ x1", "exclude": ["x2"]}, DataError,
+     ("formula",)),
+    ("exclude given as values", lambda _t: base_frame(), {"target": "y", "exclude": base_frame()[["x1"]]}, DataError,
+     ("exclude", "DataFrame")),
+    ("read option misspelt", _file("data.csv", VALID_CSV), {"target": "y", "read": {"delimiter": ";"}},
+     ConfigurationError, ("'delimiter'", "sep")),
+    ("read as a string", _file("data.csv", VALID_CSV), {"target": "y", "read": ";"}, ConfigurationError,
+     ("ReadOptions",)),
+    ("decimal equal to sep", _file("data.csv", VALID_CSV), {"target": "y", "read": {"sep": ",", "decimal": ","}},
+     ConfigurationError, ("sep and decimal",)),
+    ("unknown encoding", _file("data.csv", VALID_CSV), {"target": "y", "read": {"encoding": "utf-9"}},
+     ConfigurationError, ("'utf-9'",)),
+    ("wrong encoding given", _file("data.csv", "y,x1\n1,caf\u00e9\n".encode("utf-8")),
+     {"target": "y", "read": {"encoding": "ascii"}}, InputFileError, ("'ascii'", "--encoding")),
+    ("a comma file read with sep=';'", _file("data.csv", VALID_CSV), {"target": "y", "read": {"sep": ";"}},
+     ColumnNotFoundError, ("'y'",)),
+    ("a missing sheet", _file("data.csv", VALID_CSV), {"target": "y", "read": {"sheet": True}}, ConfigurationError,
+     ("sheet",)),
+    ("na_values of numbers", _file("data.csv", VALID_CSV), {"target": "y", "read": {"na_values": [0]}},
+     ConfigurationError, ("na_values",)),
+]
+
+
+@pytest.mark.parametrize("case", BAD_OPTIONS, ids=[case[0] for case in BAD_OPTIONS])
+def test_bad_read_options_and_exclude_raise_one_clear_line(case, tmp_path):
+    from olscheck.data import prepare
+
+    _id, make, keywords, error, fragments = case
+    with pytest.raises(OlscheckError) as raised:
+        prepare(make(tmp_path), **keywords)
+    assert type(raised.value) is error, f"{type(raised.value).__name__}: {raised.value}"
+    message = str(raised.value)
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+    assert "\n" not in message.strip()
+
+
+def test_an_excel_sheet_that_is_not_there(tmp_path):
+    pytest.importorskip("openpyxl")
+    from olscheck.data import prepare
+
+    path = tmp_path / "data.xlsx"
+    base_frame().to_excel(path, index=False, sheet_name="data")
+    with pytest.raises(InputFileError, match="no sheet 'summary'; its sheets are 'data'"):
+        prepare(path, target="y", read={"sheet": "summary"})
+    with pytest.raises(InputFileError, match="no sheet 3"):
+        prepare(path, target="y", read={"sheet": 3})
+    assert prepare(path, target="y").predictors == ("x1", "x2", "g")

@@ -302,17 +302,20 @@ NEW_USER_FILES = [
     ("bom.csv", b"\xef\xbb\xbf" + _CSV, [], 0, ""),
     ("tabs.csv", _frame().to_csv(index=False, sep="\t").encode(), [], 0, ""),
     ("rownumbers.csv", _frame().to_csv().encode(), [], 0, ""),
-    ("euro.csv", _frame().to_csv(index=False, sep=";", decimal=",").encode(), [], 2, "semicolon"),
-    ("comma-decimals.csv", _frame().to_csv(index=False, decimal=",").encode(), [], 2, "decimal comma"),
+    # issue 14: the delimiter and decimal comma are sniffed, numbers with % or a decimal comma converted
+    ("euro.csv", _frame().to_csv(index=False, sep=";", decimal=",").encode(), [], 0, ""),
+    ("comma-decimals.csv", _frame().to_csv(index=False, decimal=",").encode(), [], 0, ""),
     ("latin1.csv", _frame().assign(g="caf\xe9").to_csv(index=False).encode("latin-1"), [], 2, "0xe9"),
     ("utf16.csv", _CSV.decode().encode("utf-16"), [], 2, "UTF-16"),
-    ("data.xlsx", b"PK\x03\x04" + bytes(64), [], 2, "read_excel"),
+    ("data.xlsx", b"PK\x03\x04" + bytes(64), [], 2, "Excel workbook"),
     ("data.json", _frame().to_json().encode(), [], 2, "read_json"),
     ("nested.parquet", _parquet_with_lists, [], 2, "'L'"),
     ("one-row.csv", _frame().head(1).to_csv(index=False).encode(), [], 2, "1 usable row"),
     ("two-rows.csv", _frame().head(2).to_csv(index=False).encode(), ["--predictors", "x1"], 2, "2 usable row(s)"),
-    ("percent.csv", _frame().assign(x1=[f"{v:.1f}%" for v in _frame()["x1"]]).to_csv(index=False).encode(), [], 2,
-     "% sign"),
+    ("percent.csv", _frame().assign(x1=[f"{v:.1f}%" for v in _frame()["x1"]]).to_csv(index=False).encode(), [], 0,
+     ""),
+    ("two-units.csv", _frame().assign(x1=[f"{v:.1f} {'kg' if i % 2 else 'lb'}" for i, v in enumerate(
+        _frame()["x1"])]).to_csv(index=False).encode(), [], 2, "'kg', 'lb'"),
     ("ragged.csv", b"y,x1\n1,2\n3,4,5\n6,7\n", [], 2, "line 3"),
     ("dates.csv", _frame().assign(t=pd.date_range("2020-01-01", periods=40).strftime("%Y-%m-%d")).to_csv(
         index=False).encode(), [], 0, ""),
@@ -612,3 +615,87 @@ def test_the_cli_writes_through_report_save(bundled, tmp_path, monkeypatch):
                      (str(tmp_path / "r.md"), "markdown")]
     assert (tmp_path / "r.json").read_text().endswith("}\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html", "r.json", "r.md", "r_files"]
+
+
+# ----------------------------------------------------------------------------- issue 14: reading and screening
+import inspect  # noqa: E402
+
+import olscheck  # noqa: E402
+
+wired = pytest.mark.skipif(not {"read", "exclude"} <= set(inspect.signature(olscheck.check).parameters),
+                           reason="olscheck.check does not take read=/exclude= yet")
+
+
+def _messy_file(tmp_path) -> Path:
+    frame = _frame()
+    messy = frame.assign(
+        customer_id=range(100001, 100041),
+        x1=[f"{v:.6f}".replace(".", ",") + " kg" for v in frame["x1"]],
+        note=[f"called about order {i}" for i in range(40)],
+    )
+    messy.loc[3, "x2"] = np.nan
+    path = tmp_path / "messy.csv"
+    messy.to_csv(path, index=False, sep=";", na_rep="?")
+    return path
+
+
+def test_check_screens_a_messy_semicolon_file(tmp_path, capsys):
+    code = main(["check", str(_messy_file(tmp_path)), "--target", "y", "--no-probe", "--json", "-", "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    document = json.loads(capsys.readouterr().out)
+    assert document["data"]["predictors"] == ["x1", "x2", "g"]
+    assert document["data"]["n_dropped"] == 1
+
+
+@wired
+def test_read_options_and_exclude_on_the_command_line(tmp_path, capsys):
+    path = _messy_file(tmp_path)
+    code = main(["check", str(path), "--target", "y", "--no-probe", "--json", "-", "--quiet", "--sep", ";",
+                 "--decimal", ",", "--na-values", "?,unknown", "--exclude", "g,x2"])
+    assert code == 0, capsys.readouterr().err
+    document = json.loads(capsys.readouterr().out)
+    assert document["data"]["predictors"] == ["x1"]
+    roles = {column["name"]: column["role"] for column in document["data"]["columns"]}
+    assert roles == {"customer_id": "excluded", "y": "target", "x1": "converted", "x2": "excluded", "g": "excluded",
+                     "note": "excluded"}
+    assert main(["check", str(path), "--target", "y", "--no-probe", "--quiet", "--sep", ","]) == 2
+    assert "semicolon" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("arguments, fragment", [
+    (["--decimal", "ab"], "decimal must be one character"),
+    (["--sep", ";", "--decimal", ";"], "sep and decimal"),
+    (["--decimal", ",", "--thousands", ","], "both ','"),
+    (["--encoding", "klingon"], "unknown encoding 'klingon'"),
+])
+def test_bad_read_options_are_one_line(data_file, capsys, arguments, fragment):
+    assert main(["check", str(data_file), "--target", "y", "--no-probe", *arguments]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("olscheck: error: ") and fragment in lines[0], lines
+
+
+def test_standard_input_cannot_be_streamed(capsys):
+    assert main(["check", "-", "--target", "y", "--streaming", "on"]) == 2
+    assert "standard input" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("table, fragment", [
+    ("exclude = 3", "exclude = 3"),
+    ("[read]\nsep = \"\"", "sep must be"),
+    ("[read]\nseparator = \";\"", "unknown read option(s) 'separator'"),
+    ("read = 5", "'read'"),
+])
+def test_configured_read_options_and_exclude_are_checked(data_file, tmp_path, capsys, table, fragment):
+    config = tmp_path / "olscheck.toml"
+    config.write_text(table + "\n")
+    assert main(["check", str(data_file), "--target", "y", "--config", str(config), "--no-probe"]) == 2
+    assert fragment in capsys.readouterr().err
+
+
+def test_standard_input_in_a_subprocess(tmp_path):
+    text = _frame().to_csv(index=False, sep=";", decimal=",")
+    finished = subprocess.run([sys.executable, "-m", "olscheck", "check", "-", "--target", "y", "--no-probe",
+                               "--json", "-", "--quiet"], input=text, capture_output=True, text=True, cwd=ROOT,
+                              timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads(finished.stdout)["data"]["n_used"] == 40

@@ -205,10 +205,19 @@ def test_non_numeric_target(frame):
         prepare(frame, target="g")
 
 
-def test_mostly_numeric_column_with_text_is_an_error_naming_values(frame):
+def test_missing_marker_in_a_numeric_column_is_a_missing_value(frame):
     dirty = frame.assign(x1=frame["x1"].astype(object))
     dirty.loc[4, "x1"] = "n/a"
-    with pytest.raises(NonNumericColumnError, match=r"'x1'.*'n/a'"):
+    design = prepare(dirty, target="y")
+    assert (design.n_used, design.n_dropped) == (29, 1)
+    np.testing.assert_array_equal(design.x[:, 1], frame["x1"].drop(index=4).to_numpy())
+    assert any("x1 1" in note for note in design.notes)
+
+
+def test_mostly_numeric_column_with_text_is_an_error_naming_values(frame):
+    dirty = frame.assign(x1=frame["x1"].astype(object))
+    dirty.loc[4, "x1"] = "about 3"
+    with pytest.raises(NonNumericColumnError, match=r"'x1'.*'about 3'"):
         prepare(dirty, target="y")
 
 
@@ -225,7 +234,11 @@ def test_infinite_values_name_column_and_row(frame):
 
 def test_all_missing_column(frame):
     with pytest.raises(DataError, match="'x2' has no values"):
-        prepare(frame.assign(x2=np.nan), target="y")
+        prepare(frame.assign(x2=np.nan), target="y", predictors=["x1", "x2"])
+    design = prepare(frame.assign(x2=np.nan), target="y")  # screened: left out, with the reason
+    assert "x2" not in design.predictors
+    decision = {d.name: d for d in design.columns}["x2"]
+    assert decision.role == "excluded" and "no values" in decision.reason
 
 
 def test_constant_target(frame):
@@ -271,11 +284,12 @@ def test_single_level_categorical_is_left_out_with_a_note(frame):
     assert any("single level" in note for note in design.notes)
 
 
-def test_too_many_levels_is_an_error():
+def test_too_many_levels_is_an_error_when_named():
     n = 1500
-    frame = pd.DataFrame({"y": np.arange(n) % 7 * 1.0, "id": [f"id{i}" for i in range(n)]})
+    frame = pd.DataFrame({"y": np.arange(n) % 7 * 1.0, "x": np.arange(n) % 5 * 1.0, "id": [f"id{i}" for i in range(n)]})
     with pytest.raises(DataError, match="'id' has 1500 levels"):
-        prepare(frame, target="y")
+        prepare(frame, target="y", predictors=["x", "id"])
+    assert prepare(frame, target="y").predictors == ("x",)  # screened: an identifier
 
 
 # --------------------------------------------------------------------- files
@@ -293,7 +307,7 @@ def test_reads_csv_tsv_and_parquet(tmp_path, frame):
     (b"", ".csv", "is empty"),
     (b"y,x\n", ".csv", "no rows"),
     (b"PK\x03\x04garbage", ".parquet", "cannot read"),
-    (b"y,x\n1,2\n", ".xlsx", "format"),
+    (b"y,x\n1,2\n", ".xlsx", "Excel workbook"),
     (b"\xff\xfe\x00\x00bad", ".csv", "not UTF-8"),
 ])
 def test_bad_files(tmp_path, content, suffix, fragment):

@@ -27,9 +27,11 @@ def frame() -> pd.DataFrame:
 
 
 def comparable(report) -> dict:
-    """Everything but the sentences about where the data came from."""
+    """Everything but the sentences about where the data came from (and the screening of a frame's columns,
+    which a fitted statsmodels model has already done)."""
     document = report.to_dict()
-    document["data"] = {k: v for k, v in document["data"].items() if k not in ("notes", "order_note", "formula")}
+    document["data"] = {k: v for k, v in document["data"].items()
+                        if k not in ("notes", "order_note", "formula", "columns")}
     document["verdict"] = {**document["verdict"],
                            "findings": [f for f in document["verdict"]["findings"] if f["check"] != "data"]}
     return document

@@ -31,12 +31,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import (MAX_LEVELS, check_finite, is_categorical, level_columns, level_label, numeric_values,
-                    single_level_note, singleton_levels_note)
+from ..data import (MAX_LEVELS, _is_saved_row_index, _is_unnamed, check_finite, column_key, level_codes,
+                    level_columns, level_label, no_predictors_left, numeric_values, single_level_note,
+                    singleton_levels_note)
 from ..design import Term
-from ..errors import DataError
+from ..errors import DataError, NonNumericColumnError
+from ..screening import MISSING_MARKERS, NumberFormat, numbers_from_text, screen
 
-__all__ = ["Layout", "ChunkRows", "build_layout"]
+__all__ = ["Layout", "ChunkRows", "build_layout", "SCREEN_ROWS"]
+
+#: Rows the column screening of a streamed source reads (the first ones, every column; the whole source when it
+#: is shorter), so its decisions do not hang on the chunk size.
+SCREEN_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,14 @@ class Layout:
     intercept : bool
     slices : dict name -> slice of accumulated columns
     shift, scale : ndarray, one entry per accumulated column
+    column_decisions : tuple of ColumnDecision
+        What was done with every source column and why, decided on the
+        first chunk (:func:`olscheck.screening.screen`; the report's Columns
+        table). ``columns`` is the list of used column names.
+    number_formats : dict name -> NumberFormat
+        Columns whose numbers are written as text (a unit, currency,
+        thousands separators, missing markers), read the same way in every
+        chunk.
     """
 
     target: str
@@ -80,6 +94,8 @@ class Layout:
     shift: np.ndarray | None = None
     scale: np.ndarray | None = None
     csv_dtypes: dict[str, Any] = field(default_factory=dict)
+    column_decisions: tuple = ()
+    number_formats: dict[str, NumberFormat] = field(default_factory=dict)
 
     @property
     def width(self) -> int:
@@ -151,20 +167,22 @@ class Layout:
         """Complete rows of ``frame`` as accumulated columns (raises the in-memory path's errors)."""
         n = len(frame)
         index = frame.index
-        y = numeric_values(frame[self.target], self.target, "target")
+        y = self._numbers(frame[self.target], self.target, "target")
         check_finite(y, self.target, index, "target")
         missing = {self.target: np.isnan(y)}
         values: dict[str, np.ndarray] = {}
         for name in self.predictors:
             series = frame[name]
             if self.kinds[name] == "numeric":
-                column = numeric_values(series, name, "predictor")
+                column = self._numbers(series, name, "predictor")
                 check_finite(column, name, index, "predictor")
                 missing[name] = np.isnan(column)
                 values[name] = column
             else:
-                missing[name] = series.isna().to_numpy()
-                values[name] = series.to_numpy()
+                # one hash pass: each cell's level position (-1: missing, or a missing marker such as "-")
+                codes, _ = level_codes(series, self.levels[name])
+                missing[name] = codes < 0
+                values[name] = codes
         incomplete = np.zeros(n, dtype=bool)
         for mask in missing.values():
             incomplete |= mask
@@ -182,8 +200,8 @@ class Layout:
                 raw[:, columns.start] = values[name][keep]
             else:
                 codes = values[name][keep]
-                for offset, level in enumerate(self.levels[name]):
-                    raw[:, columns.start + offset] = _equals(codes, level)
+                for offset in range(len(self.levels[name])):
+                    raw[:, columns.start + offset] = codes == offset
         raw[:, self.y_column] = y[keep]
         shifted = raw - self.shift
         shifted /= self.scale
@@ -191,10 +209,19 @@ class Layout:
                          missing={name: int(np.count_nonzero(mask)) for name, mask in missing.items()})
 
 
-def _equals(codes: np.ndarray, level: Any) -> np.ndarray:
-    if codes.dtype == object:
-        return np.fromiter((c == level for c in codes), dtype=bool, count=len(codes)).astype(float)
-    return (codes == level).astype(float)
+    def _numbers(self, series: pd.Series, name: str, role: str) -> np.ndarray:
+        """A numeric column of one chunk: numbers as they are; text through the first chunk's number format.
+
+        A chunk can be text where the first one was numbers (a ``-`` or ``?``
+        further down the file): read with missing markers as missing; text
+        that is not numbers at all gets the in-memory path's error.
+        """
+        if pd.api.types.is_string_dtype(series):
+            try:
+                return numbers_from_text(series, self.number_formats.get(name), name, role)
+            except NonNumericColumnError:
+                pass  # dates written as text, or text that is not numbers: numeric_values reads or names it
+        return numeric_values(series, name, role)
 
 
 def _sort_levels(values: list, categories: list | None) -> list:
@@ -208,21 +235,73 @@ def _sort_levels(values: list, categories: list | None) -> list:
 
 
 def build_layout(first: pd.DataFrame, target: str, predictors: list[str], declared: list[str], intercept: bool,
-                 level_chunks) -> Layout:
-    """Decide column kinds from the first chunk, collect levels, and set the shifts.
+                 level_chunks, *, explicit: bool = True, exclude=None, read=None) -> Layout:
+    """Screen the columns and decide their kinds on the first chunk, collect levels, and set the shifts.
 
     ``level_chunks`` is a callable ``(columns, csv_dtypes) -> iterable of DataFrames`` over
     the whole source restricted to ``columns``: the level pass, which reads
     only the categorical columns. Levels are then sorted as the in-memory
     path sorts them (``category`` dtype: category order; otherwise sorted
-    values).
+    values); missing markers (``-``, ``?``, ``NA``...) are not levels.
+
+    ``explicit`` False (``predictors=`` not given) screens the predictors as
+    :func:`olscheck.data.prepare` does (:mod:`olscheck.screening`, on the
+    first chunk): identifiers, free text, categoricals with too many levels
+    and dates are left out; ``exclude`` names columns to leave out.
+    ``first`` should hold every column of the source and its first
+    :data:`SCREEN_ROWS` rows (or all of them), so the decisions (and
+    their counts) are those of :func:`olscheck.data.prepare` whenever the
+    source is no longer; the counts are of the rows in ``first``.
+    ``read`` (the :class:`~olscheck.reading.ReadOptions` or a mapping) gives
+    the file's decimal mark, which settles ``51,877``. The decisions are
+    ``layout.column_decisions``.
     """
+    from ..reading import read_options
+
+    decimal = read_options(read).decimal
+    exclude_names: list[str] = []
+    if exclude is not None:
+        names = [exclude] if isinstance(exclude, str) else list(exclude)
+        exclude_names = [str(column_key(first, name, "exclude")) for name in names]
+        if target in exclude_names:
+            raise DataError(f"{target!r} is the target column and also listed in exclude=; exclude= leaves out "
+                            "predictors only: remove it there.")
+        both = [name for name in exclude_names if explicit and name in predictors]
+        if both:
+            raise DataError(f"column(s) {', '.join(map(repr, both))} are listed both in predictors= and in exclude=; "
+                            "keep one of the two.")
+    candidates = [name for name in predictors if name not in exclude_names]
+    dropped: dict[str, str] = {}
+    if not explicit:
+        # as the in-memory path: a saved row index ("Unnamed: 0" holding 0, 1, 2, ...) and an unnamed empty
+        # column are left out before the screening
+        for name in [n for n in candidates if n in first.columns and _is_saved_row_index(first, n)]:
+            candidates.remove(name)
+            dropped[name] = "a saved row index (0, 1, 2, ...); name it in predictors= to use it"
+        for name in [n for n in candidates if n in first.columns and _is_unnamed(n) and first[n].isna().all()]:
+            candidates.remove(name)
+            dropped[name] = "an unnamed empty column (a delimiter at the end of each line?)"
+    screening = screen(first, target=target, candidates=candidates, explicit=explicit, declared=declared,
+                       exclude=exclude_names, dropped=dropped, decimal_hint=decimal, can_sort=False)
+    if not explicit and candidates and not screening.predictors:
+        raise DataError(no_predictors_left(screening.decisions))
+    predictors = [str(name) for name in screening.predictors]
     kinds = {}
-    for name in predictors:
-        kinds[name] = "categorical" if name in declared or is_categorical(first[name]) else "numeric"
+    number_formats: dict[str, NumberFormat] = {}
+    for name in [target, *predictors]:
+        profile = screening.profiles.get(name)
+        if name != target and (name in declared or (profile is not None and (
+                profile.kind == "categorical" or (profile.kind in ("id", "text")
+                                                  and not pd.api.types.is_numeric_dtype(first[name]))))):
+            kinds[name] = "categorical"
+            continue
+        if name != target:
+            kinds[name] = "numeric"
+        if profile is not None and profile.number_format is not None:
+            number_formats[name] = profile.number_format
     categorical = [n for n in predictors if kinds[n] == "categorical"]
     # text columns are read as text in every CSV chunk (a chunk of digits only would otherwise parse as numbers)
-    csv_dtypes = {n: str for n in categorical
+    csv_dtypes = {n: str for n in [*categorical, *number_formats]
                   if first[n].dtype == object or pd.api.types.is_string_dtype(first[n].dtype)}
     levels: dict[str, list] = {}
     if categorical:
@@ -242,10 +321,16 @@ def build_layout(first: pd.DataFrame, target: str, predictors: list[str], declar
                         f"categorical column {name!r} has more than {MAX_LEVELS} levels; it looks like an identifier or "
                         "free text. Drop it from predictors, or group its levels."
                     )
+        for name in categorical:
+            if categories[name] is None:  # missing markers written in a text column are missing values, not levels
+                seen[name] = {value: None for value in seen[name]
+                              if not (isinstance(value, str) and value.strip().lower() in MISSING_MARKERS)}
         levels = {n: _sort_levels(list(seen[n]), categories[n]) for n in categorical}
     layout = Layout(target=target, predictors=tuple(predictors), kinds=kinds, levels=levels, intercept=intercept)
     layout.assign_columns()
     layout.csv_dtypes = csv_dtypes
+    layout.column_decisions = screening.decisions
+    layout.number_formats = number_formats
     # shifts from the first chunk's complete rows (any finite shift is exact in the algebra)
     layout.shift = np.zeros(layout.width)
     layout.scale = np.ones(layout.width)

@@ -16,8 +16,70 @@ from typing import Any
 import pandas as pd
 
 from ..errors import DataError, InputFileError
+from ..reading import ReadOptions, read_options
 
-__all__ = ["is_dask", "file_kind", "iterate_chunks", "first_chunk", "source_columns"]
+__all__ = ["is_dask", "file_kind", "iterate_chunks", "first_chunk", "source_columns", "TextFile",
+           "with_read_options"]
+
+
+class TextFile(os.PathLike):
+    """A CSV/TSV file with the :class:`~olscheck.reading.ReadOptions` to read every chunk by.
+
+    A path everywhere a path is expected (``os.fspath``, ``str``, messages);
+    the chunked reader takes its delimiter, decimal mark, thousands
+    separator, missing markers and encoding from ``read``, with the
+    delimiter and decimal mark sniffed once when not given (as
+    :func:`olscheck.data.read_table` does).
+    """
+
+    def __init__(self, path: str | os.PathLike, read: ReadOptions):
+        self.path = Path(os.fspath(path)).expanduser()
+        self.read = read
+        self._format: tuple[str, str] | None = None
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        return f"TextFile({str(self.path)!r}, {self.read!r})"
+
+    def text_format(self, default_sep: str) -> tuple[str, str]:
+        """The delimiter and decimal mark, sniffed from the first bytes once."""
+        if self._format is None:
+            from ..data import _COMPRESSION_SUFFIXES, text_format
+
+            suffix = self.path.suffix.lower()
+            self._format = text_format(self.path, self.read, default_sep, _COMPRESSION_SUFFIXES.get(suffix))
+        return self._format
+
+
+def with_read_options(source: Any, read: Any = None) -> Any:
+    """``source`` with the read options attached when it is a CSV/TSV path (a :class:`TextFile`); else unchanged.
+
+    ``read`` is a :class:`~olscheck.reading.ReadOptions`, a mapping of its
+    fields, or None. A DataFrame, a Dask frame and a Parquet file are
+    returned as they are (the options concern text).
+    """
+    options = read_options(read)
+    if isinstance(source, TextFile) or isinstance(source, pd.DataFrame) or is_dask(source):
+        return source
+    if isinstance(source, (str, os.PathLike)) and file_kind(source) in ("csv", "tsv"):
+        return TextFile(source, options)
+    return source
+
+
+def _text_keywords(source: Any, kind: str) -> dict[str, Any]:
+    """``pandas.read_csv`` keywords for a text source: delimiter, decimal mark and the other read options."""
+    default_sep = "\t" if kind == "tsv" else ","
+    if not isinstance(source, TextFile):
+        return {"sep": default_sep}
+    from ..data import _reader_options
+
+    sep, decimal = source.text_format(default_sep)
+    return {"sep": sep, **_reader_options(source.read, decimal)}
 
 _KINDS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -60,13 +122,14 @@ def source_columns(source: Any) -> list[str]:
         import pyarrow.parquet as pq
 
         return list(pq.ParquetFile(source).schema_arrow.names)
-    separator = "\t" if kind == "tsv" else ","
-    frame = pd.read_csv(source, sep=separator, nrows=0)
+    keywords = _text_keywords(source, kind)
+    frame = pd.read_csv(source, nrows=0, **keywords)
     from ..data import check_header
 
     # the in-memory reader's checks; rows wider than the header would make
     # pandas' chunked reader shift the columns (the first becomes the index)
-    check_header(Path(source), separator, "infer", frame.columns, rows=HEADER_CHECK_ROWS)
+    check_header(Path(source), keywords["sep"], "infer", frame.columns, rows=HEADER_CHECK_ROWS,
+                 encoding=keywords.get("encoding"))
     return [str(c) for c in frame.columns]
 
 
@@ -78,7 +141,8 @@ def iterate_chunks(source: Any, columns: Sequence[str], chunk_rows: int,
     columns); CSV with ``pandas.read_csv(chunksize=...)``; a DataFrame is
     sliced; a dask DataFrame is computed one partition at a time (each
     partition then sliced). ``dtypes`` forces CSV column types (used for
-    text columns so every chunk parses them alike).
+    text columns so every chunk parses them alike). A :class:`TextFile`
+    (:func:`with_read_options`) is read with its options.
     """
     columns = list(columns)
     if isinstance(source, pd.DataFrame):
@@ -109,8 +173,8 @@ def iterate_chunks(source: Any, columns: Sequence[str], chunk_rows: int,
             yield frame
         return
     try:
-        reader = pd.read_csv(source, sep="\t" if kind == "tsv" else ",", usecols=columns, chunksize=chunk_rows,
-                             low_memory=False, dtype=dtypes or None)
+        reader = pd.read_csv(source, usecols=columns, chunksize=chunk_rows, low_memory=False, dtype=dtypes or None,
+                             **_text_keywords(source, kind))
         with reader:
             yield from reader
     except ValueError as error:

@@ -19,10 +19,10 @@ from ..options import Options
 from ..thresholds import Thresholds
 from .accumulate import FitStatistics
 from .fit import StreamedFit, solve
-from .layout import Layout, build_layout
+from .layout import SCREEN_ROWS, Layout, build_layout
 from .parallel import MAX_WORKERS, available_cores, in_order, one_blas_thread
 from .residuals import chunk_statistics, new_statistics
-from .sources import first_chunk, is_dask, iterate_chunks, source_columns
+from .sources import first_chunk, is_dask, iterate_chunks, source_columns, with_read_options
 
 __all__ = ["check_streaming", "CHUNK_ROWS", "EXACT_ROWS", "MAX_WORKERS"]
 
@@ -57,6 +57,8 @@ def check_streaming(
     progress=None,
     probe: bool = False,
     groups: str | None = None,
+    exclude: Sequence[str] | None = None,
+    read: Any = None,
 ):
     """Fit the linear model and run the battery in two passes over chunks of rows.
 
@@ -124,11 +126,12 @@ def check_streaming(
                          durbin_watson_exact=durbin_watson_exact, breusch_godfrey_order=breusch_godfrey_order,
                          chunk_rows=chunk_rows, workers=workers, exact_rows=exact_rows, progress=progress)
     return streamed_report(source, target, predictors, categorical=categorical, order_by=order_by, groups=groups,
-                           options=options)
+                           options=options, exclude=exclude, read=read)
 
 
 def streamed_report(source: Any, target: str | None, predictors: Sequence[str] | None, *,
-                    categorical: Sequence[str] | None, order_by: str | None, groups: str | None, options: Options):
+                    categorical: Sequence[str] | None, order_by: str | None, groups: str | None, options: Options,
+                    exclude: Sequence[str] | None = None, read: Any = None):
     """:func:`check_streaming` with its options validated (:class:`olscheck.options.Options`)."""
     step, settings, seed = options.step, options.thresholds, options.seed
     if order_by is not None:
@@ -150,14 +153,17 @@ def streamed_report(source: Any, target: str | None, predictors: Sequence[str] |
     durbin_watson_exact = options.durbin_watson_exact
     probe = options.probe
 
+    source = with_read_options(source, read)
     target_name, predictor_names, declared = _resolve_columns(source, target, predictors, categorical)
     used = [target_name, *predictor_names]
     dask_source = is_dask(source)
 
     step("reading the levels of the categorical columns")
-    first = _first(source, used, chunk_rows)
+    first = _first(source, source_columns(source), max(chunk_rows, SCREEN_ROWS))
     layout = build_layout(first, target_name, predictor_names, declared, bool(intercept),
-                          lambda columns, dtypes: _level_chunks(source, columns, chunk_rows, dtypes))
+                          lambda columns, dtypes: _level_chunks(source, columns, chunk_rows, dtypes),
+                          explicit=predictors is not None, exclude=exclude, read=read)
+    used = [layout.target, *layout.predictors]  # the passes read only the columns the screening kept
 
     step("pass 1: accumulating the fit")
     chunk_counts: list[int] = []  # complete rows per chunk: where each chunk of pass 2 starts
@@ -258,11 +264,14 @@ def _resolve_columns(source, target, predictors, categorical):
 
 def _first(source, used, chunk_rows) -> pd.DataFrame:
     if is_dask(source):
-        for index in range(source.npartitions):
+        parts, rows = [], 0
+        for index in range(source.npartitions):  # partitions until chunk_rows rows (the screening reads them)
             part = source.get_partition(index)[used].compute()
-            if len(part):
-                return part.iloc[:chunk_rows]
-        return source._meta[used]
+            parts.append(part)
+            rows += len(part)
+            if rows >= chunk_rows:
+                break
+        return pd.concat(parts).iloc[:chunk_rows] if rows else source._meta[used]
     return first_chunk(source, used, chunk_rows)
 
 
@@ -437,7 +446,7 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
         target=layout.target, predictors=layout.predictors, categorical=categorical, n_rows=fit.n_rows,
         n_used=fit.n, n_dropped=fit.n_dropped, order_by=None,
         order_note="Order-dependent tests use the rows in the order given (no order_by).",
-        notes=tuple(notes), formula=None,
+        notes=tuple(notes), formula=None, columns=layout.column_decisions,
     )
     report_options = options.report_options(engine="streaming", chunk_rows=chunk_rows, exact_rows=exact_rows)
     return Report(data=summary, model=model, tests=MappingProxyType(conclusion.tests),
