@@ -184,10 +184,10 @@ def breakdown(path: str, repeats: int) -> list[tuple[str, float]]:
     import pandas as pd
 
     from olscheck.checks import battery, influence
-    from olscheck.data import prepare
+    from olscheck.inputs.prepare import prepare
     from olscheck.engine.parallel import one_blas_thread
-    from olscheck.model import fit
-    from olscheck.covariance import newey_west_lags
+    from olscheck.model.fit import fit
+    from olscheck.numerics.covariance import newey_west_lags
     from olscheck.thresholds import DEFAULT_THRESHOLDS
 
     frame = pd.read_parquet(path)

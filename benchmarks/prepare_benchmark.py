@@ -10,9 +10,9 @@ column ``g`` with five levels. Timed (median and range of ``--repeats``
 calls, after one untimed warm-up call):
 
 * ``read``: ``pandas.read_csv(path)``, the floor;
-* ``read_table``: :func:`olscheck.data.read_table` (delimiter sniffing and
+* ``read_table``: :func:`olscheck.inputs.prepare.read_table` (delimiter sniffing and
   the header checks included);
-* ``prepare``: :func:`olscheck.data.prepare` on the DataFrame already read
+* ``prepare``: :func:`olscheck.inputs.prepare.prepare` on the DataFrame already read
   (screening every column, then the design matrix with the dummies of g);
 * ``prepare(path)``: the whole way from the file to the design.
 
@@ -34,7 +34,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from olscheck.data import prepare, read_table  # noqa: E402
+from olscheck.inputs.prepare import prepare, read_table  # noqa: E402
 
 
 def write_data(path: Path, rows: int, seed: int = 2024) -> None:

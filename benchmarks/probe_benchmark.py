@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from olscheck.probe import DEFAULT_LEARNERS, run_probe  # noqa: E402
+from olscheck.verdict.probe import DEFAULT_LEARNERS, run_probe  # noqa: E402
 
 #: (rows, columns, target seconds) of the two targets.
 TARGETS = ((10_000, 10, 1.0), (1_000_000, 20, 3.0))

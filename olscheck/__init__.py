@@ -53,9 +53,9 @@ __all__ = [
 _LAZY = {
     "check": ("olscheck.api", "check"),
     "datasets": ("olscheck.datasets", None),
-    "Report": ("olscheck.report", "Report"),
-    "TestResult": ("olscheck.result", "TestResult"),
-    "Severity": ("olscheck.result", "Severity"),
+    "Report": ("olscheck.report.report", "Report"),
+    "TestResult": ("olscheck.report.result", "TestResult"),
+    "Severity": ("olscheck.report.result", "Severity"),
     "Thresholds": ("olscheck.thresholds", "Thresholds"),
     "DEFAULT_THRESHOLDS": ("olscheck.thresholds", "DEFAULT_THRESHOLDS"),
 }

@@ -48,7 +48,7 @@ class OlscheckAccessor:
         check again.
         """
         from .errors import ConfigurationError
-        from .render import format_of
+        from .report.render import format_of
 
         paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
         for file in paths:  # before the (possibly slow) check, not after it

@@ -105,10 +105,10 @@ def check(
         :data:`olscheck.engine.CHUNK_ROWS`, 50,000).
     exclude : sequence of str, optional
         Columns left out of the model (every other column is screened as
-        usual; :mod:`olscheck.screening`).
+        usual; :mod:`olscheck.inputs.screening`).
     read : ReadOptions or mapping, optional
         How to read a file: ``sep``, ``decimal``, ``thousands``,
-        ``na_values``, ``encoding``, ``sheet`` (:class:`olscheck.reading.ReadOptions`);
+        ``na_values``, ``encoding``, ``sheet`` (:class:`olscheck.inputs.reading.ReadOptions`);
         the delimiter and a decimal comma are sniffed when not given.
 
     Returns
@@ -125,11 +125,11 @@ def check(
     """
     from .checks import influence
     from .checks.battery import run as run_battery
-    from .data import prepare
-    from .model import fit as fit_model
+    from .inputs.prepare import prepare
+    from .model.fit import fit as fit_model
     from .pipeline import conclude, model_summary
-    from .report import DataSummary, Report
-    from .verdict import ModelFacts
+    from .report.report import DataSummary, Report
+    from .verdict.decide import ModelFacts
 
     options = Options.of(alpha=alpha, thresholds=thresholds, intercept=intercept, probe=probe, seed=seed,
                          durbin_watson_exact=durbin_watson_exact, breusch_godfrey_order=breusch_godfrey_order,
@@ -144,7 +144,7 @@ def check(
             )
         if isinstance(data, (str, bytes, os.PathLike)):
             if "\0" in os.fsdecode(data) or not os.fsdecode(data).strip():
-                from .data import read_table
+                from .inputs.prepare import read_table
 
                 read_table(data)  # raises the in-memory reader's clear error for an empty or NUL path
             data = Path(os.fsdecode(data)).expanduser()  # as the in-memory reader reads "~/data.csv" or bytes
@@ -216,7 +216,7 @@ def check(
 
 def _results_formula(data) -> str | None:
     """The formula of a statsmodels model fitted with one (``smf.ols(formula, df).fit()``), else None."""
-    from .fitted_results import is_statsmodels_results
+    from .inputs.statsmodels_results import is_statsmodels_results
 
     if not is_statsmodels_results(data):
         return None

@@ -1,6 +1,6 @@
 """Command line: ``olscheck check PATH --target y ...`` and ``olscheck demo``.
 
-A thin wrapper over :func:`olscheck.check` and :mod:`olscheck.render`.
+A thin wrapper over :func:`olscheck.check` and :mod:`olscheck.report.render`.
 
 Exit codes
 ----------
@@ -181,7 +181,7 @@ def _say_interrupted() -> None:
 
 def _exit_now(code: int) -> None:
     """End the process without waiting for worker threads; no report file is left half-written."""
-    from .render.files import discard_pending
+    from .report.render.files import discard_pending
 
     discard_pending()
     for stream in (sys.stdout, sys.stderr):
@@ -289,7 +289,7 @@ def _check(args) -> int:
 
 def _read_options(args, configured: dict | None):
     """The ReadOptions of ``--sep`` ... ``--sheet`` over the configuration's ``read`` table (None when neither)."""
-    from .reading import read_options
+    from .inputs.reading import read_options
 
     given = {name: getattr(args, name) for name in ("sep", "decimal", "thousands", "na_values", "encoding", "sheet")
              if getattr(args, name) is not None}
@@ -301,7 +301,7 @@ def _read_options(args, configured: dict | None):
 
 
 def _write_outputs(report, args, show_progress: bool) -> None:
-    from .render import render_plots
+    from .report.render import render_plots
 
     if args.json == "-":
         sys.stdout.write(report.to_json() + "\n")

@@ -10,7 +10,7 @@ A configuration looks like::
     groups = "store"         # the CLI's --groups when the command line gives none
     exclude = ["ticket"]     # the CLI's --exclude when the command line gives none
 
-    [tool.olscheck.read]     # how data files are read (olscheck.reading.ReadOptions); --sep etc. win
+    [tool.olscheck.read]     # how data files are read (olscheck.inputs.reading.ReadOptions); --sep etc. win
     sep = ";"
     decimal = ","
 
@@ -134,7 +134,7 @@ def _validated(section: Any, path: Path) -> dict[str, Any]:
                 "exclude = [\"ticket\", \"comment\"].")
         section = {**section, "exclude": exclude}
     if "read" in section:
-        from .reading import read_options
+        from .inputs.reading import read_options
 
         if not isinstance(section["read"], dict):
             raise ConfigurationError(f"'read' in '{path}' must be a table (e.g. [tool.olscheck.read] sep = \";\").")

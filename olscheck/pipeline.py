@@ -3,7 +3,7 @@
 Both ways of computing the battery end here: in memory
 (:func:`olscheck.check`) and streamed (:func:`olscheck.engine.check_streaming`)
 each fit the model and run the accumulated battery
-(:func:`olscheck.engine.results.battery`), then call :func:`conclude` with
+(:func:`olscheck.checks.accumulated.battery`), then call :func:`conclude` with
 the results and *the rows kept whole* (every row in memory, else those the
 streaming engine kept), and :func:`model_summary_from` for the coefficient
 table. So the probe, the outlier rechecks, the transforms, the
@@ -60,23 +60,23 @@ def conclude(tests: Mapping[str, Any], *, rows_fit, rows_note: str | None, robus
         judged again without (:func:`recheck_without_outliers`).
     model : ModelSummary
         For the collapsed equation.
-    facts : olscheck.verdict.ModelFacts
+    facts : olscheck.verdict.decide.ModelFacts
     settings, seed, probe
         As :func:`olscheck.check`.
     try_transforms : bool
         Try transforms of the target and predictors when the mean fails
-        (:func:`olscheck.transforms.assess_transforms`, on ``rows_fit``).
+        (:func:`olscheck.verdict.transforms.assess_transforms`, on ``rows_fit``).
     step : callable
         Progress callback.
     """
     from .checks import linearity
-    from .verdict import data_findings, decide, materially_nonlinear
+    from .verdict.decide import data_findings, decide, materially_nonlinear
 
     out = dict(tests)
     probe_result = None
     probe_reason = "probe=False"
     if probe and rows_fit is not None:
-        from .probe import probe_fit
+        from .verdict.probe import probe_fit
 
         step("running the out-of-sample non-linear probe" + ("" if rows_note is None else " on the rows kept whole"))
         probe_result = probe_fit(rows_fit, seed=int(seed))
@@ -90,7 +90,7 @@ def conclude(tests: Mapping[str, Any], *, rows_fit, rows_note: str | None, robus
                                             probe_options={"seed": int(seed)}))
     transforms = None
     if try_transforms and rows_fit is not None and materially_nonlinear(out):
-        from .transforms import assess_transforms
+        from .verdict.transforms import assess_transforms
 
         step("trying transforms of the target and predictors")
         transforms = assess_transforms(rows_fit, settings, probe=bool(probe), probe_options={"seed": int(seed)})
@@ -113,14 +113,14 @@ def model_summary_from(*, coefficients: pd.Series, std_errors: pd.Series, df_res
                        fitted: pd.Series, leverage: pd.Series, sigma: float | None, r_squared: float | None,
                        adj_r_squared: float | None, f_statistic: float | None, f_df: tuple[int, int], rank: int,
                        aliased: tuple[str, ...], intercept: bool, target: str):
-    """The :class:`~olscheck.report.ModelSummary`: t values, two-sided p-values and the F p-value added.
+    """The :class:`~olscheck.report.report.ModelSummary`: t values, two-sided p-values and the F p-value added.
 
     ``t = b / se`` and ``p = 2 P(T > |t|)`` on ``df_resid`` degrees of
     freedom, the F test's upper tail on ``f_df``: R's ``summary.lm``.
     """
     from scipy import stats
 
-    from .report import ModelSummary
+    from .report.report import ModelSummary
 
     with np.errstate(divide="ignore", invalid="ignore"):
         t_values = coefficients / std_errors
@@ -140,7 +140,7 @@ def model_summary_from(*, coefficients: pd.Series, std_errors: pd.Series, df_res
 
 
 def model_summary(fitted):
-    """The :class:`~olscheck.report.ModelSummary` of an in-memory :class:`~olscheck.model.LinearFit`."""
+    """The :class:`~olscheck.report.report.ModelSummary` of an in-memory :class:`~olscheck.model.fit.LinearFit`."""
     index = fitted.design.row_index if fitted.design.row_index is not None else pd.RangeIndex(fitted.n)
     scale = fitted.design.response_scale
     return model_summary_from(
@@ -170,7 +170,7 @@ def recheck_without_outliers(tests: dict, fit, rejected: np.ndarray, thresholds:
     from .checks.battery import results
     from .checks.linearity import (SPECIFICATION_TESTS, nonlinear_probe, probe_without_outliers, refit_without,
                                    without_outliers)
-    from .report import Severity
+    from .report.report import Severity
 
     failing = [name for name in SPECIFICATION_TESTS if name in tests and tests[name].severity is Severity.FAIL]
     probe_failing = "nonlinear_probe" in tests and tests["nonlinear_probe"].severity is Severity.FAIL
@@ -185,7 +185,7 @@ def recheck_without_outliers(tests: dict, fit, rejected: np.ndarray, thresholds:
         out[name] = without_outliers(tests[name], rechecked[name], int(rejected.size), computed_on,
                                      thresholds.family_alpha)
     if probe_failing:
-        from .probe import probe_fit
+        from .verdict.probe import probe_fit
 
         recheck = nonlinear_probe(probe_fit(refit, **(probe_options or {})), thresholds)
         out["nonlinear_probe"] = probe_without_outliers(tests["nonlinear_probe"], recheck, int(rejected.size),

@@ -123,7 +123,7 @@ class Thresholds:
         variance and uncorrelated errors (HC3 is larger than the classical
         standard error by design at small n), and counts only when it also
         exceeds ``se_change_noise`` times its null standard deviation at
-        this n (an asymptotic formula, :func:`olscheck.covariance.null_spread`):
+        this n (an asymptotic formula, :func:`olscheck.numerics.covariance.null_spread`):
         below a few thousand rows a 10% change is inside the noise.
     se_change_noise : float
         How many null standard deviations a standard-error change must

@@ -38,8 +38,8 @@ def load_reference(case_id: str) -> tuple[dict, pd.DataFrame]:
 
 def fit_reference(case_id: str):
     """(expected, LinearFit) for an R reference case, fitted the way R fitted it."""
-    from olscheck.data import prepare
-    from olscheck.model import fit
+    from olscheck.inputs.prepare import prepare
+    from olscheck.model.fit import fit
 
     expected, frame = load_reference(case_id)
     design = prepare(
@@ -55,8 +55,8 @@ def fit_reference(case_id: str):
 
 def fit_arrays(y, columns: dict, intercept: bool = True):
     """LinearFit of y on numeric columns given as {name: array}."""
-    from olscheck.data import prepare
-    from olscheck.model import fit
+    from olscheck.inputs.prepare import prepare
+    from olscheck.model.fit import fit
 
     frame = pd.DataFrame({"y": np.asarray(y, dtype=float), **{k: np.asarray(v) for k, v in columns.items()}})
     return fit(prepare(frame, target="y", predictors=list(columns), intercept=intercept))

@@ -41,7 +41,7 @@ def test_report_writes_and_returns(frame, tmp_path):
 
 
 def test_report_to_several_files_draws_plots_once(frame, tmp_path, monkeypatch):
-    import olscheck.render.plots as plots_module
+    import olscheck.report.render.plots as plots_module
 
     calls = []
     original = plots_module.render_plots

@@ -136,7 +136,7 @@ def grouped_frame(n: int = 600, n_groups: int = 30, seed: int = 21) -> pd.DataFr
 
 
 def test_groups_adds_the_grouped_errors_test_and_records_the_column():
-    from olscheck.result import Assumption
+    from olscheck.report.result import Assumption
 
     frame = grouped_frame()
     report = olscheck.check(frame, target="y", groups="store", probe=False)

@@ -562,8 +562,8 @@ def test_non_string_column_names():
 
 
 def test_unicode_and_html_in_names_are_kept_and_escaped():
-    from olscheck.render.html import to_html
-    from olscheck.render.markdown import to_markdown
+    from olscheck.report.render.html import to_html
+    from olscheck.report.render.markdown import to_markdown
 
     evil = "<script>alert('x')</script>"
     image = "<img src=x onerror=alert(1)>"
@@ -673,7 +673,7 @@ def test_outside_code_helper_follows_commonmark(text, outside):
     "x\n```\n<img src=x onerror=alert(1)>",
 ])
 def test_newlines_in_names_cannot_break_out_of_markdown_code(name):
-    from olscheck.render.markdown import to_markdown
+    from olscheck.report.render.markdown import to_markdown
 
     report = check(base_frame().rename(columns={"x1": name}), target="y")
     markdown = to_markdown(report, generated="fixed")
@@ -810,8 +810,8 @@ def test_no_network_access(monkeypatch, tmp_path):
     """SECURITY.md: olscheck makes no network calls (check, probe, plots, HTML, Markdown)."""
     import socket
 
-    from olscheck.render.html import to_html
-    from olscheck.render.markdown import to_markdown
+    from olscheck.report.render.html import to_html
+    from olscheck.report.render.markdown import to_markdown
 
     def refuse(*_args, **_kwargs):
         raise AssertionError("olscheck tried to use the network")
@@ -850,7 +850,7 @@ _NAN_WORD = re.compile(r"\b(nan|NaN|inf|Infinity)\b")
 
 def fitted(data, **kwargs):
     """check() on ``data``: the input is unchanged, the text and JSON hold no NaN/inf."""
-    from olscheck.render.markdown import to_markdown
+    from olscheck.report.render.markdown import to_markdown
 
     before = data.copy(deep=True) if isinstance(data, pd.DataFrame) else None
     report = check(data, **kwargs)
@@ -1138,7 +1138,7 @@ BAD_OPTIONS = [
 
 @pytest.mark.parametrize("case", BAD_OPTIONS, ids=[case[0] for case in BAD_OPTIONS])
 def test_bad_read_options_and_exclude_raise_one_clear_line(case, tmp_path):
-    from olscheck.data import prepare
+    from olscheck.inputs.prepare import prepare
 
     _id, make, keywords, error, fragments = case
     with pytest.raises(OlscheckError) as raised:
@@ -1152,7 +1152,7 @@ def test_bad_read_options_and_exclude_raise_one_clear_line(case, tmp_path):
 
 def test_an_excel_sheet_that_is_not_there(tmp_path):
     pytest.importorskip("openpyxl")
-    from olscheck.data import prepare
+    from olscheck.inputs.prepare import prepare
 
     path = tmp_path / "data.xlsx"
     base_frame().to_excel(path, index=False, sheet_name="data")

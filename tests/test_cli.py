@@ -120,7 +120,7 @@ def test_fail_on_names_the_tripping_checks_of_a_made_up_report(capsys):
     from types import SimpleNamespace
 
     from olscheck.cli import _gate
-    from olscheck.result import Assumption, Severity
+    from olscheck.report.result import Assumption, Severity
 
     def finding(check, assumption, severity):
         return SimpleNamespace(check=check, assumption=Assumption(assumption), severity=Severity(severity))
@@ -243,7 +243,7 @@ def test_tsv_parquet_and_compressed_input_give_the_same_report(bundled, tmp_path
 
 
 def test_html_and_markdown_outputs_share_one_plot_rendering(bundled, tmp_path, monkeypatch):
-    import olscheck.render.plots as plots_module
+    import olscheck.report.render.plots as plots_module
 
     calls = []
     original = plots_module.render_plots
@@ -263,7 +263,7 @@ def test_option_names_the_format_whatever_the_suffix(bundled, tmp_path):
 
 
 def test_demo_writes_every_report_and_renders_plots_once_per_data_set(tmp_path, monkeypatch, capsys):
-    import olscheck.render.plots as plots_module
+    import olscheck.report.render.plots as plots_module
     from olscheck import datasets
 
     calls = []
@@ -454,7 +454,7 @@ def test_interrupt_exits_130_with_one_line_and_no_report(data_file, tmp_path, ca
 
 
 def test_interrupt_while_writing_leaves_each_report_whole_or_absent(data_file, tmp_path, capsys, monkeypatch):
-    import olscheck.render.files as files
+    import olscheck.report.render.files as files
 
     real_fsync, calls = files.os.fsync, []
 
@@ -598,7 +598,7 @@ def test_ctrl_c_ends_the_program_even_when_a_library_holds_on_to_it(data_file, t
 
 
 def test_the_cli_writes_through_report_save(bundled, tmp_path, monkeypatch):
-    from olscheck.report import Report
+    from olscheck.report.report import Report
 
     calls = []
     original = Report.save

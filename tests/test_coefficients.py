@@ -12,7 +12,7 @@ import pytest
 import statsmodels.formula.api as smf
 
 import olscheck
-from olscheck.coefficients import coefficient_table
+from olscheck.report.coefficients import coefficient_table
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "shared" / "contract" / "report.schema.json"
 TIGHT = 1e-8

@@ -1,11 +1,11 @@
-"""olscheck.covariance: the Bartlett-kernel sums and the sandwiches against their definitions."""
+"""olscheck.numerics.covariance: the Bartlett-kernel sums and the sandwiches against their definitions."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from olscheck.covariance import bartlett_sums
+from olscheck.numerics.covariance import bartlett_sums
 
 
 def _lagged_products(scores, window, lags):
@@ -41,7 +41,7 @@ def test_bartlett_sums_across_blocks_of_running_sums():
 
 def test_sandwich_changes_over_several_blocks_match_the_textbook_sandwiches():
     # more rows than one block of Q (65536): HC3 must count the rows the Bartlett blocks share only once
-    from olscheck.covariance import sandwich_changes
+    from olscheck.numerics.covariance import sandwich_changes
     from tests.helpers import fit_arrays
 
     rng = np.random.default_rng(17)

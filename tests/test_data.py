@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from olscheck.data import prepare, read_table
+from olscheck.inputs.prepare import prepare, read_table
 from olscheck.errors import (
     ColumnNotFoundError,
     ConstantTargetError,
@@ -161,7 +161,7 @@ def test_no_intercept_single_level_first_factor_passes_full_coding_on(frame):
 
 @needs_reference
 def test_no_intercept_matches_r_lm_on_warpbreaks():
-    from olscheck.model import fit
+    from olscheck.model.fit import fit
 
     if "warpbreaks_nointercept" not in reference_cases():
         pytest.skip("this checkout's ../shared/reference has no warpbreaks_nointercept case")
@@ -324,8 +324,8 @@ def test_read_table_rejects_directory(tmp_path):
 
 
 def test_check_enough_rows_names_the_widest_categorical_term():
-    from olscheck.data import check_enough_rows
-    from olscheck.design import Term
+    from olscheck.inputs.prepare import check_enough_rows
+    from olscheck.model.design import Term
     from olscheck.errors import InsufficientDataError
 
     terms = [Term("x", (1,), False), Term("city", (2, 3, 4, 5), True)]

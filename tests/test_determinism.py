@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 
 import olscheck
-from olscheck.render.html import to_html
-from olscheck.render.plots import render_plots
+from olscheck.report.render.html import to_html
+from olscheck.report.render.plots import render_plots
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})? UTC")

@@ -10,7 +10,7 @@ import statsmodels.formula.api as smf
 
 import olscheck
 from olscheck.errors import DataError
-from olscheck.fitted_results import design_from_results, is_statsmodels_results
+from olscheck.inputs.statsmodels_results import design_from_results, is_statsmodels_results
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from olscheck.cli import main
-from olscheck.data import read_table
+from olscheck.inputs.prepare import read_table
 from olscheck.errors import InputFileError, OlscheckError
 from tests.helpers import bounded
 

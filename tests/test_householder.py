@@ -1,9 +1,9 @@
-"""olscheck.householder: one QR per auxiliary regression, against independent references."""
+"""olscheck.numerics.qr: one QR per auxiliary regression, against independent references."""
 
 import numpy as np
 import pytest
 
-from olscheck.householder import (cholesky_qr2, corrected_normal_equations, independent_columns, project, stack_r,
+from olscheck.numerics.qr import (cholesky_qr2, corrected_normal_equations, independent_columns, project, stack_r,
                                  triangular_factor)
 
 TOLERANCE = 1e-7

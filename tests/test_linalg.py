@@ -1,11 +1,11 @@
-"""olscheck.linalg.least_squares against numpy's lstsq, at ordinary and extreme magnitudes."""
+"""olscheck.numerics.lstsq.least_squares against numpy's lstsq, at ordinary and extreme magnitudes."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from olscheck.linalg import RowSegments, centred_scaled_basis, extend, least_squares
+from olscheck.numerics.lstsq import RowSegments, centred_scaled_basis, extend, least_squares
 
 
 def _data(n: int = 30, seed: int = 0):

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from olscheck.data import prepare
-from olscheck.model import EXACT_FIT_REASON, EXACT_FIT_RELATIVE_NORM, exact_fit_reason, fit
+from olscheck.inputs.prepare import prepare
+from olscheck.model.fit import EXACT_FIT_REASON, EXACT_FIT_RELATIVE_NORM, exact_fit_reason, fit
 from tests.helpers import STRD, fit_reference, needs_reference, needs_strd, reference_cases
 
 NIST_SETS = ["Norris", "Pontius", "NoInt1", "NoInt2", "Filip", "Longley",

@@ -16,7 +16,7 @@ import pytest
 from scipy import stats
 
 from olscheck.errors import ConfigurationError, DataError
-from olscheck.probe import (
+from olscheck.verdict.probe import (
     BEND_MATERIAL,
     DEFAULT_LEARNERS,
     LEARNERS,
@@ -254,7 +254,7 @@ def test_bad_data_raises():
 def test_spline_basis_matches_scipy():
     from scipy.interpolate import BSpline
 
-    from olscheck.probe import _cubic_bspline_basis, _knot_vector
+    from olscheck.verdict.probe import _cubic_bspline_basis, _knot_vector
 
     values = np.random.default_rng(3).gamma(2.0, size=700)  # skewed: unequal knot spacing
     knots = _knot_vector(np.sort(values), 6)
@@ -377,7 +377,7 @@ def test_defaults_and_the_optional_mlp():
 
 
 def test_gradient_boosting_stops_early():
-    from olscheck.probe import _make_learner
+    from olscheck.verdict.probe import _make_learner
 
     x, y = make_data("linear", 4000, seed=8)
     booster = _make_learner("gradient_boosting", seed=0).fit(x, y / np.std(y))
@@ -478,7 +478,7 @@ def test_an_interrupted_probe_returns_without_waiting_for_the_other_lane():
     import threading
     import time
 
-    from olscheck import probe as probe_module
+    from olscheck.verdict import probe as probe_module
 
     started = []
     release = threading.Event()

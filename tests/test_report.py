@@ -101,7 +101,7 @@ def small_report():
 
 @pytest.fixture(scope="module")
 def small_plots(small_report):
-    from olscheck.render import render_plots
+    from olscheck.report.render import render_plots
 
     return render_plots(small_report)
 
@@ -179,7 +179,7 @@ def test_unknown_suffix_is_a_configuration_error_naming_it(small_report, tmp_pat
 
 
 def test_save_several_paths_checks_every_suffix_first_and_draws_plots_once(small_report, tmp_path, monkeypatch):
-    import olscheck.render.plots as plots_module
+    import olscheck.report.render.plots as plots_module
     from olscheck.errors import ConfigurationError
 
     calls = []
@@ -195,7 +195,7 @@ def test_save_several_paths_checks_every_suffix_first_and_draws_plots_once(small
 
 
 def test_interrupted_save_leaves_the_previous_report_or_none(small_report, small_plots, tmp_path, monkeypatch):
-    import olscheck.render.files as files
+    import olscheck.report.render.files as files
 
     html = tmp_path / "r.html"
     html.write_text("previous", encoding="utf-8")

@@ -1,10 +1,10 @@
-"""olscheck.scaling: exact power-of-two rescaling, against math.frexp."""
+"""olscheck.numerics.scaling: exact power-of-two rescaling, against math.frexp."""
 
 import math
 
 import numpy as np
 
-from olscheck.scaling import binary_exponent, binary_scaled
+from olscheck.numerics.scaling import binary_exponent, binary_scaled
 
 
 def test_exponent_brackets_the_largest_magnitude():

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from olscheck.data import prepare, read_table
+from olscheck.inputs.prepare import prepare, read_table
 from olscheck.errors import ColumnNotFoundError, ConfigurationError, DataError, InputFileError, NonNumericColumnError
-from olscheck.reading import ReadOptions, read_options, sniff
-from olscheck.screening import MISSING_MARKERS, looks_like_identifier_name, profile_column, too_many_levels
+from olscheck.inputs.reading import ReadOptions, read_options, sniff
+from olscheck.inputs.screening import MISSING_MARKERS, looks_like_identifier_name, profile_column, too_many_levels
 
 N = 60
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-import olscheck.probe as probe
-from olscheck.result import Severity
+import olscheck.verdict.probe as probe
+from olscheck.report.result import Severity
 from olscheck.thresholds import DEFAULT_THRESHOLDS
-from olscheck.transforms import assess_transforms
+from olscheck.verdict.transforms import assess_transforms
 from tests.helpers import fit_arrays
 
 

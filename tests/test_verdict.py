@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import olscheck
-from olscheck.result import Severity
+from olscheck.report.result import Severity
 
 
 def make(kind: str, n: int, seed: int = 0) -> pd.DataFrame:
@@ -157,7 +157,7 @@ def test_probe_power_is_the_minimum_detectable_gain_of_its_interval():
     from scipy import stats
 
     from olscheck.thresholds import DEFAULT_THRESHOLDS
-    from olscheck.verdict import probe_power
+    from olscheck.verdict.decide import probe_power
 
     low, high, folds = -0.30, 0.34, 5
     probe = {"computed": True, "folds": folds, "confidence": 0.95, "n_used_for_probe": 60,
@@ -202,7 +202,7 @@ def test_a_probe_gain_made_by_outliers_is_a_warning_about_them():
     assert probe.details["recheck_rows_dropped"] == report.tests["robust_fit"].details["n_rejected"]
     # the recheck is the probe on the model refitted without those rows, same seed
     from olscheck.checks import linearity
-    from olscheck.probe import probe_fit
+    from olscheck.verdict.probe import probe_fit
 
     kept = linearity.refit_without(report.fit, report.influence.robust.rejected)
     again = linearity.nonlinear_probe(probe_fit(kept, seed=0))

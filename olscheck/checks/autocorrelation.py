@@ -1,7 +1,7 @@
 """Independence of the errors: Durbin-Watson and Breusch-Godfrey tests.
 
 Both tests read the residuals in row order, which is the analysis (time)
-order of the fit (``order_by`` in :func:`olscheck.data.prepare`).
+order of the fit (``order_by`` in :func:`olscheck.inputs.prepare.prepare`).
 
 * Durbin-Watson ``d = sum (e_t - e_{t-1})² / sum e_t²`` with the p-value of
   ``lmtest::dwtest`` (H1: rho > 0): the exact null distribution of d for
@@ -45,9 +45,9 @@ import numpy as np
 from scipy import integrate, stats
 from scipy import linalg as scipy_linalg
 
-from ..covariance import StandardErrorChange
+from ..numerics.covariance import StandardErrorChange
 from ..engine.accumulate import difference_sums
-from ..result import Assumption, Severity, TestResult, not_computable, p_text_decimals
+from ..report.result import Assumption, Severity, TestResult, not_computable, p_text_decimals
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = [
@@ -418,7 +418,7 @@ def durbin_watson_decided(d: float, n: int, null_moments, thresholds: Thresholds
                           exact_max_n: int, rows_fit, hac: StandardErrorChange | None) -> TestResult:
     """The Durbin-Watson result for the statistic ``d``: which null distribution, its p-value, the judgement.
 
-    The battery's one Durbin-Watson (:func:`olscheck.engine.results.battery`,
+    The battery's one Durbin-Watson (:func:`olscheck.checks.accumulated.battery`,
     in memory and streamed). ``null_moments()`` returns d's exact null mean
     and variance (from sums over the rows, :func:`durbin_watson_null_moments`);
     ``rows_fit`` is the fit of every row in order when the rows are kept

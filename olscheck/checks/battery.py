@@ -6,9 +6,9 @@ Durbin-Watson normal approximation, Breusch-Godfrey, Jarque-Bera, RESET,
 the HC3 and Newey-West standard-error changes, the influence counts) is
 computed once, by :func:`olscheck.engine.residuals.row_statistics` over
 blocks of consecutive rows, and turned into results by
-:func:`olscheck.engine.results.battery`. The streaming engine feeds both
+:func:`olscheck.checks.accumulated.battery`. The streaming engine feeds both
 from chunks of a file; this module feeds them from the rows of an
-in-memory :class:`~olscheck.model.LinearFit`, whose residuals and
+in-memory :class:`~olscheck.model.fit.LinearFit`, whose residuals and
 orthonormal basis ``Q`` are already computed (so nothing is refitted).
 
 The tests that read the whole residual sequence (Harvey-Collier, Rainbow,
@@ -30,11 +30,11 @@ import pandas as pd
 from ..engine.accumulate import ResidualStatistics
 from ..engine.parallel import available_cores, in_order
 from ..engine.residuals import AUX, RowBlock, new_statistics, row_statistics
-from ..model import LinearFit
+from ..model.fit import LinearFit
 from ..thresholds import Thresholds
 
 if TYPE_CHECKING:
-    from ..result import TestResult
+    from ..report.result import TestResult
 
 __all__ = ["EXACT_ROWS", "BLOCK_ROWS", "InMemoryModel", "kept_positions", "residual_statistics", "run", "results",
            "result", "influence_summary"]
@@ -51,7 +51,7 @@ BLOCK_ROWS = 50_000
 
 
 class InMemoryModel:
-    """An in-memory :class:`~olscheck.model.LinearFit` seen through the fitted-model interface of the battery.
+    """An in-memory :class:`~olscheck.model.fit.LinearFit` seen through the fitted-model interface of the battery.
 
     The interface (also provided by :class:`olscheck.engine.fit.StreamedFit`):
     sizes (``n``, ``rank``, ``df_resid``, ``slopes``, ``has_intercept``),
@@ -161,7 +161,7 @@ def residual_statistics(model: InMemoryModel, order: int, nw_lags: int, split: i
 def run(fit: LinearFit, thresholds: Thresholds, *, durbin_watson_exact: bool | None = None,
         breusch_godfrey_order: int = 1, seed: int = 0, exact_rows: int = EXACT_ROWS,
         durbin_watson_exact_max_n: int = 3000):
-    """Every accumulated test of the battery on an in-memory fit (:class:`olscheck.engine.results.Battery`).
+    """Every accumulated test of the battery on an in-memory fit (:class:`olscheck.checks.accumulated.Battery`).
 
     Parameters
     ----------
@@ -180,14 +180,14 @@ def run(fit: LinearFit, thresholds: Thresholds, *, durbin_watson_exact: bool | N
 
     Returns
     -------
-    olscheck.engine.results.Battery
+    olscheck.checks.accumulated.Battery
         Its ``tests`` hold heteroskedasticity, autocorrelation, normality,
         linearity and collinearity results; influence is computed on the
         rows themselves (:func:`olscheck.checks.influence.summarize`).
     """
-    from ..covariance import newey_west_lags
-    from ..engine.results import battery
-    from ..model import fit as fit_model
+    from ..numerics.covariance import newey_west_lags
+    from .accumulated import battery
+    from ..model.fit import fit as fit_model
 
     from ..errors import ConfigurationError
 
@@ -215,7 +215,7 @@ def run(fit: LinearFit, thresholds: Thresholds, *, durbin_watson_exact: bool | N
             sample_fit = None
         sample_note = (f"computed on a random sample of {kept.size} of {n} rows (seed {seed}), in row order, "
                        "refitted")
-    from ..verdict import ModelFacts
+    from ..verdict.decide import ModelFacts
     from .collinearity import summarize
 
     return battery(model, statistics, thresholds, facts=ModelFacts.of_fit(fit),

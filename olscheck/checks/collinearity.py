@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 from scipy import linalg as scipy_linalg
 
-from ..result import Assumption, Severity, TestResult, clean_float, not_computable
-from ..scaling import binary_scaled
+from ..report.result import Assumption, Severity, TestResult, clean_float, not_computable
+from ..numerics.scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = ["TermInflation", "CollinearitySummary", "summarize", "correlation_factor", "generalized_vifs",
@@ -470,7 +470,7 @@ def summarize(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> CollinearityS
 
     Parameters
     ----------
-    fit : olscheck.model.LinearFit
+    fit : olscheck.model.fit.LinearFit
     thresholds : Thresholds
 
     Returns

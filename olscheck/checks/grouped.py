@@ -25,7 +25,7 @@ this module tests it and measures what it does to the inference:
   type = "honda")`` on the pooled model;
 * the **consequence**: cluster-robust (CR1) standard errors over the
   classical ones, per slope. With g_j = Q u_j the unit slope directions
-  (:attr:`olscheck.model.LinearFit.coefficient_directions`),
+  (:attr:`olscheck.model.fit.LinearFit.coefficient_directions`),
 
       ratio_j = sqrt(c · sum_g (sum_{i in g} g_ij e_i)² / sigma²),
       c = G / (G - 1) · (n - 1) / (n - k),
@@ -41,7 +41,7 @@ this module tests it and measures what it does to the inference:
 Severity (the independence family has two primary tests with groups: the
 row order and the groups): WARN when p < ``thresholds.primary_level(2)``
 and the cluster-robust change of some slope's standard error is material
-(:meth:`olscheck.covariance.StandardErrorChange.material` with
+(:meth:`olscheck.numerics.covariance.StandardErrorChange.material` with
 ``se_change_warn`` and ``se_change_noise``); NOTE when p < ``alpha``
 otherwise; OK else.
 
@@ -66,9 +66,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..covariance import StandardErrorChange, residual_moments
+from ..numerics.covariance import StandardErrorChange, residual_moments
 from ..errors import ConfigurationError
-from ..result import Assumption, Severity, TestResult, not_computable, p_text_decimals
+from ..report.result import Assumption, Severity, TestResult, not_computable, p_text_decimals
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = ["run", "grouped_errors", "intraclass_correlation", "honda", "cluster_change", "INDEPENDENCE_PRIMARIES",
@@ -200,7 +200,7 @@ def _change_text(change: StandardErrorChange | None) -> str:
 
 
 def _remedy(fit, group: str) -> str:
-    from .. import remedies
+    from ..verdict import remedies
 
     cluster, mixed = remedies.grouped_code(fit.design, group)
     columns = list(dict.fromkeys([fit.design.target, *fit.design.predictors, group]))
@@ -215,7 +215,7 @@ def grouped_errors(fit, groups: Any, thresholds: Thresholds = DEFAULT_THRESHOLDS
     """The grouped-errors result: ICC, Honda's test and the cluster-robust consequence (module docstring).
 
     ``groups`` holds one label per row of the fit, in the fit's row order (a pandas Series named after
-    its column, as :attr:`olscheck.design.Design.groups`, or any array of labels).
+    its column, as :attr:`olscheck.model.design.Design.groups`, or any array of labels).
     """
     codes, n_groups, name = _codes(groups, fit.n)
     group = name or "group"

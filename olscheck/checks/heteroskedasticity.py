@@ -12,7 +12,7 @@ report name                   what is regressed / compared                    R
 ``ncv_fitted``                e²/σ̂² on the fitted values, ESS/2               ``car::ncvTest(fit)``
 ============================  ==============================================  ===============================
 
-Every auxiliary regression goes through :func:`olscheck.linalg.least_squares`.
+Every auxiliary regression goes through :func:`olscheck.numerics.lstsq.least_squares`.
 Subset refits (Goldfeld-Quandt) regress the model's residuals rather than the
 target on the subset's regressors: ``y - e`` lies in the column space of every
 row subset of X, so the subset residuals are the same, and the large fitted
@@ -42,11 +42,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ..covariance import StandardErrorChange
-from ..linalg import LeastSquares, least_squares
-from ..model import NO_COEFFICIENTS_REASON, LinearFit  # noqa: F401 (the battery reads het.NO_COEFFICIENTS_REASON)
-from ..result import Assumption, Severity, TestResult, not_computable, p_text
-from ..scaling import binary_scaled
+from ..numerics.covariance import StandardErrorChange
+from ..numerics.lstsq import LeastSquares, least_squares
+from ..model.fit import NO_COEFFICIENTS_REASON, LinearFit  # noqa: F401 (the battery reads het.NO_COEFFICIENTS_REASON)
+from ..report.result import Assumption, Severity, TestResult, not_computable, p_text
+from ..numerics.scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 
@@ -169,12 +169,12 @@ class VarianceConsequence:
     ----------
     hc3 : StandardErrorChange or None
         HC3 over classical standard errors of the slopes
-        (:func:`olscheck.covariance.sandwich_changes`); None when undefined.
+        (:func:`olscheck.numerics.covariance.sandwich_changes`); None when undefined.
     error_sd_spread : float or None
         Ratio of the fitted error SD at its 90th and 10th percentile (a
         Glejser regression of |e| on the regressors); None when undefined.
 
-    The battery (:func:`olscheck.engine.results.battery`) builds it from its
+    The battery (:func:`olscheck.checks.accumulated.battery`) builds it from its
     accumulated sums, in memory and streamed alike, and passes it to
     :func:`chi_square_result` / :func:`decide` / :func:`goldfeld_quandt_result`.
     """
@@ -220,7 +220,7 @@ def decide(name, method, statistic, p_value, df, effect, effect_name, thresholds
     one, net of HC3's own expectation under constant variance, counting
     only when it is at least ``thresholds.se_change_warn`` and
     ``thresholds.se_change_noise`` null standard deviations
-    (:meth:`olscheck.covariance.StandardErrorChange.material`).
+    (:meth:`olscheck.numerics.covariance.StandardErrorChange.material`).
 
     - WARN: the primary test (:data:`PRIMARY_TESTS`) with
       p < ``thresholds.primary_level(1)`` and a material change (or an error

@@ -47,9 +47,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..result import Assumption, Severity, TestResult, clean_float, not_computable
+from ..report.result import Assumption, Severity, TestResult, clean_float, not_computable
 from ..engine.residuals import LEVERAGE_ONE_TOLERANCE, row_influence
-from ..scaling import binary_scaled
+from ..numerics.scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = ["InfluenceSummary", "influence_result", "outlier_test", "outlier_result",

@@ -12,7 +12,7 @@ report name        idea                                                      R
 
 Harvey-Collier and Rainbow depend on the row order, which is the analysis
 (time) order of the fit. Auxiliary regressions and subset refits go through
-:func:`olscheck.linalg.least_squares`; they regress the model's residuals
+:func:`olscheck.numerics.lstsq.least_squares`; they regress the model's residuals
 instead of the target (``y - e`` lies in the column space of X and of every
 row subset of it, so the residuals are the same and the large fitted part
 never enters the arithmetic).
@@ -41,10 +41,10 @@ from scipy import linalg as scipy_linalg
 from scipy.linalg import lapack
 from scipy import stats
 
-from ..linalg import ALIASING_TOLERANCE, extend, least_squares, least_squares_in_place
-from ..model import NO_COEFFICIENTS_REASON, LinearFit
-from ..result import Assumption, Severity, TestResult, not_computable, p_text
-from ..scaling import binary_scaled
+from ..numerics.lstsq import ALIASING_TOLERANCE, extend, least_squares, least_squares_in_place
+from ..model.fit import NO_COEFFICIENTS_REASON, LinearFit
+from ..report.result import Assumption, Severity, TestResult, not_computable, p_text
+from ..numerics.scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 from .subsets import central_rows, subset_regression
 
@@ -682,7 +682,7 @@ def _judged_without_outliers(result: TestResult, recheck: TestResult, rejected: 
 
 def refit_without(fit: LinearFit, rejected: np.ndarray) -> LinearFit | None:
     """The model refitted without the rows ``rejected`` (positions in ``fit``); None when it cannot be fitted."""
-    from ..model import fit as fit_model
+    from ..model.fit import fit as fit_model
 
     keep = np.ones(fit.n, dtype=bool)
     keep[rejected] = False
@@ -721,7 +721,7 @@ _REMEDY_NONLINEAR = (
 
 
 def nonlinear_probe(probe, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
-    """Severity of the out-of-sample evidence from :func:`olscheck.probe.run_probe`.
+    """Severity of the out-of-sample evidence from :func:`olscheck.verdict.probe.run_probe`.
 
     gain = 1 - MSE_best / MSE_OLS averaged over folds, with its 95% interval
     (Nadeau & Bengio 2003 corrected resampled t):

@@ -36,9 +36,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from ..covariance import residual_moments
-from ..result import Assumption, Severity, TestResult, not_computable, p_text_decimals
-from ..scaling import binary_scaled
+from ..numerics.covariance import residual_moments
+from ..report.result import Assumption, Severity, TestResult, not_computable, p_text_decimals
+from ..numerics.scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = ["residual_moments", "octile_skewness", "shapiro_wilk", "omnibus", "normality_result",

@@ -3,7 +3,7 @@
 Goldfeld-Quandt (heteroskedasticity) fits the two halves of the rows,
 Rainbow (linearity) the central rows; both regress the residuals on the
 model's regressors there. :func:`subset_regression` serves both from one
-:class:`olscheck.linalg.RowSegments` per fit, cut at every boundary either
+:class:`olscheck.numerics.lstsq.RowSegments` per fit, cut at every boundary either
 test uses, so the rows are factored once.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from ..linalg import FactoredLeastSquares, RowSegments
+from ..numerics.lstsq import FactoredLeastSquares, RowSegments
 
 __all__ = ["central_rows", "subset_regression"]
 

@@ -2,7 +2,7 @@
 
 ``check_streaming(source, target=..., ...)`` reads a Parquet or CSV file
 chunk by chunk (or a dask DataFrame partition by partition) and returns the
-same :class:`~olscheck.report.Report` as :func:`olscheck.check` on the same
+same :class:`~olscheck.report.report.Report` as :func:`olscheck.check` on the same
 data, with memory bounded by the chunk size. See
 :func:`olscheck.engine.stream.check_streaming`.
 """

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..covariance import bartlett_sums
-from ..householder import stack_r, triangular_factor
+from ..numerics.covariance import bartlett_sums
+from ..numerics.qr import stack_r, triangular_factor
 
 __all__ = ["triangular_factor", "stack_r", "FitStatistics", "ResidualStatistics", "Sequence", "difference_sums"]
 
@@ -155,7 +155,7 @@ class Sequence:
     * ``lag_qe[l-1]``: sum q_t e_{t-l}, l = 1..order
     * ``newey_west``: the Newey-West meat, sum over |l| <= nw_lags of
       w_l sum s_t * s_{t-l} (elementwise), with the Bartlett weights
-      w_l = 1 - |l| / (nw_lags + 1) (:func:`olscheck.covariance.bartlett_sums`)
+      w_l = 1 - |l| / (nw_lags + 1) (:func:`olscheck.numerics.covariance.bartlett_sums`)
 
     ``head``/``tail`` keep the first/last ``memory`` rows, enough to add the
     windows that straddle a boundary when two sequences are joined.

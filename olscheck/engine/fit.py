@@ -1,4 +1,4 @@
-"""From pass 1's triangular factor to the fitted model, as :func:`olscheck.model.fit` fits it.
+"""From pass 1's triangular factor to the fitted model, as :func:`olscheck.model.fit.fit` fits it.
 
 The triangular factor R of the accumulated columns ``[1, predictors, y]``
 is orthogonally equivalent to the data: for any selection or affine
@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg as scipy_linalg
 
-from ..data import check_enough_rows
-from ..design import Term
+from ..model.design import check_enough_rows
+from ..model.design import Term
 from ..errors import ConstantTargetError, InsufficientDataError
-from ..householder import independent_columns
-from ..linalg import ALIASING_TOLERANCE
+from ..numerics.qr import independent_columns
+from ..numerics.lstsq import ALIASING_TOLERANCE
 from .accumulate import FitStatistics, square
 from .layout import Layout
 
@@ -186,7 +186,7 @@ def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:
     upper = np.linalg.qr(upper_all @ transform, mode="r")
     upper = _square_rows(upper, p + 1)
 
-    # the fitting basis of olscheck.design.Design.fitting_basis: intercept kept, others centred (with an
+    # the fitting basis of olscheck.model.design.Design.fitting_basis: intercept kept, others centred (with an
     # intercept) and scaled to unit norm; a column constant up to rounding becomes a zero column
     intercept = layout.intercept
     means = np.zeros(p)

@@ -31,12 +31,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import (MAX_LEVELS, _is_saved_row_index, _is_unnamed, check_finite, column_key, level_codes,
+from ..inputs.prepare import (MAX_LEVELS, _is_saved_row_index, _is_unnamed, check_finite, column_key, level_codes,
                     level_columns, level_label, no_predictors_left, numeric_values, single_level_note,
                     singleton_levels_note)
-from ..design import Term
+from ..model.design import Term
 from ..errors import DataError, NonNumericColumnError
-from ..screening import MISSING_MARKERS, NumberFormat, numbers_from_text, screen
+from ..inputs.screening import MISSING_MARKERS, NumberFormat, numbers_from_text, screen
 
 __all__ = ["Layout", "ChunkRows", "build_layout", "SCREEN_ROWS"]
 
@@ -77,7 +77,7 @@ class Layout:
     shift, scale : ndarray, one entry per accumulated column
     column_decisions : tuple of ColumnDecision
         What was done with every source column and why, decided on the
-        first chunk (:func:`olscheck.screening.screen`; the report's Columns
+        first chunk (:func:`olscheck.inputs.screening.screen`; the report's Columns
         table). ``columns`` is the list of used column names.
     number_formats : dict name -> NumberFormat
         Columns whose numbers are written as text (a unit, currency,
@@ -128,7 +128,7 @@ class Layout:
         predictor's column(s) with the levels present in complete rows only;
         treatment coding, except that without an intercept the first factor
         with two levels or more gets a column for every level
-        (:func:`olscheck.data.level_columns`).
+        (:func:`olscheck.inputs.prepare.level_columns`).
         """
         names: list[str] = []
         accumulated: list[int] = []
@@ -245,18 +245,18 @@ def build_layout(first: pd.DataFrame, target: str, predictors: list[str], declar
     values); missing markers (``-``, ``?``, ``NA``...) are not levels.
 
     ``explicit`` False (``predictors=`` not given) screens the predictors as
-    :func:`olscheck.data.prepare` does (:mod:`olscheck.screening`, on the
+    :func:`olscheck.inputs.prepare.prepare` does (:mod:`olscheck.inputs.screening`, on the
     first chunk): identifiers, free text, categoricals with too many levels
     and dates are left out; ``exclude`` names columns to leave out.
     ``first`` should hold every column of the source and its first
     :data:`SCREEN_ROWS` rows (or all of them), so the decisions (and
-    their counts) are those of :func:`olscheck.data.prepare` whenever the
+    their counts) are those of :func:`olscheck.inputs.prepare.prepare` whenever the
     source is no longer; the counts are of the rows in ``first``.
-    ``read`` (the :class:`~olscheck.reading.ReadOptions` or a mapping) gives
+    ``read`` (the :class:`~olscheck.inputs.reading.ReadOptions` or a mapping) gives
     the file's decimal mark, which settles ``51,877``. The decisions are
     ``layout.column_decisions``.
     """
-    from ..reading import read_options
+    from ..inputs.reading import read_options
 
     decimal = read_options(read).decimal
     exclude_names: list[str] = []

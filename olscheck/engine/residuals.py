@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import blas
 
-from ..covariance import hc3_weights, null_sums
+from ..numerics.covariance import hc3_weights, null_sums
 from .accumulate import TOP_KEPT, ResidualStatistics, Sequence, stack_r
 from .fit import StreamedFit
 

@@ -16,20 +16,20 @@ from typing import Any
 import pandas as pd
 
 from ..errors import DataError, InputFileError
-from ..reading import ReadOptions, read_options
+from ..inputs.reading import ReadOptions, read_options
 
 __all__ = ["is_dask", "file_kind", "iterate_chunks", "first_chunk", "source_columns", "TextFile",
            "with_read_options"]
 
 
 class TextFile(os.PathLike):
-    """A CSV/TSV file with the :class:`~olscheck.reading.ReadOptions` to read every chunk by.
+    """A CSV/TSV file with the :class:`~olscheck.inputs.reading.ReadOptions` to read every chunk by.
 
     A path everywhere a path is expected (``os.fspath``, ``str``, messages);
     the chunked reader takes its delimiter, decimal mark, thousands
     separator, missing markers and encoding from ``read``, with the
     delimiter and decimal mark sniffed once when not given (as
-    :func:`olscheck.data.read_table` does).
+    :func:`olscheck.inputs.prepare.read_table` does).
     """
 
     def __init__(self, path: str | os.PathLike, read: ReadOptions):
@@ -49,7 +49,7 @@ class TextFile(os.PathLike):
     def text_format(self, default_sep: str) -> tuple[str, str]:
         """The delimiter and decimal mark, sniffed from the first bytes once."""
         if self._format is None:
-            from ..data import _COMPRESSION_SUFFIXES, text_format
+            from ..inputs.prepare import _COMPRESSION_SUFFIXES, text_format
 
             suffix = self.path.suffix.lower()
             self._format = text_format(self.path, self.read, default_sep, _COMPRESSION_SUFFIXES.get(suffix))
@@ -59,7 +59,7 @@ class TextFile(os.PathLike):
 def with_read_options(source: Any, read: Any = None) -> Any:
     """``source`` with the read options attached when it is a CSV/TSV path (a :class:`TextFile`); else unchanged.
 
-    ``read`` is a :class:`~olscheck.reading.ReadOptions`, a mapping of its
+    ``read`` is a :class:`~olscheck.inputs.reading.ReadOptions`, a mapping of its
     fields, or None. A DataFrame, a Dask frame and a Parquet file are
     returned as they are (the options concern text).
     """
@@ -76,7 +76,7 @@ def _text_keywords(source: Any, kind: str) -> dict[str, Any]:
     default_sep = "\t" if kind == "tsv" else ","
     if not isinstance(source, TextFile):
         return {"sep": default_sep}
-    from ..data import _reader_options
+    from ..inputs.prepare import _reader_options
 
     sep, decimal = source.text_format(default_sep)
     return {"sep": sep, **_reader_options(source.read, decimal)}
@@ -91,7 +91,7 @@ def is_dask(source: Any) -> bool:
 
 
 def file_kind(path: str | os.PathLike) -> str:
-    """``"parquet"``, ``"csv"`` or ``"tsv"`` from the file's suffix (as :func:`olscheck.data.read_table`)."""
+    """``"parquet"``, ``"csv"`` or ``"tsv"`` from the file's suffix (as :func:`olscheck.inputs.prepare.read_table`)."""
     path = Path(path)
     if not path.exists():
         raise InputFileError(f"data file '{path}' does not exist; check the path.")
@@ -124,7 +124,7 @@ def source_columns(source: Any) -> list[str]:
         return list(pq.ParquetFile(source).schema_arrow.names)
     keywords = _text_keywords(source, kind)
     frame = pd.read_csv(source, nrows=0, **keywords)
-    from ..data import check_header
+    from ..inputs.prepare import check_header
 
     # the in-memory reader's checks; rows wider than the header would make
     # pandas' chunked reader shift the columns (the first becomes the index)

@@ -107,7 +107,7 @@ def check_streaming(
         rows with the largest Cook's distances, with counts and maxima over
         all rows. Transforms are not tried.
     probe : bool
-        Run the out-of-sample non-linear probe (:func:`olscheck.probe.probe_fit`)
+        Run the out-of-sample non-linear probe (:func:`olscheck.verdict.probe.probe_fit`)
         on the rows kept whole: every row up to ``exact_rows`` (then it is the
         in-memory probe exactly), else the random sample, refitted.
         :func:`olscheck.check` passes its own ``probe`` (default True).
@@ -119,7 +119,7 @@ def check_streaming(
     TSQR of ``[1, predictors, y]`` (all indicator columns of each factor);
     (2) residuals and every statistic of the battery
     (:mod:`olscheck.engine.residuals`). Column kinds are decided from the
-    first chunk as :func:`olscheck.data.prepare` decides them for the whole
+    first chunk as :func:`olscheck.inputs.prepare.prepare` decides them for the whole
     column; the shifts of pass 1 are the first chunk's means.
     """
     options = Options.of(alpha=alpha, thresholds=thresholds, intercept=intercept, probe=probe, seed=seed,
@@ -184,7 +184,7 @@ def streamed_report(source: Any, target: str | None, predictors: Sequence[str] |
     fit = solve(layout, statistics)
 
     n = fit.n
-    from ..covariance import newey_west_lags
+    from ..numerics.covariance import newey_west_lags
 
     nw_lags = newey_west_lags(n)
     split = n // 2
@@ -235,7 +235,7 @@ def _changed_between_passes(source) -> DataError:
 
 # --------------------------------------------------------------------------- columns and sources
 def _resolve_columns(source, target, predictors, categorical):
-    from ..data import column_key
+    from ..inputs.prepare import column_key
 
     names = source_columns(source)
     frame = pd.DataFrame(columns=names)
@@ -332,7 +332,7 @@ def _dask_pass2(source, used, layout, fit, chunk_rows, counts, order, nw_lags, s
 
 # --------------------------------------------------------------------------- the report
 def _sample_design(fit: StreamedFit, sample_rows: dict, categorical: tuple[str, ...]):
-    from ..design import Design
+    from ..model.design import Design
 
     raw = sample_rows["raw"]
     layout = fit.layout
@@ -357,13 +357,13 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
             intercept, chunk_rows, exact_rows, probe, step, options: Options):
     from ..checks import influence
     from ..checks.collinearity import summary_from_factor
-    from ..model import fit as fit_model
-    from ..model import matrix_condition_number
+    from ..model.fit import fit as fit_model
+    from ..model.fit import matrix_condition_number
     from ..pipeline import conclude, model_summary_from
-    from ..remedies import FormulaParts
-    from ..verdict import ModelFacts
-    from ..report import DataSummary, Report
-    from .results import battery
+    from ..verdict.remedies import FormulaParts
+    from ..verdict.decide import ModelFacts
+    from ..report.report import DataSummary, Report
+    from ..checks.accumulated import battery
 
     layout = fit.layout
     categorical = tuple(n for n in layout.predictors if layout.kinds[n] == "categorical")

@@ -19,7 +19,7 @@ import pytest
 from olscheck.checks import autocorrelation as ac
 from tests.checks import one_test
 from olscheck.errors import ConfigurationError
-from olscheck.result import Assumption, Severity
+from olscheck.report.result import Assumption, Severity
 from olscheck.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from tests.helpers import fit_arrays, fit_reference, needs_reference, reference_cases
 
@@ -375,7 +375,7 @@ def test_results_are_json_ready():
 def test_newey_west_ratios_match_statsmodels():
     import statsmodels.api as sm
 
-    from olscheck.covariance import newey_west_lags
+    from olscheck.numerics.covariance import newey_west_lags
 
     fit = _ar1_fit(150, 0.6)
     result = one_test.durbin_watson(fit)

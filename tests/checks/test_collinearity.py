@@ -17,9 +17,9 @@ import pytest
 from olscheck.checks import collinearity
 from tests.checks import one_test
 from olscheck.checks.collinearity import TermInflation, condition_index_result, vif_result
-from olscheck.data import prepare
-from olscheck.model import fit as fit_model
-from olscheck.result import Assumption, Severity
+from olscheck.inputs.prepare import prepare
+from olscheck.model.fit import fit as fit_model
+from olscheck.report.result import Assumption, Severity
 from olscheck.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from tests.helpers import fit_arrays, fit_reference, needs_reference, reference_cases
 

@@ -18,10 +18,10 @@ import pandas as pd
 import pytest
 
 from olscheck.checks import grouped
-from olscheck.data import prepare
+from olscheck.inputs.prepare import prepare
 from olscheck.errors import ConfigurationError
-from olscheck.model import fit as fit_model
-from olscheck.result import Assumption, Severity
+from olscheck.model.fit import fit as fit_model
+from olscheck.report.result import Assumption, Severity
 from olscheck.thresholds import DEFAULT_THRESHOLDS
 
 
@@ -245,7 +245,7 @@ def test_a_significant_but_immaterial_group_effect_is_a_note():
 
 
 def test_remedy_code_runs_with_statsmodels():
-    from olscheck import remedies
+    from olscheck.verdict import remedies
 
     frame = clustered_frame(200, 10, 0.3, seed=12)
     frame.loc[4, "x2"] = np.nan  # the code drops the incomplete rows before grouping

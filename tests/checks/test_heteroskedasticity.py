@@ -21,9 +21,9 @@ import pytest
 from olscheck.checks.heteroskedasticity import WHITE_MAX_TERMS
 from tests.checks import one_test
 from tests.checks.one_test import breusch_pagan, breusch_pagan_original, goldfeld_quandt, ncv_fitted, white
-from olscheck.data import prepare
-from olscheck.model import fit as fit_model
-from olscheck.result import Assumption, Severity
+from olscheck.inputs.prepare import prepare
+from olscheck.model.fit import fit as fit_model
+from olscheck.report.result import Assumption, Severity
 from olscheck.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from tests.helpers import fit_arrays, fit_reference, needs_reference, reference_cases
 

@@ -16,9 +16,9 @@ from scipy import stats
 
 from olscheck.checks import influence
 from tests.checks import one_test
-from olscheck.data import prepare
-from olscheck.model import fit as fit_model
-from olscheck.result import Assumption, Severity
+from olscheck.inputs.prepare import prepare
+from olscheck.model.fit import fit as fit_model
+from olscheck.report.result import Assumption, Severity
 from olscheck.thresholds import Thresholds
 from tests.helpers import fit_arrays, fit_reference, needs_reference, reference_cases
 

@@ -23,9 +23,9 @@ from tests.checks import one_test
 from olscheck.checks.linearity import harvey_collier, rainbow, recursive_residuals
 from olscheck.pipeline import recheck_without_outliers
 from tests.checks.one_test import reset
-from olscheck.data import prepare
-from olscheck.model import fit as fit_model
-from olscheck.result import Assumption, Severity
+from olscheck.inputs.prepare import prepare
+from olscheck.model.fit import fit as fit_model
+from olscheck.report.result import Assumption, Severity
 from olscheck.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from tests.helpers import fit_arrays, fit_reference, needs_reference, reference_cases
 

@@ -14,7 +14,7 @@ import pytest
 
 from olscheck.checks import normality
 from tests.checks import one_test
-from olscheck.result import Assumption, Severity
+from olscheck.report.result import Assumption, Severity
 from olscheck.thresholds import Thresholds
 from tests.helpers import fit_arrays, fit_reference, needs_reference, reference_cases
 

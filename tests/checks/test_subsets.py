@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from olscheck.checks.subsets import central_rows, subset_regression
-from olscheck.linalg import least_squares
+from olscheck.numerics.lstsq import least_squares
 from tests.helpers import fit_arrays
 
 

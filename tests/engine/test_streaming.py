@@ -16,7 +16,7 @@ import pytest
 import olscheck
 from olscheck.engine import check_streaming
 from olscheck.errors import ConfigurationError
-from olscheck.model import EXACT_FIT_REASON
+from olscheck.model.fit import EXACT_FIT_REASON
 
 RELATIVE = 1e-9
 #: numbers this small are rounding noise (e.g. variance proportions of 1e-28); compared absolutely

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import olscheck
-from olscheck.data import prepare, read_table
+from olscheck.inputs.prepare import prepare, read_table
 from olscheck.engine.layout import build_layout
 from olscheck.engine.sources import first_chunk, iterate_chunks, source_columns, with_read_options
 from tests.messy.corpus import DESIGN_COLUMNS, MARKED_ROWS, PREDICTORS, clean_frame

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import olscheck
-from olscheck.render.plots import render_plots
+from olscheck.report.render.plots import render_plots
 
 #: A column name that is also an HTML script: it must reach every report as text.
 HOSTILE = "<script>alert(1)</script>"

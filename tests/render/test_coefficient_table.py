@@ -8,8 +8,8 @@ from html import unescape
 import statsmodels.formula.api as smf
 
 import olscheck
-from olscheck.render import to_html, to_markdown
-from olscheck.render.view import format_number
+from olscheck.report.render import to_html, to_markdown
+from olscheck.report.render.view import format_number
 from tests.test_coefficients import heteroskedastic_frame
 
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from olscheck.report import ColumnDecision
-from olscheck.render import to_html, to_markdown
+from olscheck.report.report import ColumnDecision
+from olscheck.report.render import to_html, to_markdown
 from tests.render.conftest import HOSTILE
 
 COLUMNS = (

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from olscheck.render import files
-from olscheck.render.files import discard_pending, write_atomic
+from olscheck.report.render import files
+from olscheck.report.render.files import discard_pending, write_atomic
 
 
 def leftovers(folder) -> list[str]:

@@ -10,8 +10,8 @@ from html.parser import HTMLParser
 import pytest
 from PIL import Image
 
-from olscheck.render import render_plots, to_html, write_report, write_reports
-from olscheck.render.view import LEVEL_LABEL
+from olscheck.report.render import render_plots, to_html, write_report, write_reports
+from olscheck.report.render.view import LEVEL_LABEL
 from tests.render.browser import find_chromium, inspect_page
 from tests.render.conftest import HOSTILE, MARKUP
 
@@ -201,7 +201,7 @@ def test_repr_html_is_the_compact_fragment(linear_report):
 
 
 def test_compact_findings_name_the_evidence_in_the_judgement_row(report, plots):
-    from olscheck.render.view import build_view
+    from olscheck.report.render.view import build_view
 
     compact = to_html(report, plots=[], fragment=True, compact=True)
     table = compact.split('<table class="findings">', 1)[1].split("</table>", 1)[0]
@@ -220,7 +220,7 @@ def test_compact_findings_name_the_evidence_in_the_judgement_row(report, plots):
 
 
 def test_compact_view_shows_the_key_plots_once(report, plots):
-    from olscheck.render.view import KEY_PLOTS
+    from olscheck.report.render.view import KEY_PLOTS
 
     compact = to_html(report, plots=plots, fragment=True, compact=True)
     alts = [attributes["alt"] for tag, attributes in parse(compact).tags if tag == "img"]
@@ -239,7 +239,7 @@ def test_reproducible_with_source_date_epoch(linear_report, monkeypatch):
 
 
 def test_plots_rendered_once_for_several_formats(linear_report, tmp_path, monkeypatch):
-    import olscheck.render.plots as plots_module
+    import olscheck.report.render.plots as plots_module
 
     calls = []
     original = plots_module.render_plots

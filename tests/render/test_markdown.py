@@ -10,9 +10,9 @@ from urllib.parse import unquote
 import pytest
 from PIL import Image
 
-from olscheck.render import write_report
-from olscheck.render.markdown import code_fence, code_span, escape_markdown, to_markdown, write_markdown
-from olscheck.render.view import LEVEL_LABEL
+from olscheck.report.render import write_report
+from olscheck.report.render.markdown import code_fence, code_span, escape_markdown, to_markdown, write_markdown
+from olscheck.report.render.view import LEVEL_LABEL
 from tests.render.conftest import HOSTILE
 
 LINK = re.compile(r"!?\[(?:[^\]\\]|\\.)*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 import olscheck
-from olscheck.render import plots as plots_module
-from olscheck.render.plots import MAX_COMPONENT_PLOTS, MAX_POINTS, _sample, render_plots
+from olscheck.report.render import plots as plots_module
+from olscheck.report.render.plots import MAX_COMPONENT_PLOTS, MAX_POINTS, _sample, render_plots
 
 
 def decode(png: bytes) -> Image.Image:
@@ -118,7 +118,7 @@ def test_no_fit_no_plots(linear_report):
 
 def test_a_streamed_report_beyond_the_rows_kept_whole_plots_its_sample(tmp_path):
     from olscheck.engine import check_streaming
-    from olscheck.render import write_report
+    from olscheck.report.render import write_report
     from tests.engine.test_streaming import make_frame
 
     frame = make_frame(n=900, seed=5)
@@ -181,14 +181,14 @@ def test_the_most_extreme_rows_are_labelled_as_r_does(outlier_frame, monkeypatch
 
 
 def test_labelled_rows_are_drawn_when_the_scatter_is_sampled(large_report):
-    from olscheck.render.plots import extreme_rows
+    from olscheck.report.render.plots import extreme_rows
 
     rows, _ = _sample(large_report.data.n_used, 0, extreme_rows(large_report.model.residuals.to_numpy()))
     assert set(extreme_rows(large_report.model.residuals.to_numpy())) <= set(rows.tolist())
 
 
 def test_extreme_rows_skips_missing_values():
-    from olscheck.render.plots import extreme_rows
+    from olscheck.report.render.plots import extreme_rows
 
     assert extreme_rows(np.array([0.1, np.nan, -5.0, 2.0, np.inf, 3.0])).tolist() == [2, 5, 3]
     assert extreme_rows(np.array([np.nan, 1.0])).tolist() == [1]

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 import olscheck
-from olscheck.render.view import SEVERITY_ORDER, build_view, format_number, format_p, split_code
+from olscheck.report.render.view import SEVERITY_ORDER, build_view, format_number, format_p, split_code
 from tests.render.conftest import hostile_frame, linear_frame
 
 
@@ -60,9 +60,9 @@ def test_one_judgement_per_assumption(report):
 
 
 def test_a_sentence_is_said_once_per_assumption():
-    from olscheck.report import Finding
-    from olscheck.result import Assumption, Severity
-    from olscheck.render.view import assumption_judgements
+    from olscheck.report.report import Finding
+    from olscheck.report.result import Assumption, Severity
+    from olscheck.report.render.view import assumption_judgements
 
     same = "Note: residuals are not normal (p < 0.001), but t and F tests remain reliable."
     findings = [
@@ -86,11 +86,11 @@ def test_a_sentence_is_said_once_per_assumption():
 
 
 def test_the_rendered_reports_say_a_repeated_sentence_once(report):
-    from olscheck.render import to_html, to_markdown
+    from olscheck.report.render import to_html, to_markdown
 
     # three normality checks with one sentence, as jarque_bera, shapiro_wilk and omnibus often give
     same = "Note: residuals are not normal <heavy tails>, but t and F tests remain reliable."
-    from olscheck.result import Severity
+    from olscheck.report.result import Severity
 
     findings = tuple(dataclasses.replace(f, message=same, severity=Severity.NOTE)
                      if f.assumption.value == "normality" else f for f in report.verdict.findings)
@@ -106,7 +106,7 @@ def test_the_rendered_reports_say_a_repeated_sentence_once(report):
 
 
 def escape_md(text: str) -> str:
-    from olscheck.render.markdown import escape_markdown
+    from olscheck.report.render.markdown import escape_markdown
 
     return escape_markdown(text, block=False)
 

@@ -7,7 +7,7 @@ that problem as accurately as float64 data allows:
 1. a well-conditioned basis of the design's column space (intercept kept,
    other columns centred and scaled to unit norm, polynomial groups replaced
    by powers of the rescaled base variable) -- see
-   :meth:`olscheck.design.Design.fitting_basis`;
+   :meth:`olscheck.model.design.Design.fitting_basis`;
 2. aliased columns found the way R's ``lm`` finds them (a column within
    1e-7 of the span of the earlier ones is dropped, later columns first);
 3. QR of the basis (CholeskyQR2 when its condition number is at most 1e4,
@@ -35,10 +35,10 @@ import pandas as pd
 from scipy import linalg as scipy_linalg
 
 from .design import Design, Term
-from .errors import DataError
-from .householder import cholesky_qr2, independent_columns, orthonormal_factor
-from .linalg import ALIASING_TOLERANCE
-from .scaling import binary_exponent, binary_scaled
+from ..errors import DataError
+from ..numerics.qr import cholesky_qr2, independent_columns, orthonormal_factor
+from ..numerics.lstsq import ALIASING_TOLERANCE
+from ..numerics.scaling import binary_exponent, binary_scaled
 
 __all__ = ["LinearFit", "fit", "span_factor", "exact_fit_reason", "EXACT_FIT_RELATIVE_NORM", "EXACT_FIT_REASON",
            "NO_COEFFICIENTS_REASON"]
@@ -277,8 +277,8 @@ class LinearFit:
 
     @property
     def sandwich(self):
-        """HC3 and Newey-West over classical standard errors (:func:`olscheck.covariance.sandwich_changes`), once."""
-        from .covariance import sandwich_changes
+        """HC3 and Newey-West over classical standard errors (:func:`olscheck.numerics.covariance.sandwich_changes`), once."""
+        from ..numerics.covariance import sandwich_changes
 
         return self.computed_once("sandwich", lambda: sandwich_changes(self))
 
@@ -463,7 +463,7 @@ def span_factor(q: np.ndarray, x: np.ndarray, exponent: np.ndarray) -> np.ndarra
         fit's Q and the kept design columns).
     x : ndarray, shape (n, m)
     exponent : ndarray of int, shape (m,)
-        One power of two per column (:func:`olscheck.scaling.binary_exponent`
+        One power of two per column (:func:`olscheck.numerics.scaling.binary_exponent`
         with ``axis=0``).
 
     Notes
@@ -472,7 +472,7 @@ def span_factor(q: np.ndarray, x: np.ndarray, exponent: np.ndarray) -> np.ndarra
     and the k x m F replaces X in every quantity of its Gram matrix (the
     condition number, Belsley's diagnostics, variance inflation): one
     matrix product, O(n k m), instead of another QR or SVD of n rows. The
-    power of two (``olscheck.scaling``) is exact and keeps columns near
+    power of two (``olscheck.numerics.scaling``) is exact and keeps columns near
     1e±300 finite; it is applied to the small product when that cannot
     over- or underflow, so X is not copied.
     """

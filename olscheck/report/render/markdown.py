@@ -70,7 +70,7 @@ def _environment():
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     environment = Environment(
-        loader=PackageLoader("olscheck.render", "templates"),
+        loader=PackageLoader("olscheck.report.render", "templates"),
         autoescape=False,  # Markdown: user text goes through the md filter instead
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -101,7 +101,7 @@ def to_markdown(report, *, images: dict[str, str] | None = None, plots=None, gen
 def write_markdown(report, path: str | Path, *, plots=None, generated: str | None = None) -> Path:
     """Write ``path`` and its plots into ``<stem>_files/`` beside it, linked relatively.
 
-    ``plots`` are reused when given (see :func:`olscheck.render.write_report`).
+    ``plots`` are reused when given (see :func:`olscheck.report.render.write_report`).
     Every file is written atomically, the Markdown last, and PNGs of an
     earlier report that this one no longer has are removed only once it is
     written; when the write fails, a folder it created is removed again.

@@ -14,13 +14,13 @@ the verdict would apply:
 
 The first that applies is used: cluster-robust and HAC errors are also
 robust to a variance that is not constant. These are the conditions under
-which :func:`olscheck.verdict.decide` writes its remedies, read from the
+which :func:`olscheck.verdict.decide.decide` writes its remedies, read from the
 severities the checks decided.
 
 Nothing is estimated twice. The battery already stores each slope's
 robust/classical standard-error ratio (``hc3_se_ratios``, ``hac_se_ratios``,
 ``cluster_se_ratios`` in the details of the test results, see
-:meth:`olscheck.covariance.StandardErrorChange.detail_fields`); the robust
+:meth:`olscheck.numerics.covariance.StandardErrorChange.detail_fields`); the robust
 standard error is that ratio times the classical one. The battery computes
 no ratio for the intercept, so its robust columns are empty: computing it
 here would need the fit's basis, which a streamed report does not keep, and
@@ -41,7 +41,7 @@ from typing import Any
 import pandas as pd
 from scipy import stats
 
-from .covariance import StandardErrorChange
+from ..numerics.covariance import StandardErrorChange
 from .result import Severity, clean_float
 
 __all__ = ["CoefficientRow", "CoefficientTable", "coefficient_table", "robust_choice", "ROBUST_KINDS"]
@@ -68,7 +68,7 @@ class CoefficientRow:
     ``material`` says the robust standard error differs from the classical
     one by at least ``Thresholds.se_change_warn`` beyond what the estimator
     gives under the null and beyond ``Thresholds.se_change_noise`` null
-    standard deviations (:meth:`~olscheck.covariance.StandardErrorChange.material`,
+    standard deviations (:meth:`~olscheck.numerics.covariance.StandardErrorChange.material`,
     the rule the checks apply to the largest change); ``conclusion_changed``
     that zero lies inside one 95% interval and outside the other.
     """
@@ -275,7 +275,7 @@ def _finite(value: Any) -> float | None:
 
 def _materiality(report) -> tuple[float, float]:
     """``se_change_warn`` and ``se_change_noise`` of the thresholds the report was made with."""
-    from .thresholds import DEFAULT_THRESHOLDS
+    from ..thresholds import DEFAULT_THRESHOLDS
 
     chosen = dict(report.options.get("thresholds") or {})
     return (float(chosen.get("se_change_warn", DEFAULT_THRESHOLDS.se_change_warn)),

@@ -1,9 +1,9 @@
-"""From what the user passed to a :class:`~olscheck.design.Design`.
+"""From what the user passed to a :class:`~olscheck.model.design.Design`.
 
 Accepts a pandas DataFrame, a path to a CSV/TSV/Parquet/Excel file (or
-``"-"``, standard input; read as :class:`~olscheck.reading.ReadOptions`
+``"-"``, standard input; read as :class:`~olscheck.inputs.reading.ReadOptions`
 say), and either ``target``/``predictors`` or a patsy formula. The columns
-are screened first (:mod:`olscheck.screening`: identifiers, free text and
+are screened first (:mod:`olscheck.inputs.screening`: identifiers, free text and
 dates left out, numbers written with units converted, missing markers read
 as missing), and each decision is kept in ``Design.columns``. Rows
 incomplete in the used columns are dropped and counted; everything else
@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .design import Design, PolynomialGroup, Term
-from .errors import (
+from ..model.design import NUMPY_POWER_TERM, POWER_TERM, Design, PolynomialGroup, Term, check_enough_rows
+from ..errors import (
     ColumnNotFoundError,
     ConfigurationError,
     ConstantTargetError,
@@ -38,6 +38,7 @@ from .errors import (
     NonFiniteValueError,
     NonNumericColumnError,
 )
+from .cells import check_cells, plain_label, shown_name
 from .reading import SNIFF_BYTES, ReadOptions, read_options, sniff
 
 __all__ = ["prepare", "read_table", "check_header", "check_enough_rows", "MAX_LEVELS", "numeric_values", "check_finite",
@@ -73,7 +74,7 @@ def read_table(path: str | os.PathLike, read: ReadOptions | Mapping[str, Any] | 
         decompressed). ``"-"`` reads standard input (CSV or TSV text, or
         Parquet).
     read : ReadOptions or mapping, optional
-        How to read it (:class:`olscheck.reading.ReadOptions`: ``sep``,
+        How to read it (:class:`olscheck.inputs.reading.ReadOptions`: ``sep``,
         ``decimal``, ``thousands``, ``na_values``, ``encoding``,
         ``sheet``). Without ``sep`` the delimiter is sniffed from the first
         lines (``,``, ``;``, tab or ``|``), and without ``decimal`` a decimal
@@ -402,17 +403,6 @@ def _as_frame(data: Any, read: Any = None) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- helpers
-def _label(value: Any) -> Any:
-    """A row or column label as plain Python, so messages read ``row 3``, not ``row np.int64(3)``."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _shown(name: Any, limit: int = 80) -> str:
-    """``repr`` of a name, shortened: a message stays readable whatever the column is called."""
-    text = repr(str(name))
-    return text if len(text) <= limit else text[: limit - 4] + "...'"
-
-
 def column_key(frame: pd.DataFrame, name: Any, role: str) -> Any:
     """The frame's own column label for ``name`` (labels need not be strings)."""
     try:
@@ -434,18 +424,18 @@ def column_key(frame: pd.DataFrame, name: Any, role: str) -> Any:
     names = [str(c) for c in frame.columns]
     close = [c for c in names if c.lower() == text.lower() or c.strip() == text.strip()]
     close = close or difflib.get_close_matches(text, names, n=3)
-    hint = f" Did you mean {', '.join(_shown(c) for c in close)}?" if close else ""
+    hint = f" Did you mean {', '.join(shown_name(c) for c in close)}?" if close else ""
     parts = [part.strip() for part in text.split(",")]
     if len(parts) > 1 and all(part in names for part in parts):
         hint = f" Give the names as a list: [{', '.join(repr(part) for part in parts)}]."
     elif isinstance(name, (int, np.integer)) and not isinstance(name, bool) and 0 <= name < len(names):
         hint = (f" {role} is a column name, not a position; the column at position {int(name)} is "
-                f"{_shown(names[int(name)])}.")
+                f"{shown_name(names[int(name)])}.")
     elif isinstance(frame.columns, pd.MultiIndex):
         hint += (" The columns have several levels (a MultiIndex): give the whole tuple, or flatten them first "
                  "(df.columns = ['_'.join(map(str, c)) for c in df.columns]).")
-    shown = ", ".join(_shown(c, 40) for c in names[:20]) + (" ..." if len(names) > 20 else "")
-    raise ColumnNotFoundError(f"{role} column {_shown(text)} is not in the data.{hint} The columns are: {shown}.")
+    shown = ", ".join(shown_name(c, 40) for c in names[:20]) + (" ..." if len(names) > 20 else "")
+    raise ColumnNotFoundError(f"{role} column {shown_name(text)} is not in the data.{hint} The columns are: {shown}.")
 
 
 def _name_list(names: Any, role: str) -> list[Any]:
@@ -494,31 +484,6 @@ _NUMBER_IN_DISGUISE = re.compile(r"^[-+]?[$€£¥]?\s?[-+]?(\d{1,3}(,\d{3})+|\d
 _NANOSECONDS_PER_DAY = 86_400 * 10**9
 
 
-def _check_cells(series: pd.Series, name: str, role: str) -> None:
-    """Each cell must hold one value: lists, arrays and dicts (nested Parquet, JSON) cannot be used."""
-    if series.dtype != object:
-        return
-    try:
-        # nested cells are unhashable (lists, dicts, arrays) or tuples/sets: look at the distinct values only
-        uniques = pd.unique(series)
-        if pd.api.types.infer_dtype(uniques, skipna=True) != "mixed" or not any(
-                isinstance(v, (tuple, frozenset)) for v in uniques):
-            return
-    except TypeError:
-        pass
-    nested = series.map(lambda v: isinstance(v, (list, tuple, dict, set, frozenset, np.ndarray)))
-    if nested.any():
-        first = series.index[nested.to_numpy()][0]
-        example = series[nested].iloc[0]
-        shown = repr(example.tolist() if isinstance(example, np.ndarray) else example)
-        shown = shown if len(shown) <= 40 else shown[:36] + "...]"
-        raise NonNumericColumnError(
-            f"{role} column {_shown(name)} holds {type(example).__name__} values such as {shown} (first at row "
-            f"{_label(first)!r}), not one number or category per cell; expand it into separate columns, or leave "
-            "it out of the model."
-        )
-
-
 def _temporal_values(series: pd.Series, name: str) -> tuple[np.ndarray, str] | None:
     """Dates, durations and periods as numbers, and a note saying in which unit (None for other columns).
 
@@ -530,16 +495,16 @@ def _temporal_values(series: pd.Series, name: str) -> tuple[np.ndarray, str] | N
     """
     if isinstance(series.dtype, pd.PeriodDtype):
         values = np.where(series.isna(), np.nan, series.array.asi8.astype(float))
-        return values, f"Column {_shown(name)} holds periods; used as the number of {str(series.dtype).removeprefix('period[').removesuffix(']')} periods since 1970."
+        return values, f"Column {shown_name(name)} holds periods; used as the number of {str(series.dtype).removeprefix('period[').removesuffix(']')} periods since 1970."
     if pd.api.types.is_datetime64_any_dtype(series):
         stamps = series.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(series.dt, "tz", None) is not None else series
         nanoseconds = stamps.astype("datetime64[ns]").to_numpy().astype("int64").astype(float)
         values = np.where(series.isna().to_numpy(), np.nan, nanoseconds / _NANOSECONDS_PER_DAY)
-        return values, f"Column {_shown(name)} holds dates; used as days since 1970-01-01 (as R's Date)."
+        return values, f"Column {shown_name(name)} holds dates; used as days since 1970-01-01 (as R's Date)."
     if pd.api.types.is_timedelta64_dtype(series):
         nanoseconds = series.astype("timedelta64[ns]").to_numpy().astype("int64").astype(float)
         values = np.where(series.isna().to_numpy(), np.nan, nanoseconds / _NANOSECONDS_PER_DAY)
-        return values, f"Column {_shown(name)} holds durations; used in days."
+        return values, f"Column {shown_name(name)} holds durations; used in days."
     if series.dtype == object or pd.api.types.is_string_dtype(series):
         present = series.dropna()
         if present.empty or not present.map(lambda v: isinstance(v, str) and bool(_ISO_DATE.match(v.strip()))).all():
@@ -551,7 +516,7 @@ def _temporal_values(series: pd.Series, name: str) -> tuple[np.ndarray, str] | N
         except (ValueError, TypeError, OverflowError):
             return None
         values, _ = _temporal_values(dates, name)
-        return values, f"Column {_shown(name)} holds dates written as text; used as days since 1970-01-01."
+        return values, f"Column {shown_name(name)} holds dates written as text; used as days since 1970-01-01."
     return None
 
 
@@ -561,7 +526,7 @@ def _precision_note(series: pd.Series, values: np.ndarray, name: str) -> str | N
         return None
     finite = values[np.isfinite(values)]
     if finite.size and float(np.max(np.abs(finite))) > 2.0**53:
-        return (f"Column {_shown(name)} holds integers beyond 2**53 (up to {float(np.max(np.abs(finite))):.6g}); "
+        return (f"Column {shown_name(name)} holds integers beyond 2**53 (up to {float(np.max(np.abs(finite))):.6g}); "
                 "as floating point (as in R) they keep about 16 significant digits, so small differences between "
                 "them are lost. Subtract a baseline (e.g. the minimum) before checking if they matter.")
     return None
@@ -569,7 +534,7 @@ def _precision_note(series: pd.Series, values: np.ndarray, name: str) -> str | N
 
 def numeric_values(series: pd.Series, name: str, role: str) -> np.ndarray:
     """Float values of a numeric-like column (missing -> NaN), or a clear error."""
-    _check_cells(series, name, role)
+    check_cells(series, name, role)
     temporal = _temporal_values(series, name)
     if temporal is not None:
         return temporal[0]
@@ -588,7 +553,7 @@ def numeric_values(series: pd.Series, name: str, role: str) -> np.ndarray:
         first = series.index[bad.to_numpy()][0]
         raise NonNumericColumnError(
             f"{role} column {name!r} must be numeric but holds text such as "
-            f"{', '.join(repr(e) for e in examples)} ({int(bad.sum())} value(s), first at row {_label(first)!r}); "
+            f"{', '.join(repr(e) for e in examples)} ({int(bad.sum())} value(s), first at row {plain_label(first)!r}); "
             + _text_hint(series[bad], role)
         )
     return converted.to_numpy(dtype="float64", na_value=np.nan)
@@ -634,7 +599,7 @@ def check_finite(values: np.ndarray, name: str, index: pd.Index, role: str) -> N
     if infinite.any():
         first = index[np.flatnonzero(infinite)[0]]
         raise NonFiniteValueError(
-            f"{role} column {name!r} holds {int(infinite.sum())} infinite value(s) (first at row {_label(first)!r}); "
+            f"{role} column {name!r} holds {int(infinite.sum())} infinite value(s) (first at row {plain_label(first)!r}); "
             "replace them with a finite value or with NaN to drop those rows."
         )
 
@@ -692,11 +657,11 @@ def _order(frame: pd.DataFrame, order_key: Any) -> tuple[np.ndarray, str | None,
     notes: list[str] = []
     if order_key is not None:
         column = frame[order_key]
-        _check_cells(column, str(order_key), "order_by")
+        check_cells(column, str(order_key), "order_by")
         if pd.api.types.is_complex_dtype(column) or (
                 column.dtype == object and column.map(lambda v: isinstance(v, complex)).any()):
             raise DataError(
-                f"order_by column {_shown(order_key)} holds complex numbers, which have no order; "
+                f"order_by column {shown_name(order_key)} holds complex numbers, which have no order; "
                 "give a numeric, date or text column."
             )
         present = np.flatnonzero(column.notna().to_numpy())
@@ -797,20 +762,20 @@ def prepare(
         Columns to leave out of the predictors olscheck chooses (a name or a
         list of names), without listing every other predictor.
     read : ReadOptions or mapping, optional
-        How to read ``data`` when it is a file (:class:`olscheck.reading.ReadOptions`:
+        How to read ``data`` when it is a file (:class:`olscheck.inputs.reading.ReadOptions`:
         ``sep``, ``decimal``, ``thousands``, ``na_values``, ``encoding``,
         ``sheet``); see :func:`read_table`.
 
     Returns
     -------
     Design
-        ``design.columns`` holds one :class:`~olscheck.report.ColumnDecision`
+        ``design.columns`` holds one :class:`~olscheck.report.report.ColumnDecision`
         per input column (columns path; empty for a formula).
 
     Notes
     -----
     Without ``predictors=``, every column but the target, ``order_by`` and
-    ``groups`` is screened (:mod:`olscheck.screening`): identifiers, free
+    ``groups`` is screened (:mod:`olscheck.inputs.screening`): identifiers, free
     text, categoricals with too many levels for the rows, dates and empty
     columns are excluded; numbers written with a unit, currency, percent
     sign or thousands separators are converted; missing markers (``NA``,
@@ -819,7 +784,7 @@ def prepare(
     ``predictors=`` the listed columns are used as given (only the
     conversions apply).
     """
-    from .fitted_results import design_from_results, is_statsmodels_results
+    from .statsmodels_results import design_from_results, is_statsmodels_results
 
     if is_statsmodels_results(data):  # a model the user already fitted with statsmodels
         if groups is not None:
@@ -858,7 +823,7 @@ def _group_key(frame: pd.DataFrame, groups: Any) -> Any:
     if isinstance(groups, bool) or (isinstance(groups, str) and not groups.strip()):
         raise DataError(f"groups must name one column of the data (e.g. groups='store'), not {groups!r}.")
     key = column_key(frame, groups, "groups")
-    _check_cells(frame[key], str(key), "groups")
+    check_cells(frame[key], str(key), "groups")
     return key
 
 
@@ -872,7 +837,7 @@ def _group_labels(labels: pd.Series, name: str) -> pd.Series:
     codes, uniques = pd.factorize(labels, sort=False)
     count = int(len(uniques))
     if count < 2:
-        shown = f" ({level_label(_label(uniques[0]))!r})" if count else ""
+        shown = f" ({level_label(plain_label(uniques[0]))!r})" if count else ""
         raise DataError(
             f"groups column {name!r} has a single group{shown} in the {n} row(s) used; the grouped-errors test "
             "compares groups, so it needs at least two. Name a column that rows share in several groups (a customer, "
@@ -929,14 +894,14 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
             predictor_keys.remove(key)
             dropped[key] = "a saved row index (0, 1, 2, ...); name it in predictors= to use it"
             early_notes.append(
-                f"Column {_shown(key)} looks like a saved row index (0, 1, 2, ...) and is not used as a predictor; "
+                f"Column {shown_name(key)} looks like a saved row index (0, 1, 2, ...) and is not used as a predictor; "
                 "name it in predictors= to use it."
             )
         for key in [k for k in predictor_keys if _is_unnamed(k) and frame[k].isna().all()]:
             # a delimiter at the end of every line, header included, gives an unnamed empty column
             predictor_keys.remove(key)
             dropped[key] = "an unnamed empty column (a delimiter at the end of each line?)"
-            early_notes.append(f"Unnamed column {_shown(key)} is empty (a delimiter at the end of each line?) and is left out.")
+            early_notes.append(f"Unnamed column {shown_name(key)} is empty (a delimiter at the end of each line?) and is left out.")
     else:
         predictors = _name_list(predictors, "predictors")
         predictor_keys = [column_key(frame, p, "predictor") for p in predictors]
@@ -1030,7 +995,7 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
     for key in predictor_keys:
         series = working[key]
         profile = screening.profiles.get(key)
-        _check_cells(series, str(key), "predictor")
+        check_cells(series, str(key), "predictor")
         # an identifier or free text named in predictors= is used as the user says: text as a factor (up to
         # MAX_LEVELS), a numeric identifier as a number
         if key in declared or (profile.kind == "categorical" or (profile.kind in ("id", "text") and not
@@ -1194,27 +1159,6 @@ def level_codes(series: pd.Series, levels: Sequence[Any]) -> tuple[np.ndarray, d
     return np.asarray(codes, dtype=np.int64), {level: i for i, level in enumerate(levels)}
 
 
-def check_enough_rows(n_rows: int, n_parameters: int, terms=()) -> None:
-    """Raise :class:`InsufficientDataError` unless there are at least parameters + 1 usable rows.
-
-    One message for every way in (columns, a formula, a statsmodels model,
-    the streaming engine): the counts, and the categorical term that takes
-    the most columns when one does.
-    """
-    if n_rows >= n_parameters + 1:
-        return
-    widest = max((t for t in terms if t.categorical), key=lambda t: len(t.columns), default=None)
-    culprit = (
-        f" Categorical {widest.name!r} alone takes {len(widest.columns)} columns (one per level, less the "
-        "reference level when there is an intercept)."
-        if widest is not None and len(widest.columns) > 1 else ""
-    )
-    raise InsufficientDataError(
-        f"{n_rows} usable row(s) for {n_parameters} parameter(s); olscheck needs at least parameters + 1 rows "
-        f"(and many more for the diagnostics to mean anything).{culprit} Use fewer predictors or more rows."
-    )
-
-
 def _value_note(series: pd.Series, values: np.ndarray, name: str) -> str | None:
     """A note on how a column's values were read (dates as days, integers beyond 2**53)."""
     temporal = _temporal_values(series, name)
@@ -1241,8 +1185,6 @@ def _is_saved_row_index(frame: pd.DataFrame, key: Any) -> bool:
 # --------------------------------------------------------------------------- formula
 #: ``I(x ** k)`` and ``np.power(x, k)``: formula terms that are a power of a column
 #: (fitted in a polynomial basis of the column; also read from statsmodels results)
-POWER_TERM = re.compile(r"^I\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\*\*\s*(\d+)\s*\)$")
-NUMPY_POWER_TERM = re.compile(r"^np\.power\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,\s*(\d+)\s*\)$")
 
 
 #: What a formula term may call: patsy's own functions and numpy's maths.

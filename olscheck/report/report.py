@@ -2,7 +2,7 @@
 
 A :class:`Report` holds results, never markup. ``to_dict``/``to_json``
 follow ``report.schema.json`` (``olscheck.report/1``); renderers in
-:mod:`olscheck.render` read the same objects.
+:mod:`olscheck.report.render` read the same objects.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import pandas as pd
 from .result import Assumption, Severity, TestResult, clean_float
 
 if TYPE_CHECKING:  # annotations only: the report module stays light to import
-    from .checks.collinearity import CollinearitySummary
-    from .checks.influence import InfluenceSummary
-    from .engine.fit import StreamedFit
-    from .model import LinearFit
+    from ..checks.collinearity import CollinearitySummary
+    from ..checks.influence import InfluenceSummary
+    from ..engine.fit import StreamedFit
+    from ..model.fit import LinearFit
 
 __all__ = ["SCHEMA_ID", "Finding", "Verdict", "ColumnDecision", "DataSummary", "ModelSummary", "Report"]
 
@@ -74,7 +74,7 @@ class Verdict:
     summary: str
     findings: tuple[Finding, ...]
     remedies: tuple[Any, ...] = ()
-    #: What the data could have shown (:func:`olscheck.verdict.probe_power`): the smallest non-linearity the
+    #: What the data could have shown (:func:`olscheck.verdict.decide.probe_power`): the smallest non-linearity the
     #: probe detects with 80% power, and whether power was low.
     power: Mapping[str, Any] | None = None
 
@@ -251,7 +251,7 @@ class Report:
     verdict: Verdict
     options: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     version: str = ""
-    #: The fitted model: the in-memory :class:`~olscheck.model.LinearFit`, or the streaming engine's
+    #: The fitted model: the in-memory :class:`~olscheck.model.fit.LinearFit`, or the streaming engine's
     #: :class:`~olscheck.engine.fit.StreamedFit` (coefficients from the accumulated factor, no rows).
     fit: LinearFit | StreamedFit | None = field(default=None, repr=False)
     #: The model fitted to the rows kept whole, which the plots draw: ``fit`` itself in memory, the
@@ -267,7 +267,7 @@ class Report:
         return self.verdict.findings
 
     def coefficient_table(self, level: float = 0.95) -> Any:
-        """Estimates with classical and robust standard errors and intervals (:func:`olscheck.coefficients.coefficient_table`).
+        """Estimates with classical and robust standard errors and intervals (:func:`olscheck.report.coefficients.coefficient_table`).
 
         The robust columns are those of the verdict's remedy: HC3 when the
         error variance is not constant, Newey-West HAC when errors are
@@ -327,7 +327,7 @@ class Report:
     def to_html(self, *, plots: Any = None, fragment: bool = False, generated: str | None = None) -> str:
         """The HTML report as text: one self-contained page (plots inline), what :meth:`save` writes to ``.html``.
 
-        ``plots`` from :func:`olscheck.render.render_plots` are reused instead
+        ``plots`` from :func:`olscheck.report.render.render_plots` are reused instead
         of drawn again; ``fragment=True`` gives the ``<div>`` Jupyter shows;
         ``generated`` replaces the time stamp (default: now, or
         ``SOURCE_DATE_EPOCH``).

@@ -33,14 +33,14 @@ class Remedy:
 class FormulaParts:
     """What the remedies' code is written from: the model's formula and row order.
 
-    Built from a :class:`olscheck.design.Design` (:meth:`of`) or directly
+    Built from a :class:`olscheck.model.design.Design` (:meth:`of`) or directly
     by the streaming engine, which has no Design of all rows.
     """
 
     target: str
     predictors: tuple[str, ...]
     categorical: tuple[str, ...]
-    terms: tuple[Any, ...]  # olscheck.design.Term: name, columns, categorical
+    terms: tuple[Any, ...]  # olscheck.model.design.Term: name, columns, categorical
     has_intercept: bool
     order_by: str | None = None
 

@@ -23,16 +23,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..checks import autocorrelation, heteroskedasticity, influence, linearity, normality
-from ..checks import collinearity as collinearity_module
-from ..covariance import StandardErrorChange, newey_west_lags, sandwich_from_meats
-from ..linalg import least_squares_from_factor
-from ..model import exact_fit_reason
-from ..result import Assumption, TestResult, clean_float, not_computable
-from .accumulate import ResidualStatistics
-from .fit import StreamedFit
-from ..verdict import ModelFacts
-from .residuals import AUX
+from . import autocorrelation, heteroskedasticity, influence, linearity, normality
+from . import collinearity as collinearity_module
+from ..numerics.covariance import StandardErrorChange, newey_west_lags, sandwich_from_meats
+from ..numerics.lstsq import least_squares_from_factor
+from ..model.fit import exact_fit_reason
+from ..report.result import Assumption, TestResult, clean_float, not_computable
+from ..engine.accumulate import ResidualStatistics
+from ..engine.fit import StreamedFit
+from ..verdict.decide import ModelFacts
+from ..engine.residuals import AUX
 
 __all__ = ["Battery", "battery"]
 
@@ -64,7 +64,7 @@ def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, facts: Model
     columns = AUX(fit.slopes.size)
     slope_names = tuple(fit.kept_names[j] for j in fit.slopes)
 
-    # sandwich standard-error changes (olscheck.covariance)
+    # sandwich standard-error changes (olscheck.numerics.covariance)
     if df_resid >= 1 and rss > 0 and slope_names:
         # the Newey-West meat was summed with the Bartlett weights of these lags (the same n)
         changes = sandwich_from_meats(acc.hc3, acc.sequence.sums["newey_west"], sigma2, slope_names,
@@ -125,7 +125,7 @@ def _sampled(result: TestResult, note: str | None) -> TestResult:
 
 # --------------------------------------------------------------------------- heteroskedasticity
 def _exact_fit_reason(fit: StreamedFit, rss: float) -> str | None:
-    """olscheck.model.exact_fit_reason from the streamed sums (the one definition both paths use)."""
+    """olscheck.model.fit.exact_fit_reason from the streamed sums (the one definition both paths use)."""
     return exact_fit_reason(rss, fit.y_squares, fit.n, fit.rank)
 
 

@@ -18,7 +18,7 @@ def _environment():
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     environment = Environment(
-        loader=PackageLoader("olscheck.render", "templates"),
+        loader=PackageLoader("olscheck.report.render", "templates"),
         autoescape=True,  # column names and messages are user data: escape everything
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -36,7 +36,7 @@ def to_html(report, *, plots=None, generated: str | None = None, fragment: bool 
     ----------
     report : Report
     plots : list of Plot, optional
-        Plots already rendered by :func:`olscheck.render.plots.render_plots`
+        Plots already rendered by :func:`olscheck.report.render.plots.render_plots`
         (pass them to render once for several formats); rendered here when
         omitted.
     generated : str, optional
@@ -48,7 +48,7 @@ def to_html(report, *, plots=None, generated: str | None = None, fragment: bool 
         front, and every section folded into a ``<details>`` one click away.
     root_id : str, optional
         The id of the report's root element, which prefixes every other id
-        and every CSS rule (default :func:`olscheck.render.view.report_id`,
+        and every CSS rule (default :func:`olscheck.report.render.view.report_id`,
         stable for the same report; :meth:`olscheck.Report._repr_html_`
         adds a random suffix).
 

@@ -1,6 +1,6 @@
 """How a data file is read: one frozen :class:`ReadOptions`, and the sniffing of what it leaves open.
 
-:func:`olscheck.data.read_table`, :func:`olscheck.data.prepare`, the
+:func:`olscheck.inputs.prepare.read_table`, :func:`olscheck.inputs.prepare.prepare`, the
 streaming sources (:mod:`olscheck.engine.sources`) and the command line
 (``--sep``, ``--decimal``, ``--thousands``, ``--na-values``,
 ``--encoding``, ``--sheet``) all take the same options. A field left at
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 __all__ = ["ReadOptions", "read_options", "sniff", "SNIFF_BYTES", "DELIMITERS"]
 

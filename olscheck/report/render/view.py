@@ -139,7 +139,7 @@ def unique_report_id(report) -> str:
 
 
 def column_rows(columns) -> list[dict[str, str]]:
-    """The Columns table as text cells (``report.data.columns``: :class:`~olscheck.report.ColumnDecision`)."""
+    """The Columns table as text cells (``report.data.columns``: :class:`~olscheck.report.report.ColumnDecision`)."""
     return [
         {
             "name": str(column.name),
@@ -303,7 +303,7 @@ def build_view(report, plots: list[Any] | None = None, generated: str | None = N
     ----------
     report : Report
     plots : list of Plot, optional
-        From :func:`olscheck.render.plots.render_plots`.
+        From :func:`olscheck.report.render.plots.render_plots`.
     generated : str, optional
         The time stamp (default :func:`generated_stamp`).
     root_id : str, optional
@@ -609,7 +609,7 @@ def _reproduce(data: dict[str, Any], options: dict[str, Any]) -> str:
 
 
 def _changed_thresholds(options: dict[str, Any]) -> dict[str, Any]:
-    from ..thresholds import DEFAULT_THRESHOLDS
+    from ...thresholds import DEFAULT_THRESHOLDS
 
     defaults = DEFAULT_THRESHOLDS.to_dict()
     chosen = options.get("thresholds") or {}

@@ -2,7 +2,7 @@
 
 ``olscheck.check(smf.ols("y ~ x + C(g)", df).fit())`` works like
 ``olscheck.check(df, formula="y ~ x + C(g)")``: the
-:class:`~olscheck.design.Design` is built from the arrays statsmodels
+:class:`~olscheck.model.design.Design` is built from the arrays statsmodels
 fitted (``model.endog``, ``model.exog``, ``model.exog_names``), so the
 diagnostics describe exactly that model, rows and columns included. When the
 model came from a formula, its term structure (patsy ``DesignInfo`` or
@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import NUMPY_POWER_TERM, POWER_TERM, check_enough_rows
-from .design import Design, PolynomialGroup, Term
-from .errors import ConstantTargetError, DataError, InsufficientDataError, NonFiniteValueError
+from ..model.design import NUMPY_POWER_TERM, POWER_TERM, check_enough_rows
+from ..model.design import Design, PolynomialGroup, Term
+from ..errors import ConstantTargetError, DataError, InsufficientDataError, NonFiniteValueError
 
 __all__ = ["is_statsmodels_results", "design_from_results"]
 

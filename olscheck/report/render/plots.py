@@ -1,6 +1,6 @@
 """The diagnostic plots a statistician looks at first (matplotlib, Agg backend).
 
-Every function reads a :class:`~olscheck.report.Report` and returns
+Every function reads a :class:`~olscheck.report.report.Report` and returns
 :class:`Plot` objects holding PNG bytes; nothing here decides a severity.
 Above :data:`MAX_POINTS` points, scatter plots show a seeded sample that
 always keeps the most influential rows, the Q-Q plot evenly spaced
@@ -14,7 +14,7 @@ rest. A plot's ``assumption`` names the report section it belongs to
 (``"probe"`` for the out-of-sample comparison).
 
 Render once and pass the list to every format
-(:func:`olscheck.render.write_report` takes ``plots=``).
+(:func:`olscheck.report.render.write_report` takes ``plots=``).
 """
 
 from __future__ import annotations

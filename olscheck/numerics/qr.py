@@ -356,7 +356,7 @@ def triangular_factor(rows: np.ndarray, overwrite: bool = False) -> np.ndarray:
 
     LAPACK's ``dgeqrf`` with its default (unblocked) workspace: for narrow
     blocks (tens of columns, 1e5 rows: the streaming engine's chunks, the
-    row segments of :mod:`olscheck.linalg`) that is about
+    row segments of :mod:`olscheck.numerics.lstsq`) that is about
     three times faster than ``np.linalg.qr``, which asks for the blocked
     workspace and works on a transposed copy. The factor is the same
     Householder factor. With ``overwrite`` a Fortran-ordered float64

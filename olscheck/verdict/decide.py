@@ -42,9 +42,9 @@ from typing import Any
 
 from . import remedies as remedy_code
 from .remedies import FormulaParts
-from .report import Finding, Verdict
-from .result import Assumption, Severity, TestResult
-from .thresholds import Thresholds
+from ..report.report import Finding, Verdict
+from ..report.result import Assumption, Severity, TestResult
+from ..thresholds import Thresholds
 
 __all__ = ["ModelFacts", "data_findings", "decide", "probe_power", "LINEAR", "LINEAR_WITH_REMEDIES", "NONLINEAR"]
 
@@ -75,7 +75,7 @@ def probe_power(probe: Mapping[str, Any] | None, thresholds: Thresholds) -> dict
     ``detectable_gain_warn``: a non-linearity removing that much of OLS's
     error could have gone unseen.
 
-    ``probe`` is :meth:`olscheck.probe.ProbeResult.to_dict`'s mapping (None
+    ``probe`` is :meth:`olscheck.verdict.probe.ProbeResult.to_dict`'s mapping (None
     when the probe did not run). Returns a JSON-ready dict (the report's
     ``verdict.power``).
     """
@@ -294,7 +294,7 @@ def _inference_tail(inference: list[Finding]) -> str:
 
 # ---------------------------------------------------------------------------- remedies
 def _remedies(tests, findings, model: ModelFacts, transform, failing_linearity) -> list:
-    from .covariance import newey_west_lags
+    from ..numerics.covariance import newey_west_lags
 
     design = model.formula
     troubled = {f.assumption for f in findings if f.severity in (Severity.WARN, Severity.FAIL)}

@@ -1,13 +1,14 @@
 """The design: what the model is fitted to, independent of where it came from.
 
-:mod:`olscheck.data` turns DataFrames, files and formulas into a
-:class:`Design`; :mod:`olscheck.model` fits it. Nothing here reads files or
+:mod:`olscheck.inputs.prepare` turns DataFrames, files and formulas into a
+:class:`Design`; :mod:`olscheck.model.fit` fits it. Nothing here reads files or
 knows about pandas beyond the row labels.
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -16,9 +17,10 @@ from math import comb
 import numpy as np
 import pandas as pd
 
-from .scaling import binary_exponent
+from ..errors import InsufficientDataError
+from ..numerics.scaling import binary_exponent
 
-__all__ = ["Term", "PolynomialGroup", "Design", "working_scale"]
+__all__ = ["Term", "PolynomialGroup", "Design", "working_scale", "check_enough_rows", "POWER_TERM", "NUMPY_POWER_TERM"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,7 +111,7 @@ class Design:
         grouped-errors test reads it. None otherwise.
     columns : tuple of ColumnDecision
         What was done with every input column and why (the report's Columns
-        table; :mod:`olscheck.screening`). Empty when the design did not
+        table; :mod:`olscheck.inputs.screening`). Empty when the design did not
         come from screened columns (a formula, a statsmodels model).
     """
 
@@ -162,7 +164,7 @@ class Design:
 
     @cached_property
     def column_exponents(self) -> np.ndarray:
-        """One power of two per column of ``x`` near its largest magnitude (:func:`olscheck.scaling.binary_exponent`)."""
+        """One power of two per column of ``x`` near its largest magnitude (:func:`olscheck.numerics.scaling.binary_exponent`)."""
         exponents = binary_exponent(self.x, axis=0)
         exponents.setflags(write=False)
         return exponents
@@ -272,3 +274,29 @@ def working_scale(y: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------- order
+
+
+#: Formula term names that are an integer power of one variable: ``I(x ** 2)`` and ``np.power(x, 2)``.
+POWER_TERM = re.compile(r"^I\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\*\*\s*(\d+)\s*\)$")
+NUMPY_POWER_TERM = re.compile(r"^np\.power\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,\s*(\d+)\s*\)$")
+
+
+def check_enough_rows(n_rows: int, n_parameters: int, terms=()) -> None:
+    """Raise :class:`InsufficientDataError` unless there are at least parameters + 1 usable rows.
+
+    One message for every way in (columns, a formula, a statsmodels model,
+    the streaming engine): the counts, and the categorical term that takes
+    the most columns when one does.
+    """
+    if n_rows >= n_parameters + 1:
+        return
+    widest = max((t for t in terms if t.categorical), key=lambda t: len(t.columns), default=None)
+    culprit = (
+        f" Categorical {widest.name!r} alone takes {len(widest.columns)} columns (one per level, less the "
+        "reference level when there is an intercept)."
+        if widest is not None and len(widest.columns) > 1 else ""
+    )
+    raise InsufficientDataError(
+        f"{n_rows} usable row(s) for {n_parameters} parameter(s); olscheck needs at least parameters + 1 rows "
+        f"(and many more for the diagnostics to mean anything).{culprit} Use fewer predictors or more rows."
+    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import ConfigurationError
+from ...errors import ConfigurationError
 
 __all__ = ["write_report", "write_reports", "save", "format_of", "to_html", "to_markdown", "render_plots", "FORMATS"]
 
@@ -23,7 +23,7 @@ _FORMAT_NAMES = {"html": "html", "htm": "html", "markdown": "markdown", "md": "m
 
 
 def render_plots(report, seed: int | None = None):
-    """Every diagnostic plot of ``report`` (see :func:`olscheck.render.plots.render_plots`)."""
+    """Every diagnostic plot of ``report`` (see :func:`olscheck.report.render.plots.render_plots`)."""
     from .plots import render_plots as render
 
     return render(report, seed=seed)
@@ -66,7 +66,7 @@ def format_of(path: str | Path, format: str | None = None) -> str:
 def write_report(report, path: str | Path, *, plots=None, format: str | None = None) -> Path:
     """Write ``report`` to ``path`` in the format its suffix names (.html, .md or .json).
 
-    The write is atomic (:func:`olscheck.render.files.write_atomic`): an
+    The write is atomic (:func:`olscheck.report.render.files.write_atomic`): an
     interrupted run leaves the previous file or none, never half a report.
 
     Parameters

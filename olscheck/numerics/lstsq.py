@@ -5,9 +5,9 @@ Every auxiliary regression follows one rule set, that of
 (nearly) linear combinations of earlier ones are dropped the way R's ``lm``
 drops aliased terms (decided by a Householder QR), and no X'X is ever
 inverted. A Gram matrix is formed only for columns that
-:func:`olscheck.householder.gram_is_reliable` clears (well conditioned, no
+:func:`olscheck.numerics.qr.gram_is_reliable` clears (well conditioned, no
 column near the aliasing tolerance), and then solved by Cholesky with the
-residual's correction (:func:`olscheck.householder.corrected_normal_equations`)
+residual's correction (:func:`olscheck.numerics.qr.corrected_normal_equations`)
 or pooled from centred moments (:class:`RowSegments`). Three variants apply
 the rules where the work can be shared:
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import blas, lapack
 
-from .householder import gram_is_reliable, project, project_augmented, triangular_factor
+from .qr import gram_is_reliable, project, project_augmented, triangular_factor
 from .scaling import binary_exponent, divided_by_power_of_two
 
 __all__ = ["ALIASING_TOLERANCE", "Extension", "FactoredLeastSquares", "LeastSquares", "extend", "least_squares",
@@ -91,7 +91,7 @@ def _binary_centred_scaled_basis(z: np.ndarray, centre: bool, out: np.ndarray | 
     - shift) / norm``. Dividing each column by a power of two near its largest
     absolute value first is exact, and keeps the sums of squares finite and
     normal for columns of any magnitude (1e-300 ... 1.8e308), as
-    :meth:`olscheck.design.Design.fitting_basis` does for the model itself.
+    :meth:`olscheck.model.design.Design.fitting_basis` does for the model itself.
     ``out``, an (n, m) array, receives the basis (e.g. the first columns of
     a Fortran-ordered work array that LAPACK then factors in place).
     """
@@ -162,7 +162,7 @@ def least_squares_in_place(work: np.ndarray, v: np.ndarray, *, intercept: bool =
     tss = float(v_centred @ v_centred)
     # [basis | v] in one Fortran-ordered array that LAPACK factors in place:
     # one Householder QR gives the aliasing, the coefficients and the
-    # residuals (olscheck.householder)
+    # residuals (olscheck.numerics.qr)
     basis, shift, norm, exponent = _binary_centred_scaled_basis(work[:, :m], centre=intercept, out=work[:, :m])
     candidate = np.flatnonzero(norm > 0)
     if candidate.size == m:
@@ -272,7 +272,7 @@ def extend(q: np.ndarray, z: np.ndarray, v: np.ndarray, *, centre: bool,
     (twice where one projection cancelled much of a column), the extended
     column space is ``span(Q) ⊕ span(W)``, so the residual of v is the
     residual of ``(I - QQ')v`` on W, from one Householder QR of
-    ``[W | (I - QQ')v]`` (:func:`olscheck.householder.project_augmented`),
+    ``[W | (I - QQ')v]`` (:func:`olscheck.numerics.qr.project_augmented`),
     where ``|R_jj|`` is column j's distance from the model and the earlier
     added columns.
     """
@@ -296,7 +296,7 @@ def extend(q: np.ndarray, z: np.ndarray, v: np.ndarray, *, centre: bool,
 
 @dataclass(frozen=True)
 class FactoredLeastSquares:
-    """What :func:`olscheck.linalg.least_squares` returns that the checks read."""
+    """What :func:`olscheck.numerics.lstsq.least_squares` returns that the checks read."""
 
     rank: int
     rss: float
@@ -322,9 +322,9 @@ def least_squares_from_factor(upper: np.ndarray, regressors: list[int], response
     first; ``regressors`` are positions of Z's columns in it and
     ``response`` is v as a column of the factor (``upper @ c`` for the
     combination c). The same centring, scaling, constant-column and
-    aliasing rules as :func:`olscheck.linalg.least_squares` are applied to
+    aliasing rules as :func:`olscheck.numerics.lstsq.least_squares` are applied to
     the small matrix (aliasing and solve by
-    :func:`olscheck.householder.project`), so the kept set, rank and sums
+    :func:`olscheck.numerics.qr.project`), so the kept set, rank and sums
     of squares are those of the in-memory regression.
     """
     columns = np.column_stack([upper[:, [0, *regressors]], response])
@@ -372,7 +372,7 @@ class RowSegments:
     ``C = sum C_p + sum n_p (m_p - m)(m_p - m)'``), and its factor is
     ``[[sqrt(N), sqrt(N) m'], [0, S]]`` with ``S'S = C`` (Cholesky of the
     unit-scaled C). That is used when the union's centred regressors pass
-    :func:`olscheck.householder.gram_is_reliable` (every non-constant
+    :func:`olscheck.numerics.qr.gram_is_reliable` (every non-constant
     column is then kept by the Householder rule too); otherwise, and
     without an intercept, the pieces are factored by Householder QR
     (TSQR: the R of ``[A; B]`` is that of ``[R_A; R_B]``) on demand.

@@ -1,10 +1,10 @@
 """Column screening: what each input column is, and whether it belongs in the model.
 
 Before a design is built, every input column gets one
-:class:`~olscheck.report.ColumnDecision` (the report's Columns table):
+:class:`~olscheck.report.report.ColumnDecision` (the report's Columns table):
 its role (``target``, ``predictor``, ``order``, ``group``, ``excluded``,
 ``converted``), how it was read, its distinct and missing values, and why.
-:func:`olscheck.data.prepare` screens the whole frame; the streaming
+:func:`olscheck.inputs.prepare.prepare` screens the whole frame; the streaming
 layout (:func:`olscheck.engine.layout.build_layout`) screens the first
 chunk with the same function.
 
@@ -83,8 +83,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import NonNumericColumnError
-from .report import ColumnDecision
+from ..errors import NonNumericColumnError
+from ..report.report import ColumnDecision
+from .cells import check_cells
 
 __all__ = [
     "MISSING_MARKERS", "NumberFormat", "ColumnProfile", "Screening", "profile_column", "screen",
@@ -437,9 +438,7 @@ def _distinct(series: pd.Series, name: str) -> tuple[np.ndarray, pd.Series]:
     try:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
     except TypeError:  # unhashable cells (lists, dicts, arrays): the in-memory check names them
-        from .data import _check_cells
-
-        _check_cells(series, name, "predictor")
+        check_cells(series, name, "predictor")
         raise
     return np.asarray(codes), pd.Series(np.asarray(uniques, dtype=object), dtype=object)
 
@@ -650,7 +649,7 @@ def _text_profile(series: pd.Series, name: str, decimal_hint: str | None, extra_
 
 
 def _level_order(uniques: pd.Series) -> np.ndarray:
-    """Positions that sort the levels as :func:`olscheck.data._sorted_levels` does (by value, or by text)."""
+    """Positions that sort the levels as :func:`olscheck.inputs.prepare._sorted_levels` does (by value, or by text)."""
     try:
         return np.argsort(uniques.to_numpy(), kind="stable")
     except TypeError:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .remedies import formula_of, quote
-from .result import Severity
+from ..report.result import Severity
 
 __all__ = ["TransformCandidate", "TransformAssessment", "box_cox_lambda", "assess_transforms"]
 
@@ -74,7 +74,7 @@ def box_cox_lambda(y: np.ndarray, x: np.ndarray, bounds: tuple[float, float] = (
     """
     from scipy import optimize
 
-    from .linalg import least_squares
+    from ..numerics.lstsq import least_squares
 
     log_y = np.log(y)
     sum_log = float(log_y.sum())
@@ -104,9 +104,9 @@ def _skewness(values: np.ndarray) -> float:
 
 def assess_transforms(fit, thresholds, *, probe: bool, probe_options: dict | None = None) -> TransformAssessment:
     """Try log/Box-Cox of the target and log of skewed predictors; see the module docstring."""
-    from .checks import linearity
-    from .checks.battery import results
-    from .model import fit as fit_model
+    from ..checks import linearity
+    from ..checks.battery import results
+    from ..model.fit import fit as fit_model
 
     design = fit.design
     y = design.y * design.response_scale

@@ -11,7 +11,7 @@ linear in the predictors and a non-linear network is worth its cost.
 Models fitted on identical, seeded K folds:
 
 * ``ols``: least squares with an intercept, closed form
-  (:func:`olscheck.linalg.least_squares`);
+  (:func:`olscheck.numerics.lstsq.least_squares`);
 * ``additive_spline`` (default): a penalised additive spline model
   (P-splines, :class:`AdditiveSpline`) with ridge-penalised products of
   every pair of columns, solved in closed form, its smoothing chosen by
@@ -52,10 +52,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigurationError, DataError
-from .linalg import least_squares
-from .result import clean_float
-from .scaling import binary_exponent, divided_by_power_of_two
+from ..errors import ConfigurationError, DataError
+from ..numerics.lstsq import least_squares
+from ..report.result import clean_float
+from ..numerics.scaling import binary_exponent, divided_by_power_of_two
 
 __all__ = [
     "LEARNERS",
@@ -98,7 +98,7 @@ LEARNERS: Mapping[str, str] = MappingProxyType({
 #: The learners :func:`run_probe` fits unless told otherwise.
 DEFAULT_LEARNERS: tuple[str, ...] = ("additive_spline", "gradient_boosting")
 
-OLS_DESCRIPTION = "ordinary least squares with an intercept, closed form (olscheck.linalg.least_squares)"
+OLS_DESCRIPTION = "ordinary least squares with an intercept, closed form (olscheck.numerics.lstsq.least_squares)"
 
 #: Fewer rows than this and fold-wise R² values are too noisy to compare.
 MIN_ROWS = 30
@@ -1023,7 +1023,7 @@ def run_probe(
 
 
 def probe_fit(fit: Any, **options: Any) -> ProbeResult:
-    """:func:`run_probe` on a :class:`~olscheck.model.LinearFit`'s own design and target.
+    """:func:`run_probe` on a :class:`~olscheck.model.fit.LinearFit`'s own design and target.
 
     The intercept column is left out (the probe's OLS adds its own) and the
     target is put back in its own units, so MSEs read in the target's units.

@@ -1,0 +1,1 @@
+"""The design and its ordinary least squares fit."""

@@ -1,0 +1,1 @@
+"""The report as data (results, report, coefficient table) and its renderers."""

@@ -1,0 +1,1 @@
+"""From the battery's results to the verdict: the decision, remedies, transforms, the probe."""
