@@ -231,7 +231,7 @@ def test_the_pandas_accessor_forwards_groups():
 def test_a_report_with_groups_follows_the_schema():
     import json
 
-    from tests.test_report import SCHEMA_PATH, validate
+    from tests.report.test_report import SCHEMA_PATH, validate
 
     if not SCHEMA_PATH.is_file():
         pytest.skip("../shared/contract/report.schema.json is not beside this checkout")

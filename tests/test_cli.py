@@ -147,7 +147,7 @@ def test_gate_agrees_with_the_report(bundled, capsys):
 
 
 def test_json_on_stdout_validates_against_the_schema(bundled, capsys):
-    from tests.test_report import SCHEMA_PATH, validate
+    from tests.report.test_report import SCHEMA_PATH, validate
 
     if not SCHEMA_PATH.is_file():
         pytest.skip("../shared/contract/report.schema.json is not beside this checkout")

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg as scipy_linalg
 
-from ..model.design import check_enough_rows
-from ..model.design import Term
+from ..model.design import Term, check_enough_rows
+from ..model.fit import FittedSizes
 from ..errors import ConstantTargetError, InsufficientDataError
 from ..numerics.qr import independent_columns
 from ..numerics.lstsq import ALIASING_TOLERANCE
@@ -33,7 +33,7 @@ __all__ = ["StreamedFit", "solve"]
 
 
 @dataclass
-class StreamedFit:
+class StreamedFit(FittedSizes):
     """The fitted model in the form pass 2 and the results need."""
 
     layout: Layout
@@ -68,14 +68,6 @@ class StreamedFit:
     residual_shift: float
     #: Only the rows with the largest Cook's distances are kept (memory is bounded by the chunk, not the data).
     keep_rows = False
-
-    @property
-    def rank(self) -> int:
-        return int(self.kept.size)
-
-    @property
-    def df_resid(self) -> int:
-        return self.n - self.rank
 
     @property
     def slopes(self) -> np.ndarray:

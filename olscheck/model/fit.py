@@ -102,8 +102,26 @@ def exact_fit_reason(rss: float, y_squares: float, n: int, rank: int) -> str | N
     return None
 
 
+class FittedSizes:
+    """``rank`` and ``df_resid`` of a fitted model from its kept columns and rows.
+
+    Shared by the in-memory :class:`LinearFit` and the streaming engine's
+    :class:`~olscheck.engine.fit.StreamedFit` (both have ``kept`` and ``n``).
+    """
+
+    @property
+    def rank(self) -> int:
+        """Number of estimated coefficients (columns not aliased)."""
+        return int(self.kept.size)
+
+    @property
+    def df_resid(self) -> int:
+        """Residual degrees of freedom, n - rank."""
+        return self.n - self.rank
+
+
 @dataclass(frozen=True, eq=False)
-class LinearFit:
+class LinearFit(FittedSizes):
     """A fitted linear model and everything the diagnostics read from it.
 
     Attributes
@@ -168,14 +186,6 @@ class LinearFit:
     @property
     def n(self) -> int:
         return self.design.n_used
-
-    @property
-    def rank(self) -> int:
-        return int(self.kept.size)
-
-    @property
-    def df_resid(self) -> int:
-        return self.n - self.rank
 
     @property
     def has_intercept(self) -> bool:

@@ -14,7 +14,7 @@ import statsmodels.formula.api as smf
 import olscheck
 from olscheck.report.coefficients import coefficient_table
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "shared" / "contract" / "report.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[3] / "shared" / "contract" / "report.schema.json"
 TIGHT = 1e-8
 
 

@@ -12,8 +12,8 @@ from PIL import Image
 
 from olscheck.report.render import render_plots, to_html, write_report, write_reports
 from olscheck.report.render.view import LEVEL_LABEL
-from tests.render.browser import find_chromium, inspect_page
-from tests.render.conftest import HOSTILE, MARKUP
+from tests.report.render.browser import find_chromium, inspect_page
+from tests.report.render.conftest import HOSTILE, MARKUP
 
 CHROMIUM = find_chromium()
 needs_chromium = pytest.mark.skipif(

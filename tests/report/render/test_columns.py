@@ -9,7 +9,7 @@ import pytest
 
 from olscheck.report.report import ColumnDecision
 from olscheck.report.render import to_html, to_markdown
-from tests.render.conftest import HOSTILE
+from tests.report.render.conftest import HOSTILE
 
 COLUMNS = (
     ColumnDecision("y", "target", "numeric", 120, 0),

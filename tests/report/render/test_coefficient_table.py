@@ -10,7 +10,7 @@ import statsmodels.formula.api as smf
 import olscheck
 from olscheck.report.render import to_html, to_markdown
 from olscheck.report.render.view import format_number
-from tests.test_coefficients import heteroskedastic_frame
+from tests.report.test_coefficients import heteroskedastic_frame
 
 
 def html_rows(document: str) -> tuple[list[str], list[tuple[str, list[str]]]]:

@@ -1,10 +1,10 @@
-"""The messy corpus, written once per test session (tests/messy/corpus.py)."""
+"""The messy corpus, written once per test session (tests/inputs/messy/corpus.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.messy.corpus import write_corpus
+from tests.inputs.messy.corpus import write_corpus
 
 
 @pytest.fixture(scope="session")

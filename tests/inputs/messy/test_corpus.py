@@ -1,4 +1,4 @@
-"""The messy corpus (tests/messy/corpus.py): the model holds only the real predictors, every decision is named.
+"""The messy corpus (tests/inputs/messy/corpus.py): the model holds only the real predictors, every decision is named.
 
 Each messy file holds the numbers of one clean data set; the reference for
 every design is the clean data's own design (built from the clean
@@ -18,7 +18,7 @@ import olscheck
 from olscheck.inputs.prepare import prepare, read_table
 from olscheck.engine.layout import build_layout
 from olscheck.engine.sources import first_chunk, iterate_chunks, source_columns, with_read_options
-from tests.messy.corpus import DESIGN_COLUMNS, MARKED_ROWS, PREDICTORS, clean_frame
+from tests.inputs.messy.corpus import DESIGN_COLUMNS, MARKED_ROWS, PREDICTORS, clean_frame
 
 NAMES = ["clean", "messy", "european", "european_with_options", "us_tsv", "unsorted_dates", "xlsx", "high_cardinality"]
 

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.render.browser import find_chromium, inspect_page
+from tests.report.render.browser import find_chromium, inspect_page
 
 nbformat = pytest.importorskip("nbformat", reason="the notebook test needs nbformat (pip install -e '.[test]')")
 pytest.importorskip("nbconvert", reason="the notebook test needs nbconvert (pip install -e '.[test]')")
 pytest.importorskip("ipykernel", reason="the notebook test needs ipykernel (pip install -e '.[test]')")
 
 CHROMIUM = find_chromium()
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 #: Ten predictors with variance growing in x0, and the probe run: the report whose size issue 15 asks about.
 SETUP = textwrap.dedent("""

@@ -13,7 +13,7 @@ from PIL import Image
 from olscheck.report.render import write_report
 from olscheck.report.render.markdown import code_fence, code_span, escape_markdown, to_markdown, write_markdown
 from olscheck.report.render.view import LEVEL_LABEL
-from tests.render.conftest import HOSTILE
+from tests.report.render.conftest import HOSTILE
 
 LINK = re.compile(r"!?\[(?:[^\]\\]|\\.)*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 

@@ -191,7 +191,7 @@ def test_a_probe_gain_made_by_outliers_is_a_warning_about_them():
     import sys
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     import verdict_cases
 
     case = verdict_cases.make("gross_outliers", 60, 7)
