@@ -27,8 +27,10 @@ import numpy as np
 __all__ = ["Plot", "MAX_POINTS", "MAX_COMPONENT_PLOTS", "LABELLED_ROWS", "PALETTE_COLORS", "render_plots",
            "extreme_rows"]
 
-#: Points drawn in one scatter plot before sampling.
-MAX_POINTS = 10_000
+#: Points drawn in one scatter plot before sampling: 3,000 points (the most influential always among them)
+#: show every pattern the residual plots are read for, and drawing 10,000 cost a second per report at
+#: 10,000 rows (benchmarks/battery_benchmark.py, step "full").
+MAX_POINTS = 3_000
 #: Component-plus-residual plots drawn at most (the rest are named in a caption).
 MAX_COMPONENT_PLOTS = 6
 #: Rows labelled in the residual, Q-Q, scale-location and leverage plots (R's ``plot.lm(id.n = 3)``).
