@@ -1161,3 +1161,19 @@ def test_an_excel_sheet_that_is_not_there(tmp_path):
     with pytest.raises(InputFileError, match="no sheet 3"):
         prepare(path, target="y", read={"sheet": 3})
     assert prepare(path, target="y").predictors == ("x1", "x2", "g")
+
+
+@pytest.mark.parametrize("factor", [1e300, 1e-300])
+def test_extreme_magnitudes_reach_the_probe_and_the_same_verdict(factor):
+    # issue 14: a predictor or a target near 1e300 once crashed the probe ("Input X contains NaN"); the probe
+    # scales every column by a power of two first, so it runs and decides as on the data at unit scale
+    frame = base_frame()
+    reference = olscheck.check(frame, target="y", seed=0)
+    for scaled in (frame.assign(y=frame["y"] * factor), frame.assign(x1=frame["x1"] * factor)):
+        report = olscheck.check(scaled, target="y", seed=0)
+        probe = report.nonlinearity["probe"]
+        assert probe["computed"], probe.get("reason")
+        assert report.verdict.level == reference.verdict.level
+        assert probe["gain"]["r_squared_gain_mean"] == pytest.approx(
+            reference.nonlinearity["probe"]["gain"]["r_squared_gain_mean"], abs=0.02)
+        strict_json(report)
