@@ -242,3 +242,35 @@ def test_real_process_prints_one_line_and_no_warning(tmp_path, content, suffix, 
     assert completed.returncode == code, completed.stderr
     assert len(completed.stderr.splitlines()) == (1 if code == 2 else 0), completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+# --------------------------------------------------------------------------- reader options (issue 14)
+READ_CHOICES = {
+    "sep": st.sampled_from([None, ",", ";", "\t", "|", "ab", ""]),
+    "decimal": st.sampled_from([None, ".", ",", ";", "xy"]),
+    "thousands": st.sampled_from([None, ",", ".", " ", "'", "."]),
+    "na_values": st.sampled_from([None, ["-"], ["?", "n/a"], [""], "NA"]),
+    "encoding": st.sampled_from([None, "utf-8", "latin-1", "utf-16", "no-such-encoding"]),
+}
+
+
+@bounded(25)
+@given(content=mutated(VALID_CSV, CSV_ALPHABET, HEADER),
+       read=st.fixed_dictionaries({}, optional=READ_CHOICES),
+       exclude=st.sampled_from([None, ["x1"], ["no_such_column"], ["y"], []]))
+def test_check_with_any_reader_options_raises_only_olscheck_errors(content, read, exclude):
+    # any combination of separators, decimal marks, markers, encodings and exclusions, valid or not, on any
+    # mutation of a valid file: a report, or an OlscheckError naming what to change; never a traceback
+    import olscheck
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "data.csv"
+        path.write_bytes(content)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                report = olscheck.check(path, target="y", probe=False, read=read, exclude=exclude)
+            except OlscheckError as error:
+                assert str(error).strip() and "\n" not in str(error).strip()
+                return
+    report.to_json()
