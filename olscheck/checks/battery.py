@@ -181,13 +181,14 @@ def run(fit: LinearFit, thresholds: Thresholds, *, durbin_watson_exact: bool | N
     Returns
     -------
     olscheck.checks.accumulated.Battery
-        Its ``tests`` hold heteroskedasticity, autocorrelation, normality,
-        linearity and collinearity results; influence is computed on the
-        rows themselves (:func:`olscheck.checks.influence.summarize`).
+        Its ``tests`` hold the heteroskedasticity, autocorrelation,
+        normality, linearity, collinearity and influence results; its
+        ``influence`` summary holds every row's measures. The robust
+        comparison is separate (:func:`olscheck.checks.influence.robust_on_rows`).
     """
+    from ..model.fit import fit as fit_model
     from ..numerics.covariance import newey_west_lags
     from .accumulated import battery
-    from ..model.fit import fit as fit_model
 
     from ..errors import ConfigurationError
 
@@ -228,9 +229,8 @@ def run(fit: LinearFit, thresholds: Thresholds, *, durbin_watson_exact: bool | N
 def results(fit: LinearFit, thresholds: Thresholds, **options) -> dict:
     """``run(fit, thresholds, **options).tests``, computed once per fit and settings.
 
-    What the per-test functions (``heteroskedasticity.breusch_pagan(fit)``,
-    ``autocorrelation.breusch_godfrey(fit)``, ...) return: each is this
-    battery's result, so every statistic has one implementation.
+    :func:`result` reads one of them (``result(fit, "breusch_pagan")``):
+    every accumulated statistic has one implementation, this battery's.
     """
     key = ("battery", thresholds, tuple(sorted(options.items())))
     return fit.computed_once(key, lambda: dict(run(fit, thresholds, **options).tests))
