@@ -14,11 +14,13 @@ import pandas as pd
 from .version import __version__
 from .errors import ConfigurationError
 from .options import Options
+from .progress import with_default_display
 from .thresholds import Thresholds
 
 __all__ = ["check", "STREAMING_FILE_BYTES"]
 
 
+@with_default_display  # progress=None: a display when interactive, closed however the check ends
 def check(
     data: Any,
     target: str | None = None,
@@ -86,9 +88,15 @@ def check(
         default: exact below 100 rows as lmtest::dwtest.
     breusch_godfrey_order : int
         Lag order of the Breusch-Godfrey test.
-    progress : callable, optional
-        Called with a short description before each step that may take a
-        moment (the CLI prints these on stderr).
+    progress : None, False or callable
+        What to show while the check runs. None (default): in a Jupyter
+        notebook one output updated in place, in a terminal (standard
+        error is a TTY) one line ``olscheck: fitting the linear model…``
+        rewritten in place, each removed at the end; nothing in pipes, CI
+        or scripts whose standard error is not a terminal
+        (:mod:`olscheck.progress`). False: nothing. A callable is called
+        with a short description before each step that may take a moment
+        (the CLI prints these on stderr).
     streaming : bool, optional
         Compute in two passes over chunks of rows
         (:func:`olscheck.engine.check_streaming`) instead of in memory:

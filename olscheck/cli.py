@@ -228,7 +228,7 @@ def _one_line(error: BaseException) -> str:
 
 def _progress(enabled: bool):
     if not enabled:
-        return None
+        return False  # --quiet: no display at all (None would pick the default display on a terminal)
 
     def report(step: str) -> None:
         print(f"olscheck: {step}…", file=sys.stderr, flush=True)
@@ -359,7 +359,7 @@ def _demo(args) -> int:
         raise ConfigurationError(f"cannot create {out}: {error.strerror or error}") from None
     for name in datasets.names():
         frame = datasets.load(name)
-        report = check(frame, target=datasets.target_of(name), probe=not args.no_probe,
+        report = check(frame, target=datasets.target_of(name), probe=not args.no_probe, progress=False,
                        **datasets.check_options(name))
         # one save for the three formats: the plots are drawn once for the HTML and the Markdown report
         written: list[Any] = report.save([out / f"{name}{suffix}" for suffix in (".html", ".md", ".json")])

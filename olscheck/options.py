@@ -73,7 +73,8 @@ class Options:
         Rows up to which the whole-sequence tests read every row (None:
         :data:`olscheck.checks.battery.EXACT_ROWS`).
     progress : callable or None
-        Called with a short description before each step that may take a moment.
+        Called with a short description before each step that may take a
+        moment; None shows nothing (``progress=False`` is read as None).
     """
 
     thresholds: Thresholds
@@ -94,8 +95,11 @@ class Options:
            chunk_rows: Any = None, workers: Any = None, exact_rows: Any = None, progress: Any = None) -> "Options":
         """Validate the keyword arguments of a check; raises :class:`~olscheck.errors.ConfigurationError`
         naming the argument and what it must be."""
-        if progress is not None and not callable(progress):
-            raise ConfigurationError(f"progress must be a function taking one string, not {type(progress).__name__}.")
+        if progress is False:
+            progress = None  # silence; olscheck.check decides its default display before this (olscheck.progress)
+        elif progress is not None and not callable(progress):
+            raise ConfigurationError(f"progress must be None, False or a function taking one string, "
+                                     f"not {progress!r}.")
         return cls(
             thresholds=resolve_thresholds(thresholds, alpha),
             intercept=_flag("intercept", intercept),

@@ -45,7 +45,7 @@ import numpy as np
 from scipy import integrate, stats
 from scipy import linalg as scipy_linalg
 
-from ..numerics.covariance import StandardErrorChange
+from ..numerics.covariance import StandardErrorChange, newey_west_lags
 from ..engine.accumulate import difference_sums
 from ..report.result import Assumption, Severity, TestResult, not_computable, p_text_decimals
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
@@ -117,12 +117,23 @@ def bg_method(order: int) -> str:
     )
 
 
-_REMEDY = (
-    "First check that the rows are in time order (`order_by=`); then use autocorrelation-robust (HAC, "
-    "Newey-West) standard errors: `smf.ols(formula, data).fit(cov_type=\"HAC\", cov_kwds={\"maxlags\": 1})`, "
-    "or model the dependence (lagged target or predictors, or AR(1) errors by feasible GLS: "
-    "`sm.GLSAR(y, X, rho=1).iterative_fit()`)."
-)
+def remedy_text(n: int | None) -> str:
+    """The remedy of an autocorrelation test: HAC standard errors with the Newey-West lag rule, or AR(1) errors.
+
+    The lag count is :func:`olscheck.numerics.covariance.newey_west_lags` of
+    the ``n`` rows used, the count the verdict's runnable remedy
+    (:func:`olscheck.verdict.remedies.autocorrelation`) and the battery's
+    Newey-West comparison use, so the report never shows two lag counts;
+    without ``n`` the rule itself is written.
+    """
+    lags, rule = ("L", "with L = ") if n is None else (newey_west_lags(n), "")
+    rule += "floor(4 (n/100)^(2/9))" + ("" if n is None else f" for n = {n}")
+    return (
+        "First check that the rows are in time order (`order_by=`); then use autocorrelation-robust (HAC, "
+        f"Newey-West) standard errors: `smf.ols(formula, data).fit(cov_type=\"HAC\", cov_kwds={{\"maxlags\": "
+        f"{lags}}})` ({rule}, Newey & West 1994), or model the dependence (lagged target or predictors, or AR(1) "
+        "errors by feasible GLS: `sm.GLSAR(y, X, rho=1).iterative_fit()`)."
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -479,12 +490,13 @@ def durbin_watson_decided(d: float, n: int, null_moments, thresholds: Thresholds
         method = f"{method}; {note}"
 
     return durbin_watson_result(d, p_value, p_upper, method=method, distribution=distribution,
-                                thresholds=thresholds, hac=hac, details={**moments, **pan_detail}, note=note)
+                                thresholds=thresholds, hac=hac, details={**moments, **pan_detail}, note=note, n=n)
 
 
 def durbin_watson_result(d: float, p_value: float, p_upper: float, *, method: str, distribution: str,
                          thresholds: Thresholds = DEFAULT_THRESHOLDS, hac: StandardErrorChange | None = None,
-                         details: dict[str, Any] | None = None, note: str | None = None) -> TestResult:
+                         details: dict[str, Any] | None = None, note: str | None = None,
+                         n: int | None = None) -> TestResult:
     """The judged Durbin-Watson result from d and its two tail probabilities.
 
     A pure function of the numbers, shared by :func:`durbin_watson` and the
@@ -492,7 +504,8 @@ def durbin_watson_result(d: float, p_value: float, p_upper: float, *, method: st
     ``p_upper`` is ``P(D > d)``; ``hac`` the Newey-West standard-error
     change that also drives the severity (see :func:`_severity`);
     ``details`` are added after the common ones (null moments, Pan's value)
-    and ``note`` becomes ``details["distribution_note"]``.
+    and ``note`` becomes ``details["distribution_note"]``; ``n``, the rows
+    used, sets the Newey-West lag count of the remedy (:func:`remedy_text`).
     """
     rho = 1.0 - d / 2.0
     severity = _severity(p_value, rho, thresholds, hac)
@@ -530,7 +543,7 @@ def durbin_watson_result(d: float, p_value: float, p_upper: float, *, method: st
         effect_name="rho (1 - d/2)",
         severity=severity,
         message=message,
-        remedy=_REMEDY if severity is not Severity.OK else None,
+        remedy=remedy_text(n) if severity is not Severity.OK else None,
         details=all_details,
     )
 
@@ -595,7 +608,7 @@ def breusch_godfrey_result(explained: float, total: float, rss_auxiliary: float,
         effect_name="auxiliary R²",
         severity=severity,
         message=message,
-        remedy=_REMEDY if severity is not Severity.OK else None,
+        remedy=remedy_text(n) if severity is not Severity.OK else None,
         details={
             **_hac_details(hac),
             "order": order,

@@ -445,8 +445,10 @@ def goldfeld_quandt_result(rss_first: float, rss_second: float, n_first: int, n_
     matrix's columns (aliased ones included, lmtest's ``k``; default
     ``rank``); ``consequence`` drives the severity with the p-value (see
     :func:`decide`). Shared by :func:`goldfeld_quandt` and the streaming
-    engine. When a half's rank is below ``columns`` the method says so and
-    ``details["p_value_lmtest"]`` holds lmtest's p-value (df n_i - k).
+    engine. When a half's rank is below ``columns`` the method says so,
+    naming both halves' ranks and k, and ``details`` holds the ranks and
+    lmtest's statistic and p-value (``statistic_lmtest``,
+    ``p_value_lmtest``: df n_i - k, None when a half has no more than k rows).
     """
     name = "goldfeld_quandt"
     df_first = n_first - rank_first
@@ -471,16 +473,20 @@ def goldfeld_quandt_result(rss_first: float, rss_second: float, n_first: int, n_
     }
     columns = rank if columns is None else int(columns)
     method = METHOD_GQ
-    if min(rank_first, rank_second) < columns and min(n_first, n_second) > columns:
+    if min(rank_first, rank_second) < columns:
         # lmtest's df n_i - ncol(X) overstate a rank-deficient half's parameters: RSS_i / sigma² is
         # chi-square on n_i - rank_i (tests/checks/test_heteroskedasticity.py shows it by simulation)
         lmtest_first, lmtest_second = n_first - columns, n_second - columns
-        lmtest_statistic = (rss_second / lmtest_second) / (rss_first / lmtest_first)
+        lmtest_statistic = lmtest_p = None
+        if min(lmtest_first, lmtest_second) >= 1:
+            lmtest_statistic = (rss_second / lmtest_second) / (rss_first / lmtest_first)
+            lmtest_p = float(stats.f.sf(lmtest_statistic, lmtest_second, lmtest_first))
         details.update(rank_first=rank_first, rank_second=rank_second, columns=columns,
-                       statistic_lmtest=lmtest_statistic,
-                       p_value_lmtest=float(stats.f.sf(lmtest_statistic, lmtest_second, lmtest_first)))
-        method = (f"{METHOD_GQ}; df from each half's rank ({rank_first}, {rank_second}) where gqtest uses "
-                  f"ncol(X) = {columns}: a rank-deficient half's RSS has n - rank df (lmtest's p-value in details)")
+                       statistic_lmtest=lmtest_statistic, p_value_lmtest=lmtest_p)
+        lmtest = ("its p-value in details" if lmtest_p is not None
+                  else "which leaves a half no degrees of freedom")
+        method = (f"{METHOD_GQ}; df from the halves' ranks {rank_first} and {rank_second} "
+                  f"(lmtest uses k = {columns} columns for both, {lmtest})")
     return decide(
         name, method, statistic, p_value, (df_second, df_first), statistic,
         "variance ratio (second half / first half)", thresholds,

@@ -457,7 +457,11 @@ def rainbow(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, frac
     fit has full rank this is R's df = (n - n_c, n_c - k); when it does not
     (raintest then still uses k), the df above are those of the nested F
     test (the central fit equals the full model plus one dummy per outer
-    row) and are used instead.
+    row) and are used instead. raintest's k is the model matrix's columns,
+    aliased ones included; whenever the central fit's rank is below that,
+    the method names both ranks and k, and ``details`` holds the ranks and
+    raintest's own ``statistic_lmtest`` and ``p_value_lmtest`` (df
+    ``(n - n_c, n_c - k)``; None when n_c ≤ k, where raintest stops).
 
     The effect is F itself: the residual variance the outer rows add
     beyond the central fit, relative to the central residual variance.
@@ -493,6 +497,19 @@ def rainbow(fit: LinearFit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, frac
     p_value = float(stats.f.sf(statistic, df1, df2))
     details = {"central_first_row": first + 1, "central_last_row": stop, "rss_central": central.rss,
                "rss": fit.rss}
+    columns = fit.rank + len(fit.aliased)  # raintest's k = ncol(model.matrix), aliased columns included
+    if central.rank < columns:
+        # the df differ from raintest's (n - n_c, n_c - k): say so, and keep its numbers beside ours
+        lmtest_df1, lmtest_df2 = n - size, size - columns
+        lmtest_statistic = lmtest_p = None
+        if lmtest_df2 >= 1:
+            lmtest_statistic = ((fit.rss - central.rss) / lmtest_df1) / (central.rss / lmtest_df2)
+            lmtest_p = float(stats.f.sf(lmtest_statistic, lmtest_df1, lmtest_df2))
+        details.update(rank_central=central.rank, rank=fit.rank, columns=columns,
+                       statistic_lmtest=lmtest_statistic, p_value_lmtest=lmtest_p)
+        lmtest = "its p-value in details" if lmtest_p is not None else "which leaves the central fit no df"
+        method = (f"{method}; df from the central and full fits' ranks {central.rank} and {fit.rank} "
+                  f"(lmtest uses k = {columns} columns for both, {lmtest})")
     return _decide(
         name, method, statistic, p_value, (df1, df2), statistic,
         "variance ratio (outer rows beyond the central fit / central fit)", thresholds,

@@ -396,3 +396,33 @@ def test_difference_sums_match_the_differences_written_out(rows):
     outer, interior = difference_sums(q)
     np.testing.assert_allclose(outer, first.T @ first, rtol=1e-12, atol=1e-12)
     assert interior == pytest.approx(float(np.sum(second * second)), rel=1e-12, abs=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# the remedy's Newey-West lag count
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("n, lags", [(60, 3), (250, 4), (1000, 6)])  # floor(4 (n/100)^(2/9)) worked by hand
+def test_durbin_watson_remedy_gives_the_verdicts_newey_west_lag_count(n, lags):
+    import pandas as pd
+
+    import olscheck
+
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=n)
+    errors = np.zeros(n)
+    for t in range(n):
+        errors[t] = (0.7 * errors[t - 1] if t else 0.0) + rng.normal()
+    report = olscheck.check(pd.DataFrame({"y": 1.0 + x + errors, "x": x}), target="y", probe=False, progress=False)
+    dw = report.tests["durbin_watson"]
+    assert dw.severity is Severity.WARN
+    assert f'cov_kwds={{"maxlags": {lags}}})' in dw.remedy and f"n = {n}" in dw.remedy
+    # the verdict's runnable remedy says the same count
+    codes = [remedy.code for remedy in report.verdict.remedies if remedy.assumption == "independence"]
+    assert codes and all(f'cov_kwds={{"maxlags": {lags}}})' in code for code in codes)
+    # Breusch-Godfrey shares the remedy text
+    assert report.tests["breusch_godfrey"].remedy in (None, dw.remedy)
+
+
+def test_remedy_text_without_n_writes_the_rule():
+    text = ac.remedy_text(None)
+    assert '"maxlags": L})' in text and "L = floor(4 (n/100)^(2/9))" in text

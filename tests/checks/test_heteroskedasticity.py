@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from olscheck.checks.heteroskedasticity import WHITE_MAX_TERMS
+from olscheck.checks.heteroskedasticity import (METHOD_GQ, WHITE_MAX_TERMS, VarianceConsequence,
+                                               goldfeld_quandt_result)
 from tests.checks import one_test
 from tests.checks.one_test import breusch_pagan, breusch_pagan_original, goldfeld_quandt, ncv_fitted, white
 from olscheck.inputs.prepare import prepare
@@ -227,6 +228,40 @@ def test_goldfeld_quandt_uses_each_halfs_rank():
     assert result.df[0] == case["gqtest"]["df1"]
 
 
+def test_goldfeld_quandt_method_names_the_halves_ranks_where_they_differ_from_k():
+    # level "b" absent from the first half: ranks 2 (R's lm.fit) and 3 against gqtest's k = ncol(X) = 3
+    case = SYNTHETIC["gq_rank_deficient"]
+    result = goldfeld_quandt(synthetic_fit(case))
+    ranks = case["rank_aware"]["rank_first"], case["rank_aware"]["rank_second"]
+    assert ranks == (2, 3)
+    assert result.method == (f"{METHOD_GQ}; df from the halves' ranks 2 and 3 (lmtest uses k = 3 columns for both, "
+                             "its p-value in details)")
+    # gqtest's own numbers, from R, stay in details
+    assert result.details["statistic_lmtest"] == pytest.approx(case["gqtest"]["statistic"], rel=STATISTIC_RTOL)
+    assert math.isclose(result.details["p_value_lmtest"], case["gqtest"]["p_value"], rel_tol=P_RTOL, abs_tol=P_ATOL)
+    assert (result.details["rank_first"], result.details["rank_second"], result.details["columns"]) == (2, 3, 3)
+
+
+def test_goldfeld_quandt_method_is_lmtests_when_both_halves_have_full_rank():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=40)
+    fit = fit_arrays(1 + x + rng.normal(size=40), {"x": x, "x2": x**2})
+    result = goldfeld_quandt(fit)
+    assert result.method == METHOD_GQ
+    assert not {"p_value_lmtest", "statistic_lmtest", "rank_first"} & set(result.details)
+
+
+def test_goldfeld_quandt_without_lmtest_df_says_so():
+    # halves of 4 rows, ranks 2 and 3 of k = 4 columns: olscheck's df (1, 2) exist, lmtest's n_i - k = 0 do not
+    consequence = VarianceConsequence(hc3=None, error_sd_spread=None)
+    result = goldfeld_quandt_result(2.0, 3.0, 4, 4, 2, 3, 3, consequence, columns=4)
+    assert result.df == (1, 2)
+    assert result.statistic == pytest.approx((3.0 / 1) / (2.0 / 2))
+    assert result.method == (f"{METHOD_GQ}; df from the halves' ranks 2 and 3 (lmtest uses k = 4 columns for both, "
+                             "which leaves a half no degrees of freedom)")
+    assert result.details["p_value_lmtest"] is None and result.details["statistic_lmtest"] is None
+
+
 # ---------------------------------------------------------------------------
 # closed forms
 # ---------------------------------------------------------------------------
@@ -417,4 +452,5 @@ def test_goldfeld_quandt_df_of_a_rank_deficient_half_is_n_minus_rank():
     # and the rank-based p-values are uniform: the share below 0.5 is 1/2 within 4 binomial SDs
     assert abs(np.mean(p_values < 0.5) - 0.5) < 4 * np.sqrt(0.25 / draws)
     assert result.details["rank_first"] == 3 and result.details["columns"] == 4
-    assert "ncol(X) = 4" in result.method
+    assert result.method.endswith("; df from the halves' ranks 3 and 3 (lmtest uses k = 4 columns for both, "
+                                  "its p-value in details)")

@@ -257,6 +257,61 @@ def test_rainbow_subset_without_residual_df_is_not_computable():
     json.dumps(result.to_dict(), allow_nan=False)
 
 
+@needs_reference
+@pytest.mark.parametrize("case_id", reference_cases())
+def test_rainbow_method_names_the_ranks_where_the_df_differ_from_raintest(case_id):
+    _, fit = fit_reference(case_id)
+    columns = fit.rank + len(fit.aliased)  # raintest's k = ncol(model.matrix)
+    for fraction in (0.3, 0.75):
+        want = R_FIXTURE["reference_cases"][case_id][f"rainbow_fraction_{fraction}"]
+        if "error" in want:
+            continue
+        result = rainbow(fit, fraction=fraction)
+        base = f"Rainbow F test, central {fraction} of the rows in data order (lmtest::raintest)"
+        if want["central_rank"] < columns:  # mtcars_factor, prestige, warpbreaks_nointercept at 0.3
+            assert result.method == (f"{base}; df from the central and full fits' ranks {want['central_rank']} and "
+                                     f"{fit.rank} (lmtest uses k = {columns} columns for both, its p-value in details)")
+            # raintest's own numbers (R), kept beside olscheck's
+            assert result.details["statistic_lmtest"] == pytest.approx(want["statistic"], rel=STATISTIC_RTOL)
+            assert math.isclose(result.details["p_value_lmtest"], want["p_value"], rel_tol=P_RTOL, abs_tol=P_ATOL)
+            assert result.details["rank_central"] == want["central_rank"]
+        else:
+            assert result.method == base
+            assert "p_value_lmtest" not in result.details
+
+
+def test_rainbow_method_and_lmtest_p_value_on_a_hand_built_rank_deficient_centre():
+    # level "b" only in the outer rows: the central rows 11-30 of 40 (raintest's choice) have rank 2 of k = 3
+    rng = np.random.default_rng(8)
+    n = 40
+    x = rng.normal(size=n)
+    g = np.array(["b"] * 5 + ["a"] * 30 + ["b"] * 5)
+    y = 1 + x + (g == "b") + rng.normal(size=n)
+    fit = fit_model(prepare(pd.DataFrame({"y": y, "x": x, "g": g}), target="y", predictors=["x", "g"]))
+    result = rainbow(fit)
+    assert (result.details["central_first_row"], result.details["central_last_row"]) == (11, 30)
+    assert result.method == ("Rainbow F test, central 0.5 of the rows in data order (lmtest::raintest); df from the "
+                             "central and full fits' ranks 2 and 3 (lmtest uses k = 3 columns for both, its p-value "
+                             "in details)")
+    # raintest by hand: F = ((RSS - RSS_c) / (n - n_c)) / (RSS_c / (n_c - k)) with k = 3 columns
+    design = np.column_stack([np.ones(n), x, (g == "b").astype(float)])
+    rss = np.sum((y - design @ np.linalg.lstsq(design, y, rcond=None)[0]) ** 2)
+    centre = slice(10, 30)
+    fitted_c = design[centre] @ np.linalg.lstsq(design[centre], y[centre], rcond=None)[0]
+    rss_c = np.sum((y[centre] - fitted_c) ** 2)
+    f_lmtest = ((rss - rss_c) / 20) / (rss_c / 17)
+    assert result.details["statistic_lmtest"] == pytest.approx(f_lmtest, rel=1e-9)
+    assert result.details["p_value_lmtest"] == pytest.approx(stats_f_sf(f_lmtest, 20, 17), rel=1e-9)
+    # olscheck's own df: (n - 3) - (20 - 2) = 19 and 20 - 2 = 18
+    assert result.df == (19.0, 18.0)
+
+
+def stats_f_sf(value: float, df1: int, df2: int) -> float:
+    from scipy import stats
+
+    return float(stats.f.sf(value, df1, df2))
+
+
 def test_rainbow_rejects_a_bad_fraction():
     rng = np.random.default_rng(2)
     x = rng.normal(size=30)
