@@ -125,18 +125,13 @@ class _VarianceRegression:
         return 0.5 * self.explained / self.sigma2_ml**2
 
 
-def _variance_regression(fit: LinearFit, z: np.ndarray | None, intercept: bool) -> _VarianceRegression:
-    """e² (centred) on ``z`` plus an intercept; ``z=None`` means the model's own regressors."""
+def _variance_regression(fit: LinearFit, z: np.ndarray, intercept: bool) -> _VarianceRegression:
+    """e² (centred) on the columns ``z`` (White's full form), plus an intercept when ``intercept``."""
     squared = fit.residuals * fit.residuals
     sigma2_ml = float(squared.mean())
     w = squared - sigma2_ml
-    if z is None:
-        # the model's column space already has an orthonormal basis: project on
-        # fit.q instead of factoring the regressors again
-        fitted, rank = _model_space_fitted(fit, w), fit.rank
-    else:
-        aux: LeastSquares = least_squares(z, w, intercept=intercept)
-        fitted, rank = aux.fitted, aux.rank
+    aux: LeastSquares = least_squares(z, w, intercept=intercept)
+    fitted, rank = aux.fitted, aux.rank
     # explained part computed directly, not as TSS - RSS, so a tiny R² keeps its digits
     shift = float(w.mean()) if intercept else 0.0
     explained_part = fitted - shift
@@ -147,11 +142,6 @@ def _variance_regression(fit: LinearFit, z: np.ndarray | None, intercept: bool) 
         sigma2_ml=sigma2_ml,
         n=fit.n,
     )
-
-
-def _model_space_fitted(fit: LinearFit, v: np.ndarray) -> np.ndarray:
-    """Least-squares fitted values of ``v`` on the model's columns: Q Q'v with the fit's orthonormal Q."""
-    return fit.q @ (fit.q.T @ v)
 
 
 def equal_squares_reason(smallest_square: float, largest_square: float) -> str | None:

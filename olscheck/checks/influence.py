@@ -52,7 +52,7 @@ from ..engine.residuals import LEVERAGE_ONE_TOLERANCE, row_influence
 from ..numerics.scaling import binary_scaled
 from ..thresholds import DEFAULT_THRESHOLDS, Thresholds
 
-__all__ = ["InfluenceSummary", "influence_result", "outlier_test", "outlier_result",
+__all__ = ["InfluenceSummary", "influence_result", "outlier_result",
            "LEVERAGE_ONE_TOLERANCE", "TOP_ROWS", "row_influence", "robust_comparison", "robust_on_rows", "RobustFit",
            "ROBUST_METHOD", "ROBUST_MAX_ROWS", "BISQUARE_TUNING", "GROSS_MULTIPLE", "robust_parameters", "trimmed_start", "robust_scale"]
 
@@ -185,34 +185,6 @@ def _precondition(fit) -> str | None:
     return fit.exact_fit_reason
 
 
-def influence_measures(residuals: np.ndarray, leverage: np.ndarray, rank: int
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cook's distance, externally studentized residuals and the leverage-one mask.
-
-    Parameters
-    ----------
-    residuals, leverage : ndarray, shape (n,)
-    rank : int
-        Number of estimated coefficients p.
-
-    Returns
-    -------
-    cooks, studentized : ndarray, shape (n,)
-        NaN where undefined.
-    leverage_one : ndarray of bool
-
-    Notes
-    -----
-    Residuals are divided by a power of two near their largest magnitude
-    first (exact; both measures are scale free), so squares stay finite.
-    ``RSS - e_i² / (1 - h_i)`` is the residual sum of squares without row i
-    and cannot be negative; rounding can push it below zero when row i
-    carries nearly all of the RSS, so it is clipped at 0.
-    """
-    e = binary_scaled(np.asarray(residuals, dtype=float))
-    return row_influence(e, np.asarray(leverage, dtype=float), rank, float(e @ e), e.size - rank)
-
-
 def _fmt(value: float) -> str:
     return f"{value:.3g}"
 
@@ -288,8 +260,8 @@ def influence_result(summary: InfluenceSummary, n: int, thresholds: Thresholds) 
     )
 
 
-def outlier_test(studentized: np.ndarray, row_index: pd.Index, df_resid: int,
-                 thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
+def outlier_result(t_value: float | None, n_tested: int, df_resid: int, label: Any, position: int | None,
+                   thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
     """Bonferroni test of the largest absolute studentized residual (``car::outlierTest``).
 
     Under the mean-shift outlier model ``t_i`` follows t with n - p - 1 df;
@@ -298,20 +270,9 @@ def outlier_test(studentized: np.ndarray, row_index: pd.Index, df_resid: int,
     above 1). NOTE when the Bonferroni p-value is below alpha: the test
     assumes normal errors, so heavy tails alone make it reject; whether the
     row matters is :func:`robust_comparison`'s question.
-    """
-    defined = np.flatnonzero(np.isfinite(studentized))
-    if defined.size == 0:
-        return outlier_result(None, 0, df_resid, None, None, thresholds)
-    i = int(defined[np.argmax(np.abs(studentized[defined]))])
-    return outlier_result(float(studentized[i]), int(defined.size), df_resid, row_index[i], i, thresholds)
 
-
-def outlier_result(t_value: float | None, n_tested: int, df_resid: int, label: Any, position: int | None,
-                   thresholds: Thresholds = DEFAULT_THRESHOLDS) -> TestResult:
-    """The Bonferroni outlier result from the largest |studentized residual|.
-
-    A pure function of the numbers, shared by :func:`outlier_test` and the
-    streaming engine (which keeps only the extreme row). ``t_value`` is the
+    A pure function of the numbers: the battery keeps the extreme row over
+    the blocks of rows (in memory and streamed). ``t_value`` is the
     studentized residual of largest magnitude (None when no row has one),
     ``n_tested`` the number of rows with a defined one (the Bonferroni
     factor m), ``label`` and ``position`` (0-based, analysis order) locate

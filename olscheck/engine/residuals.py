@@ -43,8 +43,8 @@ def row_influence(residuals: np.ndarray, leverage: np.ndarray, rank: int, rss: f
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cook's distance, externally studentized residuals and the leverage-one mask of some rows of a fit.
 
-    Given the whole fit's RSS and residual df (:func:`olscheck.checks.influence.influence_measures`
-    for all rows of an in-memory fit).
+    Given the whole fit's RSS and residual df: every row's measures are
+    those of R's ``cooks.distance`` and ``rstudent`` on the whole fit.
 
     ``cooks_i = e_i² h_i / (p s² (1 - h_i)²)`` and ``t_i = e_i / (s_(i)
     sqrt(1 - h_i))`` with ``s_(i)² = (RSS - e_i²/(1 - h_i)) / (df - 1)``;
