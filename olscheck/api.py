@@ -137,7 +137,6 @@ def check(
     from .model.fit import fit as fit_model
     from .pipeline import conclude, model_summary
     from .report.report import DataSummary, Report
-    from .verdict.decide import ModelFacts
 
     options = Options.of(alpha=alpha, thresholds=thresholds, intercept=intercept, probe=probe, seed=seed,
                          durbin_watson_exact=durbin_watson_exact, breusch_godfrey_order=breusch_godfrey_order,
@@ -188,7 +187,7 @@ def check(
 
         model = model_summary(fitted)
         conclusion = conclude(tests, rows_fit=fitted, rows_note=None, robust=robust, model=model,
-                              facts=ModelFacts.of_fit(fitted), settings=settings, seed=seed, probe=options.probe,
+                              facts=battery.facts, settings=settings, seed=seed, probe=options.probe,
                               try_transforms=True, step=step)
     summary = DataSummary(
         target=design.target,

@@ -16,10 +16,11 @@ from typing import Any
 from .errors import ConfigurationError
 from .thresholds import Thresholds, resolve_thresholds
 
-__all__ = ["Options"]
+__all__ = ["Options", "integer_argument"]
 
 
-def _integer(name: str, value: Any, minimum: int) -> int:
+def integer_argument(name: str, value: Any, minimum: int) -> int:
+    """``value`` as an int when it is an integer >= ``minimum`` (bools refused), else a ConfigurationError naming it."""
     import numpy as np
 
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
@@ -29,7 +30,7 @@ def _integer(name: str, value: Any, minimum: int) -> int:
 
 
 def _optional_integer(name: str, value: Any, minimum: int) -> int | None:
-    return None if value is None else _integer(name, value, minimum)
+    return None if value is None else integer_argument(name, value, minimum)
 
 
 def _flag(name: str, value: Any) -> bool:
@@ -104,9 +105,9 @@ class Options:
             thresholds=resolve_thresholds(thresholds, alpha),
             intercept=_flag("intercept", intercept),
             probe=_flag("probe", probe),
-            seed=_integer("seed", seed, 0),
+            seed=integer_argument("seed", seed, 0),
             durbin_watson_exact=_optional_flag("durbin_watson_exact", durbin_watson_exact),
-            breusch_godfrey_order=_integer("breusch_godfrey_order", breusch_godfrey_order, 1),
+            breusch_godfrey_order=integer_argument("breusch_godfrey_order", breusch_godfrey_order, 1),
             streaming=_optional_flag("streaming", streaming),
             chunk_rows=_optional_integer("chunk_rows", chunk_rows, 1),
             workers=_optional_integer("workers", workers, 1),

@@ -190,13 +190,11 @@ def run(fit: LinearFit, thresholds: Thresholds, *, durbin_watson_exact: bool | N
     from ..numerics.covariance import newey_west_lags
     from .accumulated import battery
 
-    from ..errors import ConfigurationError
+    from ..options import integer_argument
 
-    if isinstance(breusch_godfrey_order, bool) or not isinstance(breusch_godfrey_order, (int, np.integer)) \
-            or breusch_godfrey_order < 1:
-        raise ConfigurationError(f"breusch_godfrey order={breusch_godfrey_order!r} must be a positive integer.")
-    if durbin_watson_exact_max_n < 0:
-        raise ConfigurationError(f"exact_max_n={durbin_watson_exact_max_n!r} must be a non-negative number of rows.")
+    # the check's own validators (olscheck.options), for callers that come here directly
+    breusch_godfrey_order = integer_argument("breusch_godfrey_order", breusch_godfrey_order, 1)
+    durbin_watson_exact_max_n = integer_argument("exact_max_n", durbin_watson_exact_max_n, 0)
     model = InMemoryModel(fit)
     n = model.n
     kept = kept_positions(n, exact_rows, seed)
