@@ -64,11 +64,13 @@ def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, facts: Model
     columns = AUX(fit.slopes.size)
     slope_names = tuple(fit.kept_names[j] for j in fit.slopes)
 
-    # sandwich standard-error changes (olscheck.numerics.covariance)
+    # sandwich standard-error changes (olscheck.numerics.covariance): the meats hold every coefficient's
+    # direction; the slopes decide severities, the intercept's ratio rides along for the coefficient table
     if df_resid >= 1 and rss > 0 and slope_names:
         # the Newey-West meat was summed with the Bartlett weights of these lags (the same n)
-        changes = sandwich_from_meats(acc.hc3, acc.sequence.sums["newey_west"], sigma2, slope_names,
-                                      newey_west_lags(n), null=(acc.null_sums, n, moments(fit, acc)[1]))
+        changes = sandwich_from_meats(acc.hc3, acc.sequence.sums["newey_west"], sigma2, tuple(fit.kept_names),
+                                      newey_west_lags(n), null=(acc.null_sums, n, moments(fit, acc)[1]),
+                                      intercept=0 if fit.has_intercept else None)
         hc3, newey_west = changes.hc3, changes.newey_west
     else:
         hc3 = newey_west = None

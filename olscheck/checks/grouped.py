@@ -148,17 +148,20 @@ def cluster_change(fit, codes: np.ndarray, n_groups: int) -> StandardErrorChange
     None without slopes, residual degrees of freedom or a non-zero residual sum of squares. The null
     ratio is 1 (the CR1 factor is the usual small-sample correction of the sandwich's bias) and the null
     SD ``sqrt(2 sum_g A_g² + (kappa - 3) sum_i g_ij⁴) / 2``, A_g = sum_{i in g} g_ij² (module docstring).
+    The intercept's ratio, from the same pass, is attached as the change's ``intercept`` (the coefficient
+    table's robust interval; no severity reads it).
     """
     if fit.df_resid < 1 or fit.rss <= 0:
         return None
-    start = 1 if fit.has_intercept else 0
-    directions, names = fit.coefficient_directions[start:], fit.column_names[start:]
-    if not names:
+    names = tuple(fit.column_names)
+    first_slope = 1 if fit.has_intercept else 0
+    if len(names) <= first_slope:
         return None
+    directions = fit.coefficient_directions
     k = len(names)
     e = fit.residuals
     score_sums = np.zeros((n_groups, k))
-    weight_sums = np.zeros((n_groups, k))  # A_g per slope
+    weight_sums = np.zeros((n_groups, k))  # A_g per coefficient
     fourth = np.zeros(k)
     for first in range(0, fit.n, _BLOCK_ROWS):
         stop = min(first + _BLOCK_ROWS, fit.n)
@@ -173,13 +176,17 @@ def cluster_change(fit, codes: np.ndarray, n_groups: int) -> StandardErrorChange
     meat = np.einsum("gj,gj->j", score_sums, score_sums)
     factor = n_groups / (n_groups - 1.0) * (fit.n - 1.0) / (fit.n - fit.rank)
     sigma2 = fit.rss / fit.df_resid
-    ratios = np.sqrt(factor * meat / sigma2)
+    ratios = [float(r) for r in np.sqrt(factor * meat / sigma2)]
     kurtosis = residual_moments(e)[1]
     variance = 2.0 * np.einsum("gj,gj->j", weight_sums, weight_sums) + (kurtosis - 3.0) * fourth
-    null_sds = np.sqrt(np.clip(variance, 0.0, None)) / 2.0
-    return StandardErrorChange(tuple(float(r) for r in ratios), tuple(names),
-                               f"cluster-robust CR1, {n_groups} groups", (1.0,) * k,
-                               tuple(float(s) for s in null_sds))
+    null_sds = [float(s) for s in np.sqrt(np.clip(variance, 0.0, None)) / 2.0]
+    estimator = f"cluster-robust CR1, {n_groups} groups"
+    intercept = None
+    if fit.has_intercept:
+        intercept = StandardErrorChange((ratios[0],), (names[0],), estimator, (1.0,), (null_sds[0],))
+    slopes = slice(first_slope, k)
+    return StandardErrorChange(tuple(ratios[slopes]), names[slopes], estimator, (1.0,) * (k - first_slope),
+                               tuple(null_sds[slopes]), intercept)
 
 
 def _severity(p_value: float, change: StandardErrorChange | None, thresholds: Thresholds) -> Severity:

@@ -164,7 +164,7 @@ class Sequence:
     order: int
     nw_lags: int
     k: int
-    slopes: int
+    directions: int  # sandwich score columns: one per coefficient direction
     count: int = 0
     sums: dict | None = None
     head: tuple | None = None
@@ -181,7 +181,7 @@ class Sequence:
             "aq": 0.0,
             "lag_e": np.zeros(max(self.order, 1)),
             "lag_qe": np.zeros((self.order, self.k)),
-            "newey_west": np.zeros(self.slopes),
+            "newey_west": np.zeros(self.directions),
         }
 
     def _window_sums(self, e: np.ndarray, q: np.ndarray, s: np.ndarray) -> dict:
@@ -195,13 +195,13 @@ class Sequence:
             out["lag_e"][lag - 1] = float(e[lag:] @ e[:-lag])
         for lag in range(1, min(self.order, n - 1) + 1):
             out["lag_qe"][lag - 1] = e[:-lag] @ q[lag:]
-        if n >= 1 and self.slopes:
+        if n >= 1 and self.directions:
             # the lag-0 products lie inside one side of any junction, so they cancel in merge as they should
             out["newey_west"] = bartlett_sums(s, min(self.nw_lags, n - 1), self.nw_lags)
         return out
 
     def add_rows(self, e: np.ndarray, q: np.ndarray, s: np.ndarray) -> None:
-        piece = Sequence(self.order, self.nw_lags, self.k, self.slopes)
+        piece = Sequence(self.order, self.nw_lags, self.k, self.directions)
         piece.count = e.size
         piece.sums = self._window_sums(e, q, s)
         m = self.memory
@@ -215,7 +215,7 @@ class Sequence:
             return other
         if other.count == 0:
             return self
-        out = Sequence(self.order, self.nw_lags, self.k, self.slopes)
+        out = Sequence(self.order, self.nw_lags, self.k, self.directions)
         out.count = self.count + other.count
         junction = tuple(np.concatenate([a, b]) for a, b in zip(self.tail, other.head))
         whole = self._window_sums(*junction)

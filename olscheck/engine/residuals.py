@@ -13,8 +13,10 @@ coefficients, R_f its triangular factor):
   of the battery (Breusch-Pagan, White's special form, Cook-Weisberg,
   RESET, Goldfeld-Quandt, the Glejser error-SD regression) is the QR of a
   few of its columns;
-* sandwich scores s = (Q u_j) e for the slope directions u_j: HC3 sums and
-  the Newey-West meat (Bartlett-weighted lagged products, in the sequence);
+* sandwich scores s = (Q u_j) e for every coefficient's direction u_j
+  (the intercept's too, for its robust interval; severities read the
+  slopes only): HC3 sums and the Newey-West meat (Bartlett-weighted lagged
+  products, in the sequence);
 * windows of consecutive rows (:class:`~olscheck.engine.accumulate.Sequence`);
 * Cook's distance and studentized residuals per row, of which only counts,
   extremes and the largest rows are kept;
@@ -83,8 +85,7 @@ class AUX:
 
 
 def new_statistics(fit: StreamedFit, order: int, nw_lags: int) -> ResidualStatistics:
-    slopes = fit.slopes.size
-    return ResidualStatistics(AUX(slopes).width, Sequence(order, nw_lags, fit.rank, slopes))
+    return ResidualStatistics(AUX(fit.slopes.size).width, Sequence(order, nw_lags, fit.rank, fit.rank))
 
 
 def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: int, split: int,
@@ -158,8 +159,7 @@ def row_statistics(fit, rows: RowBlock, start: int, order: int, nw_lags: int, sp
     columns = AUX(slopes.size)
     auxiliary, q, fitted_part = rows.auxiliary, rows.q, rows.fitted_part
     h = np.einsum("ij,ij->i", q, q)
-    directions = fit.directions[slopes] if slopes.size else np.zeros((0, k))
-    g = q @ directions.T
+    g = q @ fit.directions.T  # every coefficient's direction, the intercept's included
     scores = g * e[:, None]
 
     out.n = m

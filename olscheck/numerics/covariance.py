@@ -54,6 +54,13 @@ class StandardErrorChange:
         classical standard error by design at small n (its weights divide by
         (1 - h)²), and all robust estimators are noisy: a change matters
         only beyond both.
+    intercept : StandardErrorChange, optional
+        The same ratio for the intercept (one name), from the same meats.
+        Reported beside the slopes (the coefficient table's robust interval
+        of the intercept) but never part of :attr:`largest_change`,
+        :attr:`worst` or :meth:`material`: a robust standard error that
+        moves only the intercept changes no conclusion about the
+        predictors, so no severity reads it.
     """
 
     ratios: tuple[float, ...]
@@ -61,6 +68,7 @@ class StandardErrorChange:
     estimator: str
     null_ratios: tuple[float, ...] | None = None
     null_sds: tuple[float, ...] | None = None
+    intercept: "StandardErrorChange | None" = None
 
     @property
     def largest_change(self) -> float:
@@ -98,7 +106,10 @@ class StandardErrorChange:
         """The report's details for this change, keys prefixed (``hc3``, ``hac``, ``cluster``).
 
         ``{prefix}_se_change`` (:attr:`largest_change`), ``{prefix}_se_ratios``, optionally
-        ``{prefix}_estimator``, and the null ratios and SDs when computed.
+        ``{prefix}_estimator``, and the null ratios and SDs when computed;
+        with an :attr:`intercept`, its ratio (and null ratio and SD) under
+        ``{prefix}_intercept_se_ratios`` (``..._se_null_ratios``,
+        ``..._se_null_sds``), apart from the slopes' keys that severities read.
         """
         out = {f"{prefix}_se_change": self.largest_change, f"{prefix}_se_ratios": dict(zip(self.names, self.ratios))}
         if estimator:
@@ -106,7 +117,16 @@ class StandardErrorChange:
         if self.null_ratios is not None:
             out[f"{prefix}_se_null_ratios"] = dict(zip(self.names, self.null_ratios))
             out[f"{prefix}_se_null_sds"] = dict(zip(self.names, self.null_sds))
+        if self.intercept is not None:
+            own = self.intercept.detail_fields(f"{prefix}_intercept")
+            own.pop(f"{prefix}_intercept_se_change")
+            out.update(own)
         return out
+
+    def with_intercept(self, intercept: "StandardErrorChange | None") -> "StandardErrorChange":
+        """This change with the intercept's ratio attached (see :attr:`intercept`)."""
+        return StandardErrorChange(self.ratios, self.names, self.estimator, self.null_ratios, self.null_sds,
+                                   intercept)
 
     def to_dict(self) -> dict:
         out = {"estimator": self.estimator, "ratios": dict(zip(self.names, self.ratios)),
@@ -114,6 +134,8 @@ class StandardErrorChange:
         if self.null_ratios is not None:
             out["null_ratios"] = dict(zip(self.names, self.null_ratios))
             out["null_sds"] = dict(zip(self.names, self.null_sds))
+        if self.intercept is not None:
+            out["intercept"] = self.intercept.to_dict()
         return out
 
 
@@ -314,24 +336,41 @@ def sandwich_changes(fit, lags: int | None = None) -> SandwichChanges:
 
 
 def sandwich_from_meats(hc3_meat: np.ndarray, newey_west_meat: np.ndarray, sigma2: float, names: tuple[str, ...],
-                        lags: int, null: tuple[np.ndarray, int, float] | None = None) -> SandwichChanges:
-    """The ratios ``sqrt(meat_j / sigma²)`` of both estimators, from their meats along the slope directions.
+                        lags: int, null: tuple[np.ndarray, int, float] | None = None,
+                        intercept: int | None = None) -> SandwichChanges:
+    """The ratios ``sqrt(meat_j / sigma²)`` of both estimators, from their meats along the coefficient directions.
 
     :func:`sandwich_changes` sums the meats over the rows in memory; the
     streaming engine sums them over chunks. ``null`` is ``(null_sums, n,
     residual kurtosis)``, from which each ratio's expectation and SD under
     constant variance and uncorrelated errors are computed (:func:`null_sums`).
+    ``intercept`` is the position of the intercept among ``names`` (None
+    without one): its ratio goes to :attr:`StandardErrorChange.intercept`,
+    the others are the slopes'.
     """
-    hc3_null = nw_null = (None, None)
+    count = len(names)
+    hc3_null = nw_null = ((None,) * count, (None,) * count)
     if null is not None:
         sums, n, kurtosis = null
         hc3_mean, hc3_sd, nw_mean, nw_sd = _null_spreads(sums, n, kurtosis, lags)
         hc3_null, nw_null = (hc3_mean, hc3_sd), (nw_mean, nw_sd)
-    return SandwichChanges(
-        StandardErrorChange(tuple(float(r) for r in np.sqrt(hc3_meat / sigma2)), names, "HC3", *hc3_null),
-        StandardErrorChange(tuple(float(r) for r in np.sqrt(np.clip(newey_west_meat, 0.0, None) / sigma2)), names,
-                            f"Newey-West HAC, Bartlett kernel, {lags} lags", *nw_null),
-    )
+    hc3_ratios = tuple(float(r) for r in np.sqrt(hc3_meat / sigma2))
+    newey_west_ratios = tuple(float(r) for r in np.sqrt(np.clip(newey_west_meat, 0.0, None) / sigma2))
+
+    def change(ratios, estimator, null_pair):
+        def pick(values, positions):
+            return tuple(values[j] for j in positions)
+
+        slopes = [j for j in range(count) if j != intercept]
+        nulls = (None, None) if null is None else (pick(null_pair[0], slopes), pick(null_pair[1], slopes))
+        own = None
+        if intercept is not None:
+            own_nulls = (None, None) if null is None else ((null_pair[0][intercept],), (null_pair[1][intercept],))
+            own = StandardErrorChange((ratios[intercept],), (names[intercept],), estimator, *own_nulls)
+        return StandardErrorChange(pick(ratios, slopes), pick(names, slopes), estimator, *nulls, own)
+
+    return SandwichChanges(change(hc3_ratios, "HC3", hc3_null),
+                           change(newey_west_ratios, f"Newey-West HAC, Bartlett kernel, {lags} lags", nw_null))
 
 
 def residual_moments(residuals: np.ndarray) -> tuple[float, float]:

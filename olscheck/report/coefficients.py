@@ -17,14 +17,15 @@ robust to a variance that is not constant. These are the conditions under
 which :func:`olscheck.verdict.decide.decide` writes its remedies, read from the
 severities the checks decided.
 
-Nothing is estimated twice. The battery already stores each slope's
-robust/classical standard-error ratio (``hc3_se_ratios``, ``hac_se_ratios``,
-``cluster_se_ratios`` in the details of the test results, see
+Nothing is estimated twice. The battery already stores each coefficient's
+robust/classical standard-error ratio in the details of the test results
+(``hc3_se_ratios``, ``hac_se_ratios``, ``cluster_se_ratios`` for the slopes;
+``..._intercept_se_ratios`` for the intercept, summed in the same pass, see
 :meth:`olscheck.numerics.covariance.StandardErrorChange.detail_fields`); the robust
-standard error is that ratio times the classical one. The battery computes
-no ratio for the intercept, so its robust columns are empty: computing it
-here would need the fit's basis, which a streamed report does not keep, and
-streamed and in-memory reports must agree.
+standard error is that ratio times the classical one, in memory and
+streamed alike. Whether a change is material is judged for the intercept
+as for the slopes (its null ratio and spread come from the same sums), but
+only the slopes' changes decide a severity.
 
 Intervals: classical ones use Student's t with the residual degrees of
 freedom (R's ``confint.lm``, statsmodels' ``conf_int()``); robust ones the
@@ -206,8 +207,7 @@ def coefficient_table(report, level: float = 0.95) -> CoefficientTable:
     -------
     CoefficientTable
         Its rows follow ``report.model.coefficients``; aliased terms are
-        empty, and so are the intercept's robust columns (see the module
-        docstring).
+        empty.
 
     Examples
     --------
@@ -228,9 +228,11 @@ def coefficient_table(report, level: float = 0.95) -> CoefficientTable:
     choice = robust_choice(report)
     details = report.tests[choice.source].details if choice else {}
     prefix = ROBUST_KINDS[choice.kind] if choice else ""
-    ratios = dict(details.get(f"{prefix}_se_ratios") or {})
-    null_ratios = dict(details.get(f"{prefix}_se_null_ratios") or {})
-    null_sds = dict(details.get(f"{prefix}_se_null_sds") or {})
+    ratios, null_ratios, null_sds = {}, {}, {}
+    for kind in (prefix, f"{prefix}_intercept"):  # the slopes' ratios, then the intercept's
+        ratios.update(details.get(f"{kind}_se_ratios") or {})
+        null_ratios.update(details.get(f"{kind}_se_null_ratios") or {})
+        null_sds.update(details.get(f"{kind}_se_null_sds") or {})
     estimator = details.get(f"{prefix}_estimator") or (choice.kind if choice else None)
     smallest, noise = _materiality(report)
 

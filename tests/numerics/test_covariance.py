@@ -70,3 +70,28 @@ def test_sandwich_changes_over_several_blocks_match_the_textbook_sandwiches():
     np.testing.assert_allclose(changes.newey_west.ratios, np.sqrt(newey_west / classical)[1:], rtol=1e-9)
     assert changes.newey_west.estimator == "Newey-West HAC, Bartlett kernel, 13 lags"
     assert fit.sandwich is fit.sandwich  # computed once per fit
+
+
+def test_the_intercepts_ratio_rides_along_but_decides_nothing():
+    from olscheck.numerics.covariance import sandwich_from_meats
+
+    sigma2 = 4.0
+    # the intercept's HC3 meat is 9 sigma² (ratio 3), the slopes' 1.21 and 0.81 sigma² (ratios 1.1 and 0.9)
+    hc3 = np.array([36.0, 4.84, 3.24])
+    newey_west = np.array([16.0, 4.0, 4.0])
+    changes = sandwich_from_meats(hc3, newey_west, sigma2, ("Intercept", "x", "z"), 3, intercept=0)
+    assert changes.hc3.names == ("x", "z")
+    np.testing.assert_allclose(changes.hc3.ratios, [1.1, 0.9], rtol=1e-15)
+    assert changes.hc3.intercept.names == ("Intercept",) and changes.hc3.intercept.ratios == (3.0,)
+    assert changes.newey_west.intercept.ratios == (2.0,)
+    # the severities' measures read the slopes only
+    assert changes.hc3.largest_change == pytest.approx(0.1) and changes.hc3.worst in ("x", "z")
+    assert changes.hc3.material(0.2, 0.0) is None
+    details = changes.hc3.detail_fields("hc3")
+    assert details["hc3_se_ratios"] == pytest.approx({"x": 1.1, "z": 0.9})
+    assert details["hc3_intercept_se_ratios"] == {"Intercept": 3.0}
+    assert "hc3_intercept_se_change" not in details
+    # without an intercept every name is a slope
+    plain = sandwich_from_meats(hc3, newey_west, sigma2, ("a", "x", "z"), 3)
+    assert plain.hc3.names == ("a", "x", "z") and plain.hc3.intercept is None
+    assert plain.hc3.largest_change == pytest.approx(2.0)

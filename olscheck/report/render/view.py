@@ -472,8 +472,6 @@ def _coefficient_rows(report) -> tuple[list[dict[str, Any]], str, str]:
             f"({table.source}). Classical {percent} intervals use Student's t with {table.df_resid} df, the "
             f"robust ones the normal quantile, as statsmodels' fit(cov_type=...) does. Marked rows: the "
             f"standard error changes materially or the interval changes side of zero.")
-    if any(row.robust_std_error is None and row.estimate is not None for row in table.rows):
-        note += " The battery computes robust errors for the slopes only: the intercept's are left empty."
     return rows, label, note
 
 
