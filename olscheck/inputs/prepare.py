@@ -1124,22 +1124,19 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
     )
 
 
-#: Rows of the design matrix written at a time (a block of every column stays in the cache).
-_STACK_ROWS = 1 << 14
-
-
 def _stack_columns(columns: Sequence[np.ndarray], n: int) -> np.ndarray:
-    """``np.column_stack(columns)`` (row-major, the same values), written in blocks of rows.
+    """``np.column_stack(columns)`` (the same values), column-major.
 
-    Writing whole columns into a row-major matrix touches every row's cache
-    line once per column; block by block, a block's lines stay in the cache
-    while each column is written (about twice as fast at 10⁶ rows).
+    Column-major because every consumer works a column at a time: the fit's
+    centring and scaling (:meth:`olscheck.model.design.Design.fitting_basis`)
+    copies the matrix into LAPACK's column order, which from a row-major
+    matrix is a transposition (0.18 s at 10⁶ x 21, against 0.03 s for
+    the plain copy from column-major), and writing each column here is one
+    contiguous copy. BLAS reads either order without a copy.
     """
-    x = np.empty((n, len(columns)))
-    for start in range(0, n, _STACK_ROWS):
-        stop = min(n, start + _STACK_ROWS)
-        for j, column in enumerate(columns):
-            x[start:stop, j] = column[start:stop]
+    x = np.empty((n, len(columns)), order="F")
+    for j, column in enumerate(columns):
+        x[:, j] = column
     return x
 
 

@@ -883,7 +883,10 @@ def run_probe(
 
     names_from_frame = list(map(str, x.columns)) if hasattr(x, "columns") else None
     try:
-        design = np.asarray(x, dtype=float)
+        # row-major whatever the caller's layout (the in-memory design is column-major, the streamed rows
+        # row-major): the learners' sums run in an order that follows the layout, and the same rows must
+        # give the same probe to the last digit
+        design = np.ascontiguousarray(x, dtype=float)
         target = np.asarray(y, dtype=float).ravel()
     except (TypeError, ValueError) as error:
         raise DataError(
