@@ -192,8 +192,8 @@ def row_statistics(fit, rows: RowBlock, start: int, order: int, nw_lags: int, sp
     np.abs(e, out=auxiliary[:, columns.abs])
 
     # sandwich sums: HC3 here, Newey-West in the sequence
-    out.hc3 = (g * g).T @ hc3_weights(e, h)
-    out.null_sums = null_sums(g, h)
+    sums = null_sums(g, h, hc3=hc3_weights(e, h))
+    out.hc3, out.null_sums = sums[5], sums[:5]
     out.sequence.add_rows(e, q, scores)
 
     # influence: Cook's distance and externally studentized residuals, with the whole fit's RSS

@@ -165,11 +165,14 @@ def hc3_weights(residuals: np.ndarray, leverage: np.ndarray) -> np.ndarray:
 NULL_SUMS = ("sum a/(1-h)", "sum a/(1-h)^2", "sum a^2/(1-h)^4", "sum a^2", "sum a h")
 
 
-def null_sums(g: np.ndarray, leverage: np.ndarray) -> np.ndarray:
+def null_sums(g: np.ndarray, leverage: np.ndarray, hc3: np.ndarray | None = None) -> np.ndarray:
     r"""Per slope direction, the sums over rows that give the null distribution of the robust/classical ratios.
 
     With a_t = g_tj² (the g_j = Q u_j have unit norm, so sum_t a_t = 1) and
     h_t the leverage, returns the rows of :data:`NULL_SUMS` (shape (5, k));
+    with ``hc3`` (:func:`hc3_weights` of the same rows) a sixth row, HC3's
+    meat sum_t a_t ω_t, from the same pass (both read a_t: one product of
+    the block with four weight columns instead of four passes);
     sums over chunks add up, so the streaming engine calls it per chunk.
     Rows fitted exactly (h_t = 1) are left out, as :func:`hc3_weights` does.
 
@@ -203,14 +206,22 @@ def null_sums(g: np.ndarray, leverage: np.ndarray) -> np.ndarray:
     inverse = np.zeros_like(one_minus_h)
     inverse[usable] = 1.0 / one_minus_h[usable]
     a = g * g
-    out = np.empty((5, g.shape[1]))
-    out[0] = inverse @ a
-    inverse_squared = inverse * inverse
-    out[1] = inverse_squared @ a
-    a_squared = a * a
-    out[2] = (inverse_squared * inverse_squared) @ a_squared
-    out[3] = a_squared.sum(axis=0)
-    out[4] = leverage @ a
+    # the weights as columns of one block: the sums linear in a_t are one product with it
+    weights = np.empty((g.shape[0], 3 if hc3 is None else 4), order="F")
+    weights[:, 0] = inverse
+    np.multiply(inverse, inverse, out=weights[:, 1])
+    weights[:, 2] = leverage
+    if hc3 is not None:
+        weights[:, 3] = hc3
+    linear = weights.T @ a  # sum a/(1-h), sum a/(1-h)^2, sum a h (and HC3's meat)
+    fourth = np.multiply(weights[:, 1], weights[:, 1], out=weights[:, 0])
+    a *= a
+    out = np.empty((5 if hc3 is None else 6, g.shape[1]))
+    out[0], out[1], out[4] = linear[0], linear[1], linear[2]
+    out[2] = fourth @ a
+    out[3] = a.sum(axis=0)
+    if hc3 is not None:
+        out[5] = linear[3]
     return out
 
 
