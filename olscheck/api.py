@@ -165,7 +165,7 @@ def check(
         data, target, predictors, categorical=categorical, formula=formula, intercept=options.intercept,
         order_by=order_by, groups=groups, exclude=exclude, read=read,
     )
-    from .engine.parallel import one_blas_thread
+    from .engine.parallel import alongside, one_blas_thread
 
     # one BLAS thread, as the streaming engine: every call here is tall and narrow (a second thread gains
     # little, and spinning threads slowed the battery several-fold on a busy machine), and both paths then
@@ -174,7 +174,9 @@ def check(
         step("fitting the linear model")
         fitted = fit_model(design)
         step("running the assumption tests")
-
+        # in memory every row is kept whole: the robust comparison, probe, rechecks and transforms read them
+        # all; the robust comparison needs only the fit, so it runs beside the battery
+        robust_comparison = alongside(influence.robust_on_rows, fitted, None, settings, seed)
         battery = run_battery(fitted, settings, durbin_watson_exact=options.durbin_watson_exact,
                               breusch_godfrey_order=options.breusch_godfrey_order, seed=seed)
         tests: dict[str, Any] = dict(battery.tests)
@@ -182,8 +184,7 @@ def check(
             from .checks import grouped
 
             tests.update(grouped.run(fitted, design.groups, settings))
-        # in memory every row is kept whole: the robust comparison, probe, rechecks and transforms read them all
-        tests["robust_fit"], robust = influence.robust_on_rows(fitted, None, settings, seed)
+        tests["robust_fit"], robust = robust_comparison.result()
 
         model = model_summary(fitted)
         conclusion = conclude(tests, rows_fit=fitted, rows_note=None, robust=robust, model=model,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["MAX_WORKERS", "available_cores", "in_order", "one_blas_thread"]
+__all__ = ["MAX_WORKERS", "alongside", "available_cores", "in_order", "one_blas_thread"]
 
 #: Default ceiling on the threads that work on chunks at once: each holds
 #: a chunk and its temporaries, and beyond a few the passes are bound by
@@ -54,6 +54,39 @@ def in_order(function, items, workers: int):
         finally:
             for future in pending:
                 future.cancel()
+
+
+class _Deferred:
+    """``alongside``'s stand-in on one core: the call runs when its result is asked for."""
+
+    def __init__(self, function, arguments, keywords):
+        self._call = (function, arguments, keywords)
+
+    def result(self):
+        function, arguments, keywords = self._call
+        return function(*arguments, **keywords)
+
+
+def alongside(function, *arguments, **keywords):
+    """Start ``function(*arguments, **keywords)`` on a thread of its own; ``.result()`` waits for its value.
+
+    For a step that needs nothing the caller computes next (the robust
+    comparison reads only the fit, while the battery runs its
+    single-threaded whole-sequence tests): on two cores the two overlap.
+    With one core the call is simply made when its result is asked for.
+    Its exception, if any, is raised by ``.result()``. Under
+    :func:`one_blas_thread` (process-wide) each thread's BLAS calls stay on
+    one thread, so the values do not depend on the overlap.
+    """
+    if available_cores() <= 1:
+        return _Deferred(function, arguments, keywords)
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="olscheck-alongside")
+    try:
+        return pool.submit(function, *arguments, **keywords)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with its one task
 
 
 def one_blas_thread():

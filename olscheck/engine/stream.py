@@ -20,7 +20,7 @@ from ..thresholds import Thresholds
 from .accumulate import FitStatistics
 from .fit import StreamedFit, solve
 from .layout import SCREEN_ROWS, Layout, build_layout
-from .parallel import MAX_WORKERS, available_cores, in_order, one_blas_thread
+from .parallel import MAX_WORKERS, alongside, available_cores, in_order, one_blas_thread
 from .residuals import chunk_statistics, new_statistics
 from .sources import first_chunk, is_dask, iterate_chunks, source_columns, with_read_options
 
@@ -390,11 +390,13 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
                            terms=tuple(fit.terms), has_intercept=fit.has_intercept, order_by=None)
     facts = ModelFacts(formula=formula, aliased=tuple(fit.aliased), notes=tuple(fit.notes), n=int(fit.n),
                        positive_target=bool(fit.y_min > 0))
+    # the robust comparison reads only the rows' fit: it runs beside the battery's whole-sequence tests
+    robust_comparison = alongside(influence.robust_on_rows, sample_fit, sample_note, settings, int(seed))
     result = battery(fit, accumulated, settings, facts=facts, collinearity=collinearity, sample_fit=sample_fit,
                      sample_complete=complete, sample_note=sample_note, sample_rows=sample_rows,
                      durbin_watson_exact=durbin_watson_exact, order=order)
     tests = result.tests
-    tests["robust_fit"], robust = influence.robust_on_rows(sample_fit, sample_note, settings, int(seed))
+    tests["robust_fit"], robust = robust_comparison.result()
 
     # the model summary: coefficients and standard errors of the whole fit, residuals of the rows kept whole
     rss = result.rss
