@@ -159,7 +159,7 @@ class VarianceConsequence:
     ----------
     hc3 : StandardErrorChange or None
         HC3 over classical standard errors of the slopes
-        (:func:`olscheck.numerics.covariance.sandwich_changes`); None when undefined.
+        (:func:`olscheck.numerics.covariance.sandwich_from_meats`); None when undefined.
     error_sd_spread : float or None
         Ratio of the fitted error SD at its 90th and 10th percentile (a
         Glejser regression of |e| on the regressors); None when undefined.

@@ -285,13 +285,6 @@ class LinearFit(FittedSizes):
             self.shared[key] = compute()
         return self.shared[key]
 
-    @property
-    def sandwich(self):
-        """HC3 and Newey-West over classical standard errors (:func:`olscheck.numerics.covariance.sandwich_changes`), once."""
-        from ..numerics.covariance import sandwich_changes
-
-        return self.computed_once("sandwich", lambda: sandwich_changes(self))
-
     @cached_property
     def exact_fit_reason(self) -> str | None:
         """Why the residuals are not a sample of errors (no residual df, or an exact fit), or None.

@@ -34,7 +34,7 @@ import numpy as np
 from .scaling import binary_scaled
 
 __all__ = ["SandwichChanges", "StandardErrorChange", "bartlett_sums", "hc3_weights", "newey_west_lags",
-           "null_sums", "residual_moments", "sandwich_changes", "sandwich_from_meats", "NULL_SUMS"]
+           "null_sums", "residual_moments", "sandwich_from_meats", "NULL_SUMS"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,12 +144,6 @@ class StandardErrorChange:
 #: running sums of :func:`bartlett_sums` restart at every block, so their
 #: rounding grows with the block, not with n.
 _BLOCK_ROWS = 1 << 16
-
-
-def _slope_directions(fit) -> tuple[np.ndarray, tuple[str, ...]]:
-    """The unit rows u_j of the slopes (intercept excluded) and their names; ``fit.q[rows] @ u.T`` are the g_j."""
-    start = 1 if fit.has_intercept else 0
-    return fit.coefficient_directions[start:], fit.column_names[start:]
 
 
 def hc3_weights(residuals: np.ndarray, leverage: np.ndarray) -> np.ndarray:
@@ -309,50 +303,13 @@ class SandwichChanges:
     newey_west: StandardErrorChange | None
 
 
-def sandwich_changes(fit, lags: int | None = None) -> SandwichChanges:
-    """HC3 and Newey-West (Bartlett kernel) over classical standard errors, per slope, in one pass over Q.
-
-    Both read the same g_j = Q u_j (:func:`_slope_directions`), built a
-    block of rows at a time and used twice: HC3's meat is
-    ``sum_t g_tj² ω_t`` (:func:`hc3_weights`), Newey-West's the Bartlett sum
-    of the scores ``g_tj e_t`` (:func:`bartlett_sums`) with ``lags``
-    (default :func:`newey_west_lags`). Both are undefined (None) without
-    residual degrees of freedom, with a zero RSS or without slopes.
-    """
-    if fit.df_resid < 1 or fit.rss <= 0:
-        return SandwichChanges(None, None)
-    directions, names = _slope_directions(fit)
-    if not names:
-        return SandwichChanges(None, None)
-    lags = newey_west_lags(fit.n) if lags is None else int(lags)
-    weights = hc3_weights(fit.residuals, fit.leverage)
-    hc3_meat = np.zeros(len(names))
-    sums = np.zeros((len(NULL_SUMS), len(names)))
-    counted = 0
-
-    def scores(first: int, stop: int) -> np.ndarray:
-        nonlocal counted, hc3_meat, sums
-        g = fit.q[first:stop] @ directions.T
-        # the Bartlett blocks overlap by lags + 1 rows: HC3 counts each row once
-        new = slice(max(counted, first) - first, stop - first)
-        hc3_meat += np.einsum("ij,ij,i->j", g[new], g[new], weights[first + new.start:stop])
-        sums += null_sums(g[new], fit.leverage[first + new.start:stop])
-        counted = max(counted, stop)
-        g *= fit.residuals[first:stop, None]
-        return g
-
-    newey_west_meat = _bartlett_blocks(scores, fit.n, len(names), min(lags, fit.n - 1), lags)
-    return sandwich_from_meats(hc3_meat, newey_west_meat, fit.rss / fit.df_resid, names, lags,
-                               null=(sums, fit.n, residual_moments(fit.residuals)[1]))
-
-
 def sandwich_from_meats(hc3_meat: np.ndarray, newey_west_meat: np.ndarray, sigma2: float, names: tuple[str, ...],
                         lags: int, null: tuple[np.ndarray, int, float] | None = None,
                         intercept: int | None = None) -> SandwichChanges:
     """The ratios ``sqrt(meat_j / sigma²)`` of both estimators, from their meats along the coefficient directions.
 
-    :func:`sandwich_changes` sums the meats over the rows in memory; the
-    streaming engine sums them over chunks. ``null`` is ``(null_sums, n,
+    The battery sums the meats over blocks of rows
+    (:func:`olscheck.engine.residuals.row_statistics`), in memory and streamed. ``null`` is ``(null_sums, n,
     residual kurtosis)``, from which each ratio's expectation and SD under
     constant variance and uncorrelated errors are computed (:func:`null_sums`).
     ``intercept`` is the position of the intercept among ``names`` (None

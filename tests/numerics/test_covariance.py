@@ -39,19 +39,24 @@ def test_bartlett_sums_across_blocks_of_running_sums():
     np.testing.assert_allclose(bartlett_sums(scores, lags, lags), direct, rtol=1e-11)
 
 
-def test_sandwich_changes_over_several_blocks_match_the_textbook_sandwiches():
-    # more rows than one block of Q (65536): HC3 must count the rows the Bartlett blocks share only once
-    from olscheck.numerics.covariance import sandwich_changes
+def test_the_batterys_sandwiches_over_several_blocks_match_the_textbook_sandwiches():
+    # more rows than one block of the battery: the Bartlett sums must join across block boundaries and
+    # HC3 count every row once; every coefficient's ratio, the intercept's included
+    from olscheck.checks import battery
+    from olscheck.numerics.covariance import newey_west_lags
+    from olscheck.thresholds import DEFAULT_THRESHOLDS
     from tests.helpers import fit_arrays
 
     rng = np.random.default_rng(17)
-    n, lags = 70_001, 13
+    n = 70_001
+    assert n > battery.BLOCK_ROWS
+    lags = newey_west_lags(n)
     x = rng.normal(size=(n, 2))
     errors = rng.normal(size=n) * (1.0 + np.abs(x[:, 0]))
     errors[1:] += 0.5 * errors[:-1]
     y = 1.0 + x @ [2.0, -1.0] + errors
     fit = fit_arrays(y, {"a": x[:, 0], "b": x[:, 1]})
-    changes = sandwich_changes(fit, lags)
+    result = battery.run(fit, DEFAULT_THRESHOLDS)
 
     design = np.column_stack([np.ones(n), x])
     bread = np.linalg.inv(design.T @ design)
@@ -66,10 +71,11 @@ def test_sandwich_changes_over_several_blocks_match_the_textbook_sandwiches():
         product = scores[lag:].T @ scores[:-lag]
         meat += (1.0 - lag / (lags + 1.0)) * (product + product.T)
     newey_west = np.diag(bread @ meat @ bread)
-    np.testing.assert_allclose(changes.hc3.ratios, np.sqrt(hc3 / classical)[1:], rtol=1e-9)
-    np.testing.assert_allclose(changes.newey_west.ratios, np.sqrt(newey_west / classical)[1:], rtol=1e-9)
-    assert changes.newey_west.estimator == "Newey-West HAC, Bartlett kernel, 13 lags"
-    assert fit.sandwich is fit.sandwich  # computed once per fit
+    for change, textbook in ((result.hc3, hc3), (result.newey_west, newey_west)):
+        ratios = np.sqrt(textbook / classical)
+        np.testing.assert_allclose(change.ratios, ratios[1:], rtol=1e-9)
+        np.testing.assert_allclose(change.intercept.ratios, ratios[:1], rtol=1e-9)
+    assert result.newey_west.estimator == f"Newey-West HAC, Bartlett kernel, {lags} lags"
 
 
 def test_the_intercepts_ratio_rides_along_but_decides_nothing():
