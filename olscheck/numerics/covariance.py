@@ -139,10 +139,8 @@ class StandardErrorChange:
         return out
 
 
-#: Rows per block of the O(n p) passes below: the n x p matrices of slope
-#: directions and scores exist one block at a time, never whole, and the
-#: running sums of :func:`bartlett_sums` restart at every block, so their
-#: rounding grows with the block, not with n.
+#: Rows per block of :func:`bartlett_sums`: its running sums restart at
+#: every block, so their rounding grows with the block, not with n.
 _BLOCK_ROWS = 1 << 16
 
 
