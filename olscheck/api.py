@@ -106,7 +106,7 @@ def check(
         than :data:`STREAMING_FILE_BYTES` and none of ``formula``,
         ``order_by`` and ``groups`` is given. Streaming reports state which
         tests ran on a seeded sample of rows; the probe runs on the rows kept
-        whole (all of them up to 50,000) and transforms are not tried. ``False``
+        whole (all of them up to 20,000) and transforms are not tried. ``False``
         reads everything into memory (a dask frame is computed).
     chunk_rows : int, optional
         Rows per chunk when streaming (default

@@ -323,8 +323,8 @@ def outlier_result(t_value: float | None, n_tested: int, df_resid: int, label: A
 #: Tukey's bisquare tuning constant: 95% asymptotic efficiency at normal errors.
 BISQUARE_TUNING = 4.685
 #: Above this many rows the robust comparison runs on a seeded random sample of this many rows, in row
-#: order (the streaming engine's rows kept whole are the same draw), so its cost stays O(50,000 p²).
-ROBUST_MAX_ROWS = 50_000
+#: order (the streaming engine's rows kept whole are the same draw), so its cost stays O(20,000 p²).
+ROBUST_MAX_ROWS = 20_000
 #: Share of rows the least-trimmed-squares start fits: a start that up to a quarter of gross outliers
 #: cannot pull, at little efficiency cost (it is only the starting point of the bisquare iterations).
 _TRIMMED_SHARE = 0.75
