@@ -6,6 +6,10 @@ and pass them to every format::
     plots = render_plots(report)
     write_report(report, "out/report.html", plots=plots)
     write_report(report, "out/report.md", plots=plots)
+
+:func:`render_plots` also remembers the plots of each report object (per
+seed) for as long as the report lives, so saving a report twice, or
+showing it in a notebook and then saving it, draws its plots once.
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ _FORMAT_NAMES = {"html": "html", "htm": "html", "markdown": "markdown", "md": "m
 
 
 def render_plots(report, seed: int | None = None):
-    """Every diagnostic plot of ``report`` (see :func:`olscheck.report.render.plots.render_plots`)."""
+    """Every diagnostic plot of ``report``, drawn once per report object and seed.
+
+    See :func:`olscheck.report.render.plots.render_plots`.
+    """
     from .plots import render_plots as render
 
     return render(report, seed=seed)

@@ -14,12 +14,22 @@ rest. A plot's ``assumption`` names the report section it belongs to
 (``"probe"`` for the out-of-sample comparison).
 
 Render once and pass the list to every format
-(:func:`olscheck.report.render.write_report` takes ``plots=``).
+(:func:`olscheck.report.render.write_report` takes ``plots=``);
+:func:`render_plots` also keeps the plots of each report object, so a
+second call for it draws nothing. Figures are built on Agg canvases of
+their own (never :mod:`matplotlib.pyplot`), drawn once and cropped to what
+was drawn, and their PNGs are encoded on a second thread while the next
+figure is drawn.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import threading
+import weakref
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,40 +58,203 @@ class Plot:
     caption: str = ""
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
+#: Resolution of every PNG: a 5.2 x 3.8 inch figure is about 450 x 360 pixels once cropped.
+DPI = 96
 #: Colours of the palette PNGs (:func:`_png`).
 PALETTE_COLORS = 64
+#: White space kept around the drawn content, in inches (``savefig``'s ``pad_inches`` with ``bbox_inches="tight"``).
+PAD_INCHES = 0.1
+#: Room left of, below, right of and above the axes on the canvas drawn before cropping, in inches: wider
+#: than the tick labels, axis labels and title of these plots need, so a plot is drawn once and cropped to
+#: what was drawn (a measured layout pass, as ``bbox_inches="tight"`` makes, would cost a second draw).
+ROOM_INCHES = (1.4, 0.9, 0.6, 0.7)
 
 
-def _png(figure) -> bytes:
-    """The figure as a 96-dpi palette PNG.
+def _figure(width: float = 5.2, height: float = 3.8, *, room: tuple[float, float, float, float] = ROOM_INCHES,
+            centred: tuple[str, ...] = ()):
+    """A figure and its axes on an Agg canvas of their own.
 
-    Matplotlib writes 24-bit RGBA; a plot of a few line and point colours
+    ``width`` and ``height`` are those of a matplotlib figure whose default
+    subplot box sets the size of the axes; the canvas adds ``room`` (left,
+    bottom, right, top, in inches) around the axes, and :func:`_draw` crops
+    it to what was drawn. ``centred`` texts (a title, an x label holding a
+    user's column name) are centred over the axes: the room on either side
+    grows by half of what they stick out (estimated at the title's size).
+    Built with
+    :class:`matplotlib.figure.Figure`, not :mod:`matplotlib.pyplot`: no
+    global figure registry to close figures from (or to leak them into when
+    a plot fails), nothing shared with a user's open figures or backend,
+    and pyplot's import is saved.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    box = axes.get_position()
+    axes_size = (box.width * width, box.height * height)
+    overhang = max((_text_inches(text, _TITLE_POINTS) - axes_size[0]) / 2 for text in centred) if centred else 0.0
+    if overhang > 0:
+        room = (room[0] + overhang, room[1], room[2] + overhang, room[3])
+    _place(figure, axes, axes_size, room)
+    axes.grid(True, alpha=0.25)
+    return figure, axes
+
+
+#: Font sizes of titles and of tick labels, in points (matplotlib's defaults: "large" and "medium").
+_TITLE_POINTS, _TICK_POINTS = 12.0, 10.0
+
+
+def _text_inches(text: str, points: float) -> float:
+    """A generous estimate of how wide ``text`` is drawn at ``points``, in inches, without laying it out.
+
+    0.7 em a character is wider than DejaVu Sans's capitals and digits on
+    average; an estimate only sets the room drawn around the axes, and
+    :func:`_draw` catches what an estimate misses.
+    """
+    return len(text) * points * 0.7 / 72
+
+
+def _place(figure, axes, axes_size: tuple[float, float], room: tuple[float, float, float, float]) -> None:
+    """Size the figure to ``axes_size`` plus ``room`` (left, bottom, right, top), all in inches."""
+    (axes_width, axes_height), (left, bottom, right, top) = axes_size, room
+    width, height = left + axes_width + right, bottom + axes_height + top
+    figure.set_size_inches(width, height)
+    axes.set_position([left / width, bottom / height, axes_width / width, axes_height / height])
+
+
+def _title(axes, text: str) -> None:
+    """Set the axes title, at a fixed height above the axes unless it is long.
+
+    Without ``y``, matplotlib measures every y tick label at each draw to
+    lift the title above an exponent offset text ("1e6", drawn above the
+    y axis at the left); that measurement costs about 7% of a plot's
+    drawing. A title that leaves half an inch free at either side cannot
+    reach a short offset text, so it is given its height (and lifted after
+    all if a long offset text reaches it, :func:`_lift_title`); a longer
+    one (a long column name) is placed by matplotlib.
+    """
+    figure = axes.get_figure()
+    axes_width = axes.get_position().width * figure.get_size_inches()[0]
+    fits = _text_inches(text, _TITLE_POINTS) <= axes_width - 2 * 0.5
+    axes.set_title(text, y=1.0 if fits else None)
+
+
+def _ink_box(pixels: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) pixel bounds of everything not of the background colour, None when blank.
+
+    ``pixels`` is the canvas's RGBA buffer; the background is the colour of
+    its top-left corner, which the room around the axes keeps empty. Each
+    pixel is compared as one 32-bit word: a hundred times faster than
+    comparing its four bytes.
+    """
+    words = pixels.view(np.uint32).reshape(pixels.shape[:2])
+    ink = words != words[0, 0]
+    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if rows.size == 0:
+        return None
+    return int(rows[0]), int(rows[-1]) + 1, int(columns[0]), int(columns[-1]) + 1
+
+
+def _lift_title(axes, renderer) -> bool:
+    """Move a title given its height (:func:`_title`) above the y axis's offset text when they overlap.
+
+    That is what matplotlib does for a title it places itself; True when the
+    title moved and the figure must be drawn again. The offset text ("1e6")
+    is only known once drawn, and is rarely there at all.
+    """
+    offset = axes.yaxis.offsetText
+    if not (offset.get_visible() and offset.get_text() and axes.get_title()):
+        return False
+    offset_box = offset.get_window_extent(renderer)
+    if not axes.title.get_window_extent(renderer).overlaps(offset_box):
+        return False
+    axes.title.set_y(axes.transAxes.inverted().transform((0, offset_box.y1))[1])
+    return True
+
+
+def _draw(figure) -> np.ndarray:
+    """Draw the figure, growing its room first when something reaches the edge, and crop it.
+
+    The result is a copy of the RGB pixels of what was drawn plus
+    :data:`PAD_INCHES` on every side, as ``savefig(bbox_inches="tight")``
+    crops, but from one drawing instead of two. When the drawing comes
+    within the pad of the canvas edge (a very long term or column name),
+    something may have been cut off: matplotlib's own tight bounding box
+    then says how much room is missing, and the figure is drawn once more
+    with it.
+    """
+    canvas = figure.canvas
+    pad = int(round(PAD_INCHES * DPI))
+    canvas.draw()
+    if _lift_title(figure.axes[0], canvas.get_renderer()):
+        canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba())
+    box = _ink_box(pixels)
+    height, width = pixels.shape[:2]
+    if box is not None and (box[0] < pad or box[1] > height - pad or box[2] < pad or box[3] > width - pad):
+        axes = figure.axes[0]
+        size = figure.get_size_inches()
+        position = axes.get_position()
+        room = [position.x0 * size[0], position.y0 * size[1], (1 - position.x1) * size[0], (1 - position.y1) * size[1]]
+        drawn = figure.get_tightbbox(canvas.get_renderer())  # in inches, reaching beyond the canvas where cut off
+        slack = 2 * PAD_INCHES
+        room[0] += max(0.0, -drawn.x0) + slack
+        room[1] += max(0.0, -drawn.y0) + slack
+        room[2] += max(0.0, drawn.x1 - size[0]) + slack
+        room[3] += max(0.0, drawn.y1 - size[1]) + slack
+        _place(figure, axes, (position.width * size[0], position.height * size[1]), tuple(room))
+        canvas.draw()
+        pixels = np.asarray(canvas.buffer_rgba())
+        box = _ink_box(pixels)
+        height, width = pixels.shape[:2]
+    if box is None:
+        return np.ascontiguousarray(pixels[:, :, :3])
+    top, bottom, left, right = box
+    # the copy leaves the canvas's buffer behind: the PNG may be encoded on another thread (_png)
+    return np.ascontiguousarray(pixels[max(top - pad, 0):min(bottom + pad, height),
+                                       max(left - pad, 0):min(right + pad, width), :3])
+
+
+def _encode(pixels: np.ndarray) -> bytes:
+    """RGB pixels as a palette PNG.
+
+    Matplotlib draws 24-bit colour; a plot of a few line and point colours
     over white, with their anti-aliased edges, loses nothing visible in a
     64-colour palette (median cut, no dithering, which would add noise to
     flat areas) and takes about a third of the bytes. That keeps a report
     with a dozen plots small enough for a notebook (issue 15: about 550 KB
-    of images per report before).
+    of images per report before). zlib's level 8 makes PNGs 1.3% larger
+    than ``optimize=True`` (level 9) did, in a third of its time
+    (benchmarks/plots_benchmark.py).
     """
     from PIL import Image
 
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
-    _pyplot().close(figure)
-    image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
     # 0 and 0 are MEDIANCUT and Dither.NONE: the enums only exist from Pillow 9.1, matplotlib needs >= 9
-    palette = image.quantize(colors=PALETTE_COLORS, method=0, dither=0)
+    palette = Image.fromarray(pixels).quantize(colors=PALETTE_COLORS, method=0, dither=0)
     out = io.BytesIO()
-    palette.save(out, format="PNG", optimize=True)
+    palette.save(out, format="PNG", compress_level=8)
     return out.getvalue()
+
+
+#: The thread that encodes PNGs while :func:`render_plots` draws the next figure (None outside it).
+_ENCODER: ContextVar[ThreadPoolExecutor | None] = ContextVar("olscheck_png_encoder", default=None)
+
+
+def _png(figure) -> bytes | Future:
+    """The figure as a 96-dpi palette PNG, cropped to what was drawn (:func:`_draw`, :func:`_encode`).
+
+    Inside :func:`render_plots` this is a :class:`~concurrent.futures.Future`
+    of the bytes: Pillow's quantizing and compressing release the GIL, so a
+    second thread encodes one figure while matplotlib (which holds the GIL)
+    draws the next, and :func:`render_plots` collects the bytes at the end.
+    """
+    pixels = _draw(figure)
+    encoder = _ENCODER.get()
+    if encoder is None:
+        return _encode(pixels)
+    return encoder.submit(_encode, pixels)
 
 
 def _sample(n: int, seed: int, keep: np.ndarray | None = None) -> tuple[np.ndarray, str]:
@@ -103,12 +276,24 @@ def _sample(n: int, seed: int, keep: np.ndarray | None = None) -> tuple[np.ndarr
 
 
 def _marker(count: int) -> dict:
-    """Scatter styling that stays readable from a hundred to ten thousand points."""
+    """Point styling that stays readable from a hundred to ten thousand points (``markersize``: diameter in points)."""
     if count > 3000:
-        return {"s": 4, "alpha": 0.3}
+        return {"markersize": 2.0, "alpha": 0.3}
     if count > 1000:
-        return {"s": 6, "alpha": 0.4}
-    return {"s": 9, "alpha": 0.55}
+        return {"markersize": 6**0.5, "alpha": 0.4}
+    return {"markersize": 3.0, "alpha": 0.55}
+
+
+def _points(axes, x: np.ndarray, y: np.ndarray) -> None:
+    """The points of a scatter plot, as the markers of a line drawn without its line.
+
+    Agg renders a line's marker once and stamps it at every point, where a
+    ``scatter`` collection renders every point's path: 2 ms instead of 20
+    for 3,000 points, for the same picture (the stamps sit on whole pixels,
+    which points two or three pixels wide do not show). The diameters are
+    those of the ``scatter`` sizes used before (4, 6 and 9 square points).
+    """
+    axes.plot(x, y, linestyle="none", marker="o", markeredgewidth=0, color="#3b6ea5", **_marker(np.size(x)))
 
 
 def _text(label) -> str:
@@ -133,19 +318,49 @@ def _smooth(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | Non
     return smoothed[:, 0], smoothed[:, 1]
 
 
-def _figure(width: float = 5.2, height: float = 3.8):
-    plt = _pyplot()
-    figure, axes = plt.subplots(figsize=(width, height))
-    axes.grid(True, alpha=0.25)
-    return figure, axes
+#: Plots already rendered, per report and seed: a report is immutable, and saving it twice (or showing it
+#: in a notebook, then saving it) should not draw its plots twice. Held only as long as the report lives.
+_RENDERED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_RENDERED_LOCK = threading.Lock()
 
 
 def render_plots(report, seed: int | None = None) -> list[Plot]:
-    """All diagnostic plots for ``report``, in reading order."""
-    fit = report.fit
-    if fit is None:
+    """All diagnostic plots for ``report``, in reading order.
+
+    The plots of a report are rendered once per seed: a later call with the
+    same report object returns the same :class:`Plot` objects (in a new
+    list) without drawing them again.
+    """
+    if report.fit is None:
         return []
     seed = int(report.options.get("seed", 0)) if seed is None else seed
+    try:
+        with _RENDERED_LOCK:
+            cached = _RENDERED.get(report, {}).get(seed)
+    except TypeError:  # an object that cannot be weakly referenced: drawn every time
+        return _render_now(report, seed)
+    if cached is not None:
+        return list(cached)
+    plots = _render_now(report, seed)
+    with _RENDERED_LOCK:
+        _RENDERED.setdefault(report, {})[seed] = tuple(plots)
+    return plots
+
+
+def _render_now(report, seed: int) -> list[Plot]:
+    """Draw every plot of ``report``, the PNGs encoded on a second thread meanwhile (:func:`_png`)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="olscheck-png") as encoder:
+        token = _ENCODER.set(encoder)
+        try:
+            plots = _draw_plots(report, seed)
+        finally:
+            _ENCODER.reset(token)
+        return [dataclasses.replace(plot, png=plot.png.result()) if isinstance(plot.png, Future) else plot
+                for plot in plots]
+
+
+def _draw_plots(report, seed: int) -> list[Plot]:
+    fit = report.fit
     influence = report.influence
     residuals = report.model.residuals.to_numpy()
     fitted = report.model.fitted.to_numpy()
@@ -219,7 +434,7 @@ def _label(axes, x: np.ndarray, y: np.ndarray, labels: dict[int, str]) -> None:
 
 def _residuals_vs_fitted(fitted, residuals, note, labels=None) -> Plot:
     figure, axes = _figure()
-    axes.scatter(fitted, residuals, color="#3b6ea5", edgecolors="none", **_marker(fitted.size))
+    _points(axes, fitted, residuals)
     _label(axes, fitted, residuals, labels or {})
     axes.axhline(0, color="#555", linewidth=0.8, linestyle="--")
     line = _smooth(fitted, residuals)
@@ -228,7 +443,7 @@ def _residuals_vs_fitted(fitted, residuals, note, labels=None) -> Plot:
         axes.legend(loc="best", fontsize=8)
     axes.set_xlabel("fitted values")
     axes.set_ylabel("residuals")
-    axes.set_title("Residuals vs fitted")
+    _title(axes, "Residuals vs fitted")
     return Plot("residuals_vs_fitted", "Residuals vs fitted", "linearity", _png(figure),
                 "A flat smoother around zero means the mean is linear; a curve means it is not."
                 + _labelled(labels, "largest standardized residuals") + note)
@@ -257,7 +472,7 @@ def _qq(standardized, note, seed, labels=None) -> Plot:
     probabilities = (np.arange(1, n + 1) - 0.5) / n if n > 10 else (np.arange(1, n + 1) - 3 / 8) / (n + 1 / 4)
     theoretical = stats.norm.ppf(probabilities)
     figure, axes = _figure(4.4, 4.0)
-    axes.scatter(theoretical[positions], values[positions], color="#3b6ea5", edgecolors="none", **_marker(positions.size))
+    _points(axes, theoretical[positions], values[positions])
     labels = {row: text for row, text in (labels or {}).items() if row in rank_of}
     _label(axes, theoretical, values, {rank_of[row]: text for row, text in labels.items()})
     if n >= 2:
@@ -269,7 +484,7 @@ def _qq(standardized, note, seed, labels=None) -> Plot:
         axes.plot(span, intercept + slope * span, color="#c0392b", linewidth=1.2)
     axes.set_xlabel("theoretical normal quantiles")
     axes.set_ylabel("standardized residuals")
-    axes.set_title("Normal Q-Q")
+    _title(axes, "Normal Q-Q")
     caption = ("Points on the line mean normal errors; S-shapes mean heavy or light tails, a bow means skew."
                + _labelled(labels, "largest standardized residuals"))
     if values.size > MAX_POINTS:
@@ -281,14 +496,14 @@ def _scale_location(fitted, standardized, note, labels=None) -> Plot:
     root = np.sqrt(np.abs(standardized))
     finite = np.isfinite(root)
     figure, axes = _figure()
-    axes.scatter(fitted[finite], root[finite], color="#3b6ea5", edgecolors="none", **_marker(int(finite.sum())))
+    _points(axes, fitted[finite], root[finite])
     _label(axes, fitted, root, labels or {})
     line = _smooth(fitted[finite], root[finite])
     if line is not None:
         axes.plot(*line, color="#c0392b", linewidth=1.6)
     axes.set_xlabel("fitted values")
     axes.set_ylabel("√|standardized residuals|")
-    axes.set_title("Scale-location")
+    _title(axes, "Scale-location")
     return Plot("scale_location", "Scale-location", "homoskedasticity", _png(figure),
                 "A flat smoother means constant error variance; a rising one means variance grows with the mean."
                 + _labelled(labels, "largest standardized residuals") + note)
@@ -297,7 +512,7 @@ def _scale_location(fitted, standardized, note, labels=None) -> Plot:
 def _residuals_vs_leverage(leverage, standardized, cooks, rank, note, labels=None) -> Plot:
     figure, axes = _figure()
     finite = np.isfinite(standardized)
-    axes.scatter(leverage[finite], standardized[finite], color="#3b6ea5", edgecolors="none", **_marker(int(finite.sum())))
+    _points(axes, leverage[finite], standardized[finite])
     _label(axes, leverage, standardized, labels or {})
     axes.axhline(0, color="#555", linewidth=0.8, linestyle="--")
     upper = max(float(np.max(leverage)) if leverage.size else 0.5, 0.05) * 1.05
@@ -321,7 +536,7 @@ def _residuals_vs_leverage(leverage, standardized, cooks, rank, note, labels=Non
         axes.legend(fontsize=8, loc="best")
     axes.set_xlabel("leverage")
     axes.set_ylabel("standardized residuals")
-    axes.set_title("Residuals vs leverage")
+    _title(axes, "Residuals vs leverage")
     worst = float(np.nanmax(cooks)) if cooks is not None and cooks.size else None
     if 1.0 in drawn:
         caption = "Points beyond the dashed Cook's distance 1 contour move the fit on their own."
@@ -349,7 +564,7 @@ def _acf(residuals, order_note) -> Plot:
     axes.axhline(-band, color="#c0392b", linestyle="--", linewidth=1)
     axes.set_xlabel("lag")
     axes.set_ylabel("autocorrelation")
-    axes.set_title("Residual autocorrelation")
+    _title(axes, "Residual autocorrelation")
     return Plot("acf", "Residual autocorrelation", "independence", _png(figure),
                 f"Bars outside the dashed ±1.96/√n band suggest correlated errors. {order_note}")
 
@@ -363,7 +578,10 @@ def _vif(report) -> Plot | None:
     values = [row["vif"] if row.get("vif") is not None else row["gvif_adj"] ** 2 for row in rows]
     thresholds = report.options.get("thresholds", {})
     warn, fail = thresholds.get("vif_warn", 5.0), thresholds.get("vif_fail", 10.0)
-    figure, axes = _figure(5.2, max(2.2, 0.35 * len(rows) + 1.2))
+    # the term names stand left of the bars: room for the longest (at least the usual room)
+    longest = max(_text_inches(_text(name), _TICK_POINTS) for name in names)
+    left = max(ROOM_INCHES[0], longest + 0.4)
+    figure, axes = _figure(5.2, max(2.2, 0.35 * len(rows) + 1.2), room=(left, *ROOM_INCHES[1:]))
     positions = np.arange(len(rows))
     axes.barh(positions, values, color="#3b6ea5")
     axes.set_yticks(positions, labels=[_text(name) for name in names])
@@ -372,7 +590,7 @@ def _vif(report) -> Plot | None:
     axes.axvline(fail, color="#c0392b", linestyle="--", linewidth=1, label=f"{fail:g}")
     axes.legend(fontsize=8, loc="lower right")
     axes.set_xlabel("VIF (GVIF^(1/df) for multi-column terms)")
-    axes.set_title("Variance inflation")
+    _title(axes, "Variance inflation")
     return Plot("vif", "Variance inflation", "no_collinearity", _png(figure),
                 f"Bars past {warn:g} inflate standard errors noticeably; past {fail:g}, badly.")
 
@@ -391,8 +609,9 @@ def _component_plus_residual(report, rows, note) -> list[Plot]:
         values = fit.x[:, column]
         component = values * fit.coefficients[column]
         partial = residuals + component - np.mean(component)
-        figure, axes = _figure()
-        axes.scatter(values[rows], partial[rows], color="#3b6ea5", edgecolors="none", **_marker(rows.size))
+        title = _text(f"Component + residual: {term.name}")
+        figure, axes = _figure(centred=(title, _text(term.name)))
+        _points(axes, values[rows], partial[rows])
         # the component is linear in the column: its line is drawn through its two ends, not through n points
         ends = np.array([np.min(values), np.max(values)])
         axes.plot(ends, (ends - np.mean(values)) * fit.coefficients[column], color="#555", linestyle="--",
@@ -402,7 +621,7 @@ def _component_plus_residual(report, rows, note) -> list[Plot]:
             axes.plot(*line, color="#c0392b", linewidth=1.6)
         axes.set_xlabel(_text(term.name))
         axes.set_ylabel("component + residual")
-        axes.set_title(_text(f"Component + residual: {term.name}"))
+        _title(axes, title)
         plots.append(Plot(f"cr_{len(plots)}", f"Component + residual: {term.name}", "linearity", _png(figure),
                           "The smoother should follow the dashed line; a curve means this predictor enters non-linearly." + note))
     skipped = [t.name for t in candidates[MAX_COMPONENT_PLOTS:]]
@@ -423,7 +642,8 @@ def _probe(report) -> Plot | None:
     if not per_fold:
         return None
     folds = max(len(values) for values in per_fold.values())
-    figure, axes = _figure(5.6, 3.4)
+    # the legend stands right of the axes: room for it on the canvas, so the plot is drawn once
+    figure, axes = _figure(5.6, 3.4, room=(ROOM_INCHES[0], ROOM_INCHES[1], 3.0, ROOM_INCHES[3]))
     for name, values in per_fold.items():
         linear = name == "ols"
         axes.plot(np.arange(1, len(values) + 1), values, marker="o", markersize=5 if linear else 4,
@@ -432,7 +652,7 @@ def _probe(report) -> Plot | None:
     axes.set_xticks(np.arange(1, folds + 1))
     axes.set_xlabel("held-out fold")
     axes.set_ylabel("out-of-sample R²")
-    axes.set_title("OLS vs non-linear learners, fold by fold")
+    _title(axes, "OLS vs non-linear learners, fold by fold")
     axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return Plot("probe", "Out-of-sample comparison", "probe", _png(figure),
                 "Each line is one model's R² on the same held-out fold; a non-linear learner above OLS in every "

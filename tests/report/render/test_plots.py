@@ -1,10 +1,12 @@
-"""Diagnostic plots: valid PNGs, sampled above MAX_POINTS, component-plus-residual capped."""
+"""Diagnostic plots: valid PNGs, sampled above MAX_POINTS, component-plus-residual capped; drawn without
+pyplot, nothing cut off, once per report."""
 
 from __future__ import annotations
 
 import io
 
 import matplotlib.axes
+import matplotlib.figure
 import numpy as np
 import pandas as pd
 import pytest
@@ -28,7 +30,9 @@ def test_every_plot_decodes_and_is_placed(report, plots):
     assert {"residuals_vs_fitted", "qq", "scale_location", "residuals_vs_leverage", "acf", "vif", "probe"} <= set(keys)
     assert sum(key.startswith("cr_") for key in keys) == 2  # the two numeric predictors
     for plot in plots:
+        assert isinstance(plot.png, bytes), plot.key  # encoded on a second thread, collected before returning
         image = decode(plot.png)
+        assert image.mode == "P"  # the palette PNG
         assert 200 < image.width < 1200 and 150 < image.height < 1200
         assert plot.caption and plot.title
         assert plot.assumption in {"linearity", "homoskedasticity", "independence", "normality",
@@ -68,13 +72,13 @@ def large_report():
 
 def test_above_max_points_scatter_plots_sample_and_say_so(large_report, monkeypatch):
     drawn = []
-    original = matplotlib.axes.Axes.scatter
+    original = plots_module._points
 
-    def recording(self, x, y, *args, **kwargs):
+    def recording(axes, x, y):
         drawn.append(np.asarray(x).size)
-        return original(self, x, y, *args, **kwargs)
+        return original(axes, x, y)
 
-    monkeypatch.setattr(matplotlib.axes.Axes, "scatter", recording)
+    monkeypatch.setattr(plots_module, "_points", recording)
     plots = {plot.key: plot for plot in render_plots(large_report)}
     n = large_report.data.n_used
     assert drawn and max(drawn) <= MAX_POINTS
@@ -235,3 +239,139 @@ def test_the_leverage_legend_names_the_contours_drawn(outlier_frame, monkeypatch
     plots = {plot.key: plot for plot in render_plots(olscheck.check(outlier_frame, target="y", probe=False))}
     assert seen["Residuals vs leverage"] == ["Cook's D = 0.5", "Cook's D = 1"]
     assert "Cook's distance 1 contour" in plots["residuals_vs_leverage"].caption
+
+
+# ----------------------------------------------------------------------------- drawing: no pyplot, nothing cut off, once
+def test_rendering_never_imports_pyplot():
+    """Figures are built on their own Agg canvas: pyplot's import, backend and figure registry stay untouched."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import sys\n"
+        "import numpy as np, pandas as pd\n"
+        "import olscheck\n"
+        "from olscheck.report.render import render_plots\n"
+        "rng = np.random.default_rng(1)\n"
+        "x = rng.normal(size=(200, 2))\n"
+        "frame = pd.DataFrame({'y': x @ [1.0, 2.0] + rng.normal(size=200), 'a': x[:, 0], 'b': x[:, 1]})\n"
+        "plots = render_plots(olscheck.check(frame, target='y', probe=False))\n"
+        "assert len(plots) >= 6 and 'matplotlib.figure' in sys.modules, sorted(sys.modules)\n"
+        "print('pyplot imported:', 'matplotlib.pyplot' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=root, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "pyplot imported: False" in done.stdout
+
+
+def drawn_figures(monkeypatch) -> list:
+    """(figure, cropped RGB pixels) of every figure drawn, filled in as plots are drawn."""
+    drawn = []
+    original = plots_module._draw
+
+    def recording(figure):
+        pixels = original(figure)
+        drawn.append((figure, pixels))
+        return pixels
+
+    monkeypatch.setattr(plots_module, "_draw", recording)
+    return drawn
+
+
+def assert_nothing_cut_off(figure, pixels) -> None:
+    """Everything matplotlib drew lies inside the canvas, and the crop keeps a blank pad around it."""
+    renderer = figure.canvas.get_renderer()
+    width, height = figure.get_size_inches()
+    drawn = figure.get_tightbbox(renderer)  # inches
+    assert drawn.x0 >= 0 and drawn.y0 >= 0 and drawn.x1 <= width and drawn.y1 <= height, (drawn, width, height)
+    pad = int(round(plots_module.PAD_INCHES * plots_module.DPI))
+    white = np.array([255, 255, 255])
+    for border in (pixels[:pad], pixels[-pad:], pixels[:, :pad], pixels[:, -pad:]):
+        assert (border == white).all()
+    # the crop holds the drawing: as large as its tight box, give or take the rounding of text boxes to ink
+    assert pixels.shape[1] >= (drawn.width + 2 * plots_module.PAD_INCHES) * plots_module.DPI - 8
+    assert pixels.shape[0] >= (drawn.height + 2 * plots_module.PAD_INCHES) * plots_module.DPI - 8
+
+
+def test_long_term_and_column_names_stay_inside_the_image(monkeypatch):
+    rng = np.random.default_rng(4)
+    n = 120
+    long_name = "household_disposable_income_after_taxes_and_transfers_in_euros"
+    x = rng.normal(size=(n, 2))
+    x[:, 1] += 0.8 * x[:, 0]
+    frame = pd.DataFrame({"y": x @ [1.0, 1.0] + rng.normal(size=n), long_name: x[:, 0], "b": x[:, 1]})
+    drawn = drawn_figures(monkeypatch)
+    plots = render_plots(olscheck.check(frame, target="y", probe=False))
+    titles = [figure.axes[0].get_title() for figure, _ in drawn]
+    assert "Variance inflation" in titles and f"Component + residual: {long_name}" in titles
+    for figure, pixels in drawn:
+        assert_nothing_cut_off(figure, pixels)
+    vif = next(figure for figure, _ in drawn if figure.axes[0].get_title() == "Variance inflation")
+    assert long_name in [label.get_text() for label in vif.axes[0].get_yticklabels()]
+    assert len(plots) == len(drawn)
+
+
+def test_a_drawing_that_outgrows_its_room_is_drawn_again_with_more(monkeypatch):
+    """The room around the axes is an estimate: what reaches the canvas edge makes the figure grow, not get cut."""
+    grown = []
+    original = matplotlib.figure.Figure.get_tightbbox
+    monkeypatch.setattr(matplotlib.figure.Figure, "get_tightbbox",
+                        lambda self, *args, **kwargs: grown.append(1) or original(self, *args, **kwargs))
+    figure, axes = plots_module._figure(room=(0.05, 0.05, 0.05, 0.05))
+    axes.plot([0, 1], [0, 1_000_000])
+    axes.set_ylabel("a y label that needs room")
+    axes.set_xlabel("an x label")
+    plots_module._title(axes, "A title")
+    pixels = plots_module._draw(figure)
+    assert grown == [1]  # measured once, drawn once more
+    assert_nothing_cut_off(figure, pixels)
+
+
+def test_plots_are_rendered_once_per_report_and_seed(linear_report, monkeypatch):
+    import dataclasses
+
+    calls = []
+    original = plots_module._draw_plots
+    monkeypatch.setattr(plots_module, "_draw_plots", lambda report, seed: calls.append(seed) or original(report, seed))
+    report = dataclasses.replace(linear_report)  # a report of its own: nothing rendered for it yet
+    first = render_plots(report)
+    again = render_plots(report)
+    assert calls == [0]
+    assert again == first and again is not first  # a new list: changing it leaves the cache alone
+    assert all(a is b for a, b in zip(first, again))
+    from olscheck.report.render import render_plots as rendered_from_the_package
+
+    assert rendered_from_the_package(report)[0] is first[0] and calls == [0]
+    other_seed = render_plots(report, seed=1)
+    assert calls == [0, 1] and len(other_seed) == len(first)
+    render_plots(dataclasses.replace(report))  # another report object: drawn for it
+    assert calls == [0, 1, 0]
+
+
+def test_saving_twice_draws_the_plots_once(linear_report, tmp_path, monkeypatch):
+    import dataclasses
+
+    calls = []
+    original = plots_module._draw_plots
+    monkeypatch.setattr(plots_module, "_draw_plots", lambda report, seed: calls.append(seed) or original(report, seed))
+    report = dataclasses.replace(linear_report)
+    report.save(tmp_path / "first.html")
+    report.save([tmp_path / "second.html", tmp_path / "second.md"])
+    assert len(calls) == 1
+    qq = next(plot.png for plot in render_plots(report) if plot.key == "qq")
+    assert (tmp_path / "second_files" / "qq.png").read_bytes() == qq
+
+
+def test_a_title_given_its_height_still_clears_a_long_offset_text():
+    """Titles are placed at a fixed height (cheaper to draw) but lifted, as matplotlib does, above a y offset text."""
+    rng = np.random.default_rng(0)
+    figure, axes = plots_module._figure()
+    plots_module._points(axes, rng.normal(size=200), 1234567.891 + rng.normal(size=200) * 1e-6)
+    plots_module._title(axes, "Residuals vs leverage")
+    assert axes.title.get_position()[1] == 1.0  # given its height: short enough
+    plots_module._draw(figure)
+    renderer = figure.canvas.get_renderer()
+    assert len(axes.yaxis.offsetText.get_text()) > 10  # "1e-6+1.234567891e6"
+    assert not axes.title.get_window_extent(renderer).overlaps(axes.yaxis.offsetText.get_window_extent(renderer))
