@@ -206,12 +206,13 @@ def null_sums(g: np.ndarray, leverage: np.ndarray, hc3: np.ndarray | None = None
     if hc3 is not None:
         weights[:, 3] = hc3
     linear = weights.T @ a  # sum a/(1-h), sum a/(1-h)^2, sum a h (and HC3's meat)
-    fourth = np.multiply(weights[:, 1], weights[:, 1], out=weights[:, 0])
+    np.multiply(weights[:, 1], weights[:, 1], out=weights[:, 0])  # 1/(1-h)^4
+    weights[:, 1] = 1.0
     a *= a
+    quadratic = weights[:, :2].T @ a  # sum a^2/(1-h)^4, sum a^2 (a product, not a column-wise reduction)
     out = np.empty((5 if hc3 is None else 6, g.shape[1]))
     out[0], out[1], out[4] = linear[0], linear[1], linear[2]
-    out[2] = fourth @ a
-    out[3] = a.sum(axis=0)
+    out[2], out[3] = quadratic[0], quadratic[1]
     if hc3 is not None:
         out[5] = linear[3]
     return out
