@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..engine.accumulate import ResidualStatistics
 from ..engine.parallel import available_cores, in_order
-from ..engine.residuals import AUX, RowBlock, new_statistics, row_statistics
+from ..engine.residuals import AUX, CACHE_ROWS, RowBlock, new_statistics, row_statistics
 from ..model.fit import LinearFit
 from ..thresholds import Thresholds
 
@@ -52,8 +52,9 @@ EXACT_ROWS = 20_000
 #: block is BLOCK_ROWS x (slopes + 8) floats. The passes over a block are
 #: bound by memory, not arithmetic: at 1e6 x 20 on two threads blocks of
 #: 25,000 rows (5.6 MB of auxiliary columns) took 0.44-0.47 s, of 50,000
-#: 0.55-0.62 s and of 8,192 0.62-0.76 s (benchmarks/README.md).
-BLOCK_ROWS = 25_000
+#: 0.55-0.62 s and of 8,192 0.62-0.76 s; the streamed chunks are worked
+#: through in pieces of the same size (benchmarks/README.md).
+BLOCK_ROWS = CACHE_ROWS
 
 
 class InMemoryModel:

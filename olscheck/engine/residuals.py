@@ -34,7 +34,7 @@ from ..numerics.covariance import hc3_weights, null_sums
 from .accumulate import TOP_KEPT, ResidualStatistics, Sequence, stack_r
 from .fit import StreamedFit
 
-__all__ = ["AUX", "RowBlock", "new_statistics", "chunk_statistics", "row_statistics", "row_influence",
+__all__ = ["AUX", "CACHE_ROWS", "RowBlock", "new_statistics", "chunk_statistics", "row_statistics", "row_influence",
            "LEVERAGE_ONE_TOLERANCE"]
 
 #: Leverage within this of 1 counts as 1 (R's lm.influence, tol = 10 * eps).
@@ -88,13 +88,33 @@ def new_statistics(fit: StreamedFit, order: int, nw_lags: int) -> ResidualStatis
     return ResidualStatistics(AUX(fit.slopes.size).width, Sequence(order, nw_lags, fit.rank, fit.rank))
 
 
+#: Rows of a chunk whose statistics are computed together: the passes over a
+#: block are bound by memory, and blocks of 25,000 rows (a few MB of
+#: auxiliary columns) stay in cache where 50,000 do not (the in-memory
+#: battery's blocks, :data:`olscheck.checks.battery.BLOCK_ROWS`, measured
+#: the same way). Larger chunks are worked through in such pieces.
+CACHE_ROWS = 25_000
+
+
 def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: int, split: int,
                      sample_positions) -> ResidualStatistics:
     """Statistics of one chunk whose first complete row has 0-based position ``start``."""
-    shifted = chunk.shifted
-    m = shifted.shape[0]
+    m = chunk.shifted.shape[0]
     if m == 0:
         return new_statistics(fit, order, nw_lags)
+    statistics = None
+    for low in range(0, m, CACHE_ROWS):
+        high = min(m, low + CACHE_ROWS)
+        piece = _piece_statistics(fit, chunk, low, high, start, order, nw_lags, split, sample_positions)
+        statistics = piece if statistics is None else statistics.merge(piece)
+    return statistics
+
+
+def _piece_statistics(fit: StreamedFit, chunk, low: int, high: int, start: int, order: int, nw_lags: int,
+                      split: int, sample_positions) -> ResidualStatistics:
+    """Statistics of the chunk's rows ``low`` to ``high - 1`` (the first at 0-based position ``start + low``)."""
+    shifted = chunk.shifted[low:high]
+    m = shifted.shape[0]
     k = fit.rank
     columns = AUX(fit.slopes.size)
     # The auxiliary block [1, B_s, ...] is Fortran-ordered and holds the fitting basis B itself (with an
@@ -108,8 +128,9 @@ def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: i
     e = fit.residuals(shifted, fitted_part)
     # q = B R⁻¹, the rows of the orthonormal basis: one right-sided triangular solve (level-3 BLAS)
     q = blas.dtrsm(1.0, fit.r_fit, basis, side=1, lower=0) if k else np.zeros((m, 0))
-    return row_statistics(fit, RowBlock(auxiliary, e, q, fitted_part, chunk.labels, chunk.raw), start, order,
-                          nw_lags, split, sample_positions)
+    rows = RowBlock(auxiliary, e, q, fitted_part, chunk.labels[low:high],
+                    None if chunk.raw is None else chunk.raw[low:high])
+    return row_statistics(fit, rows, start + low, order, nw_lags, split, sample_positions)
 
 
 class RowBlock:
