@@ -49,11 +49,8 @@ __all__ = ["EXACT_ROWS", "BLOCK_ROWS", "InMemoryModel", "kept_positions", "resid
 EXACT_ROWS = 20_000
 
 #: Rows per block of the residual statistics: the auxiliary block of a
-#: block is BLOCK_ROWS x (slopes + 8) floats. The passes over a block are
-#: bound by memory, not arithmetic: at 1e6 x 20 on two threads blocks of
-#: 25,000 rows (5.6 MB of auxiliary columns) took 0.44-0.47 s, of 50,000
-#: 0.55-0.62 s and of 8,192 0.62-0.76 s; the streamed chunks are worked
-#: through in pieces of the same size (benchmarks/README.md).
+#: block is BLOCK_ROWS x (slopes + 8) floats, small enough to stay in cache
+#: (:data:`olscheck.engine.accumulate.CACHE_ROWS`, measured there).
 BLOCK_ROWS = CACHE_ROWS
 
 

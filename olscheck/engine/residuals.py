@@ -31,7 +31,7 @@ import numpy as np
 from scipy.linalg import blas
 
 from ..numerics.covariance import hc3_weights, null_sums
-from .accumulate import TOP_KEPT, ResidualStatistics, Sequence, stack_r
+from .accumulate import CACHE_ROWS, TOP_KEPT, ResidualStatistics, Sequence, stack_r
 from .fit import StreamedFit
 
 __all__ = ["AUX", "CACHE_ROWS", "RowBlock", "new_statistics", "chunk_statistics", "row_statistics", "row_influence",
@@ -88,12 +88,6 @@ def new_statistics(fit: StreamedFit, order: int, nw_lags: int) -> ResidualStatis
     return ResidualStatistics(AUX(fit.slopes.size).width, Sequence(order, nw_lags, fit.rank, fit.rank))
 
 
-#: Rows of a chunk whose statistics are computed together: the passes over a
-#: block are bound by memory, and blocks of 25,000 rows (a few MB of
-#: auxiliary columns) stay in cache where 50,000 do not (the in-memory
-#: battery's blocks, :data:`olscheck.checks.battery.BLOCK_ROWS`, measured
-#: the same way). Larger chunks are worked through in such pieces.
-CACHE_ROWS = 25_000
 
 
 def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: int, split: int,
