@@ -314,6 +314,32 @@ def test_more_rows_than_the_old_second_order_sample_still_match(tmp_path):
     assert_same(reference, streamed)
 
 
+@pytest.mark.parametrize("chunk_rows", [60_000, 20_000])
+def test_chunks_worked_in_pieces_match_in_memory_blocks(chunk_rows):
+    # 60,000 rows: the in-memory battery works in blocks of CACHE_ROWS (three), a 60,000-row chunk is
+    # worked in pieces of CACHE_ROWS (three) and a 20,000-row chunk in one; every accumulated sum joins
+    # across them, and the whole-sequence tests read the same seeded sample of rows on both paths
+    from olscheck.engine.accumulate import CACHE_ROWS
+
+    assert 2 * CACHE_ROWS < 60_000 and 20_000 <= CACHE_ROWS
+    frame = make_frame(n=60_000, seed=11)
+    reference = olscheck.check(frame, target="y", probe=False)
+    streamed = check_streaming(frame, target="y", chunk_rows=chunk_rows, probe=False)
+    compared = [name for name in reference.tests if name != "robust_fit"]  # its wording says where it ran
+    assert {"breusch_pagan", "durbin_watson", "reset", "harvey_collier", "quadratic"} <= set(compared)
+    for name in compared:
+        a, b = reference.tests[name], streamed.tests[name]
+        assert a.severity == b.severity, name
+        for value, other in ((a.statistic, b.statistic), (a.p_value, b.p_value)):
+            if value is None or other is None:
+                assert value is other, name
+            else:
+                assert math.isclose(value, other, rel_tol=RELATIVE, abs_tol=1e-300), (name, value, other)
+    assert not differences(reference.influence.to_dict()["top_rows"], streamed.influence.to_dict()["top_rows"])
+    assert not differences(reference.model.to_dict(), streamed.model.to_dict())
+    assert not differences(reference.coefficient_table().to_dict(), streamed.coefficient_table().to_dict())
+
+
 def test_rows_kept_whole_are_a_seeded_random_sample_whatever_the_chunks():
     # beyond exact_rows the rows kept whole (whole-sequence tests, probe, plots) are a simple random
     # sample drawn with the seed, in row order: the same for any chunking, another for another seed
