@@ -18,12 +18,13 @@ __all__ = ["MAX_WORKERS", "alongside", "available_cores", "in_order", "one_blas_
 MAX_WORKERS = 4
 
 
-def available_cores() -> int:
+def available_cores(limit: int | None = MAX_WORKERS) -> int:
+    """The cores this process may run on (its CPU affinity on Linux), at most ``limit`` (None: no limit)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux
         cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_WORKERS))
+    return max(1, cores if limit is None else min(cores, limit))
 
 
 def in_order(function, items, workers: int):

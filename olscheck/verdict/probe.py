@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -877,7 +876,12 @@ def run_probe(
     minimum_rows = max(MIN_ROWS, MIN_ROWS_PER_FOLD * folds)
     max_rows = _check_int("max_rows", max_rows, minimum=minimum_rows)
     learner_names = _check_learners(learners)
-    workers = _available_cores() if workers is None else _check_int("workers", workers, minimum=1)
+    if workers is None:
+        from ..engine.parallel import available_cores
+
+        workers = available_cores(limit=None)  # one fold a thread: as many as the machine gives
+    else:
+        workers = _check_int("workers", workers, minimum=1)
     if repeats is not None:
         repeats = _check_int("repeats", repeats, minimum=1)
 
@@ -1158,13 +1162,6 @@ def _one_openmp_thread() -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1, user_api="openmp")
-
-
-def _available_cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _spread_exponent(values: np.ndarray) -> int:
