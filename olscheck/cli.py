@@ -237,8 +237,12 @@ def _progress(enabled: bool):
 
 
 def _check(args) -> int:
-    from .api import check
     from .config import load_config
+    from .inputs.reading import data_file
+
+    if args.path != "-":
+        data_file(args.path)  # a mistyped path fails before the battery's imports (about a second)
+    from .api import check
 
     config = load_config(args.config)
     thresholds = config.get("thresholds") or None

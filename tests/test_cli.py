@@ -699,3 +699,16 @@ def test_standard_input_in_a_subprocess(tmp_path):
                               timeout=300)
     assert finished.returncode == 0, finished.stderr
     assert json.loads(finished.stdout)["data"]["n_used"] == 40
+
+
+def test_a_missing_file_fails_before_the_battery_is_imported(tmp_path):
+    # the path is checked first: a mistyped path needs neither scipy.stats nor the checks to be refused
+    script = (
+        "import sys\n"
+        "from olscheck.cli import main\n"
+        f"code = main(['check', {str(tmp_path / 'no such file.csv')!r}, '--target', 'y'])\n"
+        "print(code, 'olscheck.checks.battery' in sys.modules, 'scipy.stats' in sys.modules)\n"
+    )
+    process = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert process.stdout.split() == ["2", "False", "False"], process.stdout + process.stderr
+    assert "no such file.csv' does not exist; check the path." in process.stderr

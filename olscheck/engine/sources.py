@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import DataError, InputFileError
-from ..inputs.reading import ReadOptions, read_options
+from ..inputs.reading import ReadOptions, data_file, read_options
 
 __all__ = ["is_dask", "file_kind", "iterate_chunks", "first_chunk", "source_columns", "TextFile",
            "with_read_options"]
@@ -92,9 +92,7 @@ def is_dask(source: Any) -> bool:
 
 def file_kind(path: str | os.PathLike) -> str:
     """``"parquet"``, ``"csv"`` or ``"tsv"`` from the file's suffix (as :func:`olscheck.inputs.prepare.read_table`)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputFileError(f"data file '{path}' does not exist; check the path.")
+    path = data_file(path)
     suffixes = [s.lower() for s in path.suffixes]
     compressed = bool(suffixes) and suffixes[-1] in {".gz", ".bz2", ".zip", ".xz"}
     suffix = suffixes[-2] if compressed and len(suffixes) >= 2 else (suffixes[-1] if suffixes else "")

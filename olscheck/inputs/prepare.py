@@ -39,7 +39,7 @@ from ..errors import (
     NonNumericColumnError,
 )
 from .cells import check_cells, plain_label, shown_name
-from .reading import SNIFF_BYTES, ReadOptions, read_options, sniff
+from .reading import SNIFF_BYTES, ReadOptions, data_file, read_options, sniff
 
 __all__ = ["prepare", "read_table", "check_header", "check_enough_rows", "MAX_LEVELS", "numeric_values", "check_finite",
            "is_categorical", "column_key", "level_label", "level_columns", "single_level_note",
@@ -92,19 +92,7 @@ def read_table(path: str | os.PathLike, read: ReadOptions | Mapping[str, Any] | 
     options = read_options(read)
     if os.fsdecode(path) == "-":
         return _read_standard_input(options)
-    if not os.fsdecode(path).strip():
-        raise InputFileError("the data file path is empty; give the path of a CSV, TSV or Parquet file.")
-    if "\0" in os.fsdecode(path):
-        raise InputFileError(f"the data file path {os.fsdecode(path)!r} holds a null byte; no file can have that name.")
-    try:
-        path = Path(os.fsdecode(path)).expanduser()  # "~/data.csv" as a shell would read it
-        exists = path.exists()
-    except (ValueError, OSError) as error:  # a NUL byte, a name too long for the file system
-        raise InputFileError(f"cannot use {os.fsdecode(path)!r} as a file path: {error}.") from None
-    if not exists:
-        raise InputFileError(f"data file '{path}' does not exist; check the path.")
-    if path.is_dir():
-        raise InputFileError(f"'{path}' is a directory; give the path of a CSV, TSV or Parquet file.")
+    path = data_file(path)
     suffixes = [s.lower() for s in path.suffixes]
     compression = _COMPRESSION_SUFFIXES.get(suffixes[-1]) if suffixes else None
     suffix = suffixes[-2] if compression and len(suffixes) >= 2 else (suffixes[-1] if suffixes else "")

@@ -14,11 +14,12 @@ import codecs
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, InputFileError
 
-__all__ = ["ReadOptions", "read_options", "sniff", "SNIFF_BYTES", "DELIMITERS"]
+__all__ = ["ReadOptions", "data_file", "read_options", "sniff", "SNIFF_BYTES", "DELIMITERS"]
 
 #: Bytes of a text file read to sniff its delimiter and decimal mark.
 SNIFF_BYTES = 1 << 16
@@ -183,3 +184,29 @@ def sniff(sample: str, options: ReadOptions, default_sep: str = ",") -> tuple[st
                                                                             for cell in cells):
                 decimal = ","
     return sep, decimal
+
+
+def data_file(path) -> Path:
+    """``path`` as an existing data file's Path (``~`` expanded), or :class:`InputFileError` saying what is wrong.
+
+    The one place the path of a data file is checked, for the in-memory
+    reader, the streaming engine and the command line (which checks it
+    before importing the battery, so a mistyped path fails at once).
+    """
+    import os
+
+    text = os.fsdecode(path)
+    if not text.strip():
+        raise InputFileError("the data file path is empty; give the path of a CSV, TSV or Parquet file.")
+    if "\0" in text:
+        raise InputFileError(f"the data file path {text!r} holds a null byte; no file can have that name.")
+    try:
+        resolved = Path(text).expanduser()  # "~/data.csv" as a shell would read it
+        exists = resolved.exists()
+    except (ValueError, OSError) as error:  # a name too long for the file system
+        raise InputFileError(f"cannot use {text!r} as a file path: {error}.") from None
+    if not exists:
+        raise InputFileError(f"data file '{resolved}' does not exist; check the path.")
+    if resolved.is_dir():
+        raise InputFileError(f"'{resolved}' is a directory; give the path of a CSV, TSV or Parquet file.")
+    return resolved
