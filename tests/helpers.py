@@ -62,6 +62,14 @@ def fit_arrays(y, columns: dict, intercept: bool = True):
     return fit(prepare(frame, target="y", predictors=list(columns), intercept=intercept))
 
 
+def linear_frame() -> pd.DataFrame:
+    """120 rows whose mean is linear in x1 and x2 with normal errors: the clean case of the report tests."""
+    rng = np.random.default_rng(8)
+    n = 120
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    return pd.DataFrame({"y": 2 + x1 - 0.5 * x2 + rng.normal(0, 1, n), "x1": x1, "x2": x2})
+
+
 def bounded(examples: int):
     """Hypothesis settings for CI: ``examples`` runs (OLSCHECK_HYPOTHESIS_EXAMPLES overrides), derandomized
     unless OLSCHECK_HYPOTHESIS_RANDOM=1, no deadline and no example database."""

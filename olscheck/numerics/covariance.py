@@ -123,11 +123,6 @@ class StandardErrorChange:
             out.update(own)
         return out
 
-    def with_intercept(self, intercept: "StandardErrorChange | None") -> "StandardErrorChange":
-        """This change with the intercept's ratio attached (see :attr:`intercept`)."""
-        return StandardErrorChange(self.ratios, self.names, self.estimator, self.null_ratios, self.null_sds,
-                                   intercept)
-
     def to_dict(self) -> dict:
         out = {"estimator": self.estimator, "ratios": dict(zip(self.names, self.ratios)),
                "largest_change": self.largest_change}

@@ -13,6 +13,7 @@ import statsmodels.formula.api as smf
 
 import olscheck
 from olscheck.report.coefficients import coefficient_table
+from tests.helpers import linear_frame
 
 SCHEMA_PATH = Path(__file__).resolve().parents[3] / "shared" / "contract" / "report.schema.json"
 TIGHT = 1e-8
@@ -181,13 +182,6 @@ def test_json_key_validates_and_matches_the_table():
     if not SCHEMA_PATH.is_file():
         pytest.skip("../shared/contract/report.schema.json is not beside this checkout")
     jsonschema.validate(document, json.loads(SCHEMA_PATH.read_text()))
-
-
-def linear_frame() -> pd.DataFrame:
-    rng = np.random.default_rng(8)
-    n = 120
-    x1, x2 = rng.normal(size=n), rng.normal(size=n)
-    return pd.DataFrame({"y": 2 + x1 - 0.5 * x2 + rng.normal(0, 1, n), "x1": x1, "x2": x2})
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import pytest
 
 import olscheck
 from olscheck.report.render.plots import render_plots
+from tests.helpers import linear_frame
 
 #: A column name that is also an HTML script: it must reach every report as text.
 HOSTILE = "<script>alert(1)</script>"
@@ -36,13 +37,6 @@ def report():
 @pytest.fixture(scope="session")
 def plots(report):
     return render_plots(report)
-
-
-def linear_frame() -> pd.DataFrame:
-    rng = np.random.default_rng(8)
-    n = 120
-    x1, x2 = rng.normal(size=n), rng.normal(size=n)
-    return pd.DataFrame({"y": 2 + x1 - 0.5 * x2 + rng.normal(0, 1, n), "x1": x1, "x2": x2})
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,8 @@ import pytest
 
 import olscheck
 from olscheck.report.render.view import SEVERITY_ORDER, build_view, format_number, format_p, split_code
-from tests.report.render.conftest import hostile_frame, linear_frame
+from tests.helpers import linear_frame
+from tests.report.render.conftest import hostile_frame
 
 
 @pytest.mark.parametrize("value, expected", [
