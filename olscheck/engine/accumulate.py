@@ -117,37 +117,29 @@ def difference_sums(q: np.ndarray) -> tuple[np.ndarray, float]:
     """``(sum_t Δq_t Δq_t', sum_t ||2 q_t - q_{t-1} - q_{t+1}||²)`` over the windows inside the rows of ``q``.
 
     Δq_t = q_t - q_{t-1} for t = 1 .. m-1; second differences for t = 1 ..
-    m-2. Both from the lag sums ``S_l = sum_t q_t·q_{t+l}`` (l = 0, 1, 2),
-    the Gram matrix G = Q'Q, the lag-1 product ``C = sum_t q_{t+1} q_t'``
-    and a few boundary rows::
+    m-2. The first is one symmetric product of the differences D (m-1 x k);
+    the second needs no m x k temporary beyond D, since
+    ``2 q_t - q_{t-1} - q_{t+1} = Δq_t - Δq_{t+1}``::
 
-        sum Δq Δq' = 2 G - q_0 q_0' - q_{m-1} q_{m-1}' - C - C'
-        sum ||2 q_t - q_{t-1} - q_{t+1}||² = 6 S_0 - 8 S_1 + 2 S_2 - 5|q_0|² - |q_1|²
-            - |q_{m-2}|² - 5|q_{m-1}|² + 4 q_0·q_1 + 4 q_{m-2}·q_{m-1}
+        sum ||Δq_t - Δq_{t+1}||² = 2 ||D||² - ||Δq_1||² - ||Δq_{m-1}||² - 2 sum_t Δq_t·Δq_{t+1}
 
-    so no m x k temporary (DQ, AQ) is formed: two products over views of
-    Q and one lag-2 sum. The cancellation is absolute, about eps · S_0,
-    negligible against the traces 2(n - 1) and 2(3n - 4) the Durbin-Watson
-    moments subtract these from. The streaming engine sums them per chunk.
+    with ``||D||²`` the trace of the first. Differencing first keeps the
+    sums at the size of the differences (no cancellation of Q'Q against its
+    lag-one product) and costs a third of the products of forming both.
+    The Durbin-Watson moments subtract these from the traces 2(n - 1) and
+    2(3n - 4); the streaming engine sums them per chunk.
     """
     q = np.asarray(q, dtype=float)
     m, k = q.shape
     if m < 2:
         return np.zeros((k, k)), 0.0
-    gram = q.T @ q
-    lag_one = q[1:].T @ q[:-1]
-    outer = 2.0 * gram - np.outer(q[0], q[0]) - np.outer(q[-1], q[-1]) - lag_one - lag_one.T
+    differences = q[1:] - q[:-1]
+    outer = differences.T @ differences
     if m < 3:
         return outer, 0.0
-    s0, s1 = float(np.trace(gram)), float(np.trace(lag_one))
-    s2 = float(np.einsum("ij,ij->", q[:-2], q[2:]))
-
-    def dot(i: int, j: int) -> float:
-        return float(q[i] @ q[j])
-
-    second = (6.0 * s0 - 8.0 * s1 + 2.0 * s2
-              - 5.0 * dot(0, 0) - dot(1, 1) - dot(m - 2, m - 2) - 5.0 * dot(m - 1, m - 1)
-              + 4.0 * dot(0, 1) + 4.0 * dot(m - 2, m - 1))
+    second = (2.0 * float(np.trace(outer))
+              - float(differences[0] @ differences[0]) - float(differences[-1] @ differences[-1])
+              - 2.0 * float(np.einsum("ij,ij->", differences[:-1], differences[1:])))
     return outer, second
 
 
