@@ -34,7 +34,20 @@ from ..engine.fit import StreamedFit
 from ..verdict.decide import ModelFacts
 from ..engine.residuals import AUX
 
-__all__ = ["Battery", "battery"]
+__all__ = ["Battery", "battery", "WHOLE_SEQUENCE_TESTS", "whole_sequence_results"]
+
+#: The tests that read every residual of the rows kept whole (all rows up to
+#: ``exact_rows``, else the seeded sample, refitted), by result name. They
+#: need only that fit, so :func:`whole_sequence_results` can compute them
+#: before the accumulated statistics are ready (the in-memory battery does,
+#: on a thread beside the passes over the rows).
+WHOLE_SEQUENCE_TESTS = {
+    "shapiro_wilk": normality.shapiro_wilk,
+    "omnibus": normality.omnibus,
+    "harvey_collier": linearity.harvey_collier,
+    "rainbow": linearity.rainbow,
+    "quadratic": linearity.quadratic,
+}
 
 
 # --------------------------------------------------------------------------- the battery
@@ -516,18 +529,36 @@ def _normality(fit, acc, rss, settings, sample_fit, sample_complete, sample_note
         out["shapiro_wilk"] = not_computable("shapiro_wilk", Assumption.NORMALITY, normality.SHAPIRO_WILK_METHOD,
                                              normality.shapiro_wilk_rows_reason(n))
     else:
-        out["shapiro_wilk"] = _whole(normality.shapiro_wilk, "shapiro_wilk", Assumption.NORMALITY,
+        out["shapiro_wilk"] = _whole("shapiro_wilk", Assumption.NORMALITY,
                                      normality.SHAPIRO_WILK_METHOD, sample_fit, settings, sample_note)
-    out["omnibus"] = _whole(normality.omnibus, "omnibus", Assumption.NORMALITY, normality.OMNIBUS_METHOD, sample_fit,
-                            settings, sample_note)
+    out["omnibus"] = _whole("omnibus", Assumption.NORMALITY, normality.OMNIBUS_METHOD, sample_fit, settings,
+                            sample_note)
     return out
 
 
-def _whole(function, name, assumption, method, sample_fit, settings, sample_note) -> TestResult:
+def _whole(name, assumption, method, sample_fit, settings, sample_note) -> TestResult:
     if sample_fit is None:
         return not_computable(name, assumption, method,
                               "needs the whole residual sequence, and no sample of the streamed rows could be fitted")
-    return _sampled(function(sample_fit, settings), sample_note)
+    return _sampled(_whole_result(name, sample_fit, settings), sample_note)
+
+
+def _whole_result(name: str, sample_fit, settings) -> TestResult:
+    """``WHOLE_SEQUENCE_TESTS[name](sample_fit, settings)``, computed once per fit and settings."""
+    return sample_fit.computed_once(("whole-sequence test", name, settings),
+                                    lambda: WHOLE_SEQUENCE_TESTS[name](sample_fit, settings))
+
+
+def whole_sequence_results(sample_fit, settings, n: int) -> None:
+    """Compute the results of :data:`WHOLE_SEQUENCE_TESTS` that :func:`battery` will read, and keep them on the fit.
+
+    ``n`` is the number of rows of the whole model (Shapiro-Wilk runs only
+    when it is within the test's range). :func:`battery` then finds them
+    computed; the values are those it would compute itself.
+    """
+    for name in WHOLE_SEQUENCE_TESTS:
+        if name != "shapiro_wilk" or normality.SHAPIRO_WILK_MIN_N <= n <= normality.SHAPIRO_WILK_MAX_N:
+            _whole_result(name, sample_fit, settings)
 
 
 # --------------------------------------------------------------------------- linearity
@@ -549,12 +580,10 @@ def _linearity(fit, acc, aux_upper, columns, rss, settings, sample_fit, sample_c
         drop = aux.explained + (n * aux.v_mean**2 if fit.has_intercept else 0.0)
         out["reset"] = linearity.reset_result(method, powers, drop, aux.rss, aux.rank, fit.rank, n, settings)
     # recursive residuals, the central subset and the second-order expansion read every row
-    for name, function in (("harvey_collier", linearity.harvey_collier), ("rainbow", linearity.rainbow)):
-        out[name] = _whole(function, name, linearity.ASSUMPTION, name.replace("_", "-"), sample_fit, settings,
-                           sample_note)
+    for name in ("harvey_collier", "rainbow"):
+        out[name] = _whole(name, linearity.ASSUMPTION, name.replace("_", "-"), sample_fit, settings, sample_note)
     # the second-order expansion caps its own work (thresholds.auxiliary_max_cells), as in memory
-    out["quadratic"] = _whole(linearity.quadratic, "quadratic", linearity.ASSUMPTION, "quadratic",
-                              sample_fit, settings, sample_note)
+    out["quadratic"] = _whole("quadratic", linearity.ASSUMPTION, "quadratic", sample_fit, settings, sample_note)
     return out
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..engine.accumulate import ResidualStatistics
-from ..engine.parallel import available_cores, in_order
+from ..engine.parallel import alongside, available_cores, in_order
 from ..engine.residuals import AUX, CACHE_ROWS, RowBlock, new_statistics, row_statistics
 from ..model.fit import LinearFit
 from ..thresholds import Thresholds
@@ -190,7 +190,6 @@ def run(fit: LinearFit, thresholds: Thresholds, *, durbin_watson_exact: bool | N
         ``influence`` summary holds every row's measures. The robust
         comparison is separate (:func:`olscheck.checks.influence.robust_on_rows`).
     """
-    from ..model.fit import fit as fit_model
     from ..numerics.covariance import newey_west_lags
     from .accumulated import battery
 
@@ -202,6 +201,9 @@ def run(fit: LinearFit, thresholds: Thresholds, *, durbin_watson_exact: bool | N
     model = InMemoryModel(fit)
     n = model.n
     kept = kept_positions(n, exact_rows, seed)
+    # the rows kept whole and the tests that read every one of their residuals need nothing the passes over
+    # the rows compute: on a thread beside them (their values do not depend on the overlap)
+    rows_kept_whole = alongside(_rows_kept_whole, fit, kept, seed, thresholds)
     statistics = residual_statistics(model, int(breusch_godfrey_order), newey_west_lags(n), n // 2,
                                      positions_between(kept))
     sample_rows = None
@@ -209,15 +211,7 @@ def run(fit: LinearFit, thresholds: Thresholds, *, durbin_watson_exact: bool | N
         pieces = statistics.sample
         sample_rows = {key: np.concatenate([np.asarray(piece[key]) for piece in pieces])
                        for key in ("positions", "basis", "residuals", "leverage")}
-    if kept is None:
-        sample_fit, sample_note = fit, None
-    else:
-        try:
-            sample_fit = fit_model(fit.design.rows(kept))
-        except Exception:  # a sample can be degenerate (e.g. a constant target in it); then the tests say so
-            sample_fit = None
-        sample_note = (f"computed on a random sample of {kept.size} of {n} rows (seed {seed}), in row order, "
-                       "refitted")
+    sample_fit, sample_note = rows_kept_whole.result()
     from ..verdict.decide import ModelFacts
     from .collinearity import summarize
 
@@ -226,6 +220,31 @@ def run(fit: LinearFit, thresholds: Thresholds, *, durbin_watson_exact: bool | N
                    sample_complete=kept is None, sample_note=sample_note, sample_rows=sample_rows,
                    durbin_watson_exact=durbin_watson_exact, order=int(breusch_godfrey_order),
                    durbin_watson_exact_max_n=int(durbin_watson_exact_max_n))
+
+
+def _rows_kept_whole(fit: LinearFit, kept: np.ndarray | None, seed: int, thresholds: Thresholds):
+    """``(rows_fit, note)``: the fit of the rows the whole-sequence tests read, with those tests computed on it.
+
+    Every row (the fit itself, note None) up to ``exact_rows``, else the
+    seeded sample ``kept``, refitted (None when the sample cannot be fitted:
+    the tests then say so). The tests' results are kept on that fit
+    (:func:`olscheck.checks.accumulated.whole_sequence_results`), where the
+    battery reads them.
+    """
+    from ..model.fit import fit as fit_model
+    from .accumulated import whole_sequence_results
+
+    if kept is None:
+        rows_fit, note = fit, None
+    else:
+        try:
+            rows_fit = fit_model(fit.design.rows(kept))
+        except Exception:  # a sample can be degenerate (e.g. a constant target in it); then the tests say so
+            rows_fit = None
+        note = f"computed on a random sample of {kept.size} of {fit.n} rows (seed {seed}), in row order, refitted"
+    if rows_fit is not None:
+        whole_sequence_results(rows_fit, thresholds, fit.n)
+    return rows_fit, note
 
 
 def results(fit: LinearFit, thresholds: Thresholds, **options) -> dict:
