@@ -27,6 +27,7 @@ from . import autocorrelation, heteroskedasticity, influence, linearity, normali
 from . import collinearity as collinearity_module
 from ..numerics.covariance import StandardErrorChange, newey_west_lags, sandwich_from_meats
 from ..numerics.lstsq import least_squares_from_factor
+from ..numerics.qr import square
 from ..model.fit import exact_fit_reason
 from ..report.result import Assumption, TestResult, clean_float, not_computable
 from ..engine.accumulate import ResidualStatistics
@@ -119,15 +120,7 @@ def _stack_halves(acc: ResidualStatistics) -> np.ndarray:
         upper = first
     else:
         upper = np.linalg.qr(np.vstack([first, second]), mode="r")
-    return _square(upper, acc.auxiliary_width)
-
-
-def _square(upper, width):
-    if upper is None:
-        return np.zeros((width, width))
-    if upper.shape[0] >= width:
-        return upper[:width]
-    return np.vstack([upper, np.zeros((width - upper.shape[0], width))])
+    return square(upper, acc.auxiliary_width)
 
 
 def _sampled(result: TestResult, note: str | None) -> TestResult:
@@ -329,7 +322,7 @@ def _heteroskedasticity(fit, acc, consequence, aux_upper, columns, rss, settings
         out["goldfeld_quandt"] = not_computable("goldfeld_quandt", het.ASSUMPTION, het.METHOD_GQ, gq_reason)
     else:
         split = n // 2
-        halves = [_square(h, acc.auxiliary_width) for h in acc.halves]
+        halves = [square(h, acc.auxiliary_width) for h in acc.halves]
         first = least_squares_from_factor(halves[0], columns.slopes, halves[0][:, columns.e], fit.has_intercept)
         second = least_squares_from_factor(halves[1], columns.slopes, halves[1][:, columns.e], fit.has_intercept)
         out["goldfeld_quandt"] = het.goldfeld_quandt_result(first.rss, second.rss, split, n - split, first.rank,

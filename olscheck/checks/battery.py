@@ -142,7 +142,6 @@ def residual_statistics(model: InMemoryModel, order: int, nw_lags: int, split: i
     slopes = model.slopes.size
     first_slope = 1 if model.has_intercept else 0
     width = AUX(slopes).width
-    q = fit.q
     residuals = fit.residuals
     fitted = fit.fitted
     labels = model.row_index
@@ -151,9 +150,10 @@ def residual_statistics(model: InMemoryModel, order: int, nw_lags: int, split: i
         stop = min(n, start + block_rows)
         auxiliary = np.empty((stop - start, width), order="F")
         auxiliary[:, 0] = 1.0
-        auxiliary[:, 1:1 + slopes] = q[start:stop, first_slope:first_slope + slopes]
+        q = fit.q_rows(slice(start, stop))  # a view of Q, or made from the basis rows when the fit did not form Q
+        auxiliary[:, 1:1 + slopes] = q[:, first_slope:first_slope + slopes]
         fitted_part = fitted[start:stop] - model.fitted_centre
-        rows = RowBlock(auxiliary, residuals[start:stop], q[start:stop, :model.rank], fitted_part, labels[start:stop])
+        rows = RowBlock(auxiliary, residuals[start:stop], q[:, :model.rank], fitted_part, labels[start:stop])
         return row_statistics(model, rows, start, order, nw_lags, split, sample_positions)
 
     # blocks on the cores' threads (the heavy work releases the GIL), merged in row order

@@ -300,7 +300,7 @@ def vif_reason(n_terms: int, has_intercept: bool) -> str | None:
 
 def _spans_design(fit) -> bool:
     """Whether the fit's Q has a column per kept design column, so its small factor replaces the rows."""
-    return fit.q.shape[1] == fit.rank and fit.q.shape[0] >= fit.rank
+    return fit.n >= fit.rank
 
 
 def correlation_factor(factor: np.ndarray, predictor_columns: list[int]) -> np.ndarray:

@@ -165,7 +165,7 @@ def cluster_change(fit, codes: np.ndarray, n_groups: int) -> StandardErrorChange
     fourth = np.zeros(k)
     for first in range(0, fit.n, _BLOCK_ROWS):
         stop = min(first + _BLOCK_ROWS, fit.n)
-        g = fit.q[first:stop] @ directions.T
+        g = fit.q_rows(slice(first, stop)) @ directions.T
         block_codes = codes[first:stop]
         squares = g * g
         fourth += np.einsum("ij,ij->j", squares, squares)

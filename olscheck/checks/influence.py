@@ -591,7 +591,7 @@ def robust_comparison(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, seed:
     if n > max_rows:
         rows = np.sort(np.random.default_rng(seed).choice(n, size=max_rows, replace=False))
     # column-major: the loops below scale its columns by the weights hundreds of times
-    basis = np.asfortranarray(fit.q[rows], dtype=float)
+    basis = np.asfortranarray(fit.q_rows(rows), dtype=float)
     target = binary_scaled(np.asarray(fit.y[rows], dtype=float))
     if rows.size - fit.rank < 2:
         return not_computed("fewer than two residual degrees of freedom on the rows used")

@@ -29,29 +29,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..numerics.covariance import bartlett_sums
-from ..numerics.qr import stack_r, triangular_factor
+from ..numerics.qr import CACHE_ROWS, stack_r, triangular_factor
 
 __all__ = ["CACHE_ROWS", "triangular_factor", "stack_r", "FitStatistics", "ResidualStatistics", "Sequence",
            "difference_sums"]
 
-#: Rows of a chunk worked on together: the passes over a block of rows are
-#: bound by memory, and blocks of 25,000 rows (a few MB of columns) stay in
-#: cache where 50,000 do not. Pass 1 factors a chunk in pieces of this size
-#: (the 50,000 x 22 QR of a chunk: 7.6 ms whole, 6.3-6.7 ms in two pieces)
-#: and pass 2 computes its statistics so
-#: (:func:`olscheck.engine.residuals.chunk_statistics`), as the in-memory
-#: battery's blocks (:data:`olscheck.checks.battery.BLOCK_ROWS`: 0.44-0.47 s
-#: at 1e6 x 20 in blocks of 25,000 rows, 0.55-0.62 s in blocks of 50,000).
-CACHE_ROWS = 25_000
-
-
-def square(upper: np.ndarray, width: int) -> np.ndarray:
-    """Pad a triangular factor with zero rows to ``width`` x ``width``."""
-    if upper is None:
-        return np.zeros((width, width))
-    if upper.shape[0] >= width:
-        return upper[:width]
-    return np.vstack([upper, np.zeros((width - upper.shape[0], width))])
 
 
 # --------------------------------------------------------------------------- pass 1

@@ -24,9 +24,9 @@ from scipy import linalg as scipy_linalg
 from ..model.design import Term, check_enough_rows
 from ..model.fit import FittedSizes
 from ..errors import ConstantTargetError, InsufficientDataError
-from ..numerics.qr import independent_columns
+from ..numerics.qr import independent_columns, square
 from ..numerics.lstsq import ALIASING_TOLERANCE
-from .accumulate import FitStatistics, square
+from .accumulate import FitStatistics
 from .layout import Layout
 
 __all__ = ["StreamedFit", "solve"]
@@ -176,7 +176,7 @@ def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:
         transform[column, position] = layout.scale[column]
         transform[0, position] += layout.shift[column]
     upper = np.linalg.qr(upper_all @ transform, mode="r")
-    upper = _square_rows(upper, p + 1)
+    upper = square(upper, p + 1)
 
     # the fitting basis of olscheck.model.design.Design.fitting_basis: intercept kept, others centred (with an
     # intercept) and scaled to unit norm; a column constant up to rounding becomes a zero column
@@ -207,7 +207,7 @@ def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:
     k = kept.size
 
     solved = np.linalg.qr(np.column_stack([small[:, kept], upper[:, p]]), mode="r")
-    solved = _square_rows(solved, k + 1)
+    solved = square(solved, k + 1)
     r_fit = solved[:k, :k]
     z = solved[:k, k]
     rss = float(solved[k, k] ** 2)
@@ -266,9 +266,3 @@ def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:
         y_min=statistics.y_min, y_max_abs=statistics.y_max_abs, fitted_mean=fitted_mean,
         fitted_rms=float(fitted_rms) if fitted_rms else 1.0, reset_rms=float(reset_rms) or 1.0, residual_shift=residual_shift,
     )
-
-
-def _square_rows(upper: np.ndarray, rows: int) -> np.ndarray:
-    if upper.shape[0] >= rows:
-        return upper[:rows]
-    return np.vstack([upper, np.zeros((rows - upper.shape[0], upper.shape[1]))])

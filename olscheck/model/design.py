@@ -20,7 +20,7 @@ import pandas as pd
 from ..errors import InsufficientDataError
 from ..numerics.scaling import binary_exponent
 
-__all__ = ["Term", "PolynomialGroup", "Design", "working_scale", "check_enough_rows", "POWER_TERM", "NUMPY_POWER_TERM"]
+__all__ = ["Term", "PolynomialGroup", "Design", "BasisMap", "working_scale", "check_enough_rows", "POWER_TERM", "NUMPY_POWER_TERM"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -220,42 +220,119 @@ class Design:
                     elif lower in power_column:
                         block[power_column[lower], column] += weight
             to_reported = to_reported @ block
-        # centre and scale
+        # centre and scale, one contiguous column of the Fortran-ordered copy at a time, in place
         intercept_column = 0 if self.has_intercept else None
         shift = np.zeros(p, dtype=dtype)
         scale = np.ones(p, dtype=dtype)
-
-        def euclidean(column):
-            # BLAS's dot for float64; numpy's sum keeps long double's extra digits
-            return math.sqrt(column @ column) if dtype is np.float64 else np.sqrt(np.sum(column * column))
-
         for j in range(p):
-            if j == intercept_column:
-                continue
-            # one contiguous column of the Fortran-ordered copy, changed in place
-            column = raw[:, j]
-            magnitude = euclidean(column)
-            if self.has_intercept:
-                shift[j] = column.mean()
-                column -= shift[j]
-            norm = euclidean(column)
-            if norm > 1e-12 * magnitude and norm > 0:
-                scale[j] = norm
-                column /= scale[j]
-            else:
-                scale[j] = 0
-                column[:] = 0
-        centring = np.eye(p, dtype=dtype)
+            if j != intercept_column:
+                shift[j], scale[j] = _centre_and_scale(raw[:, j], self.has_intercept)
+        return raw, to_reported @ _centring(shift, scale, intercept_column, dtype)
+
+    def basis_map(self) -> "BasisMap":
+        """How :meth:`fitting_basis` makes each column, without making the n x p basis.
+
+        For a design without polynomial groups (their columns are rebuilt
+        from the base variable, so :meth:`fitting_basis` makes them whole):
+        the binary scale, shift and scale of every column, computed on the
+        whole column exactly as :meth:`fitting_basis` computes them, so
+        :meth:`BasisMap.rows` gives the same numbers for any block of rows.
+        One temporary column at a time.
+        """
+        if self.polynomials:
+            raise ValueError("a design with polynomial groups has no column-wise basis map; use fitting_basis")
+        n, p = self.x.shape
+        exponents = self.column_exponents.copy()
+        if self.has_intercept and p:
+            exponents[0] = 0
+        binary_scale = np.ldexp(1.0, exponents)
+        intercept_column = 0 if self.has_intercept else None
+        shift = np.zeros(p)
+        scale = np.ones(p)
+        column = np.empty(n)  # one temporary column, reused: a fresh one per column costs its page faults
         for j in range(p):
-            if j == intercept_column:
+            if j != intercept_column:
+                np.divide(self.x[:, j], binary_scale[j], out=column)
+                shift[j], scale[j] = _centre_and_scale(column, self.has_intercept)
+        to_reported = np.diag(1 / binary_scale) @ _centring(shift, scale, intercept_column, np.float64)
+        return BasisMap(binary_scale, shift, scale, to_reported, intercept_column)
+
+
+def _centre_and_scale(column: np.ndarray, has_intercept: bool) -> tuple[float, float]:
+    """Centre (with an intercept) and scale ``column`` to unit norm in place; return ``(shift, scale)``.
+
+    A column whose centred norm is below 1e-12 of its magnitude (constant
+    up to rounding) gets scale 0 and becomes a zero column, which the fit
+    never keeps.
+    """
+    magnitude = _euclidean(column)
+    shift = column.dtype.type(0)
+    if has_intercept:
+        shift = column.mean()
+        column -= shift
+    norm = _euclidean(column)
+    if norm > 1e-12 * magnitude and norm > 0:
+        column /= norm
+        return shift, norm
+    column[:] = 0
+    return shift, column.dtype.type(0)
+
+
+def _euclidean(column: np.ndarray):
+    # BLAS's dot for float64; numpy's sum keeps long double's extra digits
+    return math.sqrt(column @ column) if column.dtype == np.float64 else np.sqrt(np.sum(column * column))
+
+
+def _centring(shift: np.ndarray, scale: np.ndarray, intercept_column: int | None, dtype) -> np.ndarray:
+    """The map from coefficients on the centred, scaled columns back to the columns before (zero for scale 0)."""
+    p = shift.size
+    centring = np.eye(p, dtype=dtype)
+    for j in range(p):
+        if j == intercept_column:
+            continue
+        if scale[j] > 0:
+            centring[j, j] = 1 / scale[j]
+            if intercept_column is not None:
+                centring[intercept_column, j] = -shift[j] / scale[j]
+        else:
+            centring[j, j] = 0
+    return centring
+
+
+@dataclass(frozen=True, eq=False)
+class BasisMap:
+    """The fitting basis column by column: ``B_j = (x_j / binary_scale_j - shift_j) / scale_j`` (:meth:`Design.basis_map`).
+
+    The intercept column (``intercept_column``) stays a column of ones.
+    ``to_reported`` is :meth:`Design.fitting_basis`'s map of coefficients.
+    """
+
+    binary_scale: np.ndarray
+    shift: np.ndarray
+    scale: np.ndarray
+    to_reported: np.ndarray
+    intercept_column: int | None
+
+    def rows(self, x: np.ndarray, rows, columns: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The basis columns ``columns`` (positions in the design) of the design rows ``x[rows]``.
+
+        ``rows`` is a slice or an array of positions; ``out`` (m x len(columns),
+        any layout) receives them. The operations are :meth:`Design.fitting_basis`'s,
+        in its order, so every entry is the same number.
+        """
+        block = x[rows]
+        if out is None:
+            out = np.empty((block.shape[0], len(columns)), order="F")
+        for i, j in enumerate(columns):
+            column = out[:, i]
+            if j == self.intercept_column:
+                column[:] = 1.0
                 continue
-            if scale[j] > 0:
-                centring[j, j] = 1 / scale[j]
-                if intercept_column is not None:
-                    centring[intercept_column, j] = -shift[j] / scale[j]
-            else:
-                centring[j, j] = 0
-        return raw, to_reported @ centring
+            np.divide(block[:, j], self.binary_scale[j], out=column)
+            if self.intercept_column is not None:
+                column -= self.shift[j]
+            column /= self.scale[j]
+        return out
 
 
 def working_scale(y: np.ndarray) -> float:

@@ -11,7 +11,13 @@ that problem as accurately as float64 data allows:
 2. aliased columns found the way R's ``lm`` finds them (a column within
    1e-7 of the span of the earlier ones is dropped, later columns first);
 3. QR of the basis (CholeskyQR2 when its condition number is at most 1e4,
-   Householder otherwise) and the triangular solve;
+   Householder otherwise) and the triangular solve; beyond
+   :data:`REFINEMENT_ALWAYS_ROWS` rows a design without polynomial groups
+   is first factored block by block (TSQR, :data:`~olscheck.numerics.qr.CACHE_ROWS`
+   rows at a time, the basis made per block and never whole) and, when
+   its basis is well conditioned, solved from that factor without forming
+   Q: the rows of Q are made from the basis rows when a check asks for
+   them (:meth:`LinearFit.q_rows`);
 4. iterative refinement of the augmented system
    ``[I X; X' 0] [r; b] = [y; 0]`` with residuals in extended precision
    (Björck 1967), which recovers the digits the intercept and a poorly
@@ -33,10 +39,11 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 from scipy import linalg as scipy_linalg
+from scipy.linalg import blas
 
-from .design import Design, Term
+from .design import BasisMap, Design, Term
 from ..errors import DataError
-from ..numerics.qr import cholesky_qr2, independent_columns, orthonormal_factor
+from ..numerics.qr import CACHE_ROWS, cholesky_qr2, independent_columns, orthonormal_factor, square, stack_r
 from ..numerics.lstsq import ALIASING_TOLERANCE
 from ..numerics.scaling import binary_exponent, binary_scaled
 
@@ -152,8 +159,14 @@ class LinearFit(FittedSizes):
         In working units: the target divided by ``design.response_scale``
         (1 except for extreme magnitudes). ``y``, ``rss``, ``tss`` and
         ``sigma`` use the same units; every diagnostic is invariant to them.
-    q : ndarray, shape (n, rank)
-        Orthonormal basis of the column space (thin Q of the QR).
+    orthonormal : ndarray, shape (n, rank), or None
+        Orthonormal basis of the column space (thin Q of the QR), or None
+        when the fit was solved block by block without it (then
+        ``row_basis`` makes its rows; :attr:`q` and :meth:`q_rows` read
+        either).
+    row_basis : RowBasis or None
+        The fitting basis and its triangular factor, to make rows of Q on
+        demand (None when ``orthonormal`` is stored).
     leverage : ndarray, shape (n,)
         Diagonal of the hat matrix, the squared row norms of ``q``.
     rss, tss : float
@@ -176,10 +189,11 @@ class LinearFit(FittedSizes):
     coefficient_directions: np.ndarray
     fitted: np.ndarray
     residuals: np.ndarray
-    q: np.ndarray
+    orthonormal: np.ndarray | None
     leverage: np.ndarray
     rss: float
     tss: float
+    row_basis: "RowBasis | None" = None
     shared: dict = field(default_factory=dict, init=False, repr=False)
 
     # ---- sizes -----------------------------------------------------------
@@ -203,6 +217,28 @@ class LinearFit(FittedSizes):
         return self.design.x[:, self.kept]
 
     @cached_property
+    def q(self) -> np.ndarray:
+        """Orthonormal basis of the column space, shape (n, rank) (thin Q of the QR).
+
+        Made whole here, block by block, when the fit was solved without it
+        (:attr:`row_basis`); the battery's passes read it a block at a time
+        with :meth:`q_rows` instead.
+        """
+        if self.orthonormal is not None:
+            return self.orthonormal
+        q = np.empty((self.n, self.rank), order="F")
+        for low in range(0, self.n, CACHE_ROWS):
+            high = min(self.n, low + CACHE_ROWS)
+            self.row_basis.q_rows(slice(low, high), out=q[low:high])
+        return q
+
+    def q_rows(self, rows) -> np.ndarray:
+        """Rows ``rows`` (a slice or positions) of :attr:`q`, without making all of Q when the fit did not."""
+        if self.orthonormal is not None or "q" in self.__dict__:
+            return self.q[rows]
+        return self.row_basis.q_rows(rows)
+
+    @cached_property
     def design_factor(self) -> tuple[np.ndarray, np.ndarray]:
         """``(F, e)``: ``F = Q'(X / 2**e)``, e one power of two per column of :attr:`x`.
 
@@ -212,13 +248,15 @@ class LinearFit(FittedSizes):
         of the n rows.
         """
         exponent = self.design.column_exponents[self.kept]
+        if self.row_basis is not None:
+            return self.row_basis.span_factor(), exponent
         return span_factor(self.q, self.x, exponent), exponent
 
     @cached_property
     def condition_number(self) -> float | None:
         """Ratio of the largest to the smallest singular value of :attr:`x` (R: ``kappa(X, exact = TRUE)``)."""
-        if not self.rank or self.q.shape[1] != self.rank:
-            return matrix_condition_number(self.x) if self.rank else None
+        if not self.rank:
+            return None
         factor, exponent = self.design_factor
         # back to X's own column scales, up to one common power of two (kappa is invariant to it)
         with np.errstate(under="ignore"):
@@ -313,6 +351,33 @@ def fit(design: Design) -> LinearFit:
     Matches R's ``lm`` (coefficients, aliasing) and ``summary.lm`` (sigma,
     R², F); see the module docstring for the algorithm.
     """
+    n, p = design.x.shape
+    solution = None
+    if n > REFINEMENT_ALWAYS_ROWS and p and not design.polynomials:
+        solution = _blocked_solution(design)
+    if solution is None:
+        solution = _whole_solution(design)
+    return _linear_fit(design, solution)
+
+
+@dataclass(frozen=True, eq=False)
+class _Solution:
+    """What a solver hands :func:`_linear_fit`: the kept columns, the factor and the fitted values."""
+
+    kept: np.ndarray
+    r: np.ndarray | None                     # triangular factor of the kept basis (None without coefficients)
+    coefficients: np.ndarray                 # on the basis, extended precision
+    to_reported: np.ndarray                  # extended precision
+    fitted: np.ndarray
+    residuals: np.ndarray
+    rss: float
+    leverage: np.ndarray
+    orthonormal: np.ndarray | None
+    row_basis: "RowBasis | None" = None
+
+
+def _whole_solution(design: Design) -> _Solution:
+    """QR of the whole basis (CholeskyQR2 or Householder) with Q formed, refined when it matters."""
     y = design.y
     n, p = design.x.shape
     basis, to_reported = design.fitting_basis(np.float64)
@@ -324,43 +389,181 @@ def fit(design: Design) -> LinearFit:
         # CholeskyQR2 when the basis is well conditioned, else Householder
         factors = cholesky_qr2(basis)
         q, r = factors if factors is not None else orthonormal_factor(basis, overwrite=True)
-        kept = independent_columns(r, ALIASING_TOLERANCE)
-        # an all-zero column (constant after centring) has norm 0 and is never kept
-        kept = kept[np.linalg.norm(r[:, kept], axis=0) > 0] if kept.size else kept
+        kept = _kept_columns(r)
     else:
         kept = np.zeros(0, dtype=int)
-    aliased = tuple(design.column_names[j] for j in range(p) if j not in set(kept.tolist()))
     rank = kept.size
+    if not rank:
+        return _Solution(kept, None, np.zeros(0, dtype=np.longdouble), to_reported.astype(np.longdouble),
+                         np.zeros(n), y.copy(), float(y @ y), np.zeros(n), np.zeros((n, 0)))
+    if rank < p:
+        basis, _ = design.fitting_basis(np.float64)
+        q, r = orthonormal_factor(basis[:, kept], overwrite=True)
+    del basis
+    if n <= REFINEMENT_ALWAYS_ROWS or design.polynomials or not _unit_condition(r) <= REFINEMENT_CONDITION:
+        basis_extended, to_reported_extended = design.fitting_basis(np.longdouble)
+        coef, residual = _refined_solution(q, r, basis_extended[:, kept], y)
+        del basis_extended
+        fitted = (y.astype(np.longdouble) - residual).astype(np.float64)
+        residuals = residual.astype(np.float64)
+        rss = float(np.sum(residual * residual))
+    else:
+        # a well-conditioned basis: the QR's own accuracy, eps·cond(R)
+        # relative, is already beyond what refinement would add to the
+        # statistics, and the n x p extended-precision copy is skipped
+        to_reported_extended = to_reported.astype(np.longdouble)
+        projection = q.T @ y
+        coef = scipy_linalg.solve_triangular(r, projection).astype(np.longdouble)
+        fitted = q @ projection
+        residuals = y - fitted
+        rss = float(residuals @ residuals)
+    leverage = np.einsum("ij,ij->i", q, q)
+    return _Solution(kept, r, coef, to_reported_extended, fitted, residuals, rss, leverage, q)
 
+
+def _blocked_solution(design: Design) -> _Solution | None:
+    """The fit of a large design from its triangular factor, Q never formed; None when the whole QR is needed.
+
+    The triangular factor of ``[B, y]`` (B the fitting basis, made
+    :data:`~olscheck.numerics.qr.CACHE_ROWS` rows at a time by
+    :meth:`Design.basis_map`, identical to :meth:`Design.fitting_basis`'s)
+    is accumulated by TSQR, backward stable as a Householder QR of all
+    rows (Demmel et al. 2012). Aliasing is decided on it as on the whole
+    QR's R (the distances of columns are the same), and the kept columns'
+    factor is the QR of its kept columns. One more pass over the blocks
+    makes the fitted values ``B a`` and the leverages ``||B R^-1||²`` per
+    row. None (the caller factors the whole basis, with refinement) when
+    the kept basis's condition number exceeds :data:`REFINEMENT_CONDITION`
+    or nothing is kept.
+    """
+    y = design.y
+    n, p = design.x.shape
+    basis_map = design.basis_map()
+    block = np.empty((min(n, CACHE_ROWS), p + 1), order="F")
+    upper = None
+    for low in range(0, n, CACHE_ROWS):
+        high = min(n, low + CACHE_ROWS)
+        rows = block[:high - low]
+        # a zero-scale (constant) column is never kept; here it is a column of zeros, as in fitting_basis
+        _basis_block(basis_map, design.x, low, high, rows[:, :p])
+        rows[:, p] = y[low:high]
+        upper = stack_r(upper, rows, overwrite=True)
+    upper = square(upper, p + 1)
+    kept = _kept_columns(upper[:, :p])
+    k = kept.size
+    if not k:
+        return None
+    factor = upper[:, [*kept, p]]
+    if k < p:
+        factor = square(np.linalg.qr(factor, mode="r"), k + 1)
+    # rows of R signed so that its diagonal is positive, as the whole fit's CholeskyQR2 gives it (Q's columns
+    # follow, so Q R and every direction Q u_j are unchanged)
+    signs = np.where(np.diag(factor[:k, :k]) < 0, -1.0, 1.0)
+    r, projection = factor[:k, :k] * signs[:, None], factor[:k, k] * signs
+    if not _unit_condition(r) <= REFINEMENT_CONDITION:
+        return None
+    coefficients = scipy_linalg.solve_triangular(r, projection)
+    row_basis = RowBasis(design.x, kept, basis_map, r)
+    fitted = np.empty(n)
+    leverage = np.empty(n)
+    work = np.empty((min(n, CACHE_ROWS), k), order="F")
+    for low in range(0, n, CACHE_ROWS):
+        high = min(n, low + CACHE_ROWS)
+        rows = row_basis.basis_rows(slice(low, high), out=work[:high - low])
+        np.matmul(rows, coefficients, out=fitted[low:high])
+        q = blas.dtrsm(1.0, r, rows, side=1, lower=0, overwrite_b=1)
+        np.einsum("ij,ij->i", q, q, out=leverage[low:high])
+    residuals = y - fitted
+    return _Solution(kept, r, coefficients.astype(np.longdouble), basis_map.to_reported.astype(np.longdouble),
+                     fitted, residuals, float(residuals @ residuals), leverage, None, row_basis)
+
+
+def _basis_block(basis_map: BasisMap, x: np.ndarray, low: int, high: int, out: np.ndarray) -> None:
+    """Every basis column of rows ``low`` to ``high - 1`` into ``out``, zero for the constant columns."""
+    usable = np.flatnonzero(basis_map.scale > 0)
+    if usable.size == out.shape[1]:
+        basis_map.rows(x, slice(low, high), usable, out=out)
+        return
+    out[:] = 0.0
+    out[:, usable] = basis_map.rows(x, slice(low, high), usable)
+
+
+def _kept_columns(r: np.ndarray) -> np.ndarray:
+    """R's aliasing rule on a triangular factor; an all-zero column (constant after centring) is never kept."""
+    kept = independent_columns(r, ALIASING_TOLERANCE)
+    return kept[np.linalg.norm(r[:, kept], axis=0) > 0] if kept.size else kept
+
+
+def _unit_condition(r: np.ndarray) -> float:
+    """Condition number of the basis with unit-norm columns (the intercept column has norm sqrt(n))."""
+    return float(np.linalg.cond(r / np.maximum(np.linalg.norm(r, axis=0), np.finfo(float).tiny)))
+
+
+@dataclass(frozen=True, eq=False)
+class RowBasis:
+    """Rows of the fitting basis B of the kept columns and of Q = B R⁻¹, made when asked for.
+
+    ``x`` is the design matrix, ``kept`` the kept columns, ``basis_map``
+    how each basis column is made from its design column
+    (:meth:`Design.basis_map`) and ``r`` the triangular factor of the kept
+    basis.
+    """
+
+    x: np.ndarray
+    kept: np.ndarray
+    basis_map: BasisMap
+    r: np.ndarray
+
+    def basis_rows(self, rows, out: np.ndarray | None = None) -> np.ndarray:
+        """The kept basis columns of ``rows`` (a slice or positions), Fortran-ordered."""
+        return self.basis_map.rows(self.x, rows, self.kept, out=out)
+
+    def q_rows(self, rows, out: np.ndarray | None = None) -> np.ndarray:
+        """Rows of Q: the basis rows times R⁻¹ (one triangular solve, level-3 BLAS)."""
+        basis = self.basis_rows(rows, out=out)
+        if not basis.shape[0]:
+            return basis
+        q = blas.dtrsm(1.0, self.r, basis, side=1, lower=0, overwrite_b=1)
+        if out is not None and q is not out:
+            out[...] = q
+            return out
+        return q
+
+    def span_factor(self) -> np.ndarray:
+        """``Q'(X / 2**e)`` for the kept columns from R alone: :func:`span_factor` without the rows.
+
+        ``X / 2**e = B C⁻¹`` with C the centring map (basis column j is the
+        design column divided by its power of two, less its mean ``m_j``,
+        over its norm ``s_j``), so ``Q'(X / 2**e) = R C⁻¹``: column j is
+        ``s_j R_j + m_j R_0`` (R_0 the intercept's column), no product over
+        the rows.
+        """
+        shift = self.basis_map.shift[self.kept]
+        scale = self.basis_map.scale[self.kept]
+        intercept = self.basis_map.intercept_column
+        factor = self.r * scale
+        if intercept is not None:
+            position = int(np.flatnonzero(self.kept == intercept)[0])
+            factor[:, position] = self.r[:, position]
+            others = np.arange(self.kept.size) != position
+            factor[:, others] += np.outer(self.r[:, position], shift[others])
+        return factor
+
+
+def _linear_fit(design: Design, solution: _Solution) -> LinearFit:
+    """The :class:`LinearFit` of a solution: coefficients on the reported columns, their covariance, R² parts."""
+    n, p = design.x.shape
+    kept = solution.kept
+    rank = kept.size
+    aliased = tuple(design.column_names[j] for j in range(p) if j not in set(kept.tolist()))
+    fitted, residuals, rss = solution.fitted, solution.residuals, solution.rss
     if rank:
-        if rank < p:
-            basis, _ = design.fitting_basis(np.float64)
-            q, r = orthonormal_factor(basis[:, kept], overwrite=True)
-        del basis
-        # condition of the basis with unit-norm columns (the intercept column has norm sqrt(n))
-        unit_condition = np.linalg.cond(r / np.maximum(np.linalg.norm(r, axis=0), np.finfo(float).tiny))
-        if n <= REFINEMENT_ALWAYS_ROWS or design.polynomials or not unit_condition <= REFINEMENT_CONDITION:
-            basis_extended, to_reported_extended = design.fitting_basis(np.longdouble)
-            coef, residual = _refined_solution(q, r, basis_extended[:, kept], y)
-            del basis_extended
-            fitted = (y.astype(np.longdouble) - residual).astype(np.float64)
-            residuals = residual.astype(np.float64)
-            rss = float(np.sum(residual * residual))
-        else:
-            # a well-conditioned basis: the QR's own accuracy, eps·cond(R)
-            # relative, is already beyond what refinement would add to the
-            # statistics, and the n x p extended-precision copy is skipped
-            to_reported_extended = to_reported.astype(np.longdouble)
-            projection = q.T @ y
-            coef = scipy_linalg.solve_triangular(r, projection).astype(np.longdouble)
-            fitted = q @ projection
-            residuals = y - fitted
-            rss = float(residuals @ residuals)
+        r = solution.r
         # reported coefficients b = T a; the map T only touches kept columns
         # once aliased columns (zero rows/cols) are removed
-        transform = to_reported_extended[np.ix_(kept, kept)]
+        transform = solution.to_reported[np.ix_(kept, kept)]
         # coefficients on the target's own scale (y was divided by response_scale)
-        exact = (transform @ coef) * np.longdouble(design.response_scale)
+        exact = (transform @ solution.coefficients) * np.longdouble(design.response_scale)
         with np.errstate(over="ignore", under="ignore"):
             coefficients = exact.astype(np.float64)
         # beyond float64's range either way: too large (inf) or so small that
@@ -389,18 +592,12 @@ def fit(design: Design) -> LinearFit:
             # entries beyond float64's range (coefficients of 1e-300-scaled
             # columns) become inf here; std_errors and correlation stay exact
             covariance = (factor @ factor.T * scale_sigma**2).astype(np.float64)
-        leverage = np.einsum("ij,ij->i", q, q)
     else:
-        q = np.zeros((n, 0))
         coefficients = np.zeros(0)
         covariance = np.zeros((0, 0))
         std_errors = np.zeros(0)
         correlation = np.zeros((0, 0))
         coefficient_directions = np.zeros((0, 0))
-        fitted = np.zeros(n)
-        residuals = y.copy()
-        rss = float(y @ y)
-        leverage = np.zeros(n)
 
     if design.has_intercept:
         # R's summary.lm: mss from fitted values, r2 = mss / (mss + rss)
@@ -422,10 +619,11 @@ def fit(design: Design) -> LinearFit:
         coefficient_directions=coefficient_directions,
         fitted=fitted,
         residuals=residuals,
-        q=q,
-        leverage=leverage,
+        orthonormal=solution.orthonormal,
+        leverage=solution.leverage,
         rss=rss,
         tss=tss,
+        row_basis=solution.row_basis,
     )
 
 

@@ -314,16 +314,20 @@ def test_more_rows_than_the_old_second_order_sample_still_match(tmp_path):
     assert_same(reference, streamed)
 
 
-@pytest.mark.parametrize("chunk_rows", [60_000, 20_000])
-def test_chunks_worked_in_pieces_match_in_memory_blocks(chunk_rows):
+@pytest.mark.parametrize("rows, chunk_rows", [(60_000, 60_000), (60_000, 20_000), (130_000, 50_000)])
+def test_chunks_worked_in_pieces_match_in_memory_blocks(rows, chunk_rows):
     # 60,000 rows: the in-memory battery works in blocks of CACHE_ROWS (three), a 60,000-row chunk is
     # worked in pieces of CACHE_ROWS (three) and a 20,000-row chunk in one; every accumulated sum joins
-    # across them, and the whole-sequence tests read the same seeded sample of rows on both paths
+    # across them, and the whole-sequence tests read the same seeded sample of rows on both paths.
+    # 130,000 rows: the in-memory fit is factored block by block without forming Q (olscheck.model.fit),
+    # and the battery makes the rows of Q from the basis rows block by block
     from olscheck.engine.accumulate import CACHE_ROWS
+    from olscheck.model.fit import REFINEMENT_ALWAYS_ROWS
 
     assert 2 * CACHE_ROWS < 60_000 and 20_000 <= CACHE_ROWS
-    frame = make_frame(n=60_000, seed=11)
+    frame = make_frame(n=rows, seed=11)
     reference = olscheck.check(frame, target="y", probe=False)
+    assert (reference.fit.orthonormal is None) == (rows > REFINEMENT_ALWAYS_ROWS)
     streamed = check_streaming(frame, target="y", chunk_rows=chunk_rows, probe=False)
     compared = [name for name in reference.tests if name != "robust_fit"]  # its wording says where it ran
     assert {"breusch_pagan", "durbin_watson", "reset", "harvey_collier", "quadratic"} <= set(compared)

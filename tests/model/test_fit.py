@@ -185,3 +185,77 @@ def test_exact_fit_reason_pure_function():
     assert exact_fit_reason(rss=1.0, y_squares=4.0, n=3, rank=3) == (
         "the model has no residual degrees of freedom (n = 3, 3 coefficients)")
     assert EXACT_FIT_RELATIVE_NORM == 1e-12
+
+
+# --------------------------------------------------------------------------- large designs, factored block by block
+def _large_frame(rows: int = 130_000, seed: int = 3) -> pd.DataFrame:
+    """More rows than REFINEMENT_ALWAYS_ROWS, offset means and mixed scales: the block-by-block fit's case."""
+    rng = np.random.default_rng(seed)
+    x1 = 1e4 + rng.normal(size=rows)            # a large mean against its spread (centring matters)
+    x2 = 1e-3 * rng.normal(size=rows) + 0.3 * (x1 - 1e4) * 1e-3
+    x3 = rng.integers(0, 5, rows).astype(float)
+    y = 7.0 + 0.5 * x1 - 300.0 * x2 + 0.2 * x3 + rng.normal(size=rows)
+    return pd.DataFrame({"y": y, "x1": x1, "x2": x2, "x3": x3})
+
+
+def _reference_least_squares(x: np.ndarray, y: np.ndarray):
+    """Coefficients, residuals and leverages from numpy's SVD-based lstsq and QR: an independent computation."""
+    coefficients = np.linalg.lstsq(x, y, rcond=None)[0]
+    q = np.linalg.qr(x - np.r_[0.0, x[:, 1:].mean(axis=0)] if np.all(x[:, 0] == 1) else x)[0]
+    return coefficients, y - x @ coefficients, np.einsum("ij,ij->i", q, q)
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+def test_large_design_is_solved_block_by_block_as_lstsq_solves_it(intercept):
+    from olscheck.model.fit import REFINEMENT_ALWAYS_ROWS
+
+    frame = _large_frame()
+    assert len(frame) > REFINEMENT_ALWAYS_ROWS
+    fitted = fit(prepare(frame, "y", intercept=intercept))
+    assert fitted.orthonormal is None and fitted.row_basis is not None  # Q was not formed
+    x = fitted.x
+    coefficients, residuals, leverage = _reference_least_squares(x, frame["y"].to_numpy())
+    np.testing.assert_allclose(fitted.coefficients, coefficients, rtol=1e-9)
+    np.testing.assert_allclose(fitted.residuals, residuals, rtol=0, atol=1e-9 * np.abs(residuals).max())
+    np.testing.assert_allclose(fitted.leverage, leverage, rtol=1e-9)
+    np.testing.assert_allclose(fitted.rss, residuals @ residuals, rtol=1e-11)
+    # Q made from the basis rows: orthonormal, spanning X, its rows' norms the leverages
+    q = fitted.q
+    np.testing.assert_allclose(q.T @ q, np.eye(fitted.rank), atol=1e-12)
+    projection = q @ (q.T @ x)
+    assert np.all(np.abs(projection - x).max(axis=0) <= 1e-9 * np.abs(x).max(axis=0))
+    rows = np.array([0, 17, 99_999, len(frame) - 1])
+    np.testing.assert_allclose(fitted.q_rows(rows), q[rows], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(fitted.q_rows(slice(100, 200)), q[100:200], rtol=0, atol=1e-15)
+    # the collinearity factor from R alone has X's Gram matrix (columns divided by their powers of two)
+    factor, exponent = fitted.design_factor
+    scaled = np.ldexp(x, -exponent)
+    np.testing.assert_allclose(factor.T @ factor, scaled.T @ scaled, rtol=1e-11)
+    singular = np.linalg.svd(x, compute_uv=False)
+    assert math.isclose(fitted.condition_number, singular[0] / singular[-1], rel_tol=1e-9)
+
+
+def test_large_design_drops_aliased_columns_as_r_does_block_by_block():
+    frame = _large_frame()
+    frame["constant"] = 2.5
+    frame["x1_plus_x3"] = frame["x1"] + frame["x3"]
+    fitted = fit(prepare(frame, "y"))
+    assert fitted.orthonormal is None
+    assert fitted.aliased == ("constant", "x1_plus_x3")  # later columns go, as lm drops them
+    coefficients, residuals, leverage = _reference_least_squares(fitted.x, frame["y"].to_numpy())
+    np.testing.assert_allclose(fitted.coefficients, coefficients, rtol=1e-9)
+    np.testing.assert_allclose(fitted.leverage, leverage, rtol=1e-9)
+
+
+def test_large_ill_conditioned_design_is_refined_on_the_whole_basis():
+    from olscheck.model.fit import REFINEMENT_CONDITION
+
+    frame = _large_frame()
+    frame["x4"] = frame["x3"] + 1e-4 * np.random.default_rng(5).normal(size=len(frame))  # near-duplicate of x3
+    fitted = fit(prepare(frame, "y"))
+    assert fitted.orthonormal is not None  # past REFINEMENT_CONDITION: Q formed and the solution refined
+    basis, _ = fitted.design.fitting_basis()
+    singular = np.linalg.svd(basis / np.linalg.norm(basis, axis=0), compute_uv=False)
+    assert singular[0] / singular[-1] > REFINEMENT_CONDITION
+    coefficients = np.linalg.lstsq(fitted.x, frame["y"].to_numpy(), rcond=None)[0]
+    np.testing.assert_allclose(fitted.coefficients, coefficients, rtol=1e-7)
