@@ -967,8 +967,9 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
             working[key] = column
 
     # Columns that are entirely missing would silently drop every row.
+    missing_cells = {key: working[key].isna().to_numpy() for key in used}
     for key in used:
-        if working[key].isna().all():
+        if missing_cells[key].all():
             if key == group_key:
                 raise DataError(f"groups column {str(key)!r} has no values (all missing); name a column with the "
                                 "group of each row.")
@@ -999,7 +1000,7 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
                 value_notes.append(note)
 
     # listwise deletion over the used columns, counted per column
-    missing = pd.DataFrame({str(k): working[k].isna().to_numpy() for k in used}, index=working.index)
+    missing = pd.DataFrame({str(k): missing_cells[k] for k in used}, index=working.index)
     missing[str(target_key)] |= np.isnan(target_values)
     for key, values in numeric.items():
         missing[str(key)] |= np.isnan(values)

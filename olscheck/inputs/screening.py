@@ -467,6 +467,16 @@ def profile_column(series: pd.Series, name: str, *, decimal_hint: str | None = N
         Apply the identifier rule to an integer column (False for the target).
     """
     n = int(len(series))
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series) \
+            and not isinstance(series.dtype, pd.CategoricalDtype):
+        # the common case, a numeric column: its missing cells counted once
+        missing = int(series.isna().sum())
+        if n and missing == n:
+            return ColumnProfile("empty", 0, n, excluded=True, reason="no values (every cell is missing)")
+        profile = ColumnProfile("numeric", -1, missing)
+        if identify and looks_like_identifier_name(name) and not pd.api.types.is_complex_dtype(series):
+            return _numeric_identifier(series, name, missing) or profile
+        return profile
     if n and not (series.dtype == object or pd.api.types.is_string_dtype(series)) and bool(series.isna().all()):
         return ColumnProfile("empty", 0, n, excluded=True, reason="no values (every cell is missing)")
     if isinstance(series.dtype, pd.PeriodDtype) or pd.api.types.is_timedelta64_dtype(series):
@@ -483,12 +493,6 @@ def profile_column(series: pd.Series, name: str, *, decimal_hint: str | None = N
         counts = present.value_counts()
         counts = counts[counts > 0]
         return _categorical_profile(len(counts), counts.to_numpy(), int(len(present)), n - int(len(present)))
-    if pd.api.types.is_numeric_dtype(series):
-        missing = int(series.isna().sum())
-        profile = ColumnProfile("numeric", -1, missing)
-        if identify and looks_like_identifier_name(name) and not pd.api.types.is_complex_dtype(series):
-            return _numeric_identifier(series, name, missing) or profile
-        return profile
     return _text_profile(series, name, decimal_hint, extra_markers)
 
 
