@@ -1177,3 +1177,21 @@ def test_extreme_magnitudes_reach_the_probe_and_the_same_verdict(factor):
         assert probe["gain"]["r_squared_gain_mean"] == pytest.approx(
             reference.nonlinearity["probe"]["gain"]["r_squared_gain_mean"], abs=0.02)
         strict_json(report)
+
+
+def test_a_categorical_target_is_read_by_its_values_not_its_categories():
+    # found by tests/test_fuzz.py: a text target that pandas (or screening) holds as a categorical reached
+    # code that mapped over it and got a categorical back ("does not support operation 'all'")
+    rows = 4
+    x = np.arange(5 * rows, dtype=float)
+    text = pd.DataFrame({"y": pd.Categorical(["a", "b", "a", "c", "d"] * rows), "x": x})
+    with pytest.raises(NonNumericColumnError, match="'y' must be numeric but holds text such as 'a', 'b', 'c'"):
+        olscheck.check(text, target="y", probe=False)
+    numbers = ["1.5", "2", "3.25", "4", "7"] * rows
+    as_numbers = olscheck.check(pd.DataFrame({"y": pd.Categorical(numbers), "x": x}), target="y", probe=False)
+    expected = np.polyfit(x, np.array(numbers, dtype=float), 1)[::-1]  # intercept, slope of the values themselves
+    np.testing.assert_allclose(as_numbers.fit.coefficients, expected, rtol=1e-10)
+    days = pd.Categorical(["2021-01-01", "2021-01-02", "2021-01-05", "2021-01-09", "2021-01-10"] * rows)
+    as_dates = olscheck.check(pd.DataFrame({"y": days, "x": x}), target="y", probe=False)
+    day_numbers = (pd.to_datetime(np.asarray(days)) - pd.Timestamp("1970-01-01")).days.to_numpy(dtype=float)
+    np.testing.assert_allclose(as_dates.fit.coefficients, np.polyfit(x, day_numbers, 1)[::-1], rtol=1e-10)

@@ -494,13 +494,15 @@ def _temporal_values(series: pd.Series, name: str) -> tuple[np.ndarray, str] | N
         values = np.where(series.isna().to_numpy(), np.nan, nanoseconds / _NANOSECONDS_PER_DAY)
         return values, f"Column {shown_name(name)} holds durations; used in days."
     if series.dtype == object or pd.api.types.is_string_dtype(series):
-        present = series.dropna()
+        # as objects: a categorical column of text is a string dtype too, and mapping its values gives a categorical
+        texts = series.astype(object) if isinstance(series.dtype, pd.CategoricalDtype) else series
+        present = texts.dropna()
         if present.empty or not present.map(lambda v: isinstance(v, str) and bool(_ISO_DATE.match(v.strip()))).all():
             return None
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                dates = pd.to_datetime(series, format="ISO8601", utc=True)
+                dates = pd.to_datetime(texts, format="ISO8601", utc=True)
         except (ValueError, TypeError, OverflowError):
             return None
         values, _ = _temporal_values(dates, name)
@@ -532,6 +534,8 @@ def numeric_values(series: pd.Series, name: str, role: str) -> np.ndarray:
         if pd.api.types.is_complex_dtype(series):
             raise NonNumericColumnError(f"{role} column {name!r} holds complex numbers; olscheck needs real numbers.")
         return series.to_numpy(dtype="float64", na_value=np.nan)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype(object)  # its values, not its categories (mapping a categorical gives a categorical)
     if series.map(lambda v: isinstance(v, (complex, np.complexfloating))).any():
         raise NonNumericColumnError(f"{role} column {name!r} holds complex numbers; olscheck needs real numbers.")
     converted = pd.to_numeric(series, errors="coerce")
