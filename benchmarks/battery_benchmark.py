@@ -29,7 +29,12 @@ process of its own (imports done, one untimed warm-up run), to separate the
 engine from start-up. The median over
 --repeats runs is printed, with the ratios c/a, s/a and b/c. ``--breakdown``
 adds, per size, the warm time of each stage of (c): reading the frame into
-the design, the fit, and each family of tests.
+the design, the fit, and each family of tests. ``--interleaved`` adds, per
+size, the warm steps run alternately in *one* process, round by round
+(floor, battery, stream, floor, battery, ...): the ratio of each round is
+taken between runs a few seconds apart, so a machine whose speed drifts
+(this one's floor moved between 0.2 and 0.5 s within an hour) moves both
+sides of it; the median of the rounds' ratios is printed.
 """
 
 from __future__ import annotations
@@ -214,6 +219,18 @@ def breakdown(path: str, repeats: int) -> list[tuple[str, float]]:
     return [(name, statistics.median(times[1:])) for name, times in stages.items()]
 
 
+def interleaved(path: str, steps: list[str], rounds: int) -> dict[str, list[float]]:
+    """Warm seconds of ``steps`` run alternately in this process, ``rounds`` times (after one untimed round)."""
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for round_number in range(rounds + 1):
+        for name in steps:
+            start = time.perf_counter()
+            run_step(name, path)
+            if round_number:
+                times[name].append(time.perf_counter() - start)
+    return times
+
+
 def parse_size(text: str) -> tuple[int, int]:
     rows, columns = text.lower().split("x")
     return int(float(rows)), int(columns)
@@ -249,11 +266,19 @@ def main(argv=None) -> int:
                              "naive warm is the recipe's compute-only time)")
     parser.add_argument("--breakdown", action="store_true",
                         help="also time each stage of the in-memory battery in a warm process")
+    parser.add_argument("--interleaved", action="store_true",
+                        help="also run the warm steps alternately in one process and print each round's ratios")
     parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "olscheck-benchmark"))
     parser.add_argument("--run", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--warm-repeats", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--interleave-steps", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.interleave_steps:
+        steps = args.interleave_steps.split(",")
+        for name, seconds in interleaved(args.data, steps, args.repeats).items():
+            print(f"INTERLEAVED {name} {' '.join(f'{s:.4f}' for s in seconds)}")
+        return 0
     if args.run and args.warm_repeats:
         print(f"WARM_SECONDS {warm(args.run, args.data, args.warm_repeats)}")
         return 0
@@ -296,6 +321,23 @@ def main(argv=None) -> int:
             print("|---|---:|---:|")
             for name, seconds in stages:
                 print(f"| {name} | {seconds:.3f} | {100 * seconds / total:.0f}% |")
+            print(flush=True)
+        if args.interleaved:
+            steps = [name for name in ("floor", "battery", "stream") if name in warm_steps and name not in skip]
+            process = subprocess.run([sys.executable, __file__, "--data", str(path), "--repeats", str(args.repeats),
+                                      "--interleave-steps", ",".join(steps)], capture_output=True, text=True)
+            if process.returncode != 0:
+                raise RuntimeError(f"interleaved run failed: {process.stderr[-2000:]}")
+            times = {line.split()[1]: [float(v) for v in line.split()[2:]]
+                     for line in process.stdout.splitlines() if line.startswith("INTERLEAVED ")}
+            print(f"\n{', '.join(steps)} alternated in one warm process at {n:.0e} x {p}, {args.repeats} rounds:")
+            print("| step | seconds per round | median | median ratio to the floor of its round |")
+            print("|---|---|---:|---:|")
+            for name, seconds in times.items():
+                ratios = ([s / f for s, f in zip(seconds, times["floor"])] if "floor" in times and name != "floor"
+                          else [])
+                print(f"| {name} | {', '.join(f'{s:.2f}' for s in seconds)} | {statistics.median(seconds):.2f} | "
+                      f"{f'{statistics.median(ratios):.2f}' if ratios else ''} |")
             print(flush=True)
 
     print()

@@ -8,8 +8,11 @@ computed once, by :func:`olscheck.engine.residuals.row_statistics` over
 blocks of consecutive rows, and turned into results by
 :func:`olscheck.checks.accumulated.battery`. The streaming engine feeds both
 from chunks of a file; this module feeds them from the rows of an
-in-memory :class:`~olscheck.model.fit.LinearFit`, whose residuals and
-orthonormal basis ``Q`` are already computed (so nothing is refitted).
+in-memory :class:`~olscheck.model.fit.LinearFit`, whose residuals are
+already computed (nothing is refitted) and whose orthonormal basis ``Q`` is
+read a block of rows at a time (:meth:`~olscheck.model.fit.LinearFit.q_rows`:
+a view of Q, or rows made from the design rows when a large fit did not
+form Q).
 
 The tests that read the whole residual sequence (Harvey-Collier, Rainbow,
 the quadratic expansion, Shapiro-Wilk, the omnibus test, the exact
