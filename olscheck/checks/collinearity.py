@@ -298,11 +298,6 @@ def vif_reason(n_terms: int, has_intercept: bool) -> str | None:
     return None
 
 
-def _spans_design(fit) -> bool:
-    """Whether the fit's Q has a column per kept design column, so its small factor replaces the rows."""
-    return fit.n >= fit.rank
-
-
 def correlation_factor(factor: np.ndarray, predictor_columns: list[int]) -> np.ndarray:
     """U with U'U the correlation matrix of the predictor columns, from any F with ``F'F = [1, X]'[1, X]``.
 
@@ -478,8 +473,9 @@ def summarize(fit, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> CollinearityS
     CollinearitySummary
         With ``results["vif"]`` and ``results["condition_index"]``.
     """
-    # X and Q'X share singular values and right singular vectors
-    factor = fit.design_factor[0] if _spans_design(fit) else fit.x
+    # X and Q'X share singular values and right singular vectors (Q has a column per kept column: the fit's rank
+    # is at most n)
+    factor = fit.design_factor[0]
     return summary_from_factor(factor, fit.terms, fit.column_names, fit.has_intercept, fit.condition_number,
                                thresholds)
 
