@@ -117,9 +117,14 @@ def test_hac_with_the_batterys_lags_when_errors_are_autocorrelated():
     assert by_term(table)["x"].material
 
 
-def test_cluster_robust_with_groups():
-    frame = grouped_frame()
+@pytest.mark.parametrize("groups, size", [(30, 12), (1000, 120)])
+def test_cluster_robust_with_groups(groups, size):
+    # 120,000 rows: the fit is solved block by block without Q, and the cluster sums make Q's rows block by block
+    from olscheck.model.fit import REFINEMENT_ALWAYS_ROWS
+
+    frame = grouped_frame(groups, size)
     report = olscheck.check(frame, target="y", predictors=["x", "z"], groups="store", probe=False)
+    assert (report.fit.orthonormal is None) == (len(frame) > REFINEMENT_ALWAYS_ROWS)
     assert report.tests["grouped_errors"].severity.value in ("warn", "fail")
     table = report.coefficient_table()
     assert table.robust == "cluster" and table.source == "grouped_errors" and "store" in table.reason
