@@ -75,7 +75,7 @@ def main(argv=None) -> int:
         return 0
     if not args.base:
         parser.error("--base is required")
-    from battery_benchmark import generate, parse_size
+    from battery_benchmark import data_file, parse_size
 
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -86,10 +86,7 @@ def main(argv=None) -> int:
         try:
             for size in args.sizes.split(","):
                 n, p = parse_size(size)
-                data = workdir / f"bench_{n}x{p}.parquet"
-                if not data.exists():
-                    print(f"generating {data} ...", flush=True)
-                    generate(data, n, p)
+                data = data_file(workdir, n, p)
                 print(f"\n{n:.0e} x {p}: base {args.base} against this checkout, {args.rounds} rounds, "
                       f"median of {args.repeats} warm checks per process")
                 print("| round | base wall s | base CPU s | this wall s | this CPU s |")

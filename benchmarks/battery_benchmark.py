@@ -231,6 +231,15 @@ def interleaved(path: str, steps: list[str], rounds: int) -> dict[str, list[floa
     return times
 
 
+def data_file(workdir: Path, rows: int, columns: int) -> Path:
+    """The seeded Parquet file of ``rows`` x ``columns`` under ``workdir``, generated when it is not there yet."""
+    path = workdir / f"bench_{rows}x{columns}.parquet"
+    if not path.exists():
+        print(f"generating {path} ...", flush=True)
+        generate(path, rows, columns)
+    return path
+
+
 def parse_size(text: str) -> tuple[int, int]:
     rows, columns = text.lower().split("x")
     return int(float(rows)), int(columns)
@@ -296,10 +305,7 @@ def main(argv=None) -> int:
     rows = []
     for size in args.sizes.split(","):
         n, p = parse_size(size)
-        path = workdir / f"bench_{n}x{p}.parquet"
-        if not path.exists():
-            print(f"generating {path} ...", flush=True)
-            generate(path, n, p)
+        path = data_file(workdir, n, p)
         results = {}
         for name in STEPS:
             if name in skip:
