@@ -32,8 +32,9 @@ import pandas as pd
 
 from ..engine.accumulate import ResidualStatistics
 from ..engine.parallel import alongside, available_cores, in_order
-from ..engine.residuals import AUX, CACHE_ROWS, RowBlock, new_statistics, row_statistics
+from ..engine.residuals import AUX, RowBlock, new_statistics, row_statistics
 from ..model.fit import LinearFit
+from ..numerics.qr import CACHE_ROWS
 from ..thresholds import Thresholds
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ EXACT_ROWS = 20_000
 
 #: Rows per block of the residual statistics: the auxiliary block of a
 #: block is BLOCK_ROWS x (slopes + 8) floats, small enough to stay in cache
-#: (:data:`olscheck.engine.accumulate.CACHE_ROWS`, measured there).
+#: (:data:`olscheck.numerics.qr.CACHE_ROWS`, measured there).
 BLOCK_ROWS = CACHE_ROWS
 
 

@@ -30,11 +30,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import blas
 
-from ..numerics.covariance import hc3_weights, null_sums
-from .accumulate import CACHE_ROWS, TOP_KEPT, ResidualStatistics, Sequence, stack_r
+from ..numerics.covariance import null_sums
+from ..numerics.qr import CACHE_ROWS
+from .accumulate import TOP_KEPT, ResidualStatistics, Sequence, stack_r
 from .fit import StreamedFit
 
-__all__ = ["AUX", "CACHE_ROWS", "RowBlock", "new_statistics", "chunk_statistics", "row_statistics", "row_influence",
+__all__ = ["AUX", "RowBlock", "new_statistics", "chunk_statistics", "row_statistics", "row_influence",
            "LEVERAGE_ONE_TOLERANCE"]
 
 #: Leverage within this of 1 counts as 1 (R's lm.influence, tol = 10 * eps).
@@ -86,8 +87,6 @@ class AUX:
 
 def new_statistics(fit: StreamedFit, order: int, nw_lags: int) -> ResidualStatistics:
     return ResidualStatistics(AUX(fit.slopes.size).width, Sequence(order, nw_lags, fit.rank, fit.rank))
-
-
 
 
 def chunk_statistics(fit: StreamedFit, chunk, start: int, order: int, nw_lags: int, split: int,
@@ -207,7 +206,7 @@ def row_statistics(fit, rows: RowBlock, start: int, order: int, nw_lags: int, sp
     np.abs(e, out=auxiliary[:, columns.abs])
 
     # sandwich sums: HC3 here, Newey-West in the sequence
-    sums = null_sums(g, h, hc3=hc3_weights(e, h))
+    sums = null_sums(g, h, residuals=e)
     out.hc3, out.null_sums = sums[5], sums[:5]
     out.sequence.add_rows(e, q, scores)
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from .scaling import binary_scaled
 
-__all__ = ["SandwichChanges", "StandardErrorChange", "bartlett_sums", "hc3_weights", "newey_west_lags",
+__all__ = ["SandwichChanges", "StandardErrorChange", "bartlett_sums", "newey_west_lags",
            "null_sums", "residual_moments", "sandwich_from_meats", "NULL_SUMS"]
 
 
@@ -139,29 +139,21 @@ class StandardErrorChange:
 _BLOCK_ROWS = 1 << 16
 
 
-def hc3_weights(residuals: np.ndarray, leverage: np.ndarray) -> np.ndarray:
-    """HC3's ω_t = (e_t / (1 - h_t))²; 0 for rows fitted exactly (h_t = 1), which carry no residual information."""
-    one_minus_h = 1.0 - leverage
-    usable = one_minus_h > 1e-10
-    weights = np.zeros(residuals.shape[0])
-    weights[usable] = (residuals[usable] / one_minus_h[usable]) ** 2
-    return weights
-
-
 #: What :func:`null_sums` returns, row by row.
 NULL_SUMS = ("sum a/(1-h)", "sum a/(1-h)^2", "sum a^2/(1-h)^4", "sum a^2", "sum a h")
 
 
-def null_sums(g: np.ndarray, leverage: np.ndarray, hc3: np.ndarray | None = None) -> np.ndarray:
+def null_sums(g: np.ndarray, leverage: np.ndarray, residuals: np.ndarray | None = None) -> np.ndarray:
     r"""Per slope direction, the sums over rows that give the null distribution of the robust/classical ratios.
 
     With a_t = g_tj² (the g_j = Q u_j have unit norm, so sum_t a_t = 1) and
     h_t the leverage, returns the rows of :data:`NULL_SUMS` (shape (5, k));
-    with ``hc3`` (:func:`hc3_weights` of the same rows) a sixth row, HC3's
-    meat sum_t a_t ω_t, from the same pass (both read a_t: one product of
-    the block with four weight columns instead of four passes);
-    sums over chunks add up, so the streaming engine calls it per chunk.
-    Rows fitted exactly (h_t = 1) are left out, as :func:`hc3_weights` does.
+    with the rows' ``residuals`` e_t a sixth row, HC3's meat sum_t a_t ω_t
+    with ω_t = (e_t / (1 - h_t))², from the same pass (both read a_t and
+    1/(1 - h_t): one product of the block with four weight columns instead
+    of four passes); sums over chunks add up, so the streaming engine calls
+    it per chunk. Rows fitted exactly (h_t = 1) carry no residual
+    information and are left out (ω_t = 0 and no null term).
 
     Under constant variance sigma² and uncorrelated errors with kurtosis
     kappa (E e⁴ / sigma⁴), E e_t² = sigma² (1 - h_t), so the *variance*
@@ -194,21 +186,23 @@ def null_sums(g: np.ndarray, leverage: np.ndarray, hc3: np.ndarray | None = None
     inverse[usable] = 1.0 / one_minus_h[usable]
     a = g * g
     # the weights as columns of one block: the sums linear in a_t are one product with it
-    weights = np.empty((g.shape[0], 3 if hc3 is None else 4), order="F")
+    with_hc3 = residuals is not None
+    weights = np.empty((g.shape[0], 4 if with_hc3 else 3), order="F")
     weights[:, 0] = inverse
     np.multiply(inverse, inverse, out=weights[:, 1])
     weights[:, 2] = leverage
-    if hc3 is not None:
-        weights[:, 3] = hc3
+    if with_hc3:
+        np.multiply(residuals, residuals, out=weights[:, 3])
+        weights[:, 3] *= weights[:, 1]  # HC3's ω = e² / (1 - h)²
     linear = weights.T @ a  # sum a/(1-h), sum a/(1-h)^2, sum a h (and HC3's meat)
     np.multiply(weights[:, 1], weights[:, 1], out=weights[:, 0])  # 1/(1-h)^4
     weights[:, 1] = 1.0
     a *= a
     quadratic = weights[:, :2].T @ a  # sum a^2/(1-h)^4, sum a^2 (a product, not a column-wise reduction)
-    out = np.empty((5 if hc3 is None else 6, g.shape[1]))
+    out = np.empty((6 if with_hc3 else 5, g.shape[1]))
     out[0], out[1], out[4] = linear[0], linear[1], linear[2]
     out[2], out[3] = quadratic[0], quadratic[1]
-    if hc3 is not None:
+    if with_hc3:
         out[5] = linear[3]
     return out
 
