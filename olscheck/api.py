@@ -150,11 +150,9 @@ def check(
                 "formula is not supported when streaming; give target and predictors (or streaming=False)."
             )
         if isinstance(data, (str, bytes, os.PathLike)):
-            if "\0" in os.fsdecode(data) or not os.fsdecode(data).strip():
-                from .inputs.prepare import read_table
+            from .inputs.reading import data_file
 
-                read_table(data)  # raises the in-memory reader's clear error for an empty or NUL path
-            data = Path(os.fsdecode(data)).expanduser()  # as the in-memory reader reads "~/data.csv" or bytes
+            data = data_file(data)  # the in-memory reader's check and errors ("~/data.csv", bytes, a bad path)
         return streamed_report(data, target, predictors, categorical=categorical, order_by=order_by, groups=groups,
                                options=options, exclude=exclude, read=read)
     if (options.streaming is False or groups is not None) and _is_dask(data):
