@@ -69,6 +69,8 @@ class OlscheckAccessor:
                 )
             result = report
         else:
-            result = self.check(target, predictors, **options)
+            # a page or Markdown file shows the plots: drawn during the check, beside the probe
+            drawn = {"plots": any(format_of(file) != "json" for file in paths)}
+            result = self.check(target, predictors, **{**drawn, **options})
         result.save(paths)
         return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from dataclasses import replace
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -42,6 +43,7 @@ def check(
     chunk_rows: int | None = None,
     exclude: Sequence[str] | None = None,
     read: Any = None,
+    plots: bool = False,
 ):
     """Fit the collapsed linear model and run the OLS assumption battery.
 
@@ -118,6 +120,13 @@ def check(
         How to read a file: ``sep``, ``decimal``, ``thousands``,
         ``na_values``, ``encoding``, ``sheet`` (:class:`olscheck.inputs.reading.ReadOptions`);
         the delimiter and a decimal comma are sniffed when not given.
+    plots : bool
+        Draw the report's plots during the check rather than when the
+        report is first saved or shown (the values are the same). For a
+        caller that will write an HTML or Markdown report, as the CLI does:
+        in memory on Linux the non-linear probe then runs in a child
+        process while the plots are drawn, so the two take the time of the
+        longer (:func:`olscheck.engine.parallel.in_child_process`).
 
     Returns
     -------
@@ -140,7 +149,7 @@ def check(
 
     options = Options.of(alpha=alpha, thresholds=thresholds, intercept=intercept, probe=probe, seed=seed,
                          durbin_watson_exact=durbin_watson_exact, breusch_godfrey_order=breusch_godfrey_order,
-                         streaming=streaming, chunk_rows=chunk_rows, progress=progress)
+                         streaming=streaming, chunk_rows=chunk_rows, progress=progress, plots=plots)
     settings, step, seed = options.thresholds, options.step, options.seed
     if _should_stream(data, options.streaming, formula, order_by, groups):
         from .engine.stream import streamed_report
@@ -163,31 +172,6 @@ def check(
         data, target, predictors, categorical=categorical, formula=formula, intercept=options.intercept,
         order_by=order_by, groups=groups, exclude=exclude, read=read,
     )
-    from .engine.parallel import alongside, one_blas_thread
-
-    # one BLAS thread, as the streaming engine: every call here is tall and narrow (a second thread gains
-    # little, and spinning threads slowed the battery several-fold on a busy machine), and both paths then
-    # compute every number in the same order
-    with one_blas_thread():
-        step("fitting the linear model")
-        fitted = fit_model(design)
-        step("running the assumption tests")
-        # in memory every row is kept whole: the robust comparison, probe, rechecks and transforms read them
-        # all; the robust comparison needs only the fit, so it runs beside the battery
-        robust_comparison = alongside(influence.robust_on_rows, fitted, None, settings, seed)
-        battery = run_battery(fitted, settings, durbin_watson_exact=options.durbin_watson_exact,
-                              breusch_godfrey_order=options.breusch_godfrey_order, seed=seed)
-        tests: dict[str, Any] = dict(battery.tests)
-        if groups is not None:
-            from .checks import grouped
-
-            tests.update(grouped.run(fitted, design.groups, settings))
-        tests["robust_fit"], robust = robust_comparison.result()
-
-        model = model_summary(fitted)
-        conclusion = conclude(tests, rows_fit=fitted, rows_note=None, robust=robust, model=model,
-                              facts=battery.facts, settings=settings, seed=seed, probe=options.probe,
-                              try_transforms=True, step=step)
     summary = DataSummary(
         target=design.target,
         predictors=design.predictors,
@@ -202,22 +186,55 @@ def check(
         groups=None if design.groups is None else str(design.groups.name),
         columns=design.columns,
     )
-    report_options = options.report_options(order_by=order_by)
-    if groups is not None:  # without groups the options (and the report) are as they always were
-        report_options["groups"] = str(design.groups.name)
-    return Report(
-        data=summary,
-        model=model,
-        tests=MappingProxyType(conclusion.tests),
-        collinearity=battery.collinearity,
-        influence=replace(battery.influence, robust=robust),
-        nonlinearity=MappingProxyType(conclusion.nonlinearity),
-        verdict=conclusion.verdict,
-        options=MappingProxyType(report_options),
-        version=__version__,
-        fit=fitted,
-        rows_fit=fitted,
-    )
+    report_options = MappingProxyType(options.report_options(order_by=order_by, **(
+        {} if groups is None else {"groups": str(design.groups.name)})))  # without groups, as they always were
+    from .engine.parallel import alongside, in_child_process, one_blas_thread
+    from .verdict.probe import probe_fit
+
+    # one BLAS thread, as the streaming engine: every call here is tall and narrow (a second thread gains
+    # little, and spinning threads slowed the battery several-fold on a busy machine), and both paths then
+    # compute every number in the same order
+    with one_blas_thread(), ExitStack() as stack:
+        step("fitting the linear model")
+        fitted = fit_model(design)
+        # the probe needs only the fit and is mostly Python (it holds the GIL): a child process runs it
+        # beside the battery and the plots where that is safe, else conclude runs it in turn
+        probe_started = (stack.enter_context(in_child_process(probe_fit, fitted, seed=int(seed)))
+                         if options.probe else None)
+        step("running the assumption tests")
+        # in memory every row is kept whole: the robust comparison, probe, rechecks and transforms read them
+        # all; the robust comparison needs only the fit, so it runs beside the battery
+        robust_comparison = alongside(influence.robust_on_rows, fitted, None, settings, seed)
+        battery = run_battery(fitted, settings, durbin_watson_exact=options.durbin_watson_exact,
+                              breusch_godfrey_order=options.breusch_godfrey_order, seed=seed)
+        tests: dict[str, Any] = dict(battery.tests)
+        if groups is not None:
+            from .checks import grouped
+
+            tests.update(grouped.run(fitted, design.groups, settings))
+        tests["robust_fit"], robust = robust_comparison.result()
+        model = model_summary(fitted)
+        parts = dict(data=summary, model=model, collinearity=battery.collinearity,
+                     influence=replace(battery.influence, robust=robust), options=report_options,
+                     version=__version__, fit=fitted, rows_fit=fitted)
+        plots = None
+        if options.plots:
+            from .report.render.plots import plots_before_verdict
+
+            step("drawing the plots")
+            # a draft without verdict: every plot but the probe's reads only what the battery computed
+            draft = Report(tests=MappingProxyType(tests), nonlinearity=MappingProxyType({}), verdict=None, **parts)
+            plots = plots_before_verdict(draft, seed)
+        conclusion = conclude(tests, rows_fit=fitted, rows_note=None, robust=robust, model=model,
+                              facts=battery.facts, settings=settings, seed=seed, probe=options.probe,
+                              try_transforms=True, step=step, probe_started=probe_started)
+    report = Report(tests=MappingProxyType(conclusion.tests), nonlinearity=MappingProxyType(conclusion.nonlinearity),
+                    verdict=conclusion.verdict, **parts)
+    if plots is not None:
+        from .report.render.plots import render_plots
+
+        render_plots(report, seed, before_verdict=plots)  # adds the probe's plot; kept with the report
+    return report
 
 
 def _results_formula(data) -> str | None:

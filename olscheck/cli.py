@@ -283,6 +283,7 @@ def _check(args) -> int:
         progress=_progress(show_progress),
         streaming={"auto": None, "on": True, "off": False}[args.streaming],
         chunk_rows=args.chunk_rows,
+        plots=any(path and path != "-" for path in (args.html, args.markdown)),  # drawn beside the probe
         **extra,
     )
     _write_outputs(report, args, show_progress)
@@ -364,7 +365,7 @@ def _demo(args) -> int:
     for name in datasets.names():
         frame = datasets.load(name)
         report = check(frame, target=datasets.target_of(name), probe=not args.no_probe, progress=False,
-                       **datasets.check_options(name))
+                       plots=True, **datasets.check_options(name))
         # one save for the three formats: the plots are drawn once for the HTML and the Markdown report
         written: list[Any] = report.save([out / f"{name}{suffix}" for suffix in (".html", ".md", ".json")])
         print(f"{name:<12} {report.verdict.level:<22} {', '.join(str(p) for p in written)}")

@@ -76,6 +76,10 @@ class Options:
     progress : callable or None
         Called with a short description before each step that may take a
         moment; None shows nothing (``progress=False`` is read as None).
+    plots : bool
+        Draw the report's plots during the check (in memory: while the probe
+        runs in a child process) instead of when first needed. Changes no
+        value of the report, so it is not among its ``options``.
     """
 
     thresholds: Thresholds
@@ -89,11 +93,13 @@ class Options:
     workers: int | None = None
     exact_rows: int | None = None
     progress: Callable[[str], None] | None = field(default=None, compare=False)
+    plots: bool = False
 
     @classmethod
     def of(cls, *, alpha: Any = 0.05, thresholds: Any = None, intercept: Any = True, probe: Any = True,
            seed: Any = 0, durbin_watson_exact: Any = None, breusch_godfrey_order: Any = 1, streaming: Any = None,
-           chunk_rows: Any = None, workers: Any = None, exact_rows: Any = None, progress: Any = None) -> "Options":
+           chunk_rows: Any = None, workers: Any = None, exact_rows: Any = None, progress: Any = None,
+           plots: Any = False) -> "Options":
         """Validate the keyword arguments of a check; raises :class:`~olscheck.errors.ConfigurationError`
         naming the argument and what it must be."""
         if progress is False:
@@ -113,6 +119,7 @@ class Options:
             workers=_optional_integer("workers", workers, 1),
             exact_rows=_optional_integer("exact_rows", exact_rows, 0),
             progress=progress,
+            plots=_flag("plots", plots),
         )
 
     def step(self, description: str) -> None:

@@ -40,7 +40,8 @@ class Conclusion:
 
 def conclude(tests: Mapping[str, Any], *, rows_fit, rows_note: str | None, robust, model, facts, settings: Thresholds,
              seed: int, probe: bool, try_transforms: bool, step: Callable[[str], None],
-             no_rows_reason: str = "no rows were kept whole to fit the learners on") -> Conclusion:
+             no_rows_reason: str = "no rows were kept whole to fit the learners on",
+             probe_started=None) -> Conclusion:
     """The probe, the rechecks without the robust fit's rejected rows, the transforms and the verdict.
 
     Parameters
@@ -68,6 +69,10 @@ def conclude(tests: Mapping[str, Any], *, rows_fit, rows_note: str | None, robus
         (:func:`olscheck.verdict.transforms.assess_transforms`, on ``rows_fit``).
     step : callable
         Progress callback.
+    probe_started : object with ``result()``, optional
+        The probe of ``rows_fit`` with ``seed``, already started by the
+        caller (:func:`olscheck.engine.parallel.in_child_process`, beside the
+        battery); its result is used instead of running the probe here.
     """
     from .checks import linearity
     from .verdict.decide import data_findings, decide, materially_nonlinear
@@ -79,7 +84,7 @@ def conclude(tests: Mapping[str, Any], *, rows_fit, rows_note: str | None, robus
         from .verdict.probe import probe_fit
 
         step("running the out-of-sample non-linear probe" + ("" if rows_note is None else " on the rows kept whole"))
-        probe_result = probe_fit(rows_fit, seed=int(seed))
+        probe_result = probe_fit(rows_fit, seed=int(seed)) if probe_started is None else probe_started.result()
     elif probe:
         probe_reason = no_rows_reason
     out["nonlinear_probe"] = linearity.nonlinear_probe(probe_result, settings)

@@ -44,8 +44,8 @@ def test_report_to_several_files_draws_plots_once(frame, tmp_path, monkeypatch):
     import olscheck.report.render.plots as plots_module
 
     calls = []
-    original = plots_module.render_plots
-    monkeypatch.setattr(plots_module, "render_plots", lambda report, seed=None: calls.append(1) or original(report, seed))
+    original = plots_module._battery_plots  # the drawing itself, however the plots are asked for
+    monkeypatch.setattr(plots_module, "_battery_plots", lambda report, seed: calls.append(1) or original(report, seed))
     frame.olscheck.report([tmp_path / "r.html", tmp_path / "r.md"], target="y", probe=False)
     assert len(calls) == 1
     assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")

@@ -12,7 +12,7 @@ from olscheck.thresholds import DEFAULT_THRESHOLDS
 @pytest.mark.parametrize("argument, value", [
     ("seed", -1), ("seed", 1.5), ("seed", True), ("breusch_godfrey_order", 0), ("chunk_rows", 0),
     ("workers", "2"), ("exact_rows", -3), ("intercept", "yes"), ("probe", 1), ("streaming", "no"),
-    ("durbin_watson_exact", 0), ("progress", "print"), ("alpha", "0.05"), ("thresholds", [0.1]),
+    ("durbin_watson_exact", 0), ("progress", "print"), ("alpha", "0.05"), ("thresholds", [0.1]), ("plots", "yes"),
 ])
 def test_each_bad_argument_is_named(argument, value):
     with pytest.raises(ConfigurationError) as raised:

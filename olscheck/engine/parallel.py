@@ -9,8 +9,10 @@ row order, so they do not depend on which thread finished first.
 from __future__ import annotations
 
 import os
+import sys
 
-__all__ = ["MAX_WORKERS", "alongside", "available_cores", "in_order", "one_blas_thread"]
+__all__ = ["MAX_WORKERS", "alongside", "available_cores", "in_child_process", "in_order",
+           "one_blas_thread"]
 
 #: Default ceiling on the threads that work on chunks at once: each holds
 #: a chunk and its temporaries, and beyond a few the passes are bound by
@@ -58,7 +60,7 @@ def in_order(function, items, workers: int):
 
 
 class _Deferred:
-    """``alongside``'s stand-in on one core: the call runs when its result is asked for."""
+    """A call made when its result is asked for: ``alongside``'s stand-in on one core, ``in_child_process``'s without a child."""
 
     def __init__(self, function, arguments, keywords):
         self._call = (function, arguments, keywords)
@@ -66,6 +68,15 @@ class _Deferred:
     def result(self):
         function, arguments, keywords = self._call
         return function(*arguments, **keywords)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception) -> None:
+        self.close()
 
 
 def alongside(function, *arguments, **keywords):
@@ -105,3 +116,152 @@ def one_blas_thread():
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1, user_api="blas")
+
+
+class _Child(_Deferred):
+    """A forked child computing one call; ``result()`` reads its value, or makes the call here if it failed."""
+
+    def __init__(self, function, arguments, keywords, pid: int, reader: int):
+        super().__init__(function, arguments, keywords)
+        self._pid, self._reader = pid, reader
+        self._outcome: tuple = ("not received", None)  # closed before asked: computed here
+
+    def result(self):
+        if self._pid is not None:
+            self._outcome = self._receive()
+        outcome, value = self._outcome
+        if outcome == "value":
+            return value
+        # the call raised in the child, or the child died: made here, so an error is raised as in turn
+        return super().result()
+
+    def _receive(self) -> tuple:
+        import pickle
+
+        try:
+            chunks = []
+            while chunk := os.read(self._reader, 1 << 20):
+                chunks.append(chunk)
+        finally:
+            self.close()  # also on Ctrl-C while waiting: the child goes too
+        try:
+            return pickle.loads(b"".join(chunks))
+        except Exception:  # noqa: BLE001 - killed (out of memory) or cut short
+            return "failed", None
+
+    def close(self) -> None:
+        if self._pid is None:
+            return
+        import signal
+
+        os.close(self._reader)
+        try:
+            os.kill(self._pid, signal.SIGKILL)  # a no-op once it has written its value and exited
+        except ProcessLookupError:
+            pass
+        os.waitpid(self._pid, 0)
+        self._pid = None
+
+
+def _fork_is_safe() -> bool:
+    """Whether a forked child may run Python, NumPy and scikit-learn code and return.
+
+    Linux only (on macOS system libraries are not fork-safe; Windows has no
+    fork), two cores or more (on one the child gains nothing), no other
+    Python thread (a lock one holds would stay held in the child forever),
+    and GNU OpenMP not loaded: its thread pool does not survive a fork, and
+    a child that starts a parallel region after the parent used one hangs.
+    scikit-learn loads it on import, so in a process that has already run a
+    probe (a notebook, a test session) every call stays in turn. The
+    remaining threads at that point are BLAS's and Arrow's pools, which both
+    libraries shut down and restart across a fork.
+    """
+    import threading
+
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork") or available_cores() < 2:
+        return False
+    if threading.active_count() != 1:
+        return False
+    try:
+        with open("/proc/self/maps", encoding="ascii", errors="replace") as maps:
+            return not any("libgomp" in line for line in maps)
+    except OSError:
+        return False
+
+
+def in_child_process(function, *arguments, **keywords):
+    """Start ``function(*arguments, **keywords)`` in a forked child process; ``.result()`` returns its value.
+
+    For work that needs the GIL and nothing the caller computes next: the
+    non-linear probe (scikit-learn's learners, mostly Python) runs while the
+    parent runs the assumption tests, on the other core, where a thread
+    would wait for the GIL. The child gets a copy of the parent's memory
+    (copy-on-write: nothing is copied up front), computes, sends the value
+    back pickled through a pipe and exits without running the parent's exit
+    handlers. Use as a context manager (or call ``close()``): on leaving, a
+    child whose value was never asked for is stopped.
+
+    Where a fork is not safe (:func:`_fork_is_safe`) or fails, the call is
+    made in this process when ``.result()`` is asked for; when the child
+    fails (an exception, killed for memory), ``.result()`` makes the call
+    again here, so an error is raised as it would have been in turn. Either
+    way the value is the same: the child runs the same code on the same
+    data with the same BLAS setting (the limit of :func:`one_blas_thread` is
+    inherited).
+    """
+    if not _fork_is_safe():
+        return _Deferred(function, arguments, keywords)
+    import warnings
+
+    reader, writer = os.pipe()
+    try:
+        with warnings.catch_warnings():
+            # Python 3.12+ warns on forking with any other OS thread; those left (BLAS's and Arrow's
+            # pools, see _fork_is_safe) restart in the child, and no other Python thread exists
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+    except OSError:  # no memory or process slot for a child: in turn
+        os.close(reader)
+        os.close(writer)
+        return _Deferred(function, arguments, keywords)
+    if pid == 0:  # the child: compute, send, leave without the parent's atexit handlers or buffered output
+        status = 1
+        try:
+            os.close(reader)
+            status = _send(writer, function, arguments, keywords)
+        finally:
+            os._exit(status)  # closes the pipe: the parent reads to its end
+    os.close(writer)
+    return _Child(function, arguments, keywords, pid, reader)
+
+
+def _read_only(mapping: dict):
+    """A read-only view of ``mapping``: how a result's frozen mappings are rebuilt from the child's pickle."""
+    from types import MappingProxyType
+
+    return MappingProxyType(mapping)
+
+
+def _send(writer: int, function, arguments, keywords) -> int:
+    """In the child: ``("value", function(...))`` or ``("raised", None)``, pickled into ``writer``; 0 when sent."""
+    import io
+    import pickle
+    from types import MappingProxyType
+
+    class _Pickler(pickle.Pickler):
+        def reducer_override(self, value):
+            # results are frozen with read-only mappings, which pickle cannot write as such
+            if type(value) is MappingProxyType:
+                return _read_only, (dict(value),)
+            return NotImplemented
+
+    try:
+        message = ("value", function(*arguments, **keywords))
+    except BaseException:  # noqa: BLE001 - the parent makes the call again and raises it there
+        message = ("raised", None)
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(message)
+    view = memoryview(buffer.getbuffer())
+    while view:
+        view = view[os.write(writer, view):]
+    return 0

@@ -1,9 +1,20 @@
-"""olscheck.engine.parallel: threads that change no value."""
+"""olscheck.engine.parallel: threads, and a forked child process, that change no value."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from olscheck.engine import parallel
@@ -36,3 +47,128 @@ def test_in_order_yields_in_the_order_of_the_items_whatever_finishes_first():
         return item
 
     assert list(parallel.in_order(slow_first, range(6), workers=3)) == list(range(6))
+
+
+# ----------------------------------------------------------------------------- in a forked child process
+needs_fork = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a child process is forked on Linux only")
+
+
+@dataclass(frozen=True)
+class _Frozen:
+    """A result as olscheck's are: frozen, with a read-only mapping (which plain pickle refuses)."""
+
+    process: int
+    values: MappingProxyType
+
+
+def _computed_where(value):
+    return _Frozen(os.getpid(), MappingProxyType({"twice": np.arange(3) * value, "nested": MappingProxyType({"a": 1})}))
+
+
+def _forced(monkeypatch):
+    # the test session has loaded scikit-learn (and GNU OpenMP), so a fork is normally declined here; these
+    # calls use neither, so the child is safe
+    monkeypatch.setattr(parallel, "_fork_is_safe", lambda: True)
+
+
+@needs_fork
+def test_in_child_process_returns_the_value_computed_in_the_child(monkeypatch):
+    _forced(monkeypatch)
+    with parallel.in_child_process(_computed_where, 21) as started:
+        result = started.result()
+    assert result.process != os.getpid()  # computed in the child
+    assert type(result.values) is MappingProxyType and type(result.values["nested"]) is MappingProxyType
+    np.testing.assert_array_equal(result.values["twice"], [0, 21, 42])
+    assert started.result() is result  # asked again: the same value, nothing recomputed
+
+
+def _fails_in_a_child(parent: int, how: str):
+    if os.getpid() != parent:
+        if how == "raises":
+            raise ValueError("only in the child")
+        if how == "dies":
+            os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's out-of-memory killer would
+        if how == "unpicklable":
+            return lambda: None
+    return "computed here", os.getpid()
+
+
+@needs_fork
+@pytest.mark.parametrize("how", ["raises", "dies", "unpicklable"])
+def test_a_child_that_fails_leaves_the_call_to_the_parent(monkeypatch, how):
+    _forced(monkeypatch)
+    with parallel.in_child_process(_fails_in_a_child, os.getpid(), how) as started:
+        assert started.result() == ("computed here", os.getpid())
+
+
+@needs_fork
+def test_an_error_is_raised_as_in_turn(monkeypatch):
+    _forced(monkeypatch)
+
+    def fails():
+        raise ValueError("the call's own error")
+
+    with pytest.raises(ValueError, match="the call's own error"), parallel.in_child_process(fails) as started:
+        started.result()
+
+
+@needs_fork
+def test_a_child_whose_value_is_not_asked_for_is_stopped_and_reaped(monkeypatch):
+    _forced(monkeypatch)
+    with parallel.in_child_process(time.sleep, 600) as started:
+        child = started._pid
+        assert os.waitpid(child, os.WNOHANG) == (0, 0)  # running
+    with pytest.raises(ChildProcessError):  # gone: killed and reaped on leaving, no zombie left
+        os.waitpid(child, os.WNOHANG)
+
+
+def test_no_fork_where_another_python_thread_runs_or_one_core(monkeypatch):
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    monkeypatch.setattr(sys, "platform", "linux")
+    gomp_loaded = "libgomp" in Path("/proc/self/maps").read_text() if Path("/proc/self/maps").exists() else True
+    assert parallel._fork_is_safe() == (not gomp_loaded and hasattr(os, "fork"))
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not parallel._fork_is_safe()
+    finally:
+        release.set()
+        other.join()
+    monkeypatch.setattr(parallel, "available_cores", lambda: 1)
+    assert not parallel._fork_is_safe()
+    started = parallel.in_child_process(_computed_where, 2)  # declined: made in this process when asked
+    assert started.result().process == os.getpid()
+
+
+_CHECK_IN_A_FRESH_PROCESS = """
+import json, sys
+import olscheck
+from olscheck.engine import parallel
+if sys.argv[2] == "in turn":
+    parallel._fork_is_safe = lambda: False
+forked = []
+original = parallel._Child.result
+parallel._Child.result = lambda self: forked.append(True) or original(self)
+report = olscheck.check(sys.argv[1], target="y", plots=True)
+print(json.dumps({"forked": bool(forked), "report": report.to_dict()}, default=str))
+"""
+
+
+@needs_fork
+def test_the_probe_in_a_child_gives_the_report_made_in_turn(tmp_path):
+    """In a fresh process (nothing has loaded OpenMP) the probe runs in a child; the report is the same to the bit."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(600, 3))
+    frame = pd.DataFrame(x, columns=["x1", "x2", "x3"]).assign(y=1 + x[:, 0] + np.sin(2 * x[:, 1]) + rng.normal(size=600))
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    script = tmp_path / "check.py"
+    script.write_text(_CHECK_IN_A_FRESH_PROCESS)
+    outputs = {}
+    for mode in ("forked", "in turn"):
+        completed = subprocess.run([sys.executable, str(script), str(tmp_path / "data.csv"), mode],
+                                   capture_output=True, text=True, check=True, timeout=600)
+        outputs[mode] = json.loads(completed.stdout)
+    assert outputs["forked"]["forked"] and not outputs["in turn"]["forked"]
+    assert outputs["forked"]["report"]["nonlinearity"]["probe"]["computed"]
+    assert outputs["forked"]["report"] == outputs["in turn"]["report"]

@@ -179,12 +179,15 @@ def test_unknown_suffix_is_a_configuration_error_naming_it(small_report, tmp_pat
 
 
 def test_save_several_paths_checks_every_suffix_first_and_draws_plots_once(small_report, tmp_path, monkeypatch):
+    import dataclasses
+
     import olscheck.report.render.plots as plots_module
     from olscheck.errors import ConfigurationError
 
     calls = []
-    original = plots_module.render_plots
-    monkeypatch.setattr(plots_module, "render_plots", lambda report, seed=None: calls.append(1) or original(report, seed))
+    original = plots_module._battery_plots  # the drawing itself, however the plots are asked for
+    monkeypatch.setattr(plots_module, "_battery_plots", lambda report, seed: calls.append(1) or original(report, seed))
+    small_report = dataclasses.replace(small_report)  # a report of its own: no plots kept for it by another test
     with pytest.raises(ConfigurationError, match="'.docx'"):
         small_report.save([tmp_path / "a.html", tmp_path / "a.docx"])
     assert list(tmp_path.iterdir()) == [] and calls == []

@@ -28,14 +28,16 @@ import dataclasses
 import io
 import threading
 import weakref
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["Plot", "MAX_POINTS", "MAX_COMPONENT_PLOTS", "LABELLED_ROWS", "PALETTE_COLORS", "render_plots",
-           "extreme_rows"]
+           "plots_before_verdict", "extreme_rows"]
 
 #: Points drawn in one scatter plot before sampling: 3,000 points (the most influential always among them)
 #: show every pattern the residual plots are read for, and drawing 10,000 cost a second per report at
@@ -324,12 +326,14 @@ _RENDERED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _RENDERED_LOCK = threading.Lock()
 
 
-def render_plots(report, seed: int | None = None) -> list[Plot]:
+def render_plots(report, seed: int | None = None, *, before_verdict: Sequence[Plot] | None = None) -> list[Plot]:
     """All diagnostic plots for ``report``, in reading order.
 
     The plots of a report are rendered once per seed: a later call with the
     same report object returns the same :class:`Plot` objects (in a new
-    list) without drawing them again.
+    list) without drawing them again. ``before_verdict`` are the plots
+    :func:`plots_before_verdict` drew for this report with this seed (from
+    its draft): only the probe's plot is drawn then.
     """
     if report.fit is None:
         return []
@@ -341,25 +345,56 @@ def render_plots(report, seed: int | None = None) -> list[Plot]:
         return _render_now(report, seed)
     if cached is not None:
         return list(cached)
-    plots = _render_now(report, seed)
+    if before_verdict is None:
+        plots = _render_now(report, seed)
+    else:
+        probe = _probe(report)
+        plots = list(before_verdict) + ([] if probe is None else [_encoded(probe)])
     with _RENDERED_LOCK:
         _RENDERED.setdefault(report, {})[seed] = tuple(plots)
     return plots
 
 
-def _render_now(report, seed: int) -> list[Plot]:
-    """Draw every plot of ``report``, the PNGs encoded on a second thread meanwhile (:func:`_png`)."""
+def plots_before_verdict(draft, seed: int) -> tuple[Plot, ...]:
+    """Every plot but the probe's, drawn from ``draft``: a report assembled before its verdict.
+
+    Those plots read only what the battery computed (the fit, its
+    residuals, influence and collinearity); :func:`olscheck.check` with
+    ``plots=True`` draws them while the non-linear probe runs in a child
+    process, then passes them to :func:`render_plots` for the finished
+    report, which adds the probe's plot.
+    """
+    if draft.fit is None:
+        return ()
+    with _encoding() as collect:
+        return tuple(collect(_battery_plots(draft, seed)))
+
+
+@contextmanager
+def _encoding():
+    """A thread encoding PNGs while figures are drawn (:func:`_png`); yields the function collecting their bytes."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="olscheck-png") as encoder:
         token = _ENCODER.set(encoder)
         try:
-            plots = _draw_plots(report, seed)
+            yield lambda plots: [_encoded(plot) for plot in plots]
         finally:
             _ENCODER.reset(token)
-        return [dataclasses.replace(plot, png=plot.png.result()) if isinstance(plot.png, Future) else plot
-                for plot in plots]
 
 
-def _draw_plots(report, seed: int) -> list[Plot]:
+def _encoded(plot: Plot) -> Plot:
+    return dataclasses.replace(plot, png=plot.png.result()) if isinstance(plot.png, Future) else plot
+
+
+def _render_now(report, seed: int) -> list[Plot]:
+    """Draw every plot of ``report``, the PNGs encoded on a second thread meanwhile (:func:`_png`)."""
+    with _encoding() as collect:
+        plots = _battery_plots(report, seed)
+        probe = _probe(report)
+        return collect(plots + ([] if probe is None else [probe]))
+
+
+def _battery_plots(report, seed: int) -> list[Plot]:
+    """Every plot but the probe's: those that read only the fit, influence and collinearity."""
     fit = report.fit
     influence = report.influence
     residuals = report.model.residuals.to_numpy()
@@ -401,9 +436,6 @@ def _draw_plots(report, seed: int) -> list[Plot]:
     if vif is not None:
         plots.append(vif)
     plots.extend(_component_plus_residual(report, rows, sample_note))
-    probe = _probe(report)
-    if probe is not None:
-        plots.append(probe)
     return plots
 
 

@@ -333,8 +333,8 @@ def test_plots_are_rendered_once_per_report_and_seed(linear_report, monkeypatch)
     import dataclasses
 
     calls = []
-    original = plots_module._draw_plots
-    monkeypatch.setattr(plots_module, "_draw_plots", lambda report, seed: calls.append(seed) or original(report, seed))
+    original = plots_module._battery_plots
+    monkeypatch.setattr(plots_module, "_battery_plots", lambda report, seed: calls.append(seed) or original(report, seed))
     report = dataclasses.replace(linear_report)  # a report of its own: nothing rendered for it yet
     first = render_plots(report)
     again = render_plots(report)
@@ -354,8 +354,8 @@ def test_saving_twice_draws_the_plots_once(linear_report, tmp_path, monkeypatch)
     import dataclasses
 
     calls = []
-    original = plots_module._draw_plots
-    monkeypatch.setattr(plots_module, "_draw_plots", lambda report, seed: calls.append(seed) or original(report, seed))
+    original = plots_module._battery_plots
+    monkeypatch.setattr(plots_module, "_battery_plots", lambda report, seed: calls.append(seed) or original(report, seed))
     report = dataclasses.replace(linear_report)
     report.save(tmp_path / "first.html")
     report.save([tmp_path / "second.html", tmp_path / "second.md"])
@@ -375,3 +375,20 @@ def test_a_title_given_its_height_still_clears_a_long_offset_text():
     renderer = figure.canvas.get_renderer()
     assert len(axes.yaxis.offsetText.get_text()) > 10  # "1e-6+1.234567891e6"
     assert not axes.title.get_window_extent(renderer).overlaps(axes.yaxis.offsetText.get_window_extent(renderer))
+
+
+def test_plots_drawn_during_the_check_are_those_drawn_afterwards(outlier_frame, monkeypatch):
+    """check(plots=True) draws all but the probe's plot from a draft before the verdict: the same pictures."""
+    drawn = []
+    original = plots_module._battery_plots
+    monkeypatch.setattr(plots_module, "_battery_plots", lambda report, seed: drawn.append(report) or original(report, seed))
+    early = olscheck.check(outlier_frame, target="y", seed=4, plots=True)
+    assert len(drawn) == 1 and drawn[0] is not early and drawn[0].verdict is None  # from the draft
+    later = olscheck.check(outlier_frame, target="y", seed=4)
+    assert len(drawn) == 1  # nothing drawn for a report until asked
+    early_plots, later_plots = render_plots(early), render_plots(later)
+    assert len(drawn) == 2  # the early report's plots were kept with it
+    assert [plot.key for plot in early_plots] == [plot.key for plot in later_plots]
+    assert early_plots[-1].key == "probe"
+    for first, second in zip(early_plots, later_plots):
+        assert (first.png, first.caption, first.title) == (second.png, second.caption, second.title), first.key
