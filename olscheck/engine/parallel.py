@@ -180,13 +180,16 @@ def _fork_is_safe() -> bool:
 
     if not sys.platform.startswith("linux") or not hasattr(os, "fork") or available_cores() < 2:
         return False
-    if threading.active_count() != 1:
-        return False
+    return threading.active_count() == 1 and not _gnu_openmp_loaded()
+
+
+def _gnu_openmp_loaded() -> bool:
+    """Whether GNU OpenMP (libgomp) is mapped into this process (True when that cannot be read)."""
     try:
         with open("/proc/self/maps", encoding="ascii", errors="replace") as maps:
-            return not any("libgomp" in line for line in maps)
+            return any("libgomp" in line for line in maps)
     except OSError:
-        return False
+        return True
 
 
 def in_child_process(function, *arguments, **keywords):
