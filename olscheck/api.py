@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from contextlib import ExitStack
+from functools import partial
 from dataclasses import replace
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -198,9 +199,13 @@ def check(
         step("fitting the linear model")
         fitted = fit_model(design)
         # the probe needs only the fit and is mostly Python (it holds the GIL): a child process runs it
-        # beside the battery and the plots where that is safe, else conclude runs it in turn
-        probe_started = (stack.enter_context(in_child_process(probe_fit, fitted, seed=int(seed)))
-                         if options.probe else None)
+        # beside the battery and the plots where that is safe, else conclude runs it in turn; when this
+        # process draws the plots meanwhile, the child's folds take one core and leave it the other
+        probe_started = None
+        if options.probe:
+            in_turn = partial(probe_fit, fitted, seed=int(seed))
+            probe_started = stack.enter_context(in_child_process(
+                probe_fit, fitted, seed=int(seed), workers=1 if options.plots else None, in_turn=in_turn))
         step("running the assumption tests")
         # in memory every row is kept whole: the robust comparison, probe, rechecks and transforms read them
         # all; the robust comparison needs only the fit, so it runs beside the battery

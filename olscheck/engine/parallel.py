@@ -192,7 +192,7 @@ def _gnu_openmp_loaded() -> bool:
         return True
 
 
-def in_child_process(function, *arguments, **keywords):
+def in_child_process(function, *arguments, in_turn=None, **keywords):
     """Start ``function(*arguments, **keywords)`` in a forked child process; ``.result()`` returns its value.
 
     For work that needs the GIL and nothing the caller computes next: the
@@ -210,10 +210,14 @@ def in_child_process(function, *arguments, **keywords):
     again here, so an error is raised as it would have been in turn. Either
     way the value is the same: the child runs the same code on the same
     data with the same BLAS setting (the limit of :func:`one_blas_thread` is
-    inherited).
+    inherited). ``in_turn``, a function of no arguments, is what is called
+    in this process instead when given: the same computation set up for a
+    process that has nothing else to do (the probe on every core, where the
+    child leaves one to the caller).
     """
+    here = (function, arguments, keywords) if in_turn is None else (in_turn, (), {})
     if not _fork_is_safe():
-        return _Deferred(function, arguments, keywords)
+        return _Deferred(*here)
     import warnings
 
     reader, writer = os.pipe()
@@ -226,7 +230,7 @@ def in_child_process(function, *arguments, **keywords):
     except OSError:  # no memory or process slot for a child: in turn
         os.close(reader)
         os.close(writer)
-        return _Deferred(function, arguments, keywords)
+        return _Deferred(*here)
     if pid == 0:  # the child: compute, send, leave without the parent's atexit handlers or buffered output
         status = 1
         try:
@@ -235,7 +239,7 @@ def in_child_process(function, *arguments, **keywords):
         finally:
             os._exit(status)  # closes the pipe: the parent reads to its end
     os.close(writer)
-    return _Child(function, arguments, keywords, pid, reader)
+    return _Child(*here, pid, reader)
 
 
 def _read_only(mapping: dict):

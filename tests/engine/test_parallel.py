@@ -179,3 +179,18 @@ def test_the_probe_in_a_child_gives_the_report_made_in_turn(tmp_path):
     assert outputs["forked"]["forked"] and not outputs["in turn"]["forked"]
     assert outputs["forked"]["report"]["nonlinearity"]["probe"]["computed"]
     assert outputs["forked"]["report"] == outputs["in turn"]["report"]
+
+
+@needs_fork
+@pytest.mark.parametrize("fork", [True, False])
+def test_in_turn_is_what_runs_here(monkeypatch, fork):
+    """The child makes the call as given; this process (declined, or the child failed) makes ``in_turn``."""
+    monkeypatch.setattr(parallel, "_fork_is_safe", lambda: fork)
+    with parallel.in_child_process(_computed_where, 3, in_turn=lambda: "set up for this process") as started:
+        result = started.result()
+    if fork:
+        assert result.process != os.getpid() and result.values["twice"][1] == 3
+    else:
+        assert result == "set up for this process"
+    with parallel.in_child_process(_fails_in_a_child, os.getpid(), "raises", in_turn=lambda: "here") as started:
+        assert started.result() == "here"
