@@ -7,23 +7,18 @@ labels are user data and must reach the browser as text.
 from __future__ import annotations
 
 import base64
+from functools import lru_cache
 from pathlib import Path
 
+from .environment import template_environment
 from .view import build_view
 
 __all__ = ["to_html", "write_html"]
 
 
+@lru_cache(maxsize=None)
 def _environment():
-    from jinja2 import Environment, PackageLoader, StrictUndefined
-
-    environment = Environment(
-        loader=PackageLoader("olscheck.report.render", "templates"),
-        autoescape=True,  # column names and messages are user data: escape everything
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    environment = template_environment(autoescape=True)  # column names and messages are user data: escape all
     environment.filters["b64"] = lambda data: base64.b64encode(data).decode("ascii")
     return environment
 

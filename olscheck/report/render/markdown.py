@@ -8,9 +8,11 @@ nor raw HTML; the report itself uses no HTML at all.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
+from .environment import template_environment
 from .view import build_view
 
 __all__ = ["to_markdown", "write_markdown", "escape_markdown", "code_span", "code_fence"]
@@ -66,17 +68,10 @@ def _table_code(text) -> str:
     return code_span(text).replace("|", "\\|")
 
 
+@lru_cache(maxsize=None)
 def _environment():
-    from jinja2 import Environment, PackageLoader, StrictUndefined
-
-    environment = Environment(
-        loader=PackageLoader("olscheck.report.render", "templates"),
-        autoescape=False,  # Markdown: user text goes through the md filter instead
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    # Markdown: user text goes through the md filter instead of HTML escaping
+    environment = template_environment(autoescape=False, keep_trailing_newline=True)
     environment.filters["md"] = escape_markdown
     environment.filters["cell"] = lambda text: escape_markdown(text, block=False)
     environment.filters["code"] = code_span
