@@ -220,6 +220,7 @@ def in_child_process(function, *arguments, in_turn=None, **keywords):
         return _Deferred(*here)
     import warnings
 
+    parent = os.getpid()
     reader, writer = os.pipe()
     try:
         with warnings.catch_warnings():
@@ -234,12 +235,38 @@ def in_child_process(function, *arguments, in_turn=None, **keywords):
     if pid == 0:  # the child: compute, send, leave without the parent's atexit handlers or buffered output
         status = 1
         try:
+            import signal
+
+            if callable(signal.getsignal(signal.SIGINT)):
+                # the caller's Ctrl-C handler (the CLI's, with its watchdog thread) is the parent's: an
+                # interrupted child just ends, and the parent, interrupted as well, stops waiting for it
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+            _end_with(parent)
             os.close(reader)
             status = _send(writer, function, arguments, keywords)
         finally:
             os._exit(status)  # closes the pipe: the parent reads to its end
     os.close(writer)
     return _Child(*here, pid, reader)
+
+
+def _end_with(parent: int) -> None:
+    """In the child: be killed when ``parent`` ends, however it ends (Linux's ``PR_SET_PDEATHSIG``).
+
+    A parent that leaves through ``os._exit`` (the CLI's second Ctrl-C) or
+    is killed never stops its child itself; without this the child would
+    run its computation to the end for nobody.
+    """
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 is PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent ended before the request was made
+        os._exit(1)
 
 
 def _read_only(mapping: dict):

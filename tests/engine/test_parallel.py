@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
@@ -194,3 +195,39 @@ def test_in_turn_is_what_runs_here(monkeypatch, fork):
         assert result == "set up for this process"
     with parallel.in_child_process(_fails_in_a_child, os.getpid(), "raises", in_turn=lambda: "here") as started:
         assert started.result() == "here"
+
+
+@needs_fork
+def test_a_child_ends_when_its_parent_is_killed(tmp_path):
+    """A parent that dies without stopping its child (SIGKILL, os._exit) takes the child with it."""
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "from olscheck.engine import parallel\n"
+        "parallel._fork_is_safe = lambda: True\n"
+        "started = parallel.in_child_process(time.sleep, 600)\n"
+        "print(started._pid, flush=True)\n"
+        "time.sleep(600)\n")
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(process.stdout.readline())
+        os.kill(child, 0)  # running
+        process.kill()
+        process.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(child):
+            time.sleep(0.05)
+        assert not _alive(child)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting for its new parent to reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
