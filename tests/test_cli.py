@@ -535,6 +535,9 @@ def test_ctrl_c_during_the_probe_exits_130_within_seconds_and_writes_no_report(t
         import time
 
         time.sleep(0.2)
+        # the probe may run in a child process here (a fresh process forks one): it must go with the parent
+        children_file = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+        children = [int(pid) for pid in children_file.read_text().split()] if children_file.exists() else []
         process.send_signal(signal.SIGINT)
         elapsed = _wait(process, 30)
         after = _read_lines_until(controller, lambda lines: False, 2)
@@ -548,6 +551,8 @@ def test_ctrl_c_during_the_probe_exits_130_within_seconds_and_writes_no_report(t
     messages = [line.strip() for line in before + after if line.strip() and not line.strip().endswith("…")]
     assert messages == ["olscheck: interrupted"], before + after
     assert sorted(path.name for path in tmp_path.iterdir()) == ["big.csv"]  # no report, no temporary file
+    for child in children:  # (none when the child had already sent the probe and the recheck ran in turn)
+        assert not Path(f"/proc/{child}").exists(), f"the probe's child process {child} outlived the program"
 
 
 STUBBORN = """
