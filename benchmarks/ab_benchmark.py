@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +62,19 @@ def measure(tree: Path, data: Path, repeats: int) -> tuple[float, float]:
     return float(line[2]), float(line[3])
 
 
+@contextmanager
+def checkout_of(revision: str):
+    """A temporary git worktree of ``revision`` (its path), removed on leaving."""
+    with tempfile.TemporaryDirectory(prefix="olscheck-ab-") as scratch:
+        tree = Path(scratch) / "base"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(tree), revision],
+                       check=True)
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", help="the commit to compare against (any git revision)")
@@ -79,31 +93,25 @@ def main(argv=None) -> int:
 
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="olscheck-ab-") as scratch:
-        base_tree = Path(scratch) / "base"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(base_tree), args.base],
-                       check=True)
-        try:
-            for size in args.sizes.split(","):
-                n, p = parse_size(size)
-                data = data_file(workdir, n, p)
-                print(f"\n{n:.0e} x {p}: base {args.base} against this checkout, {args.rounds} rounds, "
-                      f"median of {args.repeats} warm checks per process")
-                print("| round | base wall s | base CPU s | this wall s | this CPU s |")
-                print("|---|---:|---:|---:|---:|")
-                base_runs, these = [], []
-                for round_number in range(1, args.rounds + 1):
-                    base_runs.append(measure(base_tree, data, args.repeats))
-                    these.append(measure(ROOT, data, args.repeats))
-                    print(f"| {round_number} | {base_runs[-1][0]:.3f} | {base_runs[-1][1]:.3f} | {these[-1][0]:.3f} | "
-                          f"{these[-1][1]:.3f} |", flush=True)
-                base_wall = statistics.median(r[0] for r in base_runs)
-                this_wall = statistics.median(r[0] for r in these)
-                print(f"| median | {base_wall:.3f} | {statistics.median(r[1] for r in base_runs):.3f} | "
-                      f"{this_wall:.3f} | {statistics.median(r[1] for r in these):.3f} |")
-                print(f"this / base (wall): {this_wall / base_wall:.3f}")
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_tree)], check=False)
+    with checkout_of(args.base) as base_tree:
+        for size in args.sizes.split(","):
+            n, p = parse_size(size)
+            data = data_file(workdir, n, p)
+            print(f"\n{n:.0e} x {p}: base {args.base} against this checkout, {args.rounds} rounds, "
+                  f"median of {args.repeats} warm checks per process")
+            print("| round | base wall s | base CPU s | this wall s | this CPU s |")
+            print("|---|---:|---:|---:|---:|")
+            base_runs, these = [], []
+            for round_number in range(1, args.rounds + 1):
+                base_runs.append(measure(base_tree, data, args.repeats))
+                these.append(measure(ROOT, data, args.repeats))
+                print(f"| {round_number} | {base_runs[-1][0]:.3f} | {base_runs[-1][1]:.3f} | {these[-1][0]:.3f} | "
+                      f"{these[-1][1]:.3f} |", flush=True)
+            base_wall = statistics.median(r[0] for r in base_runs)
+            this_wall = statistics.median(r[0] for r in these)
+            print(f"| median | {base_wall:.3f} | {statistics.median(r[1] for r in base_runs):.3f} | "
+                  f"{this_wall:.3f} | {statistics.median(r[1] for r in these):.3f} |")
+            print(f"this / base (wall): {this_wall / base_wall:.3f}")
     return 0
 
 

@@ -16,8 +16,12 @@ is written under ``--workdir``. Then, alternating, each as a fresh process
 (o) ``olscheck``  ``python -m olscheck check FILE --target y --html OUT``: the
                   battery, the probe, the plots and the HTML report.
 
-Printed: both medians and o/r (issue 13 asks at most 1.5). Runs alternate so
-that a change in the machine's load hits both alike. Both run with Python's
+(b) ``base``      with ``--base REV``: the same olscheck command from a git
+                  worktree of REV (imported through ``PYTHONPATH``), to compare
+                  code with code on a machine whose speed drifts.
+
+Printed: the medians and o/r (issue 13 asks at most 1.5), and o/b with
+``--base``. Runs alternate so that a change in the machine's load hits all alike. Both run with Python's
 bytecode cache on, as an installed package runs (``PYTHONDONTWRITEBYTECODE``
 is dropped from the environment: with it set, as on this machine, every
 process compiled olscheck's 19,000 lines again while statsmodels' installed
@@ -33,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,10 +60,12 @@ print(vifs, het_breuschpagan(model.resid, model.model.exog), durbin_watson(model
 """
 
 
-def timed(command: list[str]) -> float:
+def timed(command: list[str], tree: Path | None = None) -> float:
     start = time.perf_counter()
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
-    process = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=environment)
+    if tree is not None:
+        environment["PYTHONPATH"] = str(tree)  # and run from it: "-m" puts the working directory first
+    process = subprocess.run(command, capture_output=True, text=True, cwd=tree or ROOT, env=environment)
     seconds = time.perf_counter() - start
     if process.returncode not in (0, 1):  # olscheck exits 1 when the verdict is not linear
         raise RuntimeError(f"{command[:4]} failed ({process.returncode}): {process.stderr[-2000:]}")
@@ -71,10 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--columns", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "olscheck-benchmark"))
+    parser.add_argument("--base", help="also run olscheck as of this git revision (a temporary worktree)")
     args = parser.parse_args(argv)
 
     import pandas as pd
 
+    from ab_benchmark import checkout_of
     from battery_benchmark import generate, machine
 
     workdir = Path(args.workdir)
@@ -84,26 +93,31 @@ def main(argv: list[str] | None = None) -> int:
         parquet = workdir / f"cli_{args.rows}x{args.columns}.parquet"
         generate(parquet, args.rows, args.columns)
         pd.read_parquet(parquet).to_csv(csv, index=False)
-    with tempfile.TemporaryDirectory() as out:
-        commands = {
-            "recipe": [sys.executable, "-c", RECIPE, str(csv)],
-            "olscheck": [sys.executable, "-m", "olscheck", "check", str(csv), "--target", "y", "--html",
-                         str(Path(out) / "report.html"), "--quiet"],
-        }
-        for command in commands.values():  # warm the file cache and the bytecode once, untimed
-            timed(command)
+    with tempfile.TemporaryDirectory() as out, ExitStack() as stack:
+        ours = [sys.executable, "-m", "olscheck", "check", str(csv), "--target", "y", "--html",
+                str(Path(out) / "report.html"), "--quiet"]
+        commands: dict[str, tuple[list[str], Path | None]] = {
+            "recipe": ([sys.executable, "-c", RECIPE, str(csv)], None), "olscheck": (ours, None)}
+        if args.base:
+            commands[f"olscheck at {args.base}"] = (ours, stack.enter_context(checkout_of(args.base)))
+        for command, tree in commands.values():  # warm the file cache and the bytecode once, untimed
+            timed(command, tree)
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.repeats):
-            for name, command in commands.items():
-                times[name].append(timed(command))
-    recipe, ours = statistics.median(times["recipe"]), statistics.median(times["olscheck"])
+            for name, (command, tree) in commands.items():
+                times[name].append(timed(command, tree))
+    medians = {name: statistics.median(values) for name, values in times.items()}
     print(f"machine: {machine()}")
     print(f"{args.rows:,} x {args.columns} CSV, median of {args.repeats} whole processes each")
     print("| command | median s | runs |")
     print("|---|---:|---|")
     for name, values in times.items():
-        print(f"| {name} | {statistics.median(values):.2f} | {', '.join(f'{v:.2f}' for v in values)} |")
-    print(f"\nolscheck / recipe: {ours / recipe:.2f} (issue 13: at most 1.5)")
+        print(f"| {name} | {medians[name]:.2f} | {', '.join(f'{v:.2f}' for v in values)} |")
+    print(f"\nolscheck / recipe: {medians['olscheck'] / medians['recipe']:.2f} (issue 13: at most 1.5)")
+    if args.base:
+        base = medians[f"olscheck at {args.base}"]
+        print(f"olscheck at {args.base} / recipe: {base / medians['recipe']:.2f}; "
+              f"this / {args.base}: {medians['olscheck'] / base:.2f}")
     return 0
 
 
