@@ -314,9 +314,7 @@ def _write_outputs(report, args, show_progress: bool) -> None:
                if path and path != "-"]
     plots = None
     if any(kind != "json" for _, kind in targets):
-        if show_progress:
-            print("olscheck: drawing the plots…", file=sys.stderr, flush=True)
-        plots = render_plots(report)  # once, for the HTML and the Markdown report alike
+        plots = render_plots(report)  # drawn during the check (plots=True): kept with the report
     for path, kind in targets:
         if show_progress:
             print(f"olscheck: writing {path}…", file=sys.stderr, flush=True)

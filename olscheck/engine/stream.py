@@ -451,7 +451,13 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
         notes=tuple(notes), formula=None, columns=layout.column_decisions,
     )
     report_options = options.report_options(engine="streaming", chunk_rows=chunk_rows, exact_rows=exact_rows)
-    return Report(data=summary, model=model, tests=MappingProxyType(conclusion.tests),
-                  collinearity=result.collinearity, influence=replace(result.influence, robust=robust),
-                  nonlinearity=MappingProxyType(conclusion.nonlinearity), verdict=conclusion.verdict,
-                  options=MappingProxyType(report_options), version=__version__, fit=fit, rows_fit=sample_fit)
+    report = Report(data=summary, model=model, tests=MappingProxyType(conclusion.tests),
+                    collinearity=result.collinearity, influence=replace(result.influence, robust=robust),
+                    nonlinearity=MappingProxyType(conclusion.nonlinearity), verdict=conclusion.verdict,
+                    options=MappingProxyType(report_options), version=__version__, fit=fit, rows_fit=sample_fit)
+    if options.plots:  # drawn now, as asked (in memory they are drawn beside the probe)
+        from ..report.render.plots import render_plots
+
+        step("drawing the plots")
+        render_plots(report)
+    return report

@@ -392,3 +392,15 @@ def test_plots_drawn_during_the_check_are_those_drawn_afterwards(outlier_frame, 
     assert early_plots[-1].key == "probe"
     for first, second in zip(early_plots, later_plots):
         assert (first.png, first.caption, first.title) == (second.png, second.caption, second.title), first.key
+
+
+def test_a_streamed_check_asked_for_plots_draws_them_during_the_check(outlier_frame, tmp_path, monkeypatch):
+    drawn = []
+    original = plots_module._battery_plots
+    monkeypatch.setattr(plots_module, "_battery_plots", lambda report, seed: drawn.append(1) or original(report, seed))
+    path = tmp_path / "data.parquet"
+    outlier_frame.reset_index(drop=True).to_parquet(path)
+    steps = []
+    report = olscheck.check(path, target="y", streaming=True, probe=False, plots=True, progress=steps.append)
+    assert drawn == [1] and steps[-1] == "drawing the plots"
+    assert [plot.key for plot in render_plots(report)][:2] == ["residuals_vs_fitted", "qq"] and drawn == [1]
