@@ -1,9 +1,11 @@
-"""Work on blocks of rows in parallel threads, merged in row order; BLAS held to one thread.
+"""Work on blocks of rows in parallel threads, merged in row order; BLAS held to one thread; one call in a child.
 
 The passes over chunks (:mod:`olscheck.engine.stream`) and the in-memory
 battery's blocks (:mod:`olscheck.checks.battery`) both run here: each
 block's statistics on a worker thread, the results merged by the caller in
-row order, so they do not depend on which thread finished first.
+row order, so they do not depend on which thread finished first. The
+non-linear probe, which holds the GIL, runs in a forked child process
+beside them where that is safe (:func:`in_child_process`).
 """
 
 from __future__ import annotations
@@ -60,7 +62,11 @@ def in_order(function, items, workers: int):
 
 
 class _Deferred:
-    """A call made when its result is asked for: ``alongside``'s stand-in on one core, ``in_child_process``'s without a child."""
+    """A call made when its result is asked for.
+
+    ``alongside``'s stand-in on one core, and ``in_child_process``'s where no
+    child is started.
+    """
 
     def __init__(self, function, arguments, keywords):
         self._call = (function, arguments, keywords)

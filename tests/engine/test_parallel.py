@@ -168,7 +168,8 @@ def test_the_probe_in_a_child_gives_the_report_made_in_turn(tmp_path):
     """In a fresh process (nothing has loaded OpenMP) the probe runs in a child; the report is the same to the bit."""
     rng = np.random.default_rng(3)
     x = rng.normal(size=(600, 3))
-    frame = pd.DataFrame(x, columns=["x1", "x2", "x3"]).assign(y=1 + x[:, 0] + np.sin(2 * x[:, 1]) + rng.normal(size=600))
+    frame = pd.DataFrame(x, columns=["x1", "x2", "x3"])
+    frame["y"] = 1 + x[:, 0] + np.sin(2 * x[:, 1]) + rng.normal(size=600)
     frame.to_csv(tmp_path / "data.csv", index=False)
     script = tmp_path / "check.py"
     script.write_text(_CHECK_IN_A_FRESH_PROCESS)

@@ -334,7 +334,8 @@ def test_plots_are_rendered_once_per_report_and_seed(linear_report, monkeypatch)
 
     calls = []
     original = plots_module._battery_plots
-    monkeypatch.setattr(plots_module, "_battery_plots", lambda report, seed: calls.append(seed) or original(report, seed))
+    monkeypatch.setattr(plots_module, "_battery_plots",
+                        lambda report, seed: calls.append(seed) or original(report, seed))
     report = dataclasses.replace(linear_report)  # a report of its own: nothing rendered for it yet
     first = render_plots(report)
     again = render_plots(report)
@@ -355,7 +356,8 @@ def test_saving_twice_draws_the_plots_once(linear_report, tmp_path, monkeypatch)
 
     calls = []
     original = plots_module._battery_plots
-    monkeypatch.setattr(plots_module, "_battery_plots", lambda report, seed: calls.append(seed) or original(report, seed))
+    monkeypatch.setattr(plots_module, "_battery_plots",
+                        lambda report, seed: calls.append(seed) or original(report, seed))
     report = dataclasses.replace(linear_report)
     report.save(tmp_path / "first.html")
     report.save([tmp_path / "second.html", tmp_path / "second.md"])
@@ -381,7 +383,8 @@ def test_plots_drawn_during_the_check_are_those_drawn_afterwards(outlier_frame, 
     """check(plots=True) draws all but the probe's plot from a draft before the verdict: the same pictures."""
     drawn = []
     original = plots_module._battery_plots
-    monkeypatch.setattr(plots_module, "_battery_plots", lambda report, seed: drawn.append(report) or original(report, seed))
+    monkeypatch.setattr(plots_module, "_battery_plots",
+                        lambda report, seed: drawn.append(report) or original(report, seed))
     early = olscheck.check(outlier_frame, target="y", seed=4, plots=True)
     assert len(drawn) == 1 and drawn[0] is not early and drawn[0].verdict is None  # from the draft
     later = olscheck.check(outlier_frame, target="y", seed=4)
