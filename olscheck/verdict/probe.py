@@ -887,10 +887,9 @@ def run_probe(
 
     names_from_frame = list(map(str, x.columns)) if hasattr(x, "columns") else None
     try:
-        # row-major whatever the caller's layout (the in-memory design is column-major, the streamed rows
-        # row-major): the learners' sums run in an order that follows the layout, and the same rows must
-        # give the same probe to the last digit
-        design = np.ascontiguousarray(x, dtype=float)
+        # no copy yet: the probe reads at most max_rows rows, and a copy of a 10^6-row design (made in a
+        # child process beside the battery) would add its size to the check's peak memory
+        design = np.asarray(x, dtype=float)
         target = np.asarray(y, dtype=float).ravel()
     except (TypeError, ValueError) as error:
         raise DataError(
@@ -914,6 +913,10 @@ def run_probe(
     if sampled:
         rows = np.sort(np.random.default_rng(seed).choice(n_rows, size=max_rows, replace=False))
         design, target = design[rows], target[rows]
+    # row-major whatever the caller's layout (the in-memory design is column-major, the streamed rows
+    # row-major): the learners' sums run in an order that follows the layout, and the same rows must
+    # give the same probe to the last digit
+    design, target = np.ascontiguousarray(design), np.ascontiguousarray(target)
     n = int(target.shape[0])
     if repeats is None:
         repeats = REPEATS_SMALL if n <= REPEATED_MAX_ROWS else 1
