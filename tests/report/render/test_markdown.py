@@ -18,8 +18,8 @@ from tests.report.render.conftest import HOSTILE
 LINK = re.compile(r"!?\[(?:[^\]\\]|\\.)*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 
 
-def outside_code(markdown: str) -> str:
-    """The Markdown without fenced code blocks and inline code spans (where user text is literal)."""
+def outside_fences(markdown: str) -> list[str]:
+    """The lines of the Markdown outside fenced code blocks (CommonMark: closed by a run of at least as many)."""
     lines, fence = [], None
     for line in markdown.splitlines():
         opener = re.match(r"^(`{3,})", line)
@@ -27,12 +27,17 @@ def outside_code(markdown: str) -> str:
             fence = opener.group(1)
             continue
         if fence is not None:
-            if line.startswith(fence) and line.strip() == fence[0] * len(line.strip()) and len(line.strip()) >= len(fence):
+            closing = line.strip()
+            if closing and closing == "`" * len(closing) and len(closing) >= len(fence):
                 fence = None
             continue
         lines.append(line)
-    text = "\n".join(lines)
-    return re.sub(r"(`+)(.+?)\1", " ", text)
+    return lines
+
+
+def outside_code(markdown: str) -> str:
+    """The Markdown without fenced code blocks and inline code spans (where user text is literal)."""
+    return re.sub(r"(`+)(.+?)\1", " ", "\n".join(outside_fences(markdown)))
 
 
 @pytest.fixture(scope="module")
@@ -85,19 +90,8 @@ def test_tables_have_a_constant_number_of_cells(written):
 
 
 def outside_code_lines(markdown: str) -> list[str]:
-    out, fence = [], None
-    for line in markdown.splitlines():
-        opener = re.match(r"^(`{3,})", line)
-        if fence is None and opener:
-            fence = opener.group(1)
-            continue
-        if fence is not None:
-            if line.strip() == fence:
-                fence = None
-            continue
-        # code spans may hold escaped pipes only; count them as text
-        out.append(re.sub(r"(`+)(.+?)\1", lambda m: m.group(0).replace("\\|", "x"), line))
-    return out
+    # code spans may hold escaped pipes only; count them as text
+    return [re.sub(r"(`+)(.+?)\1", lambda m: m.group(0).replace("\\|", "x"), line) for line in outside_fences(markdown)]
 
 
 def test_same_content_as_the_html_report(written, report):
