@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-from contextlib import ExitStack
-from functools import partial
 from dataclasses import replace
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -145,8 +143,8 @@ def check(
     from .checks.battery import run as run_battery
     from .inputs.prepare import prepare
     from .model.fit import fit as fit_model
-    from .pipeline import conclude, model_summary
-    from .report.report import DataSummary, Report
+    from .pipeline import assemble, model_summary, start_probe
+    from .report.report import DataSummary
 
     options = Options.of(alpha=alpha, thresholds=thresholds, intercept=intercept, probe=probe, seed=seed,
                          durbin_watson_exact=durbin_watson_exact, breusch_godfrey_order=breusch_godfrey_order,
@@ -189,57 +187,33 @@ def check(
     )
     report_options = MappingProxyType(options.report_options(order_by=order_by, **(
         {} if groups is None else {"groups": str(design.groups.name)})))  # without groups, as they always were
-    from .engine.parallel import alongside, in_child_process, one_blas_thread
-    from .verdict.probe import probe_fit
+    from .engine.parallel import alongside, one_blas_thread
 
     # one BLAS thread, as the streaming engine: every call here is tall and narrow (a second thread gains
     # little, and spinning threads slowed the battery several-fold on a busy machine), and both paths then
     # compute every number in the same order
-    with one_blas_thread(), ExitStack() as stack:
+    with one_blas_thread():
         step("fitting the linear model")
         fitted = fit_model(design)
-        # the probe needs only the fit and is mostly Python (it holds the GIL): a child process runs it
-        # beside the battery and the plots where that is safe, else conclude runs it in turn; when this
-        # process draws the plots meanwhile, the child's folds take one core and leave it the other
-        probe_started = None
-        if options.probe:
-            in_turn = partial(probe_fit, fitted, seed=int(seed))
-            probe_started = stack.enter_context(in_child_process(
-                probe_fit, fitted, seed=int(seed), workers=1 if options.plots else None, in_turn=in_turn))
-        step("running the assumption tests")
-        # in memory every row is kept whole: the robust comparison, probe, rechecks and transforms read them
-        # all; the robust comparison needs only the fit, so it runs beside the battery
-        robust_comparison = alongside(influence.robust_on_rows, fitted, None, settings, seed)
-        battery = run_battery(fitted, settings, durbin_watson_exact=options.durbin_watson_exact,
-                              breusch_godfrey_order=options.breusch_godfrey_order, seed=seed)
-        tests: dict[str, Any] = dict(battery.tests)
-        if groups is not None:
-            from .checks import grouped
+        # in memory every row is kept whole: the probe, robust comparison, rechecks and transforms read them
+        # all; the probe (in a child process where it can) and the robust comparison need only the fit, so
+        # they run beside the battery
+        with start_probe(fitted, options) as probe_started:
+            step("running the assumption tests")
+            robust_comparison = alongside(influence.robust_on_rows, fitted, None, settings, seed)
+            battery = run_battery(fitted, settings, durbin_watson_exact=options.durbin_watson_exact,
+                                  breusch_godfrey_order=options.breusch_godfrey_order, seed=seed)
+            tests: dict[str, Any] = dict(battery.tests)
+            if groups is not None:
+                from .checks import grouped
 
-            tests.update(grouped.run(fitted, design.groups, settings))
-        tests["robust_fit"], robust = robust_comparison.result()
-        model = model_summary(fitted)
-        parts = dict(data=summary, model=model, collinearity=battery.collinearity,
-                     influence=replace(battery.influence, robust=robust), options=report_options,
-                     version=__version__, fit=fitted, rows_fit=fitted)
-        plots = None
-        if options.plots:
-            from .report.render.plots import plots_before_verdict
-
-            step("drawing the plots")
-            # a draft without verdict: every plot but the probe's reads only what the battery computed
-            draft = Report(tests=MappingProxyType(tests), nonlinearity=MappingProxyType({}), verdict=None, **parts)
-            plots = plots_before_verdict(draft, seed)
-        conclusion = conclude(tests, rows_fit=fitted, rows_note=None, robust=robust, model=model,
-                              facts=battery.facts, settings=settings, seed=seed, probe=options.probe,
-                              try_transforms=True, step=step, probe_started=probe_started)
-    report = Report(tests=MappingProxyType(conclusion.tests), nonlinearity=MappingProxyType(conclusion.nonlinearity),
-                    verdict=conclusion.verdict, **parts)
-    if plots is not None:
-        from .report.render.plots import render_plots
-
-        render_plots(report, seed, before_verdict=plots)  # adds the probe's plot; kept with the report
-    return report
+                tests.update(grouped.run(fitted, design.groups, settings))
+            tests["robust_fit"], robust = robust_comparison.result()
+            parts = dict(data=summary, model=model_summary(fitted), collinearity=battery.collinearity,
+                         influence=replace(battery.influence, robust=robust), options=report_options,
+                         version=__version__, fit=fitted, rows_fit=fitted)
+            return assemble(parts, tests, rows_fit=fitted, rows_note=None, robust=robust, facts=battery.facts,
+                            options=options, try_transforms=True, probe_started=probe_started)
 
 
 def _results_formula(data) -> str | None:

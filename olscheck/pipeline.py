@@ -2,12 +2,14 @@
 
 Both ways of computing the battery end here: in memory
 (:func:`olscheck.check`) and streamed (:func:`olscheck.engine.check_streaming`)
-each fit the model and run the accumulated battery
-(:func:`olscheck.checks.accumulated.battery`), then call :func:`conclude` with
-the results and *the rows kept whole* (every row in memory, else those the
-streaming engine kept), and :func:`model_summary_from` for the coefficient
-table. So the probe, the outlier rechecks, the transforms, the
-non-linearity evidence and the verdict are decided by one piece of code.
+each fit the model, start the probe of *the rows kept whole* (every row in
+memory, else those the streaming engine kept) with :func:`start_probe` (in a
+child process beside the battery where it can), run the accumulated battery
+(:func:`olscheck.checks.accumulated.battery`) and call
+:func:`model_summary_from` for the coefficient table, then :func:`assemble`:
+the plots drawn before the verdict when asked, :func:`conclude`, the Report.
+So the probe, the outlier rechecks, the transforms, the non-linearity
+evidence, the verdict and the report are decided by one piece of code.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ import pandas as pd
 
 from .thresholds import DEFAULT_THRESHOLDS, Thresholds
 
-__all__ = ["Conclusion", "conclude", "recheck_without_outliers", "model_summary", "model_summary_from",
-           "NONLINEARITY_EVIDENCE"]
+__all__ = ["Conclusion", "conclude", "start_probe", "assemble", "recheck_without_outliers", "model_summary",
+           "model_summary_from", "NONLINEARITY_EVIDENCE"]
 
 #: The tests whose p-values and effects make up the report's ``nonlinearity.evidence``.
 NONLINEARITY_EVIDENCE = ("reset", "harvey_collier", "rainbow", "quadratic", "nonlinear_probe")
@@ -36,6 +38,65 @@ class Conclusion:
     nonlinearity: dict
     verdict: Any
     transforms: Any
+
+
+def start_probe(rows_fit, options):
+    """The probe of ``rows_fit``, started beside what the caller computes next; a context manager.
+
+    It needs only the fit and is mostly Python (it holds the GIL), so a
+    forked child process runs it where that is safe
+    (:func:`olscheck.engine.parallel.in_child_process`; in turn otherwise,
+    when :func:`conclude` asks for it). When the caller draws the plots
+    meanwhile (``options.plots``), the child's folds take one core and leave
+    it the other. Yields None when there is no probe to run.
+    """
+    from contextlib import nullcontext
+    from functools import partial
+
+    if not options.probe or rows_fit is None:
+        return nullcontext(None)
+    from .engine.parallel import in_child_process
+    from .verdict.probe import probe_fit
+
+    seed = int(options.seed)
+    return in_child_process(probe_fit, rows_fit, seed=seed, workers=1 if options.plots else None,
+                            in_turn=partial(probe_fit, rows_fit, seed=seed))
+
+
+def assemble(parts: Mapping[str, Any], tests: Mapping[str, Any], *, rows_fit, rows_note: str | None, robust,
+             facts, options, try_transforms: bool, probe_started=None, **conclude_options) -> Any:
+    """The Report of both paths: the plots before the verdict when asked, :func:`conclude`, the Report.
+
+    ``parts`` are the Report's fields the battery decided (data, model,
+    collinearity, influence, options, version, fit, rows_fit). With
+    ``options.plots`` every plot but the probe's is drawn first, from a
+    draft of the report without its verdict (those plots read only what the
+    battery computed), while a probe started by :func:`start_probe` runs;
+    the probe's plot is added to them once the verdict is in, and all are
+    kept with the report (:func:`olscheck.report.render.plots.render_plots`).
+    """
+    from types import MappingProxyType
+
+    from .report.report import Report
+
+    drawn = None
+    if options.plots and parts.get("fit") is not None:
+        from .report.render.plots import plots_before_verdict
+
+        options.step("drawing the plots")
+        draft = Report(tests=MappingProxyType(dict(tests)), nonlinearity=MappingProxyType({}), verdict=None, **parts)
+        drawn = plots_before_verdict(draft, int(options.seed))
+    conclusion = conclude(tests, rows_fit=rows_fit, rows_note=rows_note, robust=robust, model=parts["model"],
+                          facts=facts, settings=options.thresholds, seed=int(options.seed), probe=options.probe,
+                          try_transforms=try_transforms, step=options.step, probe_started=probe_started,
+                          **conclude_options)
+    report = Report(tests=MappingProxyType(conclusion.tests), nonlinearity=MappingProxyType(conclusion.nonlinearity),
+                    verdict=conclusion.verdict, **parts)
+    if drawn is not None:
+        from .report.render.plots import render_plots
+
+        render_plots(report, int(options.seed), before_verdict=drawn)
+    return report
 
 
 def conclude(tests: Mapping[str, Any], *, rows_fit, rows_note: str | None, robust, model, facts, settings: Thresholds,

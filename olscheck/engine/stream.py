@@ -151,7 +151,6 @@ def streamed_report(source: Any, target: str | None, predictors: Sequence[str] |
     order = options.breusch_godfrey_order
     intercept = options.intercept
     durbin_watson_exact = options.durbin_watson_exact
-    probe = options.probe
 
     source = with_read_options(source, read)
     target_name, predictor_names, declared = _resolve_columns(source, target, predictors, categorical)
@@ -223,8 +222,7 @@ def streamed_report(source: Any, target: str | None, predictors: Sequence[str] |
     with one_blas_thread():
         return _report(fit, accumulated, settings, complete=complete, seed=seed,
                        durbin_watson_exact=durbin_watson_exact, order=order, intercept=intercept,
-                       chunk_rows=int(chunk_rows), exact_rows=int(exact_rows), probe=probe, step=step,
-                       options=options)
+                       chunk_rows=int(chunk_rows), exact_rows=int(exact_rows), options=options)
 
 
 def _changed_between_passes(source) -> DataError:
@@ -354,16 +352,16 @@ def _sample_design(fit: StreamedFit, sample_rows: dict, categorical: tuple[str, 
 
 
 def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_watson_exact, order,
-            intercept, chunk_rows, exact_rows, probe, step, options: Options):
+            intercept, chunk_rows, exact_rows, options: Options):
     from ..checks import influence
+    from ..checks.accumulated import battery
     from ..checks.collinearity import summary_from_factor
     from ..model.fit import fit as fit_model
     from ..model.fit import matrix_condition_number
-    from ..pipeline import conclude, model_summary_from
-    from ..verdict.remedies import FormulaParts
+    from ..pipeline import assemble, model_summary_from, start_probe
+    from ..report.report import DataSummary
     from ..verdict.decide import ModelFacts
-    from ..report.report import DataSummary, Report
-    from ..checks.accumulated import battery
+    from ..verdict.remedies import FormulaParts
 
     layout = fit.layout
     categorical = tuple(n for n in layout.predictors if layout.kinds[n] == "categorical")
@@ -390,74 +388,69 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
                            terms=tuple(fit.terms), has_intercept=fit.has_intercept, order_by=None)
     facts = ModelFacts(formula=formula, aliased=tuple(fit.aliased), notes=tuple(fit.notes), n=int(fit.n),
                        positive_target=bool(fit.y_min > 0))
-    # the robust comparison reads only the rows' fit: it runs beside the battery's whole-sequence tests
-    robust_comparison = alongside(influence.robust_on_rows, sample_fit, sample_note, settings, int(seed))
-    result = battery(fit, accumulated, settings, facts=facts, collinearity=collinearity, sample_fit=sample_fit,
-                     sample_complete=complete, sample_note=sample_note, sample_rows=sample_rows,
-                     durbin_watson_exact=durbin_watson_exact, order=order)
-    tests = result.tests
-    tests["robust_fit"], robust = robust_comparison.result()
+    # the probe of the rows kept whole runs beside the battery's whole-sequence tests and the plots
+    with start_probe(sample_fit, options) as probe_started:
+        # the robust comparison reads only the rows' fit: it runs beside the battery's whole-sequence tests
+        robust_comparison = alongside(influence.robust_on_rows, sample_fit, sample_note, settings, int(seed))
+        result = battery(fit, accumulated, settings, facts=facts, collinearity=collinearity, sample_fit=sample_fit,
+                         sample_complete=complete, sample_note=sample_note, sample_rows=sample_rows,
+                         durbin_watson_exact=durbin_watson_exact, order=order)
+        tests = result.tests
+        tests["robust_fit"], robust = robust_comparison.result()
 
-    # the model summary: coefficients and standard errors of the whole fit, residuals of the rows kept whole
-    rss = result.rss
-    df_resid = fit.df_resid
-    sigma2 = rss / df_resid if df_resid > 0 else math.nan
-    row_norms = np.sqrt(np.sum(fit.factor * fit.factor, axis=1))
-    std_errors = (row_norms * np.sqrt(np.longdouble(sigma2))).astype(np.float64) if df_resid > 0 else np.full(
-        fit.rank, np.nan)
-    names = list(fit.column_names)
-    coefficients = np.full(len(names), np.nan)
-    coefficients[fit.kept] = fit.coefficients
-    errors = np.full(len(names), np.nan)
-    errors[fit.kept] = std_errors
-    tss = fit.model_ss + rss
-    r_squared = float(fit.model_ss / tss) if tss > 0 else None
-    adj = None
-    if r_squared is not None and df_resid > 0:
-        adj = float(1.0 - (1.0 - r_squared) * (fit.n - (1 if intercept else 0)) / df_resid)
-    df_model = fit.rank - (1 if intercept else 0)
-    f_statistic = (float((fit.model_ss / df_model) / (rss / df_resid))
-                   if df_model > 0 and df_resid > 0 and rss > 0 else None)
-    if sample_rows is not None:
-        index = sample_rows["labels"]
-        residuals = sample_rows["residuals"]
-        fitted_values = sample_rows["raw"][:, layout.y_column] - residuals
-        leverage = sample_rows["leverage"]
-    else:
-        index, residuals, fitted_values, leverage = pd.RangeIndex(0), np.zeros(0), np.zeros(0), np.zeros(0)
-    model = model_summary_from(
-        coefficients=pd.Series(coefficients, index=names, name="coefficient"),
-        std_errors=pd.Series(errors, index=names, name="std_error"), df_resid=df_resid,
-        residuals=pd.Series(residuals, index=index, name="residual"),
-        fitted=pd.Series(fitted_values, index=index, name="fitted"),
-        leverage=pd.Series(leverage, index=index, name="leverage"),
-        sigma=math.sqrt(sigma2) if df_resid > 0 else None, r_squared=r_squared, adj_r_squared=adj,
-        f_statistic=f_statistic, f_df=(df_model, df_resid), rank=fit.rank, aliased=fit.aliased,
-        intercept=fit.has_intercept, target=layout.target,
-    )
-    conclusion = conclude(tests, rows_fit=sample_fit, rows_note=sample_note, robust=robust, model=model,
-                          facts=result.facts, settings=settings, seed=int(seed), probe=bool(probe),
-                          try_transforms=False, step=step)
-    notes = list(fit.notes)
-    if not complete:
-        notes.append(
-            f"Streamed {fit.n} rows: tests that read the whole residual sequence and the plotted residuals use a "
-            f"seeded random sample of {0 if sample_rows is None else sample_rows['raw'].shape[0]} rows, in row order."
+        # the model summary: coefficients and standard errors of the whole fit, residuals of the rows kept whole
+        rss = result.rss
+        df_resid = fit.df_resid
+        sigma2 = rss / df_resid if df_resid > 0 else math.nan
+        row_norms = np.sqrt(np.sum(fit.factor * fit.factor, axis=1))
+        std_errors = (row_norms * np.sqrt(np.longdouble(sigma2))).astype(np.float64) if df_resid > 0 else np.full(
+            fit.rank, np.nan)
+        names = list(fit.column_names)
+        coefficients = np.full(len(names), np.nan)
+        coefficients[fit.kept] = fit.coefficients
+        errors = np.full(len(names), np.nan)
+        errors[fit.kept] = std_errors
+        tss = fit.model_ss + rss
+        r_squared = float(fit.model_ss / tss) if tss > 0 else None
+        adj = None
+        if r_squared is not None and df_resid > 0:
+            adj = float(1.0 - (1.0 - r_squared) * (fit.n - (1 if intercept else 0)) / df_resid)
+        df_model = fit.rank - (1 if intercept else 0)
+        f_statistic = (float((fit.model_ss / df_model) / (rss / df_resid))
+                       if df_model > 0 and df_resid > 0 and rss > 0 else None)
+        if sample_rows is not None:
+            index = sample_rows["labels"]
+            residuals = sample_rows["residuals"]
+            fitted_values = sample_rows["raw"][:, layout.y_column] - residuals
+            leverage = sample_rows["leverage"]
+        else:
+            index, residuals, fitted_values, leverage = pd.RangeIndex(0), np.zeros(0), np.zeros(0), np.zeros(0)
+        model = model_summary_from(
+            coefficients=pd.Series(coefficients, index=names, name="coefficient"),
+            std_errors=pd.Series(errors, index=names, name="std_error"), df_resid=df_resid,
+            residuals=pd.Series(residuals, index=index, name="residual"),
+            fitted=pd.Series(fitted_values, index=index, name="fitted"),
+            leverage=pd.Series(leverage, index=index, name="leverage"),
+            sigma=math.sqrt(sigma2) if df_resid > 0 else None, r_squared=r_squared, adj_r_squared=adj,
+            f_statistic=f_statistic, f_df=(df_model, df_resid), rank=fit.rank, aliased=fit.aliased,
+            intercept=fit.has_intercept, target=layout.target,
         )
-    summary = DataSummary(
-        target=layout.target, predictors=layout.predictors, categorical=categorical, n_rows=fit.n_rows,
-        n_used=fit.n, n_dropped=fit.n_dropped, order_by=None,
-        order_note="Order-dependent tests use the rows in the order given (no order_by).",
-        notes=tuple(notes), formula=None, columns=layout.column_decisions,
-    )
-    report_options = options.report_options(engine="streaming", chunk_rows=chunk_rows, exact_rows=exact_rows)
-    report = Report(data=summary, model=model, tests=MappingProxyType(conclusion.tests),
-                    collinearity=result.collinearity, influence=replace(result.influence, robust=robust),
-                    nonlinearity=MappingProxyType(conclusion.nonlinearity), verdict=conclusion.verdict,
-                    options=MappingProxyType(report_options), version=__version__, fit=fit, rows_fit=sample_fit)
-    if options.plots:  # drawn now, as asked (in memory they are drawn beside the probe)
-        from ..report.render.plots import render_plots
-
-        step("drawing the plots")
-        render_plots(report)
-    return report
+        notes = list(fit.notes)
+        if not complete:
+            notes.append(
+                f"Streamed {fit.n} rows: tests that read the whole residual sequence and the plotted residuals use a "
+                f"seeded random sample of {0 if sample_rows is None else sample_rows['raw'].shape[0]} rows, in row "
+                "order."
+            )
+        summary = DataSummary(
+            target=layout.target, predictors=layout.predictors, categorical=categorical, n_rows=fit.n_rows,
+            n_used=fit.n, n_dropped=fit.n_dropped, order_by=None,
+            order_note="Order-dependent tests use the rows in the order given (no order_by).",
+            notes=tuple(notes), formula=None, columns=layout.column_decisions,
+        )
+        report_options = options.report_options(engine="streaming", chunk_rows=chunk_rows, exact_rows=exact_rows)
+        parts = dict(data=summary, model=model, collinearity=result.collinearity,
+                     influence=replace(result.influence, robust=robust), options=MappingProxyType(report_options),
+                     version=__version__, fit=fit, rows_fit=sample_fit)
+        return assemble(parts, tests, rows_fit=sample_fit, rows_note=sample_note, robust=robust, facts=result.facts,
+                        options=options, try_transforms=False, probe_started=probe_started)

@@ -158,13 +158,14 @@ if sys.argv[2] == "in turn":
 forked = []
 original = parallel._Child.result
 parallel._Child.result = lambda self: forked.append(True) or original(self)
-report = olscheck.check(sys.argv[1], target="y", plots=True)
+report = olscheck.check(sys.argv[1], target="y", plots=True, streaming=sys.argv[3] == "streamed")
 print(json.dumps({"forked": bool(forked), "report": report.to_dict()}, default=str))
 """
 
 
 @needs_fork
-def test_the_probe_in_a_child_gives_the_report_made_in_turn(tmp_path):
+@pytest.mark.parametrize("path", ["in memory", "streamed"])
+def test_the_probe_in_a_child_gives_the_report_made_in_turn(tmp_path, path):
     """In a fresh process (nothing has loaded OpenMP) the probe runs in a child; the report is the same to the bit."""
     rng = np.random.default_rng(3)
     x = rng.normal(size=(600, 3))
@@ -175,7 +176,7 @@ def test_the_probe_in_a_child_gives_the_report_made_in_turn(tmp_path):
     script.write_text(_CHECK_IN_A_FRESH_PROCESS)
     outputs = {}
     for mode in ("forked", "in turn"):
-        completed = subprocess.run([sys.executable, str(script), str(tmp_path / "data.csv"), mode],
+        completed = subprocess.run([sys.executable, str(script), str(tmp_path / "data.csv"), mode, path],
                                    capture_output=True, text=True, check=True, timeout=600)
         outputs[mode] = json.loads(completed.stdout)
     assert outputs["forked"]["forked"] and not outputs["in turn"]["forked"]
