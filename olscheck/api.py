@@ -213,7 +213,8 @@ def check(
                          influence=replace(battery.influence, robust=robust), options=report_options,
                          version=__version__, fit=fitted, rows_fit=fitted)
             return assemble(parts, tests, rows_fit=fitted, rows_note=None, robust=robust, facts=battery.facts,
-                            options=options, try_transforms=True, probe_started=probe_started)
+                            options=options, try_transforms=True, probe_started=probe_started,
+                            sample=battery.sample)
 
 
 def _results_formula(data) -> str | None:

@@ -48,8 +48,18 @@ def start_probe(rows_fit, options):
     (:func:`olscheck.engine.parallel.in_child_process`; in turn otherwise,
     when :func:`conclude` asks for it). When the caller draws the plots
     meanwhile (``options.plots``), the child's folds take one core and leave
-    it the other. Yields None when there is no probe to run.
+    it the other. Yields None when there is no probe to start (:func:`conclude`
+    then runs it, or there is none).
+
+    Only the first probe of a process goes to a child: the child imports
+    scikit-learn (0.3-0.5 s) and this process does not, so a process that
+    checks data set after data set (a script, the verdict benchmark's
+    workers) would import it again for every check; from the second probe
+    on it runs in turn, here, with the learners imported once. The run that
+    gains (a CLI call, a pipeline step, a notebook's first check where no
+    other thread runs) checks once.
     """
+    global _PROBE_STARTED_BEFORE
     from contextlib import nullcontext
     from functools import partial
 
@@ -58,9 +68,16 @@ def start_probe(rows_fit, options):
     from .engine.parallel import in_child_process
     from .verdict.probe import probe_fit
 
+    if _PROBE_STARTED_BEFORE:
+        return nullcontext(None)  # conclude runs it
+    _PROBE_STARTED_BEFORE = True
     seed = int(options.seed)
     return in_child_process(probe_fit, rows_fit, seed=seed, workers=1 if options.plots else None,
                             in_turn=partial(probe_fit, rows_fit, seed=seed))
+
+
+#: Whether this process has started a probe (:func:`start_probe` forks for the first one only).
+_PROBE_STARTED_BEFORE = False
 
 
 def assemble(parts: Mapping[str, Any], tests: Mapping[str, Any], *, rows_fit, rows_note: str | None, robust,
@@ -102,7 +119,7 @@ def assemble(parts: Mapping[str, Any], tests: Mapping[str, Any], *, rows_fit, ro
 def conclude(tests: Mapping[str, Any], *, rows_fit, rows_note: str | None, robust, model, facts, settings: Thresholds,
              seed: int, probe: bool, try_transforms: bool, step: Callable[[str], None],
              no_rows_reason: str = "no rows were kept whole to fit the learners on",
-             probe_started=None) -> Conclusion:
+             probe_started=None, sample=None) -> Conclusion:
     """The probe, the rechecks without the robust fit's rejected rows, the transforms and the verdict.
 
     Parameters
@@ -134,6 +151,15 @@ def conclude(tests: Mapping[str, Any], *, rows_fit, rows_note: str | None, robus
         The probe of ``rows_fit`` with ``seed``, already started by the
         caller (:func:`olscheck.engine.parallel.in_child_process`, beside the
         battery); its result is used instead of running the probe here.
+    sample : (positions, fit, note), optional
+        In memory beyond ``EXACT_ROWS`` rows: the seeded sample the
+        whole-sequence tests read (positions in ``rows_fit``), refitted. The
+        robust comparison and the probe draw the same rows, so the rows the
+        robust fit rejects are rows of it, and the rechecks refit *it*
+        without them, as the streamed path does: judged on the rows where
+        the outliers were found. Refitting every row but those would leave
+        every outlier outside the sample in, and cost a second battery over
+        every row.
     """
     from .checks import linearity
     from .verdict.decide import data_findings, decide, materially_nonlinear
@@ -151,8 +177,14 @@ def conclude(tests: Mapping[str, Any], *, rows_fit, rows_note: str | None, robus
     out["nonlinear_probe"] = linearity.nonlinear_probe(probe_result, settings)
     if robust is not None and rows_fit is not None:
         # a specification test (or the probe) failing only through the rows a robust fit rejects is about them
-        out.update(recheck_without_outliers(out, rows_fit, robust.rejected, settings,
-                                            computed_on=rows_note or "every other row",
+        recheck_fit, rejected, computed_on = rows_fit, robust.rejected, rows_note or "every other row"
+        if sample is not None:
+            positions, sample_fit, sample_note = sample
+            where = np.searchsorted(positions, rejected)
+            drawn = where < positions.size
+            if sample_fit is not None and drawn.all() and np.array_equal(positions[where[drawn]], rejected):
+                recheck_fit, rejected, computed_on = sample_fit, where, sample_note
+        out.update(recheck_without_outliers(out, recheck_fit, rejected, settings, computed_on=computed_on,
                                             probe_options={"seed": int(seed)}))
     transforms = None
     if try_transforms and rows_fit is not None and materially_nonlinear(out):

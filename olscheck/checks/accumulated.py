@@ -61,6 +61,9 @@ class Battery:
     facts: ModelFacts
     hc3: StandardErrorChange | None
     newey_west: StandardErrorChange | None
+    #: In memory beyond ``exact_rows``: the seeded sample of rows the whole-sequence tests read (positions in
+    #: the fit, in row order), its refit (None when it could not be fitted) and the note that says so.
+    sample: tuple[np.ndarray, Any, str] | None = None
 
 
 def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, facts: ModelFacts,
