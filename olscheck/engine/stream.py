@@ -358,7 +358,7 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
     from ..checks.collinearity import summary_from_factor
     from ..model.fit import fit as fit_model
     from ..model.fit import matrix_condition_number
-    from ..pipeline import assemble, model_summary_from, start_probe
+    from ..pipeline import assemble, start_probe
     from ..report.report import DataSummary
     from ..verdict.decide import ModelFacts
     from ..verdict.remedies import FormulaParts
@@ -388,6 +388,20 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
                            terms=tuple(fit.terms), has_intercept=fit.has_intercept, order_by=None)
     facts = ModelFacts(formula=formula, aliased=tuple(fit.aliased), notes=tuple(fit.notes), n=int(fit.n),
                        positive_target=bool(fit.y_min > 0))
+    notes = list(fit.notes)
+    if not complete:
+        notes.append(
+            f"Streamed {fit.n} rows: tests that read the whole residual sequence and the plotted residuals use a "
+            f"seeded random sample of {0 if sample_rows is None else sample_rows['raw'].shape[0]} rows, in row "
+            "order."
+        )
+    summary = DataSummary(
+        target=layout.target, predictors=layout.predictors, categorical=categorical, n_rows=fit.n_rows,
+        n_used=fit.n, n_dropped=fit.n_dropped, order_by=None,
+        order_note="Order-dependent tests use the rows in the order given (no order_by).",
+        notes=tuple(notes), formula=None, columns=layout.column_decisions,
+    )
+    report_options = options.report_options(engine="streaming", chunk_rows=chunk_rows, exact_rows=exact_rows)
     # the probe of the rows kept whole runs beside the battery's whole-sequence tests and the plots
     with start_probe(sample_fit, options) as probe_started:
         # the robust comparison reads only the rows' fit: it runs beside the battery's whole-sequence tests
@@ -397,60 +411,51 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
                          durbin_watson_exact=durbin_watson_exact, order=order)
         tests = result.tests
         tests["robust_fit"], robust = robust_comparison.result()
-
-        # the model summary: coefficients and standard errors of the whole fit, residuals of the rows kept whole
-        rss = result.rss
-        df_resid = fit.df_resid
-        sigma2 = rss / df_resid if df_resid > 0 else math.nan
-        row_norms = np.sqrt(np.sum(fit.factor * fit.factor, axis=1))
-        std_errors = (row_norms * np.sqrt(np.longdouble(sigma2))).astype(np.float64) if df_resid > 0 else np.full(
-            fit.rank, np.nan)
-        names = list(fit.column_names)
-        coefficients = np.full(len(names), np.nan)
-        coefficients[fit.kept] = fit.coefficients
-        errors = np.full(len(names), np.nan)
-        errors[fit.kept] = std_errors
-        tss = fit.model_ss + rss
-        r_squared = float(fit.model_ss / tss) if tss > 0 else None
-        adj = None
-        if r_squared is not None and df_resid > 0:
-            adj = float(1.0 - (1.0 - r_squared) * (fit.n - (1 if intercept else 0)) / df_resid)
-        df_model = fit.rank - (1 if intercept else 0)
-        f_statistic = (float((fit.model_ss / df_model) / (rss / df_resid))
-                       if df_model > 0 and df_resid > 0 and rss > 0 else None)
-        if sample_rows is not None:
-            index = sample_rows["labels"]
-            residuals = sample_rows["residuals"]
-            fitted_values = sample_rows["raw"][:, layout.y_column] - residuals
-            leverage = sample_rows["leverage"]
-        else:
-            index, residuals, fitted_values, leverage = pd.RangeIndex(0), np.zeros(0), np.zeros(0), np.zeros(0)
-        model = model_summary_from(
-            coefficients=pd.Series(coefficients, index=names, name="coefficient"),
-            std_errors=pd.Series(errors, index=names, name="std_error"), df_resid=df_resid,
-            residuals=pd.Series(residuals, index=index, name="residual"),
-            fitted=pd.Series(fitted_values, index=index, name="fitted"),
-            leverage=pd.Series(leverage, index=index, name="leverage"),
-            sigma=math.sqrt(sigma2) if df_resid > 0 else None, r_squared=r_squared, adj_r_squared=adj,
-            f_statistic=f_statistic, f_df=(df_model, df_resid), rank=fit.rank, aliased=fit.aliased,
-            intercept=fit.has_intercept, target=layout.target,
-        )
-        notes = list(fit.notes)
-        if not complete:
-            notes.append(
-                f"Streamed {fit.n} rows: tests that read the whole residual sequence and the plotted residuals use a "
-                f"seeded random sample of {0 if sample_rows is None else sample_rows['raw'].shape[0]} rows, in row "
-                "order."
-            )
-        summary = DataSummary(
-            target=layout.target, predictors=layout.predictors, categorical=categorical, n_rows=fit.n_rows,
-            n_used=fit.n, n_dropped=fit.n_dropped, order_by=None,
-            order_note="Order-dependent tests use the rows in the order given (no order_by).",
-            notes=tuple(notes), formula=None, columns=layout.column_decisions,
-        )
-        report_options = options.report_options(engine="streaming", chunk_rows=chunk_rows, exact_rows=exact_rows)
+        model = _model_summary(fit, result.rss, sample_rows, intercept)
         parts = dict(data=summary, model=model, collinearity=result.collinearity,
                      influence=replace(result.influence, robust=robust), options=MappingProxyType(report_options),
                      version=__version__, fit=fit, rows_fit=sample_fit)
         return assemble(parts, tests, rows_fit=sample_fit, rows_note=sample_note, robust=robust, facts=result.facts,
                         options=options, try_transforms=False, probe_started=probe_started)
+
+
+def _model_summary(fit: StreamedFit, rss: float, sample_rows: dict | None, intercept: bool):
+    """The model summary: coefficients and standard errors of the whole fit, residuals of the rows kept whole."""
+    from ..pipeline import model_summary_from
+
+    layout = fit.layout
+    df_resid = fit.df_resid
+    sigma2 = rss / df_resid if df_resid > 0 else math.nan
+    row_norms = np.sqrt(np.sum(fit.factor * fit.factor, axis=1))
+    std_errors = (row_norms * np.sqrt(np.longdouble(sigma2))).astype(np.float64) if df_resid > 0 else np.full(
+        fit.rank, np.nan)
+    names = list(fit.column_names)
+    coefficients = np.full(len(names), np.nan)
+    coefficients[fit.kept] = fit.coefficients
+    errors = np.full(len(names), np.nan)
+    errors[fit.kept] = std_errors
+    tss = fit.model_ss + rss
+    r_squared = float(fit.model_ss / tss) if tss > 0 else None
+    adj = None
+    if r_squared is not None and df_resid > 0:
+        adj = float(1.0 - (1.0 - r_squared) * (fit.n - (1 if intercept else 0)) / df_resid)
+    df_model = fit.rank - (1 if intercept else 0)
+    f_statistic = (float((fit.model_ss / df_model) / (rss / df_resid))
+                   if df_model > 0 and df_resid > 0 and rss > 0 else None)
+    if sample_rows is not None:
+        index = sample_rows["labels"]
+        residuals = sample_rows["residuals"]
+        fitted_values = sample_rows["raw"][:, layout.y_column] - residuals
+        leverage = sample_rows["leverage"]
+    else:
+        index, residuals, fitted_values, leverage = pd.RangeIndex(0), np.zeros(0), np.zeros(0), np.zeros(0)
+    return model_summary_from(
+        coefficients=pd.Series(coefficients, index=names, name="coefficient"),
+        std_errors=pd.Series(errors, index=names, name="std_error"), df_resid=df_resid,
+        residuals=pd.Series(residuals, index=index, name="residual"),
+        fitted=pd.Series(fitted_values, index=index, name="fitted"),
+        leverage=pd.Series(leverage, index=index, name="leverage"),
+        sigma=math.sqrt(sigma2) if df_resid > 0 else None, r_squared=r_squared, adj_r_squared=adj,
+        f_statistic=f_statistic, f_df=(df_model, df_resid), rank=fit.rank, aliased=fit.aliased,
+        intercept=fit.has_intercept, target=layout.target,
+    )
