@@ -63,13 +63,11 @@ def start_probe(rows_fit, options):
     from contextlib import nullcontext
     from functools import partial
 
-    if not options.probe or rows_fit is None:
-        return nullcontext(None)
+    if not options.probe or rows_fit is None or _PROBE_STARTED_BEFORE:
+        return nullcontext(None)  # nothing to start: conclude runs the probe, if any
     from .engine.parallel import in_child_process
     from .verdict.probe import probe_fit
 
-    if _PROBE_STARTED_BEFORE:
-        return nullcontext(None)  # conclude runs it
     _PROBE_STARTED_BEFORE = True
     seed = int(options.seed)
     return in_child_process(probe_fit, rows_fit, seed=seed, workers=1 if options.plots else None,
@@ -81,7 +79,7 @@ _PROBE_STARTED_BEFORE = False
 
 
 def assemble(parts: Mapping[str, Any], tests: Mapping[str, Any], *, rows_fit, rows_note: str | None, robust,
-             facts, options, try_transforms: bool, probe_started=None, **conclude_options) -> Any:
+             facts, options, try_transforms: bool, probe_started=None, sample=None) -> Any:
     """The Report of both paths: the plots before the verdict when asked, :func:`conclude`, the Report.
 
     ``parts`` are the Report's fields the battery decided (data, model,
@@ -91,6 +89,7 @@ def assemble(parts: Mapping[str, Any], tests: Mapping[str, Any], *, rows_fit, ro
     battery computed), while a probe started by :func:`start_probe` runs;
     the probe's plot is added to them once the verdict is in, and all are
     kept with the report (:func:`olscheck.report.render.plots.render_plots`).
+    ``sample`` is :func:`conclude`'s.
     """
     from types import MappingProxyType
 
@@ -106,7 +105,7 @@ def assemble(parts: Mapping[str, Any], tests: Mapping[str, Any], *, rows_fit, ro
     conclusion = conclude(tests, rows_fit=rows_fit, rows_note=rows_note, robust=robust, model=parts["model"],
                           facts=facts, settings=options.thresholds, seed=int(options.seed), probe=options.probe,
                           try_transforms=try_transforms, step=options.step, probe_started=probe_started,
-                          **conclude_options)
+                          sample=sample)
     report = Report(tests=MappingProxyType(conclusion.tests), nonlinearity=MappingProxyType(conclusion.nonlinearity),
                     verdict=conclusion.verdict, **parts)
     if drawn is not None:

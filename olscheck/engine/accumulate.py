@@ -31,9 +31,7 @@ import numpy as np
 from ..numerics.covariance import bartlett_sums
 from ..numerics.qr import CACHE_ROWS, stack_r, triangular_factor
 
-__all__ = ["CACHE_ROWS", "triangular_factor", "stack_r", "FitStatistics", "ResidualStatistics", "Sequence",
-           "difference_sums"]
-
+__all__ = ["triangular_factor", "stack_r", "FitStatistics", "ResidualStatistics", "Sequence", "difference_sums"]
 
 
 # --------------------------------------------------------------------------- pass 1

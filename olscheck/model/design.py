@@ -20,7 +20,8 @@ import pandas as pd
 from ..errors import InsufficientDataError
 from ..numerics.scaling import binary_exponent
 
-__all__ = ["Term", "PolynomialGroup", "Design", "BasisMap", "working_scale", "check_enough_rows", "POWER_TERM", "NUMPY_POWER_TERM"]
+__all__ = ["Term", "PolynomialGroup", "Design", "BasisMap", "working_scale", "check_enough_rows", "POWER_TERM",
+           "NUMPY_POWER_TERM"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -301,7 +302,10 @@ def _centring(shift: np.ndarray, scale: np.ndarray, intercept_column: int | None
 
 @dataclass(frozen=True, eq=False)
 class BasisMap:
-    """The fitting basis column by column: ``B_j = (x_j / binary_scale_j - shift_j) / scale_j`` (:meth:`Design.basis_map`).
+    """The fitting basis column by column (:meth:`Design.basis_map`).
+
+    ``B_j = (x_j / binary_scale_j - shift_j) / scale_j``, the shift 0 without
+    an intercept.
 
     The intercept column (``intercept_column``) stays a column of ones.
     ``to_reported`` is :meth:`Design.fitting_basis`'s map of coefficients.

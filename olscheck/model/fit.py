@@ -469,9 +469,8 @@ def _blocked_solution(design: Design) -> _Solution | None:
     work = np.empty((min(n, CACHE_ROWS), k), order="F")
     for low in range(0, n, CACHE_ROWS):
         high = min(n, low + CACHE_ROWS)
-        rows = row_basis.basis_rows(slice(low, high), out=work[:high - low])
-        np.matmul(rows, coefficients, out=fitted[low:high])
-        q = blas.dtrsm(1.0, r, rows, side=1, lower=0, overwrite_b=1)
+        q = row_basis.q_rows(slice(low, high), out=work[:high - low])
+        np.matmul(q, projection, out=fitted[low:high])  # Q Q'y, as the whole fit's fitted values
         np.einsum("ij,ij->i", q, q, out=leverage[low:high])
     residuals = y - fitted
     return _Solution(kept, r, coefficients.astype(np.longdouble), basis_map.to_reported.astype(np.longdouble),

@@ -44,9 +44,9 @@ import numpy as np
 from scipy import linalg as scipy_linalg
 from scipy.linalg import blas, lapack
 
-__all__ = ["CACHE_ROWS", "CHOLESKY_QR_CONDITION", "square", "GRAM_CONDITION_BOUND", "cholesky_qr2", "corrected_normal_equations",
-           "gram_is_reliable", "independent_columns", "orthonormal_factor", "project",
-           "project_augmented", "stack_r", "triangular_factor"]
+__all__ = ["CACHE_ROWS", "CHOLESKY_QR_CONDITION", "GRAM_CONDITION_BOUND", "cholesky_qr2", "corrected_normal_equations",
+           "gram_is_reliable", "independent_columns", "orthonormal_factor", "project", "project_augmented", "square",
+           "stack_r", "triangular_factor"]
 
 # LAPACK's blocked routines want a workspace of (columns x block size);
 # 64 is above the block size any current LAPACK picks for these shapes

@@ -321,7 +321,7 @@ def test_chunks_worked_in_pieces_match_in_memory_blocks(rows, chunk_rows):
     # across them, and the whole-sequence tests read the same seeded sample of rows on both paths.
     # 130,000 rows: the in-memory fit is factored block by block without forming Q (olscheck.model.fit),
     # and the battery makes the rows of Q from the basis rows block by block
-    from olscheck.engine.accumulate import CACHE_ROWS
+    from olscheck.numerics.qr import CACHE_ROWS
     from olscheck.model.fit import REFINEMENT_ALWAYS_ROWS
 
     assert 2 * CACHE_ROWS < 60_000 and 20_000 <= CACHE_ROWS
