@@ -602,6 +602,30 @@ def test_ctrl_c_ends_the_program_even_when_a_library_holds_on_to_it(data_file, t
     assert not out.exists()
 
 
+
+COLLECTOR = """
+import atexit, gc, sys
+before = gc.get_threshold()
+# registered before main runs, so called after it returns: what the program left for the interpreter's exit
+atexit.register(lambda: print(gc.get_freeze_count(), gc.get_threshold() == before, file=sys.stderr))
+from olscheck.cli import main
+sys.argv = ["olscheck", "check", {data!r}, "--target", "y", "--quiet"]
+sys.exit(main())
+"""
+
+
+def test_the_program_leaves_its_objects_frozen_for_the_exit_and_main_called_from_python_does_not(data_file):
+    import gc
+
+    finished = subprocess.run([sys.executable, "-c", COLLECTOR.format(data=str(data_file))], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    frozen, restored = finished.stderr.split()
+    assert int(frozen) > 10_000 and restored == "True"
+    before = (gc.get_freeze_count(), gc.get_threshold())
+    assert main(["check", str(data_file), "--target", "y", "--quiet", "--no-probe"]) == 0
+    assert (gc.get_freeze_count(), gc.get_threshold()) == before
+
 def test_the_cli_writes_through_report_save(bundled, tmp_path, monkeypatch):
     from olscheck.report.report import Report
 

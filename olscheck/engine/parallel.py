@@ -241,8 +241,13 @@ def in_child_process(function, *arguments, in_turn=None, **keywords):
     if pid == 0:  # the child: compute, send, leave without the parent's atexit handlers or buffered output
         status = 1
         try:
+            import gc
             import signal
 
+            # the parent's objects are never freed here (the child leaves by os._exit): out of the
+            # collector's sight, the child's collections neither walk them nor copy their pages (the
+            # fork use of gc.freeze in Python's documentation)
+            gc.freeze()
             if callable(signal.getsignal(signal.SIGINT)):
                 # the caller's Ctrl-C handler (the CLI's, with its watchdog thread) is the parent's: an
                 # interrupted child just ends, and the parent, interrupted as well, stops waiting for it

@@ -82,6 +82,26 @@ def test_in_child_process_returns_the_value_computed_in_the_child(monkeypatch):
     assert started.result() is result  # asked again: the same value, nothing recomputed
 
 
+
+def _frozen_objects():
+    import gc
+
+    return os.getpid(), gc.get_freeze_count()
+
+
+@needs_fork
+def test_the_child_leaves_the_parent_s_objects_out_of_its_collections(monkeypatch):
+    import gc
+
+    _forced(monkeypatch)
+    before = gc.get_freeze_count()
+    with parallel.in_child_process(_frozen_objects) as started:
+        process, frozen = started.result()
+    assert process != os.getpid()
+    # every object inherited from the parent (this test session's: tens of thousands) is frozen in the child
+    assert frozen > 10_000 and frozen > before
+    assert gc.get_freeze_count() == before  # and nothing in the parent
+
 def _fails_in_a_child(parent: int, how: str):
     if os.getpid() != parent:
         if how == "raises":
