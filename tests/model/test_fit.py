@@ -235,6 +235,24 @@ def test_large_design_is_solved_block_by_block_as_lstsq_solves_it(intercept):
     assert math.isclose(fitted.condition_number, singular[0] / singular[-1], rel_tol=1e-9)
 
 
+
+def test_large_design_s_two_halves_give_the_same_numbers_side_by_side_and_in_turn(monkeypatch):
+    from olscheck.engine import parallel
+    from olscheck.model.fit import _halves
+    from olscheck.numerics.qr import CACHE_ROWS
+
+    frame = _large_frame()
+    (low, middle), (start, end) = _halves(len(frame))
+    assert low == 0 and middle == start == 3 * CACHE_ROWS and end == len(frame)  # 6 blocks: 3 and 3 (the last short)
+    design = prepare(frame, "y")
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    side_by_side = fit(design)
+    monkeypatch.setattr(parallel, "available_cores", lambda: 1)
+    in_turn = fit(design)
+    for name in ("coefficients", "residuals", "leverage"):
+        np.testing.assert_array_equal(getattr(side_by_side, name), getattr(in_turn, name))
+    assert side_by_side.rss == in_turn.rss
+
 def test_large_design_drops_aliased_columns_as_r_does_block_by_block():
     frame = _large_frame()
     frame["constant"] = 2.5
