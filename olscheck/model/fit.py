@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 import pandas as pd
@@ -43,7 +43,8 @@ from scipy.linalg import blas
 
 from .design import BasisMap, Design, Term
 from ..errors import DataError
-from ..numerics.qr import CACHE_ROWS, cholesky_qr2, independent_columns, orthonormal_factor, square, stack_r
+from ..numerics.qr import (CACHE_ROWS, cholesky_qr2, independent_columns, orthonormal_factor, square, stack_r,
+                           triangular_factor)
 from ..numerics.lstsq import ALIASING_TOLERANCE
 from ..numerics.scaling import binary_exponent, binary_scaled
 
@@ -436,22 +437,23 @@ def _blocked_solution(design: Design) -> _Solution | None:
     the kept basis's condition number exceeds :data:`REFINEMENT_CONDITION`
     or nothing is kept.
 
-    Both passes go over the two halves of the blocks (:func:`_halves`)
-    side by side where there are two cores, each half on one BLAS thread
-    (LAPACK and the products release the GIL): the first half's factor is
-    stacked over the second's, so the numbers are the same whether the
-    halves ran side by side or in turn.
+    Both passes work on the blocks on every core
+    (:func:`olscheck.engine.parallel.in_order`; LAPACK and the products
+    release the GIL, each thread's BLAS on one thread): each block is
+    factored on its own and the blocks' factors are stacked in row order,
+    so the numbers are the same on any number of cores.
     """
-    from ..engine.parallel import alongside
+    from ..engine.parallel import available_cores, in_order
 
     y = design.y
     n, p = design.x.shape
     basis_map = design.basis_map()
-    (first, second) = _halves(n)
-    later = alongside(_factor_rows, basis_map, design.x, y, *second)
-    upper = _factor_rows(basis_map, design.x, y, *first)
-    lower = later.result()
-    upper = square(upper if lower is None else stack_r(upper, lower), p + 1)
+    blocks = [(low, min(n, low + CACHE_ROWS)) for low in range(0, n, CACHE_ROWS)]
+    workers = available_cores()
+    upper = None
+    for factor in in_order(partial(_block_factor, basis_map, design.x, y), blocks, workers):
+        upper = stack_r(upper, factor)
+    upper = square(upper, p + 1)
     kept = _kept_columns(upper[:, :p])
     k = kept.size
     if not k:
@@ -469,49 +471,30 @@ def _blocked_solution(design: Design) -> _Solution | None:
     row_basis = RowBasis(design.x, kept, basis_map, r)
     fitted = np.empty(n)
     leverage = np.empty(n)
-    later = alongside(_fitted_and_leverage, row_basis, projection, *second, fitted, leverage)
-    _fitted_and_leverage(row_basis, projection, *first, fitted, leverage)
-    later.result()
+    for _ in in_order(partial(_fitted_and_leverage, row_basis, projection, fitted, leverage), blocks, workers):
+        pass  # each block writes its own rows
     residuals = y - fitted
     return _Solution(kept, r, coefficients.astype(np.longdouble), basis_map.to_reported.astype(np.longdouble),
                      fitted, residuals, float(residuals @ residuals), leverage, None, row_basis)
 
 
-def _halves(n: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Rows ``[0, middle)`` and ``[middle, n)``, ``middle`` the first row of the middle block of CACHE_ROWS rows.
-
-    A function of ``n`` alone, never of the cores: the blocks, and so every
-    rounding, are the same on every machine.
-    """
-    blocks = -(-n // CACHE_ROWS)
-    middle = min(n, (blocks // 2) * CACHE_ROWS)
-    return (0, middle), (middle, n)
-
-
-def _factor_rows(basis_map: BasisMap, x: np.ndarray, y: np.ndarray, low: int, high: int) -> np.ndarray | None:
-    """TSQR over the blocks of rows ``low`` to ``high - 1``: R of their ``[B, y]`` (None for no rows)."""
-    p = x.shape[1]
-    block = np.empty((min(high - low, CACHE_ROWS), p + 1), order="F")
-    upper = None
-    for start in range(low, high, CACHE_ROWS):
-        stop = min(high, start + CACHE_ROWS)
-        rows = block[:stop - start]
-        # a zero-scale (constant) column is never kept; here it is a column of zeros, as in fitting_basis
-        _basis_block(basis_map, x, start, stop, rows[:, :p])
-        rows[:, p] = y[start:stop]
-        upper = stack_r(upper, rows, overwrite=True)
-    return upper
+def _block_factor(basis_map: BasisMap, x: np.ndarray, y: np.ndarray, rows: tuple[int, int]) -> np.ndarray:
+    """R of ``[B, y]`` over the rows ``low`` to ``high - 1`` (one block of at most CACHE_ROWS rows)."""
+    low, high = rows
+    block = np.empty((high - low, x.shape[1] + 1), order="F")
+    # a zero-scale (constant) column is never kept; here it is a column of zeros, as in fitting_basis
+    _basis_block(basis_map, x, low, high, block[:, :-1])
+    block[:, -1] = y[low:high]
+    return triangular_factor(block, overwrite=True)
 
 
-def _fitted_and_leverage(row_basis: "RowBasis", projection: np.ndarray, low: int, high: int, fitted: np.ndarray,
-                         leverage: np.ndarray) -> None:
-    """Rows ``low`` to ``high - 1`` of the fitted values (Q Q'y, as the whole fit's) and the leverages ``||Q_i||²``."""
-    work = np.empty((min(high - low, CACHE_ROWS), projection.size), order="F")
-    for start in range(low, high, CACHE_ROWS):
-        stop = min(high, start + CACHE_ROWS)
-        q = row_basis.q_rows(slice(start, stop), out=work[:stop - start])
-        np.matmul(q, projection, out=fitted[start:stop])
-        np.einsum("ij,ij->i", q, q, out=leverage[start:stop])
+def _fitted_and_leverage(row_basis: "RowBasis", projection: np.ndarray, fitted: np.ndarray, leverage: np.ndarray,
+                         rows: tuple[int, int]) -> None:
+    """The fitted values (Q Q'y, as the whole fit's) and leverages ``||Q_i||²`` of the rows ``low`` to ``high - 1``."""
+    low, high = rows
+    q = row_basis.q_rows(slice(low, high))
+    np.matmul(q, projection, out=fitted[low:high])
+    np.einsum("ij,ij->i", q, q, out=leverage[low:high])
 
 
 def _basis_block(basis_map: BasisMap, x: np.ndarray, low: int, high: int, out: np.ndarray) -> None:
