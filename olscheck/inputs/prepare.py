@@ -1003,24 +1003,26 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
             if note:
                 value_notes.append(note)
 
-    # listwise deletion over the used columns, counted per column
-    missing = pd.DataFrame({str(k): missing_cells[k] for k in used}, index=working.index)
-    missing[str(target_key)] |= np.isnan(target_values)
-    for key, values in numeric.items():
-        missing[str(key)] |= np.isnan(values)
-    incomplete = missing.any(axis=1).to_numpy()
+    # listwise deletion over the used columns, counted per column: a float64 column's missing cells are its NaN
+    # already, any other numeric column can gain NaN in its conversion (a missing marker, a nullable NA)
+    missing = dict(missing_cells)
+    for key, values in ((target_key, target_values), *numeric.items()):
+        if working[key].dtype != np.float64:
+            missing[key] = missing[key] | np.isnan(values)
+    counts = pd.Series({str(key): int(np.count_nonzero(cells)) for key, cells in missing.items()}, dtype=int)
+    with_missing = [cells for cells in missing.values() if cells.any()]
+    incomplete = np.logical_or.reduce(with_missing) if with_missing else np.zeros(len(working), dtype=bool)
     n_rows = int(len(working))
     n_dropped = int(incomplete.sum())
     notes: list[str] = [*early_notes, *value_notes]
     if n_dropped:
-        counts = missing.sum()
-        counts = counts[counts > 0].sort_values(ascending=False)
-        detail = ", ".join(f"{name} {int(c)}" for name, c in counts.items())
+        dropped_counts = counts[counts > 0].sort_values(ascending=False)
+        detail = ", ".join(f"{name} {int(c)}" for name, c in dropped_counts.items())
         notes.append(f"Dropped {n_dropped} of {n_rows} rows with missing values (missing per column: {detail}).")
     if n_dropped == n_rows:
         raise InsufficientDataError(
             "no rows are left after dropping rows with missing values; the columns with most missing "
-            f"values are {', '.join(map(repr, missing.sum().sort_values(ascending=False).index[:3]))}."
+            f"values are {', '.join(map(repr, counts.sort_values(ascending=False).index[:3]))}."
         )
     order, order_name, order_note, order_notes = _order(working, order_key)
     notes.extend(order_notes)
