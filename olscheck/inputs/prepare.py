@@ -1004,7 +1004,7 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
                 value_notes.append(note)
 
     # listwise deletion over the used columns, counted per column: a float64 column's missing cells are its NaN
-    # already, any other numeric column can gain NaN in its conversion (a missing marker, a nullable NA)
+    # already; for a converted column (integers, dates, numbers as text) a NaN of the conversion counts as well
     missing = dict(missing_cells)
     for key, values in ((target_key, target_values), *numeric.items()):
         if working[key].dtype != np.float64:
