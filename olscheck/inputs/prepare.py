@@ -1009,9 +1009,10 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
     for key, values in ((target_key, target_values), *numeric.items()):
         if working[key].dtype != np.float64:
             missing[key] = missing[key] | np.isnan(values)
-    counts = pd.Series({str(key): int(np.count_nonzero(cells)) for key, cells in missing.items()}, dtype=int)
-    with_missing = [cells for cells in missing.values() if cells.any()]
+    missing_counts = {key: int(np.count_nonzero(cells)) for key, cells in missing.items()}
+    with_missing = [missing[key] for key, count in missing_counts.items() if count]
     incomplete = np.logical_or.reduce(with_missing) if with_missing else np.zeros(len(working), dtype=bool)
+    counts = pd.Series({str(key): count for key, count in missing_counts.items()}, dtype=int)
     n_rows = int(len(working))
     n_dropped = int(incomplete.sum())
     notes: list[str] = [*early_notes, *value_notes]
