@@ -52,7 +52,7 @@ WHOLE_SEQUENCE_TESTS = {
 
 
 # --------------------------------------------------------------------------- the battery
-@dataclass
+@dataclass(frozen=True)
 class Battery:
     tests: dict
     collinearity: Any
@@ -69,8 +69,13 @@ class Battery:
 def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, facts: ModelFacts,
             collinearity: collinearity_module.CollinearitySummary,
             sample_fit, sample_complete: bool, sample_note: str | None, sample_rows: dict | None,
-            durbin_watson_exact: bool | None, order: int, durbin_watson_exact_max_n: int = 3000) -> Battery:
-    """Every result of ``olscheck.check``'s battery from the streamed statistics."""
+            durbin_watson_exact: bool | None, order: int, durbin_watson_exact_max_n: int = 3000,
+            sample: tuple[np.ndarray, Any, str] | None = None) -> Battery:
+    """Every result of ``olscheck.check``'s battery from the streamed statistics.
+
+    ``sample`` is carried to :attr:`Battery.sample` (the in-memory battery's
+    sample beyond ``exact_rows``; the streamed report states its sample itself).
+    """
     n, k = fit.n, fit.rank
     df_resid = fit.df_resid
     sums = acc.power_sums
@@ -112,7 +117,7 @@ def battery(fit: StreamedFit, acc: ResidualStatistics, settings, *, facts: Model
     tests.update(collinearity.results)
     influence_summary = _influence(fit, acc, rss, settings)
     tests.update(influence_summary.results)
-    return Battery(tests, collinearity, influence_summary, rss, facts, hc3, newey_west)
+    return Battery(tests, collinearity, influence_summary, rss, facts, hc3, newey_west, sample)
 
 
 def _stack_halves(acc: ResidualStatistics) -> np.ndarray:

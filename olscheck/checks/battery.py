@@ -219,14 +219,12 @@ def run(fit: LinearFit, thresholds: Thresholds, *, durbin_watson_exact: bool | N
     from ..verdict.decide import ModelFacts
     from .collinearity import summarize
 
-    result = battery(model, statistics, thresholds, facts=ModelFacts.of_fit(fit),
-                     collinearity=summarize(fit, thresholds), sample_fit=sample_fit,
-                     sample_complete=kept is None, sample_note=sample_note, sample_rows=sample_rows,
-                     durbin_watson_exact=durbin_watson_exact, order=int(breusch_godfrey_order),
-                     durbin_watson_exact_max_n=int(durbin_watson_exact_max_n))
-    if kept is not None:
-        result.sample = (kept, sample_fit, sample_note)
-    return result
+    return battery(model, statistics, thresholds, facts=ModelFacts.of_fit(fit),
+                   collinearity=summarize(fit, thresholds), sample_fit=sample_fit,
+                   sample_complete=kept is None, sample_note=sample_note, sample_rows=sample_rows,
+                   durbin_watson_exact=durbin_watson_exact, order=int(breusch_godfrey_order),
+                   durbin_watson_exact_max_n=int(durbin_watson_exact_max_n),
+                   sample=None if kept is None else (kept, sample_fit, sample_note))
 
 
 def _rows_kept_whole(fit: LinearFit, kept: np.ndarray | None, seed: int, thresholds: Thresholds):
