@@ -40,6 +40,7 @@ from olscheck.errors import (
     NonNumericColumnError,
     OlscheckError,
 )
+from olscheck.report.result import Severity
 
 N = 40
 
@@ -429,8 +430,12 @@ def test_aliased_columns_are_fitted_without_them_as_r_does(label, column):
     assert np.isnan(report.model.coefficients["x3"])
     reduced = check(frame, target="y", predictors=["x1", "x2"])
     np.testing.assert_allclose(report.model.coefficients.drop("x3"), reduced.model.coefficients, rtol=1e-12)
-    message = finding(report, "aliasing").message
-    assert "'x3'" in message and "R's lm" in message
+    aliasing = finding(report, "aliasing")
+    assert "'x3'" in aliasing.message and "R's lm" in aliasing.message
+    # a constant column changes nothing in the fit: a note; a column duplicating others: a warning to act on
+    constant = label == "constant predictor"
+    assert aliasing.severity is (Severity.NOTE if constant else Severity.WARN)
+    assert (aliasing.remedy is None) is constant
     assert strict_json(report)["model"]["coefficients"]["x3"] is None
 
 

@@ -47,6 +47,7 @@ class StreamedFit(FittedSizes):
     has_intercept: bool
     kept: np.ndarray                       # reported columns estimated
     aliased: tuple[str, ...]
+    constant_aliased: tuple[str, ...]      # aliased and constant (scale 0 in the fitting basis)
     upper: np.ndarray                      # R of the reported columns and y (raw scale), square
     r_fit: np.ndarray                      # R of the kept fitting basis
     basis_coefficients: np.ndarray         # a: y ≈ B a
@@ -203,7 +204,10 @@ def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:
             scales[j] = 0.0
     kept = independent_columns(small, ALIASING_TOLERANCE)
     kept = kept[np.linalg.norm(small[:, kept], axis=0) > 0] if kept.size else kept
-    aliased = tuple(names[j] for j in range(p) if j not in set(kept.tolist()))
+    dropped = [j for j in range(p) if j not in set(kept.tolist())]
+    aliased = tuple(names[j] for j in dropped)
+    # scale 0: constant up to rounding (zero without an intercept), the rule of Design.constant_columns
+    constant_aliased = tuple(names[j] for j in dropped if scales[j] == 0.0)
     k = kept.size
 
     solved = np.linalg.qr(np.column_stack([small[:, kept], upper[:, p]]), mode="r")
@@ -260,7 +264,7 @@ def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:
     return StreamedFit(
         layout=layout, n=n, n_rows=statistics.n_rows, n_dropped=statistics.n_dropped, notes=tuple(notes),
         column_names=tuple(names), accumulated=np.asarray(accumulated), terms=tuple(terms), has_intercept=intercept,
-        kept=kept, aliased=aliased, upper=upper, r_fit=r_fit, basis_coefficients=a, basis_source=basis_source,
+        kept=kept, aliased=aliased, constant_aliased=constant_aliased, upper=upper, r_fit=r_fit, basis_coefficients=a, basis_source=basis_source,
         basis_multiplier=basis_multiplier, basis_offset=basis_offset, column_means=kept_means, column_scales=kept_scales, coefficients=coefficients,
         factor=factor, rss_pass1=rss, model_ss=model_ss, y_squares=float(upper[:, p] @ upper[:, p]),
         y_min=statistics.y_min, y_max_abs=statistics.y_max_abs, fitted_mean=fitted_mean,

@@ -230,6 +230,24 @@ class Design:
                 shift[j], scale[j] = _centre_and_scale(raw[:, j], self.has_intercept)
         return raw, to_reported @ _centring(shift, scale, intercept_column, dtype)
 
+    def constant_columns(self, columns) -> tuple[int, ...]:
+        """Those of ``columns`` (positions in ``x``) that the fitting basis makes a zero column.
+
+        A column constant up to rounding (with an intercept: centred, it is a
+        multiple of the intercept column) or zero (without one), by the rule
+        :meth:`fitting_basis` applies: its norm after centring at most 1e-12
+        of its norm before (:func:`_centre_and_scale`), on the column divided
+        by its power of two. One pass over each column asked for; the fit
+        asks only for its aliased columns.
+        """
+        exponents = self.column_exponents
+        constant = []
+        for j in columns:
+            column = self.x[:, j] / np.ldexp(1.0, exponents[j])
+            if _centre_and_scale(column, self.has_intercept)[1] == 0:
+                constant.append(int(j))
+        return tuple(constant)
+
     def basis_map(self) -> "BasisMap":
         """How :meth:`fitting_basis` makes each column, without making the n x p basis.
 

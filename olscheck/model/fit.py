@@ -211,6 +211,21 @@ class LinearFit(FittedSizes):
         return self.design.y
 
     @cached_property
+    def constant_aliased(self) -> tuple[str, ...]:
+        """The aliased columns that are constant over the rows used (a multiple of the intercept, or zero).
+
+        They carry nothing to estimate: the fit is the same with them or
+        without them. Decided by the fitting basis's rule
+        (:meth:`Design.constant_columns`), as the streaming engine decides it
+        (:attr:`olscheck.engine.fit.StreamedFit.constant_aliased`).
+        """
+        if not self.aliased:
+            return ()
+        kept = set(self.kept.tolist())
+        aliased = [j for j in range(len(self.design.column_names)) if j not in kept]
+        return tuple(self.design.column_names[j] for j in self.design.constant_columns(aliased))
+
+    @cached_property
     def x(self) -> np.ndarray:
         """Design matrix of the kept columns, shape (n, rank) (the design itself when nothing is aliased)."""
         if self.kept.size == self.design.x.shape[1]:

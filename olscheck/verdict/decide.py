@@ -130,6 +130,9 @@ class ModelFacts:
         The model's formula and row order, for the remedies' code.
     aliased : tuple of str
         Columns dropped as linear combinations of earlier ones.
+    constant : tuple of str
+        Those of ``aliased`` that are constant over the rows used (a
+        multiple of the intercept, or zero): they carry nothing to estimate.
     notes : tuple of str
         Notes on the data (dropped rows, order).
     n : int
@@ -143,31 +146,45 @@ class ModelFacts:
     notes: tuple[str, ...]
     n: int
     positive_target: bool
+    constant: tuple[str, ...] = ()
 
     @classmethod
     def of_fit(cls, fit) -> "ModelFacts":
         design = fit.design
         return cls(formula=FormulaParts.of(design), aliased=tuple(fit.aliased), notes=tuple(design.notes),
-                   n=int(fit.n), positive_target=bool((design.y > 0).all()))
+                   n=int(fit.n), positive_target=bool((design.y > 0).all()), constant=fit.constant_aliased)
 
 
 def data_findings(model: ModelFacts) -> list[Finding]:
     """Findings about the data and the design: aliased columns, dropped rows, order."""
     findings: list[Finding] = []
     if model.aliased:
-        names = ", ".join(repr(a) for a in model.aliased)
+        # a constant column changes nothing in the fit (R's lm gives it NA and the other estimates are those of
+        # the model without it): a note; a column duplicating other predictors leaves their coefficients
+        # unidentified as separate effects: a warning with a remedy
+        constant = [a for a in model.aliased if a in model.constant]
+        duplicates = [a for a in model.aliased if a not in model.constant]
+        constant_text = (f"column(s) {', '.join(map(repr, constant))} are "
+                         + ("constant over the rows used: beside the intercept they carry nothing to estimate"
+                            if model.formula.has_intercept else "zero in every row used: they carry nothing to estimate")
+                         ) if constant else ""
+        if duplicates:
+            message = (f"Warning: column(s) {', '.join(map(repr, duplicates))} are exact (or numerically exact) "
+                       "linear combinations of earlier columns; the model was fitted without them, as R's lm does "
+                       "(their coefficients are NA)." + (f" Also {constant_text}; left out likewise." if constant else ""))
+        else:
+            message = (f"Note: {constant_text}; the model was fitted without them, as R's lm does (their "
+                       "coefficients are NA; every other estimate is that of the model without them).")
         findings.append(
             Finding(
                 check="aliasing",
                 assumption=Assumption.NO_COLLINEARITY,
-                severity=Severity.WARN,
-                message=(
-                    f"Warning: column(s) {names} are exact (or numerically exact) linear combinations of earlier "
-                    "columns; the model was fitted without them, as R's lm does (their coefficients are NA)."
-                ),
+                severity=Severity.WARN if duplicates else Severity.NOTE,
+                message=message,
                 effect=float(len(model.aliased)),
                 effect_name="aliased columns",
-                remedy="Drop the aliased column(s) or combine them with the columns they duplicate.",
+                remedy="Drop the aliased column(s) or combine them with the columns they duplicate."
+                if duplicates else None,
             )
         )
     for note in model.notes:

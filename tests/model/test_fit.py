@@ -99,6 +99,39 @@ def test_constant_predictor_is_aliased_with_intercept():
     assert result.aliased == ("c",)
 
 
+def test_constant_aliased_columns_are_told_apart_from_columns_duplicating_others():
+    rng = np.random.default_rng(3)
+    x1, x2 = rng.normal(size=(2, 40))
+    frame = pd.DataFrame({"y": 1 + x1 - x2 + rng.normal(size=40), "x1": x1, "x2": x2, "c": 5.0, "z": 0.0,
+                          "both": x1 + 2 * x2})
+    result = fit(prepare(frame, target="y", predictors=["x1", "x2", "c", "z", "both"]))
+    assert result.aliased == ("c", "z", "both")
+    # c = 5 x Intercept and z = 0 carry nothing; 'both' duplicates x1 and x2
+    assert result.constant_aliased == ("c", "z")
+    assert fit(prepare(frame, target="y", predictors=["x1", "x2"])).constant_aliased == ()
+
+
+def test_without_an_intercept_only_a_zero_column_is_constant():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=30)
+    frame = pd.DataFrame({"y": 2 + x + rng.normal(size=30), "x": x, "c": 5.0, "z": 0.0})
+    result = fit(prepare(frame, target="y", intercept=False))
+    # R: lm(y ~ 0 + x + c + z) estimates c (it is the intercept here) and gives z NA
+    assert result.aliased == ("z",)
+    assert result.constant_aliased == ("z",)
+
+
+def test_a_column_constant_up_to_rounding_is_constant_by_the_fitting_basis_rule():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=30)
+    # 0.1 + 0.2 and 0.3 differ in the last bit: relative spread 2e-16, far below the basis's 1e-12
+    wobbly = np.where(np.arange(30) % 2 == 0, 0.1 + 0.2, 0.3)
+    assert np.ptp(wobbly) > 0
+    frame = pd.DataFrame({"y": x + rng.normal(size=30), "x": x, "w": wobbly})
+    result = fit(prepare(frame, target="y"))
+    assert result.aliased == ("w",) and result.constant_aliased == ("w",)
+
+
 def test_closed_form_simple_regression():
     # slope = Sxy / Sxx, intercept = ybar - slope xbar, se(slope) = sigma / sqrt(Sxx)
     x = np.array([1.0, 2.0, 4.0, 7.0, 11.0])

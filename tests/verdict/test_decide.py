@@ -207,3 +207,24 @@ def test_a_probe_gain_made_by_outliers_is_a_warning_about_them():
     kept = linearity.refit_without(report.fit, report.influence.robust.rejected)
     again = linearity.nonlinear_probe(probe_fit(kept, seed=0))
     assert probe.details["recheck_without_outliers_gain"] == pytest.approx(again.effect)
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_a_constant_column_changes_neither_the_fit_nor_the_verdict(streaming):
+    # a file's constant column (a flag that never varies in this extract) is aliased with the intercept: R's lm
+    # gives it NA and every other estimate is that of the model without it, so the verdict must be that one's
+    frame = make("linear", 500)
+    without = olscheck.check(frame, target="y", probe=False, progress=False, streaming=streaming)
+    with_constant = olscheck.check(frame.assign(flag=1.0), target="y", probe=False, progress=False,
+                                   streaming=streaming)
+    assert without.verdict.level == "linear"
+    assert with_constant.verdict.level == without.verdict.level
+    pd.testing.assert_series_equal(with_constant.model.coefficients.drop("flag"), without.model.coefficients,
+                                   rtol=1e-12)
+    aliasing = [f for f in with_constant.verdict.findings if f.check == "aliasing"]
+    assert len(aliasing) == 1 and aliasing[0].severity is Severity.NOTE and "'flag'" in aliasing[0].message
+    # a column duplicating the predictors is another matter: their separate effects are not identified
+    duplicated = olscheck.check(frame.assign(total=frame["x1"] + frame["x2"]), target="y", probe=False,
+                                progress=False, streaming=streaming)
+    assert duplicated.verdict.level == "linear_with_remedies"
+    assert [f.severity for f in duplicated.verdict.findings if f.check == "aliasing"] == [Severity.WARN]
