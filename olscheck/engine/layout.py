@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..inputs.prepare import (MAX_LEVELS, _is_saved_row_index, _is_unnamed, check_finite, column_key, level_codes,
                     level_columns, level_label, no_predictors_left, numeric_values, single_level_note,
-                    singleton_levels_note)
+                    singleton_levels_note, spelling_variants_note)
 from ..model.design import Term
 from ..errors import DataError, NonNumericColumnError
 from ..inputs.screening import MISSING_MARKERS, NumberFormat, numbers_from_text, screen
@@ -160,6 +160,9 @@ class Layout:
             singletons = [level for level, column in present if counts[column] == 1]
             if singletons:
                 notes.append(singleton_levels_note(name, singletons))
+            variants = spelling_variants_note(name, [level for level, _ in present])
+            if variants:
+                notes.append(variants)
             terms.append(Term(name, tuple(range(start, len(names))), True))
         return names, accumulated, terms, notes
 

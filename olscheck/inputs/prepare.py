@@ -43,7 +43,7 @@ from .reading import SNIFF_BYTES, ReadOptions, data_file, read_options, sniff
 
 __all__ = ["prepare", "read_table", "check_header", "check_enough_rows", "MAX_LEVELS", "numeric_values", "check_finite",
            "is_categorical", "column_key", "level_label", "level_columns", "single_level_note",
-           "singleton_levels_note"]
+           "singleton_levels_note", "spelling_variants_note"]
 
 #: A categorical with more levels than this is almost always an identifier
 #: or free text; fitting thousands of dummy columns would also cost O(n p²).
@@ -602,6 +602,25 @@ def singleton_levels_note(name: str, singletons) -> str:
             "that row fits its level exactly (leverage 1).")
 
 
+def spelling_variants_note(name: str, levels: Sequence[Any]) -> str | None:
+    """The note for text levels that differ only in letter case or spaces ('Yes', 'yes', 'YES '), else None.
+
+    They stay separate levels, as in R's and patsy's factors (a level is
+    its exact text): merging them is the analyst's call, so the note names
+    them (at most five groups) and says how to unify them.
+    """
+    groups: dict[str, list[str]] = {}
+    for level in levels:
+        if isinstance(level, str):
+            groups.setdefault(" ".join(level.split()).casefold(), []).append(level)
+    variants = [group for group in groups.values() if len(group) > 1]
+    if not variants:
+        return None
+    shown = "; ".join(" and ".join(repr(level) for level in group) for group in variants[:5])
+    return (f"Categorical {name!r}: levels {shown} differ only in letter case or spaces, and each is a level of its "
+            f"own (as in R); if they mean the same, unify them first (e.g. df[{name!r}].str.strip().str.lower()).")
+
+
 def single_level_note(name: str, level: Any) -> str:
     """The note for a categorical with one level (or none) in the rows used, which is left out of the model."""
     shown = level_label(level) if level is not None else "none"
@@ -1094,6 +1113,9 @@ def _prepare_columns(frame, target, predictors, categorical, intercept, order_by
         singletons = [level for level in levels if counts[position[level]] == 1]
         if singletons:
             notes.append(singleton_levels_note(name, singletons))
+        variants = spelling_variants_note(name, levels)
+        if variants:
+            notes.append(variants)
         terms.append(Term(name, tuple(range(start, len(columns))), True))
 
     _check_unique_terms(names)

@@ -185,6 +185,17 @@ def test_no_intercept_reference_case_streams_as_in_memory():
     assert_same_but_tied_components(reference, streamed)
 
 
+def test_levels_differing_only_in_case_get_the_same_note_streamed():
+    frame = make_frame(n=150, seed=4)
+    frame["g"] = np.array(["a", "A", "b", "c"])[np.arange(150) % 4]
+    reference = olscheck.check(frame, target="y", probe=False)
+    streamed = check_streaming(frame, target="y", chunk_rows=9)
+    notes = [note for note in streamed.data.notes if "letter case" in note]
+    assert len(notes) == 1 and "'A' and 'a'" in notes[0]
+    assert notes == [note for note in reference.data.notes if "letter case" in note]
+    assert_same(reference, streamed)
+
+
 def test_level_only_in_dropped_rows_gets_no_column():
     frame = make_frame(n=150, seed=3)
     frame.loc[40, "g"] = "zz"

@@ -159,6 +159,21 @@ def test_no_intercept_single_level_first_factor_passes_full_coding_on(frame):
     assert any("single level" in note for note in design.notes)
 
 
+def test_levels_differing_only_in_case_or_spaces_stay_levels_and_get_a_note(frame):
+    answers = np.array(["Yes", "yes", "No", "NO ", "No", "maybe"])[np.arange(len(frame)) % 6]
+    design = prepare(frame.assign(answer=answers), target="y", predictors=["x1", "answer"])
+    # R (C locale): factor(answers) has the five exact texts as levels, sorted "NO " < "No" < "Yes" < "maybe" <
+    # "yes"; treatment coding against "NO " gives four columns
+    assert design.column_names == ("Intercept", "x1", "answer[T.No]", "answer[T.Yes]", "answer[T.maybe]",
+                                   "answer[T.yes]")
+    note = next(note for note in design.notes if "letter case" in note)
+    assert "'NO ' and 'No'" in note and "'Yes' and 'yes'" in note and "maybe" not in note
+    # distinct spellings only: no note
+    plain = prepare(frame.assign(answer=np.where(answers == "NO ", "No", answers)).assign(
+        answer=lambda f: f["answer"].str.lower()), target="y", predictors=["x1", "answer"])
+    assert not any("letter case" in note for note in plain.notes)
+
+
 @needs_reference
 def test_no_intercept_matches_r_lm_on_warpbreaks():
     from olscheck.model.fit import fit
