@@ -161,16 +161,20 @@ class NumberFormat:
         Thousands separator stripped (``","``, ``"."``, ``"'"``, ``" "``).
     decimal : str
         Decimal mark (``"."`` or ``","``).
+    negative_parentheses : bool
+        Negative numbers are written in parentheses, as accounting exports
+        write them: ``(1,234)`` and ``$(1,234)`` are -1234.
     """
 
     prefix: str = ""
     suffix: str = ""
     thousands: str | None = None
     decimal: str = "."
+    negative_parentheses: bool = False
 
     @property
     def plain(self) -> bool:
-        return not (self.prefix or self.suffix or self.thousands or self.decimal != ".")
+        return not (self.prefix or self.suffix or self.thousands or self.decimal != "." or self.negative_parentheses)
 
     def describe(self, example: str | None = None, value: float | None = None) -> str:
         """What was stripped, as a phrase: ``the currency sign '$' and ',' as thousands separator``."""
@@ -190,6 +194,8 @@ class NumberFormat:
             parts.append(f"{shown} as thousands separator ({grouped!r} is 1234)")
         if self.decimal != ".":
             parts.append(f"{self.decimal!r} as decimal mark ('3{self.decimal}5' is 3.5)")
+        if self.negative_parentheses:
+            parts.append("parentheses for negative numbers ('(12)' is -12)")
         text = " and ".join(parts) if len(parts) < 3 else ", ".join(parts[:-1]) + " and " + parts[-1]
         if example is not None and value is not None:
             text += f"; e.g. {example!r} read as {value:.15g}"
@@ -205,6 +211,8 @@ class NumberFormat:
         decimal mark becomes a point.
         """
         body = texts.astype("str").str.replace("\u2212", "-", regex=False)
+        if self.negative_parentheses:
+            body = _parentheses_as_minus(body)[0]
         for piece in (self.prefix, self.suffix, " ", "\u00a0", "\u202f"):
             if piece:
                 body = body.str.replace(piece, "", regex=False)
@@ -240,12 +248,32 @@ def _to_float(texts: pd.Series) -> pd.Series:
         return pd.Series(pd.to_numeric(texts, errors="coerce"), index=texts.index).astype(float)
 
 
+#: A number in accounting parentheses, the currency sign before or inside them: ``(1,234)``, ``$(1,234.50)``,
+#: ``($1,234.50)``; the groups are the currency outside and what is inside.
+_PARENTHESES = re.compile(r"^(?P<outside>[" + _CURRENCY + r"]?)\s*\(\s*(?P<inside>[^()]*?)\s*\)$")
+
+
+def _parentheses_as_minus(texts: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Texts with accounting parentheses rewritten with a minus sign (``$(1,234)`` -> ``$-1,234``), and which were."""
+    wrapped = texts.str.match(_PARENTHESES).to_numpy(dtype=bool)
+    if not wrapped.any():
+        return texts, wrapped
+    return texts.str.replace(_PARENTHESES, r"\g<outside>-\g<inside>", regex=True), wrapped
+
+
 def _number_format(texts: pd.Series, name: str, decimal_hint: str | None) -> NumberFormat | None:
     """The one format that reads every distinct text as a number, None when they are not numbers.
 
     Raises :class:`NonNumericColumnError` when they are numbers but
     written inconsistently (two units, both decimal conventions), with the fix.
+    Parentheses mark negative numbers only in a column that also holds
+    numbers without them (an accounting column has both signs; a column of
+    ``(1)``, ``(2)``, ... is more likely a list of labels).
     """
+    rewritten, wrapped = _parentheses_as_minus(texts)
+    negative_parentheses = bool(wrapped.any() and not wrapped.all())
+    if negative_parentheses:
+        texts = rewritten
     parts = texts.str.extract(_NUMBER_TEXT)
     if parts["body"].isna().any():
         return None
@@ -266,7 +294,8 @@ def _number_format(texts: pd.Series, name: str, decimal_hint: str | None) -> Num
     suffix = suffixes[0] if suffixes else ""
     body = parts["body"].str.replace("\u00a0", " ", regex=False).str.replace("\u202f", " ", regex=False)
     thousands, decimal = _separators(body, name, decimal_hint)
-    return NumberFormat(prefix=prefix, suffix=suffix, thousands=thousands, decimal=decimal)
+    return NumberFormat(prefix=prefix, suffix=suffix, thousands=thousands, decimal=decimal,
+                        negative_parentheses=negative_parentheses)
 
 
 def _separators(body: pd.Series, name: str, decimal_hint: str | None) -> tuple[str | None, str]:

@@ -125,6 +125,10 @@ def test_singleton_levels_covering_most_rows_are_excluded():
     (["USD 1,200", "USD 300", "USD 2,000,000"], [1200, 300, 2000000], "'USD'"),
     (["1'234.5", "12", "1'000'000"], [1234.5, 12, 1000000], "thousands"),
     (["12,5 °C", "-3 °C", "20 °C"], [12.5, -3, 20], "'°C'"),
+    # accounting exports: negative numbers in parentheses, the currency sign before or inside them
+    (["1,445", "(1,518)", "(781)", "12"], [1445, -1518, -781, 12], "parentheses for negative numbers"),
+    (["$1,200.50", "$(5.00)", "($1,000.25)"], [1200.5, -5.0, -1000.25], "parentheses for negative numbers"),
+    (["( 3,5 )", "2,25", "(0,5)"], [-3.5, 2.25, -0.5], "decimal mark"),
 ])
 def test_numbers_written_with_a_unit_or_separators(texts, numbers, stripped):
     column = pd.Series(texts * 10)
@@ -132,6 +136,21 @@ def test_numbers_written_with_a_unit_or_separators(texts, numbers, stripped):
     assert profile.kind == "numeric"
     np.testing.assert_allclose(profile.values, np.array(numbers * 10, dtype=float), rtol=0, atol=1e-12)
     assert stripped in profile.reason
+
+
+def test_parentheses_around_every_value_are_labels_not_negative_numbers():
+    # "(1)", "(2)", ... with no number outside parentheses: a list's labels, not an accounting column
+    profile = profile_column(pd.Series(["(1)", "(2)", "(3)"] * 10), "v")
+    assert profile.kind == "categorical"
+    assert profile.values is None
+
+
+def test_a_streamed_chunk_reads_accounting_negatives_as_the_first_chunk_decided():
+    from olscheck.inputs.screening import numbers_from_text
+
+    first = profile_column(pd.Series(["1,445", "(1,518)"] * 10), "v")
+    later = numbers_from_text(pd.Series(["(2,000)", "3", "NA"]), first.number_format, "v", "predictor")
+    np.testing.assert_array_equal(later, [-2000.0, 3.0, np.nan])
 
 
 def test_the_decimal_mark_of_the_file_settles_three_digits_after_a_comma():
