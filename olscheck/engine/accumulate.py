@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..inputs.prepare import merged_target_values, target_values
 from ..numerics.covariance import bartlett_sums
 from ..numerics.qr import CACHE_ROWS, stack_r, triangular_factor
 
@@ -49,6 +50,8 @@ class FitStatistics:
     y_min: float = np.inf
     y_max: float = -np.inf
     y_max_abs: float = 0.0
+    #: the target's distinct values while there are at most two (a 0/1 outcome), None beyond
+    target_values: tuple | None = ()
     partition_counts: list = field(default_factory=list)
 
     def add(self, chunk) -> None:
@@ -67,6 +70,8 @@ class FitStatistics:
             self.y_min = min(self.y_min, float(y.min()))
             self.y_max = max(self.y_max, float(y.max()))
             self.y_max_abs = max(self.y_max_abs, float(np.max(np.abs(y))))
+            if self.target_values is not None:  # a continuous target stops this at its first chunk
+                self.target_values = merged_target_values(self.target_values, target_values(y))
 
     def merge(self, other: "FitStatistics") -> "FitStatistics":
         out = FitStatistics(self.width)
@@ -89,6 +94,7 @@ class FitStatistics:
         out.y_min = min(self.y_min, other.y_min)
         out.y_max = max(self.y_max, other.y_max)
         out.y_max_abs = max(self.y_max_abs, other.y_max_abs)
+        out.target_values = merged_target_values(self.target_values, other.target_values)
         out.partition_counts = self.partition_counts + other.partition_counts
         return out
 

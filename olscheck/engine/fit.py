@@ -62,6 +62,7 @@ class StreamedFit(FittedSizes):
     model_ss: float
     y_squares: float
     y_min: float
+    target_values: tuple[float, ...] | None  # its distinct values when at most two (a 0/1 outcome)
     y_max_abs: float
     fitted_mean: float
     fitted_rms: float
@@ -267,6 +268,6 @@ def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:
         kept=kept, aliased=aliased, constant_aliased=constant_aliased, upper=upper, r_fit=r_fit, basis_coefficients=a, basis_source=basis_source,
         basis_multiplier=basis_multiplier, basis_offset=basis_offset, column_means=kept_means, column_scales=kept_scales, coefficients=coefficients,
         factor=factor, rss_pass1=rss, model_ss=model_ss, y_squares=float(upper[:, p] @ upper[:, p]),
-        y_min=statistics.y_min, y_max_abs=statistics.y_max_abs, fitted_mean=fitted_mean,
+        y_min=statistics.y_min, target_values=statistics.target_values, y_max_abs=statistics.y_max_abs, fitted_mean=fitted_mean,
         fitted_rms=float(fitted_rms) if fitted_rms else 1.0, reset_rms=float(reset_rms) or 1.0, residual_shift=residual_shift,
     )

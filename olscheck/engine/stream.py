@@ -387,7 +387,8 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
     formula = FormulaParts(target=layout.target, predictors=tuple(layout.predictors), categorical=categorical,
                            terms=tuple(fit.terms), has_intercept=fit.has_intercept, order_by=None)
     facts = ModelFacts(formula=formula, aliased=tuple(fit.aliased), notes=tuple(fit.notes), n=int(fit.n),
-                       positive_target=bool(fit.y_min > 0), constant=fit.constant_aliased)
+                       positive_target=bool(fit.y_min > 0), constant=fit.constant_aliased,
+                       binary_target=fit.target_values if fit.target_values and len(fit.target_values) == 2 else None)
     notes = list(fit.notes)
     if not complete:
         notes.append(

@@ -43,7 +43,7 @@ from .reading import SNIFF_BYTES, ReadOptions, data_file, read_options, sniff
 
 __all__ = ["prepare", "read_table", "check_header", "check_enough_rows", "MAX_LEVELS", "numeric_values", "check_finite",
            "is_categorical", "column_key", "level_label", "level_columns", "single_level_note",
-           "singleton_levels_note", "spelling_variants_note"]
+           "singleton_levels_note", "spelling_variants_note", "target_values", "merged_target_values"]
 
 #: A categorical with more levels than this is almost always an identifier
 #: or free text; fitting thousands of dummy columns would also cost O(n p²).
@@ -520,6 +520,30 @@ def _precision_note(series: pd.Series, values: np.ndarray, name: str) -> str | N
                 "as floating point (as in R) they keep about 16 significant digits, so small differences between "
                 "them are lost. Subtract a baseline (e.g. the minimum) before checking if they matter.")
     return None
+
+
+def target_values(y: np.ndarray) -> tuple[float, ...] | None:
+    """The target's distinct values, sorted, when it takes at most two (a 0/1 outcome); None otherwise.
+
+    A continuous target is settled by its first rows (more than two values
+    among them); otherwise three passes (min, max, membership).
+    """
+    if not y.size:
+        return ()
+    if np.unique(y[:64]).size > 2:
+        return None
+    low, high = float(y.min()), float(y.max())
+    if not bool(np.all((y == low) | (y == high))):
+        return None
+    return (low,) if low == high else (low, high)
+
+
+def merged_target_values(first: tuple[float, ...] | None, second: tuple[float, ...] | None) -> tuple[float, ...] | None:
+    """:func:`target_values` of two sets of rows together, from each one's."""
+    if first is None or second is None:
+        return None
+    union = tuple(sorted({*first, *second}))
+    return union if len(union) <= 2 else None
 
 
 def numeric_values(series: pd.Series, name: str, role: str) -> np.ndarray:

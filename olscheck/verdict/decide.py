@@ -133,6 +133,9 @@ class ModelFacts:
     constant : tuple of str
         Those of ``aliased`` that are constant over the rows used (a
         multiple of the intercept, or zero): they carry nothing to estimate.
+    binary_target : tuple of two floats, optional
+        The target's two values when it takes only two (a 0/1 outcome: OLS
+        is then the linear probability model); None otherwise.
     notes : tuple of str
         Notes on the data (dropped rows, order).
     n : int
@@ -147,12 +150,17 @@ class ModelFacts:
     n: int
     positive_target: bool
     constant: tuple[str, ...] = ()
+    binary_target: tuple[float, float] | None = None
 
     @classmethod
     def of_fit(cls, fit) -> "ModelFacts":
+        from ..inputs.prepare import target_values
+
         design = fit.design
+        values = target_values(design.y)
         return cls(formula=FormulaParts.of(design), aliased=tuple(fit.aliased), notes=tuple(design.notes),
-                   n=int(fit.n), positive_target=bool((design.y > 0).all()), constant=fit.constant_aliased)
+                   n=int(fit.n), positive_target=bool((design.y > 0).all()), constant=fit.constant_aliased,
+                   binary_target=values if values is not None and len(values) == 2 else None)
 
 
 def data_findings(model: ModelFacts) -> list[Finding]:
@@ -187,9 +195,40 @@ def data_findings(model: ModelFacts) -> list[Finding]:
                 if duplicates else None,
             )
         )
+    if model.binary_target is not None:
+        findings.append(binary_target_finding(model))
     for note in model.notes:
         findings.append(Finding(check="data", assumption=Assumption.DATA, severity=Severity.NOTE, message=f"Note: {note}"))
     return findings
+
+
+def binary_target_finding(model: ModelFacts) -> Finding:
+    """The warning on a target with two values: OLS on it is the linear probability model.
+
+    Its error variance is p(1 - p) at a mean p, so it changes with the
+    mean by construction (a Breusch-Pagan test that does not see it lacks
+    power where p stays near 1/2), its errors take two values, and a linear
+    mean leaves [0, 1] for extreme enough predictors. The linear
+    probability model estimates average effects well with
+    heteroskedasticity-robust standard errors (Angrist & Pischke 2009,
+    ch. 3.4); probabilities are logistic regression's (R's ``glm(...,
+    family = binomial)``). A warning on the homoskedasticity assumption,
+    whose remedies are those standard errors and the logistic model.
+    """
+    low, high = model.binary_target
+    values = f"{low:g} and {high:g}"
+    return Finding(
+        check="binary_target",
+        assumption=Assumption.HOMOSKEDASTICITY,
+        severity=Severity.WARN,
+        message=(f"Warning: the target takes only the values {values}: OLS on it is the linear probability model. "
+                 "Its error variance p(1 - p) changes with the mean p by construction (whatever Breusch-Pagan "
+                 "finds), and a linear mean can leave the range of a probability."),
+        effect=None,
+        effect_name=None,
+        remedy=("For probabilities, logistic regression; for average effects, this linear model with "
+                "heteroskedasticity-robust (HC3) standard errors."),
+    )
 
 
 def materially_nonlinear(tests: Mapping[str, TestResult]) -> list[str]:
@@ -318,7 +357,10 @@ def _remedies(tests, findings, model: ModelFacts, transform, failing_linearity) 
     out = []
     if failing_linearity:
         out.append(remedy_code.transform(design, transform) if transform is not None else remedy_code.nonlinear(design))
-    if Assumption.HOMOSKEDASTICITY in troubled:
+    if model.binary_target is not None:
+        out.append(remedy_code.binary(design, model.binary_target[1]))
+    if any(f.assumption is Assumption.HOMOSKEDASTICITY and f.check != "binary_target"
+           and f.severity in (Severity.WARN, Severity.FAIL) for f in findings):
         worst = None
         bp = tests.get("breusch_pagan")
         if bp is not None and bp.details.get("hc3_se_ratios"):

@@ -105,6 +105,22 @@ def heteroskedasticity(design, worst: str | None) -> Remedy:
     return Remedy("homoskedasticity", title, code)
 
 
+def binary(design, second: float) -> Remedy:
+    """Logistic regression for a two-valued target (the probability of its second value), or HC3 errors."""
+    formula = formula_of(design)
+    target = design.target
+    code = _header(formula) + (
+        f"data = df.assign(**{{{target!r}: (df[{target!r}] == {second!r}).astype(float)}})  # 0/1 (also for True/False)\n"
+        f"# 1. the probability that {target} is {second:g}, by logistic regression (R: glm(..., family = binomial))\n"
+        "logistic = smf.logit(formula, data=data).fit()\n"
+        "print(logistic.summary())\n"
+        "# 2. or the linear probability model for average effects, with heteroskedasticity-robust errors\n"
+        "linear_probability = smf.ols(formula, data=data).fit(cov_type=\"HC3\")\n"
+    )
+    return Remedy("homoskedasticity", "A two-valued target: logistic regression, or the linear probability model "
+                  "with HC3 standard errors", code)
+
+
 def autocorrelation(design, lags: int) -> Remedy:
     formula = formula_of(design)
     order = f".sort_values({design.order_by!r})" if design.order_by else ""

@@ -196,6 +196,19 @@ def test_levels_differing_only_in_case_get_the_same_note_streamed():
     assert_same(reference, streamed)
 
 
+def test_a_two_valued_target_is_found_across_chunks_as_in_memory():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=200)
+    y = np.r_[np.zeros(100), np.ones(100)]  # every early chunk holds zeros only, every late one ones only
+    frame = pd.DataFrame({"x": x, "y": y})
+    for data, binary in ((frame, True), (frame.assign(y=np.r_[y[:-1], 2.0]), False)):
+        reference = olscheck.check(data, target="y", probe=False)
+        streamed = check_streaming(data, target="y", chunk_rows=37)
+        found = [f.check for f in streamed.verdict.findings if f.check == "binary_target"]
+        assert found == (["binary_target"] if binary else [])
+        assert found == [f.check for f in reference.verdict.findings if f.check == "binary_target"]
+
+
 def test_level_only_in_dropped_rows_gets_no_column():
     frame = make_frame(n=150, seed=3)
     frame.loc[40, "g"] = "zz"

@@ -364,3 +364,30 @@ def test_groups_follow_the_rows_and_are_never_a_predictor(frame):
         assert list(design.row_index) == list(holes.drop(index=[4, 6]).sort_values("t").index)
     assert prepare(holes, target="y").groups is None
     assert "store" in prepare(holes, target="y").predictors  # without groups= it is an ordinary column
+
+
+@pytest.mark.parametrize("values, expected", [
+    ([0, 1, 1, 0, 1], (0.0, 1.0)),
+    ([2.5, -1.0, 2.5], (-1.0, 2.5)),
+    ([0, 1, 2], None),
+    ([7.0, 7.0], (7.0,)),
+    ([], ()),
+])
+def test_target_values_are_its_distinct_values_up_to_two(values, expected):
+    from olscheck.inputs.prepare import target_values
+
+    assert target_values(np.array(values, dtype=float)) == expected
+
+
+def test_target_values_read_every_row_beyond_the_first():
+    from olscheck.inputs.prepare import merged_target_values, target_values
+
+    # the first 64 rows alone would say "two values"
+    y = np.r_[np.zeros(100), np.ones(100), [0.5]]
+    assert target_values(y[:200]) == (0.0, 1.0)
+    assert target_values(y) is None
+    assert target_values(np.random.default_rng(0).normal(size=1000)) is None
+    assert merged_target_values((0.0,), (1.0,)) == (0.0, 1.0)
+    assert merged_target_values((0.0, 1.0), (1.0,)) == (0.0, 1.0)
+    assert merged_target_values((0.0, 1.0), (2.0,)) is None
+    assert merged_target_values(None, (1.0,)) is None

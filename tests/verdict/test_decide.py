@@ -228,3 +228,40 @@ def test_a_constant_column_changes_neither_the_fit_nor_the_verdict(streaming):
                                 progress=False, streaming=streaming)
     assert duplicated.verdict.level == "linear_with_remedies"
     assert [f.severity for f in duplicated.verdict.findings if f.check == "aliasing"] == [Severity.WARN]
+
+
+def logistic_outcome(n: int, seed: int) -> pd.DataFrame:
+    """y ~ Bernoulli(1 / (1 + exp(-(0.3 + 1.2 x)))): the linear probability model's classic setting."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-(0.3 + 1.2 * x)))).astype(int)
+    return pd.DataFrame({"x": x, "y": y})
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_a_two_valued_target_is_the_linear_probability_model_and_gets_logistic_regression(streaming):
+    frame = logistic_outcome(600, seed=3)
+    report = olscheck.check(frame, target="y", probe=False, progress=False, streaming=streaming)
+    # Var(e | x) = p(x)(1 - p(x)): never 'suits as it is', whatever Breusch-Pagan says at this n
+    assert report.verdict.level == "linear_with_remedies"
+    binary = [f for f in report.verdict.findings if f.check == "binary_target"]
+    assert len(binary) == 1 and binary[0].severity is Severity.WARN and "0 and 1" in binary[0].message
+    remedy = report.verdict.remedies[0]
+    assert "logit" in remedy.code and "HC3" in remedy.code
+    # the remedy's code runs on the user's frame and recovers the generating model (within 3 standard errors)
+    namespace = {"df": frame}
+    exec(remedy.code, namespace)  # noqa: S102 - the report's own code, run as a user would
+    logistic = namespace["logistic"]
+    assert abs(logistic.params["Intercept"] - 0.3) < 3 * logistic.bse["Intercept"]
+    assert abs(logistic.params["x"] - 1.2) < 3 * logistic.bse["x"]
+
+
+def test_a_true_false_target_is_two_valued_and_a_continuous_one_is_not():
+    frame = logistic_outcome(300, seed=4)
+    report = olscheck.check(frame.assign(y=frame["y"] == 1), target="y", probe=False, progress=False)
+    assert any(f.check == "binary_target" for f in report.verdict.findings)
+    namespace = {"df": frame.assign(y=frame["y"] == 1)}
+    exec(report.verdict.remedies[0].code, namespace)  # noqa: S102
+    assert namespace["logistic"].params["x"] > 0
+    clean = olscheck.check(make("linear", 300), target="y", probe=False, progress=False)
+    assert not any(f.check == "binary_target" for f in clean.verdict.findings)
