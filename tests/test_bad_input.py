@@ -1200,3 +1200,19 @@ def test_a_categorical_target_is_read_by_its_values_not_its_categories():
     as_dates = olscheck.check(pd.DataFrame({"y": days, "x": x}), target="y", probe=False)
     day_numbers = (pd.to_datetime(np.asarray(days)) - pd.Timestamp("1970-01-01")).days.to_numpy(dtype=float)
     np.testing.assert_allclose(as_dates.fit.coefficients, np.polyfit(x, day_numbers, 1)[::-1], rtol=1e-10)
+
+
+def test_a_yes_no_text_target_says_how_to_code_it_and_that_logistic_regression_follows():
+    frame = base_frame().assign(y=np.where(np.arange(N) % 3 == 0, "yes", "no"))
+    with pytest.raises(NonNumericColumnError) as raised:
+        check(frame, target="y")
+    message = str(raised.value)
+    assert "two values ('no', 'yes')" in message and "(df['y'] == 'yes').astype(int)" in message
+    assert "logistic regression" in message
+    # the code it proposes gives a frame olscheck checks, with the two-valued target's warning
+    coded = frame.assign(y=(frame["y"] == "yes").astype(int))
+    assert any(f.check == "binary_target" for f in check(coded, target="y").verdict.findings)
+    three = frame.assign(y=np.array(["yes", "no", "maybe"])[np.arange(N) % 3])
+    with pytest.raises(NonNumericColumnError) as raised:
+        check(three, target="y")
+    assert "two values" not in str(raised.value)

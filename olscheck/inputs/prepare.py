@@ -570,13 +570,21 @@ def numeric_values(series: pd.Series, name: str, role: str) -> np.ndarray:
         raise NonNumericColumnError(
             f"{role} column {name!r} must be numeric but holds text such as "
             f"{', '.join(repr(e) for e in examples)} ({int(bad.sum())} value(s), first at row {plain_label(first)!r}); "
-            + _text_hint(series[bad], role)
+            + _text_hint(series[bad], role, series)
         )
     return converted.to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _text_hint(bad: pd.Series, role: str) -> str:
+def _text_hint(bad: pd.Series, role: str, column: pd.Series | None = None) -> str:
     """What to do about the text cells of a numeric column, depending on what they look like."""
+    if role == "target" and column is not None and len(bad) == int(column.notna().sum()):
+        outcomes = sorted({str(v) for v in column.dropna().unique()[:3]})
+        if len(outcomes) == 2:
+            # a yes/no outcome: the question is a probability model, and 0/1 coding gives OLS's view of it
+            return (f"it is an outcome with two values ({outcomes[0]!r}, {outcomes[1]!r}): code it 0/1 to check "
+                    f"the linear probability model, e.g. df.assign(**{{{str(column.name)!r}: "
+                    f"(df[{str(column.name)!r}] == {outcomes[1]!r}).astype(int)}}) (olscheck then also proposes "
+                    "logistic regression).")
     texts = [str(v).strip() for v in bad.head(200)]
     if all(t.lower() in _MISSING_TOKENS for t in texts):
         return ("if they mark missing values, replace them with NaN first "
