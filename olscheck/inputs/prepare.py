@@ -317,11 +317,45 @@ def _check_header_width(path: Path, separator: str, compression, names: int, row
                               compression=compression, encoding=encoding)
     extra = every_field.iloc[:, names:]
     if extra.notna().to_numpy().any():
+        # the first lines as they are in the file (blank ones kept, so that positions are line numbers)
+        first_lines = pd.read_csv(path, sep=separator, header=None, names=range(every_field.shape[1]), nrows=12,
+                                  skip_blank_lines=False, dtype=str, compression=compression, encoding=encoding)
+        header = _header_below_a_title(first_lines.iloc[1:])
+        if header is not None:
+            line, shown = header
+            raise InputFileError(
+                f"data file '{path}' seems to start with {line - 1} line(s) before its header (a title?): line "
+                f"{line} ({shown}) names the {every_field.shape[1]} columns of the rows below it. Remove the lines "
+                f"above it, or read the file with pandas (pd.read_csv(path, skiprows={line - 1})) and pass the "
+                "DataFrame."
+            )
         raise InputFileError(
             f"data file '{path}' has {names} name(s) in its header but {every_field.shape[1]} fields "
             "in its rows, so a column has no name (a saved row index, or a missing header name?); "
             "add the missing name(s) to the header line."
         )
+
+
+def _header_below_a_title(rows: pd.DataFrame) -> tuple[int, str] | None:
+    """``(line number, its text)`` of a header line among the first rows below the first line, else None.
+
+    ``rows`` are the file's lines after the first, split into fields (text;
+    a blank line is a row of empty fields). A header below a title is the
+    first of them with every field filled, none of them a number, followed
+    by a row with every field filled; the lines above it have empty fields
+    (a title, a blank line, a date).
+    """
+    width = rows.shape[1]
+    head = rows.head(11)
+    for position in range(len(head) - 1):
+        fields = head.iloc[position]
+        if fields.isna().any():
+            continue
+        names = [str(value).strip() for value in fields]
+        if any(pd.notna(pd.to_numeric(name, errors="coerce")) for name in names) or head.iloc[position + 1].isna().any():
+            return None
+        return position + 2, repr(",".join(names)) if width <= 8 else f"{names[0]!r}, ..., {names[-1]!r}"
+    return None
 
 
 def _check_semicolons(path: Path, columns) -> None:
@@ -422,8 +456,23 @@ def column_key(frame: pd.DataFrame, name: Any, role: str) -> Any:
     elif isinstance(frame.columns, pd.MultiIndex):
         hint += (" The columns have several levels (a MultiIndex): give the whole tuple, or flatten them first "
                  "(df.columns = ['_'.join(map(str, c)) for c in df.columns]).")
+    elif not close:
+        row = _row_naming(frame, text)
+        if row is not None:
+            # a title above the table (an Excel export's first rows): the header was read from the title
+            hint = (f" Row {row} of the data holds {shown_name(text)} among its cells: the table's header seems to "
+                    f"be below {row + 1} line(s) of title; remove them (pd.read_csv(path, skiprows={row + 1}), or "
+                    f"pd.read_excel(path, skiprows={row + 1})) and pass the DataFrame.")
     shown = ", ".join(shown_name(c, 40) for c in names[:20]) + (" ..." if len(names) > 20 else "")
     raise ColumnNotFoundError(f"{role} column {shown_name(text)} is not in the data.{hint} The columns are: {shown}.")
+
+
+def _row_naming(frame: pd.DataFrame, name: str) -> int | None:
+    """The position of the first of the frame's first ten rows that holds ``name`` as one of its cells, else None."""
+    for position in range(min(len(frame), 10)):
+        if any(isinstance(value, str) and value.strip() == name for value in frame.iloc[position].tolist()):
+            return position
+    return None
 
 
 def _name_list(names: Any, role: str) -> list[Any]:
@@ -575,6 +624,11 @@ def numeric_values(series: pd.Series, name: str, role: str) -> np.ndarray:
     return converted.to_numpy(dtype="float64", na_value=np.nan)
 
 
+#: What the label cell of a spreadsheet's totals row says (lower case).
+_TOTAL_WORDS = frozenset({"total", "totals", "grand total", "sum", "subtotal", "summe", "gesamt", "totale", "totaal",
+                          "total général", "total general"})
+
+
 def _text_hint(bad: pd.Series, role: str, column: pd.Series | None = None) -> str:
     """What to do about the text cells of a numeric column, depending on what they look like."""
     if role == "target" and column is not None and len(bad) == int(column.notna().sum()):
@@ -585,6 +639,10 @@ def _text_hint(bad: pd.Series, role: str, column: pd.Series | None = None) -> st
                     f"the linear probability model, e.g. df.assign(**{{{str(column.name)!r}: "
                     f"(df[{str(column.name)!r}] == {outcomes[1]!r}).astype(int)}}) (olscheck then also proposes "
                     "logistic regression).")
+    if column is not None and len(bad) == 1 and str(bad.iloc[0]).strip().lower() in _TOTAL_WORDS \
+            and bad.index[0] == column.index[-1]:
+        return (f"it is the last row, and {str(bad.iloc[0]).strip()!r} marks a totals row (a spreadsheet's sum of "
+                "the rows above), which is not an observation: remove it (df.iloc[:-1]) and check again.")
     texts = [str(v).strip() for v in bad.head(200)]
     if all(t.lower() in _MISSING_TOKENS for t in texts):
         return ("if they mark missing values, replace them with NaN first "
