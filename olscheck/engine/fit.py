@@ -23,7 +23,7 @@ from scipy import linalg as scipy_linalg
 
 from ..model.design import Term, check_enough_rows
 from ..model.fit import FittedSizes
-from ..errors import ConstantTargetError, InsufficientDataError
+from ..errors import ConstantTargetError, DataError, InsufficientDataError
 from ..numerics.qr import independent_columns, square
 from ..numerics.lstsq import ALIASING_TOLERANCE
 from .accumulate import FitStatistics
@@ -144,6 +144,11 @@ class StreamedFit(FittedSizes):
         return e
 
 
+#: A later chunk's target may exceed the first chunk's largest value (which set the working scale) by at
+#: most this power of two: beyond 2**200 fourth powers of residuals would overflow.
+LATER_TARGET_RANGE = 150
+
+
 def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:
     """The fit from pass 1's statistics (aliasing, coefficients, covariance factor)."""
     n = statistics.n
@@ -151,7 +156,16 @@ def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:
         raise InsufficientDataError("no rows are left after dropping rows with missing values.")
     if not statistics.y_max > statistics.y_min:
         raise ConstantTargetError(
-            f"target {layout.target!r} is constant ({statistics.y_min:g}) over the {n} rows used; there is nothing to explain."
+            f"target {layout.target!r} is constant ({statistics.y_min * layout.response_scale:g}) over the {n} rows "
+            "used; there is nothing to explain."
+        )
+    if statistics.y_max_abs > 2.0**LATER_TARGET_RANGE:
+        # the working scale came from the first chunk; fourth powers of residuals must stay finite
+        raise DataError(
+            f"target {layout.target!r} reaches {statistics.y_max_abs * layout.response_scale:g}, more than "
+            f"2**{LATER_TARGET_RANGE} times the largest value of the first rows read, which set the streamed "
+            "engine's working scale; no real measurement spans that range. Check those rows (a unit error?), or "
+            "use streaming=False."
         )
     notes: list[str] = []
     if statistics.n_dropped:

@@ -34,7 +34,7 @@ import pandas as pd
 from ..inputs.prepare import (MAX_LEVELS, _is_saved_row_index, _is_unnamed, check_finite, column_key, level_codes,
                     level_columns, level_label, no_predictors_left, numeric_values, single_level_note,
                     singleton_levels_note, spelling_variants_note)
-from ..model.design import Term
+from ..model.design import Term, working_scale
 from ..errors import DataError, NonNumericColumnError
 from ..inputs.screening import MISSING_MARKERS, NumberFormat, numbers_from_text, screen
 
@@ -83,6 +83,12 @@ class Layout:
         Columns whose numbers are written as text (a unit, currency,
         thousands separators, missing markers), read the same way in every
         chunk.
+    response_scale : float
+        The power of two the target is divided by in every chunk (1 for
+        ordinary data): :func:`olscheck.model.design.working_scale` of the
+        first chunk's target, as the in-memory design divides its target
+        (:attr:`olscheck.model.design.Design.response_scale`). The engine works
+        in these units; the report multiplies back.
     """
 
     target: str
@@ -96,6 +102,7 @@ class Layout:
     csv_dtypes: dict[str, Any] = field(default_factory=dict)
     column_decisions: tuple = ()
     number_formats: dict[str, NumberFormat] = field(default_factory=dict)
+    response_scale: float = 1.0
 
     @property
     def width(self) -> int:
@@ -172,6 +179,8 @@ class Layout:
         index = frame.index
         y = self._numbers(frame[self.target], self.target, "target")
         check_finite(y, self.target, index, "target")
+        if self.response_scale != 1.0:
+            y = y / self.response_scale  # a power of two: exact
         missing = {self.target: np.isnan(y)}
         values: dict[str, np.ndarray] = {}
         for name in self.predictors:
@@ -339,6 +348,9 @@ def build_layout(first: pd.DataFrame, target: str, predictors: list[str], declar
     layout.scale = np.ones(layout.width)
     sample = layout.rows(first) if len(first) else None
     if sample is not None and sample.raw.shape[0]:
+        layout.response_scale = working_scale(sample.raw[:, layout.y_column])
+        if layout.response_scale != 1.0:
+            sample = layout.rows(first)
         numeric = [layout.slices[n].start for n in predictors if kinds[n] == "numeric"] + [layout.y_column]
         for j in numeric:
             column = sample.raw[:, j]

@@ -335,7 +335,9 @@ def _sample_design(fit: StreamedFit, sample_rows: dict, categorical: tuple[str, 
     raw = sample_rows["raw"]
     layout = fit.layout
     return Design(
+        # in working units, as the in-memory design keeps its target (the sample's fit reports on its own scale)
         y=raw[:, layout.y_column].copy(),
+        response_scale=layout.response_scale,
         x=raw[:, fit.accumulated].copy(),
         column_names=fit.column_names,
         terms=fit.terms,
@@ -388,7 +390,8 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
                            terms=tuple(fit.terms), has_intercept=fit.has_intercept, order_by=None)
     facts = ModelFacts(formula=formula, aliased=tuple(fit.aliased), notes=tuple(fit.notes), n=int(fit.n),
                        positive_target=bool(fit.y_min > 0), constant=fit.constant_aliased,
-                       binary_target=fit.target_values if fit.target_values and len(fit.target_values) == 2 else None)
+                       binary_target=tuple(value * layout.response_scale for value in fit.target_values)
+                       if fit.target_values and len(fit.target_values) == 2 else None)
     notes = list(fit.notes)
     if not complete:
         notes.append(
@@ -425,14 +428,17 @@ def _model_summary(fit: StreamedFit, rss: float, sample_rows: dict | None, inter
     from ..pipeline import model_summary_from
 
     layout = fit.layout
+    # the engine works on the target divided by a power of two (1 for ordinary data): the summary is on its scale
+    scale = layout.response_scale
     df_resid = fit.df_resid
     sigma2 = rss / df_resid if df_resid > 0 else math.nan
     row_norms = np.sqrt(np.sum(fit.factor * fit.factor, axis=1))
-    std_errors = (row_norms * np.sqrt(np.longdouble(sigma2))).astype(np.float64) if df_resid > 0 else np.full(
-        fit.rank, np.nan)
+    std_errors = (row_norms * np.sqrt(np.longdouble(sigma2)) * np.longdouble(scale)).astype(np.float64) \
+        if df_resid > 0 else np.full(fit.rank, np.nan)
     names = list(fit.column_names)
     coefficients = np.full(len(names), np.nan)
-    coefficients[fit.kept] = fit.coefficients
+    coefficients[fit.kept] = (np.asarray(fit.coefficients, dtype=np.longdouble) * np.longdouble(scale)).astype(
+        np.float64)
     errors = np.full(len(names), np.nan)
     errors[fit.kept] = std_errors
     tss = fit.model_ss + rss
@@ -445,8 +451,8 @@ def _model_summary(fit: StreamedFit, rss: float, sample_rows: dict | None, inter
                    if df_model > 0 and df_resid > 0 and rss > 0 else None)
     if sample_rows is not None:
         index = sample_rows["labels"]
-        residuals = sample_rows["residuals"]
-        fitted_values = sample_rows["raw"][:, layout.y_column] - residuals
+        residuals = sample_rows["residuals"] * scale
+        fitted_values = sample_rows["raw"][:, layout.y_column] * scale - residuals
         leverage = sample_rows["leverage"]
     else:
         index, residuals, fitted_values, leverage = pd.RangeIndex(0), np.zeros(0), np.zeros(0), np.zeros(0)
@@ -456,7 +462,7 @@ def _model_summary(fit: StreamedFit, rss: float, sample_rows: dict | None, inter
         residuals=pd.Series(residuals, index=index, name="residual"),
         fitted=pd.Series(fitted_values, index=index, name="fitted"),
         leverage=pd.Series(leverage, index=index, name="leverage"),
-        sigma=math.sqrt(sigma2) if df_resid > 0 else None, r_squared=r_squared, adj_r_squared=adj,
+        sigma=math.sqrt(sigma2) * scale if df_resid > 0 else None, r_squared=r_squared, adj_r_squared=adj,
         f_statistic=f_statistic, f_df=(df_model, df_resid), rank=fit.rank, aliased=fit.aliased,
         intercept=fit.has_intercept, target=layout.target,
     )

@@ -320,7 +320,7 @@ def _check_header_width(path: Path, separator: str, compression, names: int, row
         # the first lines as they are in the file (blank ones kept, so that positions are line numbers)
         first_lines = pd.read_csv(path, sep=separator, header=None, names=range(every_field.shape[1]), nrows=12,
                                   skip_blank_lines=False, dtype=str, compression=compression, encoding=encoding)
-        header = _header_below_a_title(first_lines.iloc[1:])
+        header = _header_below_a_title(first_lines.iloc[1:], separator)
         if header is not None:
             line, shown = header
             raise InputFileError(
@@ -336,7 +336,7 @@ def _check_header_width(path: Path, separator: str, compression, names: int, row
         )
 
 
-def _header_below_a_title(rows: pd.DataFrame) -> tuple[int, str] | None:
+def _header_below_a_title(rows: pd.DataFrame, separator: str) -> tuple[int, str] | None:
     """``(line number, its text)`` of a header line among the first rows below the first line, else None.
 
     ``rows`` are the file's lines after the first, split into fields (text;
@@ -354,7 +354,7 @@ def _header_below_a_title(rows: pd.DataFrame) -> tuple[int, str] | None:
         names = [str(value).strip() for value in fields]
         if any(pd.notna(pd.to_numeric(name, errors="coerce")) for name in names) or head.iloc[position + 1].isna().any():
             return None
-        return position + 2, repr(",".join(names)) if width <= 8 else f"{names[0]!r}, ..., {names[-1]!r}"
+        return position + 2, repr(separator.join(names)) if width <= 8 else f"{names[0]!r}, ..., {names[-1]!r}"
     return None
 
 

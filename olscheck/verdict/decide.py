@@ -158,9 +158,11 @@ class ModelFacts:
 
         design = fit.design
         values = target_values(design.y)
+        # on the target's own scale (an extreme target is divided by a power of two, exactly)
+        binary = tuple(value * design.response_scale for value in values) if values and len(values) == 2 else None
         return cls(formula=FormulaParts.of(design), aliased=tuple(fit.aliased), notes=tuple(design.notes),
                    n=int(fit.n), positive_target=bool((design.y > 0).all()), constant=fit.constant_aliased,
-                   binary_target=values if values is not None and len(values) == 2 else None)
+                   binary_target=binary)
 
 
 def data_findings(model: ModelFacts) -> list[Finding]:

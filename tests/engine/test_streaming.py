@@ -209,6 +209,33 @@ def test_a_two_valued_target_is_found_across_chunks_as_in_memory():
         assert found == [f.check for f in reference.verdict.findings if f.check == "binary_target"]
 
 
+@pytest.mark.parametrize("magnitude", [1e100, 1e250, 1e-160, 1e-300])
+def test_a_target_of_extreme_magnitude_streams_as_in_memory(magnitude):
+    # the in-memory design divides such a target by a power of two (every diagnostic is scale invariant);
+    # the streamed chunks did not, and their squares and fourth powers overflowed (or vanished)
+    frame = make_frame(n=150, seed=8)
+    frame["y"] = frame["y"] * magnitude
+    reference = olscheck.check(frame, target="y", probe=False)
+    streamed = check_streaming(frame, target="y", chunk_rows=31)
+    assert_same(reference, streamed)
+    unscaled = olscheck.check(make_frame(n=150, seed=8), target="y", probe=False)
+    np.testing.assert_allclose(streamed.model.coefficients.to_numpy() / magnitude,
+                               unscaled.model.coefficients.to_numpy(), rtol=1e-12)
+    assert streamed.tests["breusch_pagan"].p_value == pytest.approx(unscaled.tests["breusch_pagan"].p_value,
+                                                                    rel=1e-9)
+
+
+def test_a_later_target_far_beyond_the_first_rows_scale_is_a_clear_error(monkeypatch):
+    from olscheck.engine import stream
+    from olscheck.errors import DataError
+
+    monkeypatch.setattr(stream, "SCREEN_ROWS", 50)  # the first rows read set the working scale
+    frame = make_frame(n=150, seed=8)
+    frame.loc[140, "y"] = 1e60
+    with pytest.raises(DataError, match="reaches 1e\\+60.*first rows"):
+        check_streaming(frame, target="y", chunk_rows=50)
+
+
 def test_level_only_in_dropped_rows_gets_no_column():
     frame = make_frame(n=150, seed=3)
     frame.loc[40, "g"] = "zz"
