@@ -44,6 +44,10 @@ __all__ = ["Layout", "ChunkRows", "build_layout", "SCREEN_ROWS"]
 #: is shorter), so its decisions do not hang on the chunk size.
 SCREEN_ROWS = 100_000
 
+#: A numeric predictor's values must lie within 2**±this in magnitude (about 1e±120) to be streamed: the
+#: engine's factor on the columns' own scale squares them (1e±150 and beyond overflowed or vanished).
+PREDICTOR_RANGE = 400
+
 
 @dataclass(frozen=True)
 class ChunkRows:
@@ -354,6 +358,16 @@ def build_layout(first: pd.DataFrame, target: str, predictors: list[str], declar
         numeric = [layout.slices[n].start for n in predictors if kinds[n] == "numeric"] + [layout.y_column]
         for j in numeric:
             column = sample.raw[:, j]
+            largest = float(np.max(np.abs(column)))
+            if j != layout.y_column and (largest > 2.0**PREDICTOR_RANGE or 0 < largest < 2.0**-PREDICTOR_RANGE):
+                # the engine maps its factor back to the columns' own scale, where squares of such values
+                # overflow or vanish (the in-memory fit scales each column by a power of two first)
+                name = next(n for n in predictors if layout.slices[n].start == j)
+                raise DataError(
+                    f"predictor {name!r} reaches {largest:g} in magnitude, beyond what the streamed engine handles "
+                    f"(2**±{PREDICTOR_RANGE}, about 1e±120); express it in other units (e.g. divide it by "
+                    f"{largest:.0e}), or use streaming=False."
+                )
             centre = float(np.mean(column))
             spread = float(np.std(column))
             layout.shift[j] = centre if np.isfinite(centre) else 0.0

@@ -236,6 +236,23 @@ def test_a_later_target_far_beyond_the_first_rows_scale_is_a_clear_error(monkeyp
         check_streaming(frame, target="y", chunk_rows=50)
 
 
+@pytest.mark.parametrize("magnitude", [1e200, 1e-200])
+def test_a_predictor_beyond_the_streamed_range_is_a_clear_error_not_a_nan(magnitude):
+    # its squares overflow (or vanish) on the columns' own scale: the coefficient came out NaN, or the column
+    # was taken for a zero column, with no word said
+    frame = make_frame(n=150, seed=8)
+    frame["x2"] = frame["x2"] * magnitude
+    with pytest.raises(olscheck.OlscheckError, match="predictor 'x2' reaches .* streaming=False"):
+        check_streaming(frame, target="y", chunk_rows=50)
+    # within the range the streamed fit is the in-memory one (the whole report at 1e20; at 1e100 the raw
+    # condition number, about 1e100, is beyond what an SVD in double precision resolves, in either path)
+    frame["x2"] = make_frame(n=150, seed=8)["x2"] * 1e20
+    assert_same(olscheck.check(frame, target="y", probe=False), check_streaming(frame, target="y", chunk_rows=50))
+    frame["x2"] = make_frame(n=150, seed=8)["x2"] * 1e100
+    np.testing.assert_allclose(check_streaming(frame, target="y", chunk_rows=50).model.coefficients,
+                               olscheck.check(frame, target="y", probe=False).model.coefficients, rtol=1e-9)
+
+
 def test_level_only_in_dropped_rows_gets_no_column():
     frame = make_frame(n=150, seed=3)
     frame.loc[40, "g"] = "zz"
