@@ -339,7 +339,10 @@ def vif_result(rows: tuple[TermInflation, ...], reason: str | None,
     inflations = [(row.inflation, row) for row in rows if row.inflation is not None]
     if not inflations:
         return not_computable("vif", Assumption.NO_COLLINEARITY, VIF_METHOD, "no term has a finite VIF")
-    worst_value, worst_row = max(inflations, key=lambda item: item[0])
+    # the first term in the model's order among those equal to the largest up to rounding: with two predictors
+    # both VIFs are 1 / (1 - r²), and which one rounds higher must not decide the name (nor differ by path)
+    largest = max(value for value, _ in inflations)
+    worst_value, worst_row = next(item for item in inflations if item[0] >= largest * (1.0 - 1e-9))
 
     def label(row: TermInflation) -> str:
         if row.df == 1:

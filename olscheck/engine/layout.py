@@ -232,7 +232,8 @@ class Layout:
         further down the file): read with missing markers as missing; text
         that is not numbers at all gets the in-memory path's error.
         """
-        if pd.api.types.is_string_dtype(series):
+        # object columns too: numbers mixed with missing markers ("NA" among floats), as the in-memory path reads them
+        if pd.api.types.is_string_dtype(series) or series.dtype == object:
             try:
                 return numbers_from_text(series, self.number_formats.get(name), name, role)
             except NonNumericColumnError:

@@ -198,6 +198,18 @@ def test_two_predictors_vif_is_one_over_one_minus_r_squared():
     assert summary.results["vif"].message.startswith("OK:")
 
 
+@pytest.mark.parametrize("seed", [2, 12])  # data on which x2's VIF rounds above x1's
+def test_two_predictors_name_the_first_as_the_largest_vif_whichever_rounds_higher(seed):
+    rng = np.random.default_rng(seed)
+    x1 = rng.normal(size=60)
+    x2 = 0.7 * x1 + rng.normal(size=60)
+    y = 1 + x1 - x2 + rng.normal(size=60)
+    summary = collinearity.summarize(fit_arrays(y, {"x1": x1, "x2": x2}))
+    first, second = (row.vif for row in summary.terms)
+    assert second > first and second / first - 1 < 1e-12  # one number, 1 / (1 - r²), rounded two ways
+    assert summary.results["vif"].details["worst_term"] == "x1"
+
+
 def test_orthogonal_predictors_have_vif_one():
     x1 = np.array([-1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0])
     x2 = np.array([-1.0, -1.0, 1.0, 1.0, -1.0, -1.0, 1.0, 1.0])

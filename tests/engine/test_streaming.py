@@ -253,6 +253,18 @@ def test_a_predictor_beyond_the_streamed_range_is_a_clear_error_not_a_nan(magnit
                                olscheck.check(frame, target="y", probe=False).model.coefficients, rtol=1e-9)
 
 
+def test_numbers_mixed_with_missing_markers_in_an_object_column_stream_as_in_memory():
+    # a DataFrame column of floats with "NA" strings among them (object dtype, not text): the in-memory
+    # screening reads the markers as missing; the streamed chunks called the column text
+    frame = make_frame(n=150, seed=9)
+    mixed = frame["x2"].astype(object)
+    mixed[[3, 40, 99]] = "NA"
+    frame["x2"] = mixed
+    reference = olscheck.check(frame, target="y", probe=False)
+    assert reference.data.n_dropped == 5  # the three markers and the frame's two missing cells
+    assert_same(reference, check_streaming(frame, target="y", chunk_rows=23))
+
+
 def test_level_only_in_dropped_rows_gets_no_column():
     frame = make_frame(n=150, seed=3)
     frame.loc[40, "g"] = "zz"
