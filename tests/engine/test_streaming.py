@@ -265,6 +265,62 @@ def test_numbers_mixed_with_missing_markers_in_an_object_column_stream_as_in_mem
     assert_same(reference, check_streaming(frame, target="y", chunk_rows=23))
 
 
+def messy_frame(seed: int) -> pd.DataFrame:
+    """A seeded frame with a mix of what files hold: text numbers, markers, levels, constants, a 0/1 target."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(120, 400))  # beyond 100 rows: Durbin-Watson's normal approximation in both paths
+    columns = {"x": rng.normal(size=n)}  # a continuous predictor, so no two rows tie for the largest Cook's distance
+    for j in range(int(rng.integers(1, 4))):
+        kind = rng.choice(["scaled", "count", "levels", "thousands", "markers", "constant", "flag", "accounting",
+                           "case", "percent"])
+        if kind == "scaled":
+            values = rng.normal(size=n) * 10.0 ** int(rng.integers(-3, 4))
+        elif kind == "count":
+            values = rng.integers(0, 10, n).astype(float)
+        elif kind == "levels":
+            values = rng.choice(list("abcd")[:int(rng.integers(2, 5))], n)
+        elif kind == "thousands":
+            values = np.array([f"{v:,.2f}" for v in rng.uniform(500, 5000, n)], dtype=object)
+        elif kind == "markers":
+            values = rng.normal(size=n).astype(object)
+            values[rng.uniform(size=n) < 0.1] = "NA"
+        elif kind == "constant":
+            values = np.full(n, 3.0)
+        elif kind == "flag":
+            values = rng.uniform(size=n) < 0.4
+        elif kind == "accounting":
+            values = np.array([f"({abs(v):,.0f})" if v < 0 else f"{v:,.0f}" for v in rng.normal(size=n) * 3000],
+                              dtype=object)
+        elif kind == "case":
+            values = rng.choice(["Yes", "yes", "No", "no "], n)
+        else:
+            values = np.array([f"{v:.1f}%" for v in rng.uniform(0, 100, n)], dtype=object)
+        columns[f"c{j}"] = values
+    frame = pd.DataFrame(columns)
+    if rng.uniform() < 0.3:
+        frame["y"] = (rng.uniform(size=n) < 1 / (1 + np.exp(-frame["x"]))).astype(int)
+    else:
+        frame["y"] = np.sin(frame["x"]) * rng.uniform(0, 3) + frame["x"] + rng.normal(size=n)
+    if rng.uniform() < 0.3:
+        frame.loc[rng.choice(n, 3, replace=False), "y"] = np.nan
+    return frame
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_random_messy_frames_stream_as_in_memory(seed):
+    # a differential test: the streamed chunks (of a seeded random size) must build the in-memory model and
+    # report; it found an object column with "NA" among its numbers read as text, and a VIF tie named by rounding
+    frame = messy_frame(seed)
+    chunk_rows = int(np.random.default_rng(seed).integers(5, 60))
+    try:
+        reference = olscheck.check(frame, target="y", probe=False)
+    except olscheck.OlscheckError as error:
+        with pytest.raises(type(error)):
+            check_streaming(frame, target="y", chunk_rows=chunk_rows)
+        return
+    assert_same(reference, check_streaming(frame, target="y", chunk_rows=chunk_rows))
+
+
 def test_level_only_in_dropped_rows_gets_no_column():
     frame = make_frame(n=150, seed=3)
     frame.loc[40, "g"] = "zz"
