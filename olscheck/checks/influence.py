@@ -148,7 +148,10 @@ class InfluenceSummary:
         defined = np.flatnonzero(np.isfinite(self.cooks_distance))
         if defined.size == 0:
             return []
-        order = defined[np.argsort(-self.cooks_distance[defined], kind="stable")][:count]
+        # ranked as the streamed summary ranks them (to RANKING_DIGITS digits, ties to the earlier row)
+        from ..engine.accumulate import ranking_key
+
+        order = defined[np.argsort(-ranking_key(self.cooks_distance[defined]), kind="stable")][:count]
         return [
             {
                 "row": json_row_label(self.row_index[i]),

@@ -32,7 +32,24 @@ from ..inputs.prepare import merged_target_values, target_values
 from ..numerics.covariance import bartlett_sums
 from ..numerics.qr import CACHE_ROWS, stack_r, triangular_factor
 
-__all__ = ["triangular_factor", "stack_r", "FitStatistics", "ResidualStatistics", "Sequence", "difference_sums"]
+__all__ = ["triangular_factor", "stack_r", "FitStatistics", "ResidualStatistics", "Sequence", "difference_sums",
+           "ranking_key"]
+
+
+# --------------------------------------------------------------------------- ranking rows
+#: Significant digits to which row measures (Cook's distance, |studentized residual|) are ranked: rows equal
+#: to that many digits are tied, and ties go to the earlier row. Duplicated rows have one value that the
+#: in-memory blocks and the streamed chunks can round differently in its last bits, which must not decide
+#: which row the report names.
+RANKING_DIGITS = 10
+
+
+def ranking_key(values):
+    """``values`` (non-negative) rounded to :data:`RANKING_DIGITS` significant digits, for ranking rows."""
+    values = np.asarray(values, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = 10.0 ** (RANKING_DIGITS - 1 - np.floor(np.log10(np.where(values > 0, values, 1.0))))
+    return np.where(values > 0, np.round(values * scale) / scale, values)
 
 
 # --------------------------------------------------------------------------- pass 1
@@ -267,10 +284,10 @@ class ResidualStatistics:
         out.n_leverage_one = self.n_leverage_one + other.n_leverage_one
         out.n_influential = self.n_influential + other.n_influential
         out.n_studentized = self.n_studentized + other.n_studentized
-        out.top = sorted(self.top + other.top, key=lambda row: (-row[0], row[1]))[:TOP_KEPT]
+        out.top = sorted(self.top + other.top, key=lambda row: (-float(ranking_key(row[0])), row[1]))[:TOP_KEPT]
         candidates = [w for w in (self.worst_studentized, other.worst_studentized) if w is not None]
         # ties go to the earlier row, as numpy's argmax
-        out.worst_studentized = min(candidates, key=lambda w: (-w[0], w[2])) if candidates else None
+        out.worst_studentized = min(candidates, key=lambda w: (-float(ranking_key(w[0])), w[2])) if candidates else None
         out.sample = self.sample + other.sample
         out.rows = self.rows + other.rows
         return out

@@ -32,7 +32,7 @@ from scipy.linalg import blas
 
 from ..numerics.covariance import null_sums
 from ..numerics.qr import CACHE_ROWS
-from .accumulate import TOP_KEPT, ResidualStatistics, Sequence, stack_r
+from .accumulate import TOP_KEPT, ResidualStatistics, Sequence, ranking_key, stack_r
 from .fit import StreamedFit
 
 __all__ = ["AUX", "RowBlock", "new_statistics", "chunk_statistics", "row_statistics", "row_influence",
@@ -229,7 +229,7 @@ def row_statistics(fit, rows: RowBlock, start: int, order: int, nw_lags: int, sp
     studentized_defined = np.flatnonzero(np.isfinite(studentized))
     out.n_studentized = int(studentized_defined.size)
     if studentized_defined.size:
-        i = int(studentized_defined[np.argmax(np.abs(studentized[studentized_defined]))])
+        i = int(studentized_defined[np.argmax(ranking_key(np.abs(studentized[studentized_defined])))])
         out.worst_studentized = (abs(float(studentized[i])), float(studentized[i]), start + i, labels[i])
 
     # the sample kept whole (positions are global, in row order)
@@ -260,11 +260,12 @@ def row_statistics(fit, rows: RowBlock, start: int, order: int, nw_lags: int, sp
 def _largest(values: np.ndarray, candidates: np.ndarray, count: int) -> np.ndarray:
     """The ``count`` candidates with the largest values, largest first, ties to the earlier row.
 
-    As ``candidates[np.argsort(-values[candidates], kind="stable")[:count]]``
+    As ``candidates[np.argsort(-ranking_key(values[candidates]), kind="stable")[:count]]``
     without sorting every row: only the rows at or above the count-th
-    largest value (all of them, if it is tied) are sorted.
+    largest value (all of them, if it is tied) are sorted. Values are
+    compared to :data:`RANKING_DIGITS` significant digits.
     """
-    chosen = values[candidates]
+    chosen = ranking_key(values[candidates])
     if chosen.size > count:
         threshold = np.partition(chosen, chosen.size - count)[chosen.size - count]
         keep = chosen >= threshold

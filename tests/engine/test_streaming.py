@@ -321,6 +321,26 @@ def test_random_messy_frames_stream_as_in_memory(seed):
     assert_same(reference, check_streaming(frame, target="y", chunk_rows=chunk_rows))
 
 
+@pytest.mark.parametrize("n", [168, 333])
+def test_duplicated_rows_tie_for_the_largest_cooks_distance_and_the_earliest_is_named(n):
+    # a 0/1 outcome and a constant column (aliased: the model is its mean): every row with y = 1 is one row, with
+    # one Cook's distance in exact arithmetic, but a Householder Q's first row differs from the others in its last
+    # bits, so the first row's leverage did, and the report named the second row (in memory) or the first
+    # (streamed) for the same tie
+    y = (np.random.default_rng(0).uniform(size=n) < 0.3).astype(float)
+    y[0] = 1.0
+    frame = pd.DataFrame({"c": 3.0, "y": y})
+    reference = olscheck.check(frame, target="y", probe=False)
+    streamed = check_streaming(frame, target="y", chunk_rows=13)
+    # closed form: h = 1/n for every row, e = y - mean(y), so the rows with y = 1 share the largest distance
+    mean = y.mean()
+    cooks = (1 - mean) ** 2 * (1 / n) / ((y - mean) @ (y - mean) / (n - 1) * (1 - 1 / n) ** 2)
+    assert reference.influence.max_cooks_distance == pytest.approx(cooks, rel=1e-12)
+    assert reference.influence.top_rows()[0]["position"] == 1
+    assert streamed.influence.top_rows()[0]["position"] == 1
+    assert_same(reference, streamed)
+
+
 def test_level_only_in_dropped_rows_gets_no_column():
     frame = make_frame(n=150, seed=3)
     frame.loc[40, "g"] = "zz"
