@@ -149,9 +149,9 @@ class InfluenceSummary:
         if defined.size == 0:
             return []
         # ranked as the streamed summary ranks them (to RANKING_DIGITS digits, ties to the earlier row)
-        from ..engine.accumulate import ranking_key
+        from ..engine.accumulate import largest_positions
 
-        order = defined[np.argsort(-ranking_key(self.cooks_distance[defined]), kind="stable")][:count]
+        order = largest_positions(self.cooks_distance, defined, count)
         return [
             {
                 "row": json_row_label(self.row_index[i]),

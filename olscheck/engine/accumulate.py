@@ -33,7 +33,7 @@ from ..numerics.covariance import bartlett_sums
 from ..numerics.qr import CACHE_ROWS, stack_r, triangular_factor
 
 __all__ = ["triangular_factor", "stack_r", "FitStatistics", "ResidualStatistics", "Sequence", "difference_sums",
-           "ranking_key"]
+           "ranking_key", "largest_positions"]
 
 
 # --------------------------------------------------------------------------- ranking rows
@@ -50,6 +50,27 @@ def ranking_key(values):
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = 10.0 ** (RANKING_DIGITS - 1 - np.floor(np.log10(np.where(values > 0, values, 1.0))))
     return np.where(values > 0, np.round(values * scale) / scale, values)
+
+
+#: Rows within this relative distance of the count-th largest value are ranked by :func:`ranking_key` (a
+#: margin above the rounding of RANKING_DIGITS digits).
+_RANKING_MARGIN = 1e-9
+
+
+def largest_positions(values: np.ndarray, candidates: np.ndarray, count: int) -> np.ndarray:
+    """The ``count`` candidates with the largest values (non-negative), largest first, ties to the earlier row.
+
+    As ``candidates[np.argsort(-ranking_key(values[candidates]), kind="stable")[:count]]``
+    without sorting (or rounding) every row: only the rows at or near the
+    count-th largest value are ranked. Used for the rows the report names
+    (the largest Cook's distances), in memory and streamed alike.
+    """
+    chosen = values[candidates]
+    if chosen.size > count:
+        threshold = np.partition(chosen, chosen.size - count)[chosen.size - count]
+        keep = chosen >= threshold * (1.0 - _RANKING_MARGIN)
+        candidates, chosen = candidates[keep], chosen[keep]
+    return candidates[np.argsort(-ranking_key(chosen), kind="stable")[:count]]
 
 
 # --------------------------------------------------------------------------- pass 1

@@ -32,7 +32,7 @@ from scipy.linalg import blas
 
 from ..numerics.covariance import null_sums
 from ..numerics.qr import CACHE_ROWS
-from .accumulate import TOP_KEPT, ResidualStatistics, Sequence, ranking_key, stack_r
+from .accumulate import TOP_KEPT, ResidualStatistics, Sequence, largest_positions, stack_r
 from .fit import StreamedFit
 
 __all__ = ["AUX", "RowBlock", "new_statistics", "chunk_statistics", "row_statistics", "row_influence",
@@ -223,13 +223,13 @@ def row_statistics(fit, rows: RowBlock, start: int, order: int, nw_lags: int, sp
     labels = rows.labels
     if defined.size:
         count = min(TOP_KEPT, defined.size)
-        best = _largest(cooks, defined, count)
+        best = largest_positions(cooks, defined, count)
         out.top = [(float(cooks[i]), start + int(i), labels[i], float(leverage[i]), _float(studentized[i]))
                    for i in best]
     studentized_defined = np.flatnonzero(np.isfinite(studentized))
     out.n_studentized = int(studentized_defined.size)
     if studentized_defined.size:
-        i = int(studentized_defined[np.argmax(ranking_key(np.abs(studentized[studentized_defined])))])
+        i = int(largest_positions(np.abs(studentized), studentized_defined, 1)[0])
         out.worst_studentized = (abs(float(studentized[i])), float(studentized[i]), start + i, labels[i])
 
     # the sample kept whole (positions are global, in row order)
@@ -255,22 +255,6 @@ def row_statistics(fit, rows: RowBlock, start: int, order: int, nw_lags: int, sp
     else:
         out.halves = [stack_r(None, auxiliary[:cut]), stack_r(None, auxiliary[cut:])]
     return out
-
-
-def _largest(values: np.ndarray, candidates: np.ndarray, count: int) -> np.ndarray:
-    """The ``count`` candidates with the largest values, largest first, ties to the earlier row.
-
-    As ``candidates[np.argsort(-ranking_key(values[candidates]), kind="stable")[:count]]``
-    without sorting every row: only the rows at or above the count-th
-    largest value (all of them, if it is tied) are sorted. Values are
-    compared to :data:`RANKING_DIGITS` significant digits.
-    """
-    chosen = ranking_key(values[candidates])
-    if chosen.size > count:
-        threshold = np.partition(chosen, chosen.size - count)[chosen.size - count]
-        keep = chosen >= threshold
-        candidates, chosen = candidates[keep], chosen[keep]
-    return candidates[np.argsort(-chosen, kind="stable")[:count]]
 
 
 def _float(value) -> float | None:

@@ -336,3 +336,26 @@ def test_large_n_is_linear_in_memory():
     assert summary.cooks_distance.shape == (n,)
     assert summary.n_influential > 0
     assert set(one_test.influence_tests(fitted)) == {"influence", "outlier_test", "robust_fit"}
+
+
+def test_the_outlier_is_found_among_rows_whose_studentized_residual_is_undefined():
+    # rows 0 and 1 are the only rows of their levels (leverage 1: no studentized residual, as R's rstudent gives
+    # NaN); the largest |t| among the others is row 20's, by statsmodels' externally studentized residuals
+    rng = np.random.default_rng(4)
+    n = 40
+    x = rng.normal(size=n)
+    group = np.array(["solo1", "solo2"] + ["common"] * (n - 2))
+    y = 1 + x + rng.normal(scale=0.5, size=n)
+    y[20] += 4.0
+    frame = pd.DataFrame({"x": x, "g": group, "y": y})
+    report = one_test.influence_tests(fit_model(prepare(frame, target="y")))
+    import statsmodels.api as sm
+
+    design = np.column_stack([np.ones(n), x, group == "solo1", group == "solo2"]).astype(float)
+    influence_measures = sm.OLS(y, design).fit().get_influence()
+    t = influence_measures.resid_studentized_external
+    defined = np.flatnonzero(influence_measures.hat_matrix_diag < 1 - 1e-9)  # R: rstudent is NaN at leverage 1
+    assert defined[0] == 2
+    want = int(defined[np.argmax(np.abs(t[defined]))])
+    assert want == 20
+    assert report["outlier_test"].details["position"] == want + 1

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from olscheck.engine.accumulate import Sequence
-from olscheck.engine.residuals import _largest
+from olscheck.engine.accumulate import largest_positions
 
 
 def _newey_west_meat(s, lags):
@@ -39,7 +39,17 @@ def test_largest_rows_tie_to_the_earlier_row_as_a_stable_sort(count):
     values[rng.integers(0, 200, 20)] = np.nan
     candidates = np.flatnonzero(np.isfinite(values))
     expected = candidates[np.argsort(-values[candidates], kind="stable")[:count]]
-    np.testing.assert_array_equal(_largest(values, candidates, count), expected)
+    np.testing.assert_array_equal(largest_positions(values, candidates, count), expected)
     few = candidates[:2]
-    np.testing.assert_array_equal(_largest(values, few, count),
+    np.testing.assert_array_equal(largest_positions(values, few, count),
                                   few[np.argsort(-values[few], kind="stable")[:count]])
+
+
+def test_largest_rows_equal_to_ten_digits_are_tied_and_the_earlier_wins():
+    # one value rounded two ways in its last bits (as a Householder Q's first row rounds its leverage)
+    values = np.array([0.5, 0.008180821455680177, 0.3, 0.008180821455680186, 0.008180821455680186])
+    candidates = np.arange(5)
+    np.testing.assert_array_equal(largest_positions(values, candidates, 3), [0, 2, 1])
+    np.testing.assert_array_equal(largest_positions(values, np.array([1, 3, 4]), 1), [1])
+    # a difference in the ninth digit is not a tie
+    np.testing.assert_array_equal(largest_positions(np.array([1.0, 1.00000001]), np.arange(2), 1), [1])
