@@ -117,7 +117,7 @@ def check(
         usual; :mod:`olscheck.inputs.screening`).
     read : ReadOptions or mapping, optional
         How to read a file: ``sep``, ``decimal``, ``thousands``,
-        ``na_values``, ``encoding``, ``sheet`` (:class:`olscheck.inputs.reading.ReadOptions`);
+        ``na_values``, ``encoding``, ``sheet``, ``skip_rows`` (:class:`olscheck.inputs.reading.ReadOptions`);
         the delimiter and a decimal comma are sniffed when not given.
     plots : bool
         Draw the report's plots during the check rather than when the

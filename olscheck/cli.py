@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     reading.add_argument("--na-values", metavar="A,B", help="comma-separated extra texts that mean missing")
     reading.add_argument("--encoding", help="text encoding, e.g. cp1252, latin-1, utf-16 (default UTF-8)")
     reading.add_argument("--sheet", help="Excel sheet name or 0-based position (default: the first)")
+    reading.add_argument("--skip-rows", metavar="N",
+                         help="lines above the header to skip (a title, an export date; default 0)")
     run.add_argument("--alpha", type=float, help="significance level (default 0.05)")
     run.add_argument("--no-probe", action="store_true", help="skip the out-of-sample non-linear probe")
     run.add_argument("--seed", type=int, help="random seed (default 0)")
@@ -316,7 +318,8 @@ def _read_options(args, configured: dict | None):
     """The ReadOptions of ``--sep`` ... ``--sheet`` over the configuration's ``read`` table (None when neither)."""
     from .inputs.reading import read_options
 
-    given = {name: getattr(args, name) for name in ("sep", "decimal", "thousands", "na_values", "encoding", "sheet")
+    given = {name: getattr(args, name) for name in ("sep", "decimal", "thousands", "na_values", "encoding", "sheet",
+                                                    "skip_rows")
              if getattr(args, name) is not None}
     if "na_values" in given:
         given["na_values"] = tuple(_names(given["na_values"]) or ())

@@ -244,10 +244,12 @@ BAD_INPUT = [
     # title lines above the table, as spreadsheets export them: say where the header is
     Bad("a title and a blank line above the header", _file("title.csv", b"Sales report 2023\n\ny,x1\n1,2\n2,3\n3,5\n"
                                                                           b"4,4\n5,6\n"),
-        {"target": "y"}, InputFileError, ("2 line(s) before its header", "line 3 ('y,x1')", "skiprows=2")),
+        {"target": "y"}, InputFileError, ("2 line(s) before its header", "line 3 ('y,x1')", "--skip-rows 2",
+                                          "read={'skip_rows': 2}")),
     Bad("a title as wide as the table", _file("wide-title.csv", b"Sales 2023,,\nexported,,\ny,x1,x2\n1,2,3\n2,3,4\n"
                                                                   b"3,5,5\n4,4,6\n"),
-        {"target": "y"}, ColumnNotFoundError, ("Row 1 of the data holds 'y'", "skiprows=2")),
+        {"target": "y"}, ColumnNotFoundError, ("Row 1 of the data holds 'y'", "below 2 more line(s) of title",
+                                               "--skip-rows")),
     Bad("rows wider than a header of names", _file("wider.csv", b"y,x\n1,2,3\n2,3,4\n3,5,5\n"), {"target": "y"},
         InputFileError, ("2 name(s) in its header but 3 fields",)),
     Bad("a totals row at the end", _frame(lambda f: pd.concat([f.astype({"x1": object}), pd.DataFrame(

@@ -127,7 +127,7 @@ def source_columns(source: Any) -> list[str]:
     # the in-memory reader's checks; rows wider than the header would make
     # pandas' chunked reader shift the columns (the first becomes the index)
     check_header(Path(source), keywords["sep"], "infer", frame.columns, rows=HEADER_CHECK_ROWS,
-                 encoding=keywords.get("encoding"))
+                 encoding=keywords.get("encoding"), skip_rows=keywords.get("skiprows", 0))
     return [str(c) for c in frame.columns]
 
 

@@ -75,10 +75,11 @@ def read_table(path: str | os.PathLike, read: ReadOptions | Mapping[str, Any] | 
         Parquet).
     read : ReadOptions or mapping, optional
         How to read it (:class:`olscheck.inputs.reading.ReadOptions`: ``sep``,
-        ``decimal``, ``thousands``, ``na_values``, ``encoding``,
-        ``sheet``). Without ``sep`` the delimiter is sniffed from the first
-        lines (``,``, ``;``, tab or ``|``), and without ``decimal`` a decimal
-        comma is recognised in a file that is not comma-separated.
+        ``decimal``, ``thousands``, ``na_values``, ``encoding``, ``sheet``,
+        ``skip_rows``). Without ``sep`` the delimiter is sniffed from the
+        first lines below the skipped ones (``,``, ``;``, tab or ``|``), and
+        without ``decimal`` a decimal comma is recognised in a file that is
+        not comma-separated.
 
     Raises
     ------
@@ -141,7 +142,8 @@ def read_table(path: str | os.PathLike, read: ReadOptions | Mapping[str, Any] | 
         separator, decimal = text_format(path, replace(options, sep="\t"), "\t", compression)
         frame, wider = _read_text(path, separator, compression, options, decimal)
     if kind != "parquet":
-        check_header(path, separator, compression, frame.columns, wider=wider, encoding=options.encoding)
+        check_header(path, separator, compression, frame.columns, wider=wider, encoding=options.encoding,
+                     skip_rows=options.skip_rows)
     return frame
 
 
@@ -166,6 +168,9 @@ def text_format(path, options: ReadOptions, default_sep: str, compression) -> tu
 
 def _sniff_bytes(raw: bytes, options: ReadOptions, default_sep: str) -> tuple[str, str]:
     sample = raw.decode(options.encoding or "utf-8", errors="replace")
+    if options.skip_rows:
+        # the lines skipped (a title, an export date) are not the table: sniff the lines below them
+        sample = "\n".join(sample.splitlines()[options.skip_rows:])
     if options.sep is None and default_sep == "\t":
         options = replace(options, sep="\t")  # a .tsv file is tab-separated; only its decimal mark is sniffed
     return sniff(sample, options, default_sep)
@@ -174,6 +179,8 @@ def _sniff_bytes(raw: bytes, options: ReadOptions, default_sep: str) -> tuple[st
 def _reader_options(options: ReadOptions, decimal: str) -> dict[str, Any]:
     """The pandas.read_csv keywords the read options stand for."""
     keywords: dict[str, Any] = {"decimal": decimal}
+    if options.skip_rows:
+        keywords["skiprows"] = options.skip_rows
     if options.thousands is not None:
         keywords["thousands"] = options.thousands
     if options.na_values:
@@ -241,6 +248,8 @@ def _read_excel(path: Path, options: ReadOptions) -> pd.DataFrame:
         raise InputFileError(f"'{path}' has no sheet {sheet!r}; its sheets are "
                              f"{', '.join(map(repr, names))} (--sheet takes a name or a 0-based position).")
     keywords: dict[str, Any] = {}
+    if options.skip_rows:
+        keywords["skiprows"] = options.skip_rows
     if options.na_values:
         keywords["na_values"] = list(options.na_values)
     if options.thousands is not None:
@@ -257,7 +266,7 @@ def _read_excel(path: Path, options: ReadOptions) -> pd.DataFrame:
 
 
 def check_header(path: Path, separator: str, compression, columns, *, wider: bool = True,
-                 rows: int | None = None, encoding: str | None = None) -> None:
+                 rows: int | None = None, encoding: str | None = None, skip_rows: int = 0) -> None:
     """What pandas reads from a text file's header without complaint but should not.
 
     A semicolon-separated file read as one column, a name written twice
@@ -265,15 +274,17 @@ def check_header(path: Path, separator: str, compression, columns, *, wider: boo
     has names (pandas drops them, or makes the first the index). ``wider``
     False skips the last check (the reader saw no such row); ``rows`` limits
     the rows it reads (the streaming reader checks the first ones);
-    ``encoding`` is the file's (None: UTF-8). Used by :func:`read_table`
-    and :mod:`olscheck.engine.sources`.
+    ``encoding`` is the file's (None: UTF-8); ``skip_rows`` the lines
+    above the header (:class:`~olscheck.inputs.reading.ReadOptions`). Used
+    by :func:`read_table` and :mod:`olscheck.engine.sources`.
     """
     if separator == ",":
         _check_semicolons(path, columns)
     if len(columns) > 1:
-        _check_repeated_header(path, separator, compression, encoding)
+        _check_repeated_header(path, separator, compression, encoding, skip_rows)
     if wider:
-        _check_header_width(path, separator, compression, len(columns), rows=rows, encoding=encoding)
+        _check_header_width(path, separator, compression, len(columns), rows=rows, encoding=encoding,
+                            skip_rows=skip_rows)
 
 
 _COMPRESSION_SUFFIXES = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz"}
@@ -306,28 +317,29 @@ def _read_text(path: Path, separator: str, compression: str | None, options: Rea
 
 
 def _check_header_width(path: Path, separator: str, compression, names: int, rows: int | None = None,
-                        encoding: str | None = None) -> None:
+                        encoding: str | None = None, skip_rows: int = 0) -> None:
     """Rows with more fields than the header has names lose the extra fields in pandas.
 
     That is fine when they are empty (a delimiter at the end of each data
     line) and data loss otherwise: then an :class:`InputFileError`. ``rows``
     limits the rows read (the streaming reader checks the first ones).
     """
-    every_field = pd.read_csv(path, sep=separator, header=None, skiprows=1, nrows=rows, low_memory=False, dtype=str,
-                              compression=compression, encoding=encoding)
+    every_field = pd.read_csv(path, sep=separator, header=None, skiprows=1 + skip_rows, nrows=rows, low_memory=False,
+                              dtype=str, compression=compression, encoding=encoding)
     extra = every_field.iloc[:, names:]
     if extra.notna().to_numpy().any():
         # the first lines as they are in the file (blank ones kept, so that positions are line numbers)
         first_lines = pd.read_csv(path, sep=separator, header=None, names=range(every_field.shape[1]), nrows=12,
-                                  skip_blank_lines=False, dtype=str, compression=compression, encoding=encoding)
+                                  skiprows=skip_rows, skip_blank_lines=False, dtype=str, compression=compression,
+                                  encoding=encoding)
         header = _header_below_a_title(first_lines.iloc[1:], separator)
         if header is not None:
             line, shown = header
+            skip = skip_rows + line - 1
             raise InputFileError(
-                f"data file '{path}' seems to start with {line - 1} line(s) before its header (a title?): line "
-                f"{line} ({shown}) names the {every_field.shape[1]} columns of the rows below it. Remove the lines "
-                f"above it, or read the file with pandas (pd.read_csv(path, skiprows={line - 1})) and pass the "
-                "DataFrame."
+                f"data file '{path}' seems to start with {skip} line(s) before its header (a title?): line "
+                f"{skip + 1} ({shown}) names the {every_field.shape[1]} columns of the rows below it. Skip the lines "
+                f"above it: --skip-rows {skip} (read={{'skip_rows': {skip}}}), or remove them from the file."
             )
         raise InputFileError(
             f"data file '{path}' has {names} name(s) in its header but {every_field.shape[1]} fields "
@@ -367,13 +379,14 @@ def _check_semicolons(path: Path, columns) -> None:
         )
 
 
-def _check_repeated_header(path: Path, separator: str, compression: str | None, encoding: str | None = None) -> None:
+def _check_repeated_header(path: Path, separator: str, compression: str | None, encoding: str | None = None,
+                           skip_rows: int = 0) -> None:
     """A name written twice in the header is an error, as in a DataFrame.
 
     pandas renames a repeated header ("y,y,x" -> y, y.1, x), so the second
     column would silently become a predictor named y.1.
     """
-    header = pd.read_csv(path, sep=separator, header=None, nrows=1, index_col=False, dtype=str,
+    header = pd.read_csv(path, sep=separator, header=None, nrows=1, index_col=False, dtype=str, skiprows=skip_rows,
                          compression=compression, keep_default_na=False, encoding=encoding).iloc[0].tolist()
     _check_duplicate_columns(pd.DataFrame(columns=[name for name in header if str(name).strip()]))
 
@@ -461,8 +474,8 @@ def column_key(frame: pd.DataFrame, name: Any, role: str) -> Any:
         if row is not None:
             # a title above the table (an Excel export's first rows): the header was read from the title
             hint = (f" Row {row} of the data holds {shown_name(text)} among its cells: the table's header seems to "
-                    f"be below {row + 1} line(s) of title; remove them (pd.read_csv(path, skiprows={row + 1}), or "
-                    f"pd.read_excel(path, skiprows={row + 1})) and pass the DataFrame.")
+                    f"be below {row + 1} more line(s) of title; skip them (--skip-rows, read={{'skip_rows': ...}}, "
+                    f"or pandas' skiprows=) or remove them.")
     shown = ", ".join(shown_name(c, 40) for c in names[:20]) + (" ..." if len(names) > 20 else "")
     raise ColumnNotFoundError(f"{role} column {shown_name(text)} is not in the data.{hint} The columns are: {shown}.")
 

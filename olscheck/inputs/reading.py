@@ -55,6 +55,10 @@ class ReadOptions:
         UTF-8, with or without a byte-order mark.
     sheet : str or int, optional
         Excel sheet, by name or 0-based position. None: the first sheet.
+    skip_rows : int
+        Lines (rows of a sheet) above the header to skip: a title, an
+        export date, blank lines, as spreadsheet exports put above a table
+        (pandas' ``skiprows``). Default 0.
     """
 
     sep: str | None = None
@@ -63,6 +67,7 @@ class ReadOptions:
     na_values: tuple[str, ...] = ()
     encoding: str | None = None
     sheet: str | int | None = None
+    skip_rows: int = 0
 
     def __post_init__(self) -> None:
         # normalise here, once, so every reader sees the same values (frozen: through object.__setattr__)
@@ -113,9 +118,15 @@ class ReadOptions:
         if sheet is not None and (isinstance(sheet, bool) or not isinstance(sheet, (str, int))
                                   or (isinstance(sheet, int) and sheet < 0)):
             raise ConfigurationError(f"sheet must be a sheet name or a 0-based position, not {sheet!r}.")
+        skip_rows = self.skip_rows
+        if isinstance(skip_rows, str) and skip_rows.strip().isdigit():
+            skip_rows = int(skip_rows.strip())  # "--skip-rows 2" from the command line
+        if isinstance(skip_rows, bool) or not isinstance(skip_rows, int) or skip_rows < 0:
+            raise ConfigurationError(f"skip_rows must be a number of lines (0, 1, 2, ...), not {self.skip_rows!r}.")
         object.__setattr__(self, "sep", sep)
         object.__setattr__(self, "na_values", na_values)
         object.__setattr__(self, "sheet", sheet)
+        object.__setattr__(self, "skip_rows", int(skip_rows))
 
     def describe(self) -> str:
         """The options that were set, as ``sep=';', decimal=','`` (empty when none was)."""

@@ -7,6 +7,7 @@ Every expected value is written out by hand (51,877 is 51877; 3,5 is 3.5;
 from __future__ import annotations
 
 import io
+import json
 import sys
 
 import numpy as np
@@ -339,6 +340,9 @@ def test_text_categoricals_keep_sorted_levels_and_the_reference():
     ({"sheet": -1}, "sheet"),
     ({"seperator": ";"}, "unknown read option(s) 'seperator'"),
     ({"na_values": [1, 2]}, "na_values"),
+    ({"skip_rows": -1}, "skip_rows must be a number of lines"),
+    ({"skip_rows": "two"}, "skip_rows must be a number of lines"),
+    ({"skip_rows": True}, "skip_rows must be a number of lines"),
 ])
 def test_bad_read_options_are_one_clear_error(options, fragment):
     with pytest.raises(ConfigurationError) as raised:
@@ -409,6 +413,38 @@ def test_excel_workbooks(tmp_path):
     np.testing.assert_allclose(read_table(path, {"sheet": 1})["x"], base(seed=1)["x"])
     with pytest.raises(InputFileError, match="no sheet 'third'; its sheets are 'first', 'second'"):
         read_table(path, {"sheet": "third"})
+
+
+def test_lines_above_the_header_are_skipped_in_memory_streamed_and_from_the_shell(tmp_path):
+    # a spreadsheet export: a title, an export date, a blank line, then a semicolon table with decimal commas
+    frame = base()
+    body = frame.to_csv(index=False, sep=";", decimal=",")
+    path = tmp_path / "export.csv"
+    path.write_text("Sales report;;\nexported 2024-01-02;;\n\n" + body)
+    plain = tmp_path / "plain.csv"
+    plain.write_text(body)
+    assert read_options({"skip_rows": "3"}).skip_rows == 3  # as --skip-rows gives it
+    pd.testing.assert_frame_equal(read_table(path, {"skip_rows": 3}), read_table(plain))
+    import olscheck
+    from olscheck.cli import main
+
+    reference = olscheck.check(plain, target="y", probe=False)
+    for streaming in (False, True):
+        report = olscheck.check(path, target="y", probe=False, read={"skip_rows": 3}, streaming=streaming)
+        np.testing.assert_allclose(report.model.coefficients, reference.model.coefficients, rtol=1e-9)
+    out = tmp_path / "report.json"
+    assert main(["check", str(path), "--target", "y", "--no-probe", "--skip-rows", "3", "--json", str(out),
+                 "--quiet"]) in (0, 1)
+    assert json.loads(out.read_text())["data"]["n_used"] == len(frame)
+
+
+def test_title_rows_of_an_excel_sheet_are_skipped(tmp_path):
+    pytest.importorskip("openpyxl")
+    path = tmp_path / "titled.xlsx"
+    titled = pd.concat([pd.DataFrame([["Sales 2023", None, None], [None, None, None]]),
+                        pd.DataFrame([list(base().columns)]), pd.DataFrame(base().to_numpy(dtype=object))])
+    titled.to_excel(path, index=False, header=False)
+    np.testing.assert_allclose(read_table(path, {"skip_rows": 2})["x"].astype(float), base()["x"])
 
 
 def test_excel_without_openpyxl_names_the_extra(tmp_path, monkeypatch):
