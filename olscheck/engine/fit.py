@@ -219,7 +219,8 @@ def solve(layout: Layout, statistics: FitStatistics) -> StreamedFit:
             scales[j] = 0.0
     kept = independent_columns(small, ALIASING_TOLERANCE)
     kept = kept[np.linalg.norm(small[:, kept], axis=0) > 0] if kept.size else kept
-    dropped = [j for j in range(p) if j not in set(kept.tolist())]
+    kept_set = set(kept.tolist())
+    dropped = [j for j in range(p) if j not in kept_set]
     aliased = tuple(names[j] for j in dropped)
     # scale 0: constant up to rounding (zero without an intercept), the rule of Design.constant_columns
     constant_aliased = tuple(names[j] for j in dropped if scales[j] == 0.0)

@@ -362,7 +362,7 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
     from ..model.fit import matrix_condition_number
     from ..pipeline import assemble, start_probe
     from ..report.report import DataSummary
-    from ..verdict.decide import ModelFacts
+    from ..verdict.decide import ModelFacts, two_values
     from ..verdict.remedies import FormulaParts
 
     layout = fit.layout
@@ -390,8 +390,7 @@ def _report(fit: StreamedFit, accumulated, settings, *, complete, seed, durbin_w
                            terms=tuple(fit.terms), has_intercept=fit.has_intercept, order_by=None)
     facts = ModelFacts(formula=formula, aliased=tuple(fit.aliased), notes=tuple(fit.notes), n=int(fit.n),
                        positive_target=bool(fit.y_min > 0), constant=fit.constant_aliased,
-                       binary_target=tuple(value * layout.response_scale for value in fit.target_values)
-                       if fit.target_values and len(fit.target_values) == 2 else None)
+                       binary_target=two_values(fit.target_values, layout.response_scale))
     notes = list(fit.notes)
     if not complete:
         notes.append(

@@ -46,7 +46,8 @@ from ..report.report import Finding, Verdict
 from ..report.result import Assumption, Severity, TestResult
 from ..thresholds import Thresholds
 
-__all__ = ["ModelFacts", "data_findings", "decide", "probe_power", "LINEAR", "LINEAR_WITH_REMEDIES", "NONLINEAR"]
+__all__ = ["ModelFacts", "two_values", "data_findings", "decide", "probe_power", "LINEAR", "LINEAR_WITH_REMEDIES",
+           "NONLINEAR"]
 
 LINEAR = "linear"
 LINEAR_WITH_REMEDIES = "linear_with_remedies"
@@ -157,12 +158,20 @@ class ModelFacts:
         from ..inputs.prepare import target_values
 
         design = fit.design
-        values = target_values(design.y)
-        # on the target's own scale (an extreme target is divided by a power of two, exactly)
-        binary = tuple(value * design.response_scale for value in values) if values and len(values) == 2 else None
         return cls(formula=FormulaParts.of(design), aliased=tuple(fit.aliased), notes=tuple(design.notes),
                    n=int(fit.n), positive_target=bool((design.y > 0).all()), constant=fit.constant_aliased,
-                   binary_target=binary)
+                   binary_target=two_values(target_values(design.y), design.response_scale))
+
+
+def two_values(values: tuple[float, ...] | None, response_scale: float) -> tuple[float, float] | None:
+    """:attr:`ModelFacts.binary_target` from the target's values in working units (``target_values``), else None.
+
+    Both paths keep the target divided by a power of two when it is extreme;
+    the values are put back on its own scale (exactly).
+    """
+    if values is None or len(values) != 2:
+        return None
+    return values[0] * response_scale, values[1] * response_scale
 
 
 def data_findings(model: ModelFacts) -> list[Finding]:
